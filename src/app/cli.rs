@@ -1,0 +1,152 @@
+//! The command line: `adapter serve | config-dump | validate | version`, with every flag of the
+//! Go adapter (same names, short flags and env hints) plus `validate`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "adapter", about = "HyperFleet Adapter - event-driven Kubernetes resource manager", version = crate::version::VERSION)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the adapter (or run a dry run when --dry-run-event is given)
+    Serve(ServeArgs),
+    /// Load and validate both configs and print the merged, redacted configuration as YAML
+    #[command(name = "config-dump")]
+    ConfigDump(ConfigArgs),
+    /// Check both configs: every CEL expression, template and variable, all problems at once
+    Validate(ValidateArgs),
+    /// Print the version, commit and build date
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// CloudEvent JSON file; its presence activates dry-run mode
+    #[arg(long = "dry-run-event", default_value = "")]
+    pub dry_run_event: String,
+    /// Mock HyperFleet API responses JSON (also activates dry-run mode)
+    #[arg(long = "dry-run-api-responses", default_value = "")]
+    pub dry_run_api_responses: String,
+    /// Discovery overrides JSON for dry-run mode
+    #[arg(long = "dry-run-discovery", default_value = "")]
+    pub dry_run_discovery: String,
+    /// Show rendered manifests and API bodies in the dry-run trace
+    #[arg(long = "dry-run-verbose")]
+    pub dry_run_verbose: bool,
+    /// Dry-run trace format: text or json
+    #[arg(long = "dry-run-output", default_value = "text")]
+    pub dry_run_output: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Treat warnings as errors
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// A flag that overrides one adapter-config path; `None` when not given on the command line.
+macro_rules! override_flags {
+    ($( $(#[$doc:meta])* $field:ident : $ty:ty = $long:literal => $path:literal ),* $(,)?) => {
+        /// The config flags shared by `serve`, `config-dump` and `validate`.
+        #[derive(Debug, Args, Default)]
+        pub struct ConfigArgs {
+            /// Path to the adapter (deployment) config file. Env: HYPERFLEET_ADAPTER_CONFIG
+            #[arg(short = 'c', long = "config", env = "HYPERFLEET_ADAPTER_CONFIG", hide_env = true)]
+            pub config: Option<PathBuf>,
+            /// Path to the task config file. Env: HYPERFLEET_TASK_CONFIG
+            #[arg(short = 't', long = "task-config", env = "HYPERFLEET_TASK_CONFIG", hide_env = true)]
+            pub task_config: Option<PathBuf>,
+            $( $(#[$doc])* #[arg(long = $long)] pub $field: Option<$ty>, )*
+        }
+
+        impl ConfigArgs {
+            /// The flags that were given, as `(config path, text)` for the layering.
+            pub fn overrides(&self) -> Vec<(String, String)> {
+                let mut out = Vec::new();
+                $( if let Some(v) = &self.$field { out.push(($path.to_string(), v.to_string())); } )*
+                out
+            }
+        }
+    };
+}
+
+override_flags! {
+    /// Log the merged config at startup and serve it on /config. Env: HYPERFLEET_DEBUG_CONFIG
+    #[arg(num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    debug_config: String = "debug-config" => "debug_config",
+    /// Log level (debug, info, warn, error). Env: LOG_LEVEL
+    log_level: String = "log-level" => "log.level",
+    /// Log format (json, text). Env: LOG_FORMAT
+    log_format: String = "log-format" => "log.format",
+    /// Log output (stdout, stderr). Env: LOG_OUTPUT
+    log_output: String = "log-output" => "log.output",
+    /// Maestro gRPC server address. Env: HYPERFLEET_MAESTRO_GRPC_SERVER_ADDRESS
+    maestro_grpc_server_address: String = "maestro-grpc-server-address" => "clients.maestro.grpc_server_address",
+    /// Maestro HTTP server address. Env: HYPERFLEET_MAESTRO_HTTP_SERVER_ADDRESS
+    maestro_http_server_address: String = "maestro-http-server-address" => "clients.maestro.http_server_address",
+    /// Maestro source ID. Env: HYPERFLEET_MAESTRO_SOURCE_ID
+    maestro_source_id: String = "maestro-source-id" => "clients.maestro.source_id",
+    /// Maestro client ID. Env: HYPERFLEET_MAESTRO_CLIENT_ID
+    maestro_client_id: String = "maestro-client-id" => "clients.maestro.client_id",
+    /// Maestro auth type (tls, none). Env: HYPERFLEET_MAESTRO_AUTH_TYPE
+    maestro_auth_type: String = "maestro-auth-type" => "clients.maestro.auth.type",
+    /// Maestro gRPC CA certificate file. Env: HYPERFLEET_MAESTRO_CA_FILE
+    maestro_ca_file: String = "maestro-ca-file" => "clients.maestro.auth.tls_config.ca_file",
+    /// Maestro gRPC client certificate file. Env: HYPERFLEET_MAESTRO_CERT_FILE
+    maestro_cert_file: String = "maestro-cert-file" => "clients.maestro.auth.tls_config.cert_file",
+    /// Maestro gRPC client key file. Env: HYPERFLEET_MAESTRO_KEY_FILE
+    maestro_key_file: String = "maestro-key-file" => "clients.maestro.auth.tls_config.key_file",
+    /// Maestro HTTP API CA certificate file. Env: HYPERFLEET_MAESTRO_HTTP_CA_FILE
+    maestro_http_ca_file: String = "maestro-http-ca-file" => "clients.maestro.auth.tls_config.http_ca_file",
+    /// Maestro bearer token file. Env: HYPERFLEET_MAESTRO_TOKEN_FILE
+    maestro_token_file: String = "maestro-token-file" => "clients.maestro.auth.tls_config.token_file",
+    /// Maestro HTTP timeout (e.g. 10s). Env: HYPERFLEET_MAESTRO_TIMEOUT
+    maestro_timeout: String = "maestro-timeout" => "clients.maestro.timeout",
+    /// Maestro server healthiness timeout. Env: HYPERFLEET_MAESTRO_SERVER_HEALTHINESS_TIMEOUT
+    maestro_server_healthiness_timeout: String = "maestro-server-healthiness-timeout" => "clients.maestro.server_healthiness_timeout",
+    /// Maestro retry attempts. Env: HYPERFLEET_MAESTRO_RETRY_ATTEMPTS
+    maestro_retry_attempts: i64 = "maestro-retry-attempts" => "clients.maestro.retry_attempts",
+    /// Maestro keepalive time. Env: HYPERFLEET_MAESTRO_KEEPALIVE_TIME
+    maestro_keepalive_time: String = "maestro-keepalive-time" => "clients.maestro.keepalive.time",
+    /// Maestro keepalive timeout. Env: HYPERFLEET_MAESTRO_KEEPALIVE_TIMEOUT
+    maestro_keepalive_timeout: String = "maestro-keepalive-timeout" => "clients.maestro.keepalive.timeout",
+    /// Use insecure connections to Maestro. Env: HYPERFLEET_MAESTRO_INSECURE
+    #[arg(num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    maestro_insecure: String = "maestro-insecure" => "clients.maestro.insecure",
+    /// HyperFleet API base URL. Env: HYPERFLEET_API_BASE_URL
+    hyperfleet_api_base_url: String = "hyperfleet-api-base-url" => "clients.hyperfleet_api.base_url",
+    /// HyperFleet API version. Env: HYPERFLEET_API_VERSION
+    hyperfleet_api_version: String = "hyperfleet-api-version" => "clients.hyperfleet_api.version",
+    /// HyperFleet API timeout (e.g. 10s). Env: HYPERFLEET_API_TIMEOUT
+    hyperfleet_api_timeout: String = "hyperfleet-api-timeout" => "clients.hyperfleet_api.timeout",
+    /// HyperFleet API retry attempts. Env: HYPERFLEET_API_RETRY_ATTEMPTS
+    hyperfleet_api_retry: i64 = "hyperfleet-api-retry" => "clients.hyperfleet_api.retry_attempts",
+    /// HyperFleet API retry backoff (exponential, linear, constant). Env: HYPERFLEET_API_RETRY_BACKOFF
+    hyperfleet_api_retry_backoff: String = "hyperfleet-api-retry-backoff" => "clients.hyperfleet_api.retry_backoff",
+    /// HyperFleet API retry base delay. Env: HYPERFLEET_API_BASE_DELAY
+    hyperfleet_api_base_delay: String = "hyperfleet-api-base-delay" => "clients.hyperfleet_api.base_delay",
+    /// HyperFleet API retry max delay. Env: HYPERFLEET_API_MAX_DELAY
+    hyperfleet_api_max_delay: String = "hyperfleet-api-max-delay" => "clients.hyperfleet_api.max_delay",
+    /// Broker subscription ID. Env: HYPERFLEET_BROKER_SUBSCRIPTION_ID
+    broker_subscription_id: String = "broker-subscription-id" => "clients.broker.subscription_id",
+    /// Broker topic. Env: HYPERFLEET_BROKER_TOPIC
+    broker_topic: String = "broker-topic" => "clients.broker.topic",
+    /// Path to a kubeconfig file. Env: HYPERFLEET_KUBERNETES_KUBE_CONFIG_PATH
+    kubernetes_kube_config_path: String = "kubernetes-kube-config-path" => "clients.kubernetes.kube_config_path",
+    /// Kubernetes API version. Env: HYPERFLEET_KUBERNETES_API_VERSION
+    kubernetes_api_version: String = "kubernetes-api-version" => "clients.kubernetes.api_version",
+    /// Kubernetes client QPS. Env: HYPERFLEET_KUBERNETES_QPS
+    kubernetes_qps: f64 = "kubernetes-qps" => "clients.kubernetes.qps",
+    /// Kubernetes client burst. Env: HYPERFLEET_KUBERNETES_BURST
+    kubernetes_burst: i64 = "kubernetes-burst" => "clients.kubernetes.burst",
+}

@@ -1,0 +1,147 @@
+//! The commands: `version`, `config-dump`, `validate` and `serve` (which, for now, loads the
+//! config and stops; the runtime issue adds the serve loop, the dry-run issue the dry run).
+
+use super::cli::{Cli, Command, ConfigArgs, ServeArgs, ValidateArgs};
+use super::logging::{self, LogSettings};
+use crate::config::{self, EnvSource, LoadOptions, Loaded, Problem, ProcessEnv};
+use crate::version::{BUILD_DATE, COMMIT, VERSION};
+use crate::yaml;
+use anyhow::{Result, bail};
+use serde_json::Value;
+use std::io::Write;
+
+/// Runs a parsed command line. Errors are printed by `main` as `Error: <message>` (exit 1).
+pub fn run(cli: Cli) -> Result<i32> {
+    let env = ProcessEnv;
+    match cli.command {
+        Command::Version => {
+            println!("Version:    {VERSION}\nCommit:     {COMMIT}\nBuild Date: {BUILD_DATE}");
+            Ok(0)
+        }
+        Command::ConfigDump(args) => config_dump(&args, &env),
+        Command::Validate(args) => validate(&args, &env),
+        Command::Serve(args) => serve(&args, &env),
+    }
+}
+
+fn options<'a>(args: &ConfigArgs, env: &'a dyn EnvSource) -> LoadOptions<'a> {
+    LoadOptions {
+        adapter_path: args.config.clone(),
+        task_path: args.task_config.clone(),
+        flags: args.overrides(),
+        env,
+        binary_version: VERSION.to_string(),
+    }
+}
+
+fn init_logging(args: &ConfigArgs, env: &dyn EnvSource, force_stderr: bool) {
+    let settings = LogSettings::bootstrap(
+        env,
+        args.log_level.as_deref(),
+        args.log_format.as_deref(),
+        args.log_output.as_deref(),
+    );
+    logging::init(&settings, force_stderr);
+}
+
+fn log_warnings(warnings: &[Problem]) {
+    for w in warnings {
+        tracing::warn!(file = %w.file.display(), line = w.line, path = %w.path, "{}", w.message);
+    }
+}
+
+fn load(args: &ConfigArgs, env: &dyn EnvSource) -> Result<Loaded> {
+    match config::load(&options(args, env)) {
+        Ok(l) => {
+            log_warnings(&l.warnings);
+            Ok(l)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "Failed to load adapter configuration");
+            bail!("failed to load adapter configuration: {e}")
+        }
+    }
+}
+
+/// The merged, redacted configuration in the Go adapter's top-level order.
+pub fn dump_value(l: &Loaded) -> Value {
+    let mut adapter = l.adapter.redacted().to_dump_value();
+    let mut out = serde_json::Map::new();
+    let task = l.task_value.as_object().cloned().unwrap_or_default();
+    if let Some(post) = task.get("post") {
+        out.insert("post".into(), post.clone());
+    }
+    if let Some(log) = adapter.remove("log") {
+        out.insert("log".into(), log);
+    }
+    if let Some(a) = adapter.remove("adapter") {
+        out.insert("adapter".into(), a);
+    }
+    for key in ["params", "preconditions", "resources"] {
+        if let Some(v) = task.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    for (k, v) in adapter {
+        out.insert(k, v);
+    }
+    Value::Object(out)
+}
+
+fn config_dump(args: &ConfigArgs, env: &dyn EnvSource) -> Result<i32> {
+    init_logging(args, env, true);
+    tracing::info!("Loading adapter configuration...");
+    let loaded = load(args, env)?;
+    let text = yaml::to_yaml_string(&dump_value(&loaded));
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(0)
+}
+
+fn validate(args: &ValidateArgs, env: &dyn EnvSource) -> Result<i32> {
+    init_logging(&args.config, env, true);
+    let report = config::load_report(&options(&args.config, env));
+    let mut errors = 0;
+    let mut warnings = 0;
+    let mut out = String::new();
+    for p in &report.problems {
+        let as_error = p.is_error() || args.strict;
+        if as_error {
+            errors += 1;
+        } else {
+            warnings += 1;
+        }
+        out.push_str(&format!("{}: {p}\n", if as_error { "error" } else { "warning" }));
+    }
+    if let Some(l) = &report.loaded {
+        let (cel, tmpl, paths) = l.compiled.counts();
+        out.push_str(&format!(
+            "checked {} and {}: {cel} CEL expressions, {tmpl} templates, {paths} JSONPath fields\n",
+            l.adapter_path.display(),
+            l.task_path.display()
+        ));
+    }
+    out.push_str(&format!("{errors} error(s), {warnings} warning(s)\n"));
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(if errors > 0 { 1 } else { 0 })
+}
+
+fn serve(args: &ServeArgs, env: &dyn EnvSource) -> Result<i32> {
+    init_logging(&args.config, env, false);
+    tracing::info!("Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}");
+    let loaded = load(&args.config, env)?;
+    let api = &loaded.adapter.clients.hyperfleet_api;
+    tracing::info!("Adapter configuration loaded successfully: name={} ", loaded.adapter.adapter.name);
+    tracing::info!(
+        "HyperFleet API client configured: timeout={} retry_attempts={}",
+        api.timeout,
+        api.retry_attempts
+    );
+    let dry_run = !args.dry_run_event.is_empty() || !args.dry_run_api_responses.is_empty();
+    if dry_run && args.dry_run_event.is_empty() {
+        bail!("--dry-run-event is required for dry-run mode");
+    }
+    if dry_run {
+        bail!("dry-run mode is not available in this build yet (the executor is not implemented)");
+    }
+    bail!("serve: the event loop is not available in this build yet; the configuration is valid")
+}

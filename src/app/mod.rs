@@ -1,0 +1,9 @@
+//! The composition root: the CLI commands and how they wire config, logging and (later) the
+//! brokers, transports and servers.
+
+pub mod cli;
+pub mod commands;
+pub mod logging;
+
+pub use cli::Cli;
+pub use commands::run;

@@ -1,0 +1,26 @@
+//! The two config files: the adapter (deployment) config and the task config — their models,
+//! loading and layering, validation with located errors, and the compiled expressions.
+
+pub mod adapter;
+pub mod compiled;
+pub mod duration;
+pub mod env;
+pub mod layering;
+pub mod load;
+pub mod problem;
+pub mod refs;
+pub mod task;
+mod validate;
+pub mod version;
+
+pub use adapter::AdapterConfig;
+pub use compiled::Compiled;
+pub use duration::GoDuration;
+pub use env::{EnvSource, MapEnv, ProcessEnv};
+pub use load::{LoadOptions, Loaded, Report, load, load_report};
+pub use problem::{ConfigError, Problem, Severity};
+pub use task::TaskConfig;
+pub use validate::{CEL_BUILTINS, TEMPLATE_BUILTINS};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+//! CEL: programs compiled once at load, evaluated per event against JSON-shaped variables,
+//! with the optional syntax, the strings and lists extensions, and the adapter's eight
+//! custom functions (`now toJson dig conditionStatus conditionAge stableFor
+//! statusFeedbackValue triState`).
+//!
+//! Numbers: a JSON integer becomes a CEL `int` and any other JSON number a `double` (the Go
+//! adapter fed every JSON number as a double, so `generation + 1` failed there; here it works).
+
+use super::celfuncs;
+use cel::objects::{Key, Map as CelMap, OptionalValue};
+use cel::{Context, Env, Program, Value as Cel};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
+    let mut env = Env::stdlib();
+    // Both extensions are part of the environment the Go adapter builds (ext.Strings, ext.Lists).
+    let _ = env.add_extension(cel::extensions::strings);
+    let _ = env.add_extension(cel::extensions::lists);
+    Arc::new(env)
+});
+
+/// A compiled CEL expression.
+#[derive(Clone)]
+pub struct CelExpr {
+    source: String,
+    program: Option<Arc<Program>>,
+}
+
+impl std::fmt::Debug for CelExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CelExpr({:?})", self.source)
+    }
+}
+
+/// Why a CEL expression failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CelError {
+    /// The text is not valid CEL (a config bug).
+    #[error("CEL parse error for expression {expr:?}: failed to parse expression: {issues}")]
+    Parse { expr: String, issues: String },
+    /// Evaluation failed (missing key, wrong types, ...).
+    #[error("CEL evaluation error for expression {expr:?}: {message}")]
+    Eval { expr: String, message: String },
+}
+
+impl CelExpr {
+    /// Compiles `source` (trimmed). An empty expression always evaluates to `true`.
+    pub fn compile(source: &str) -> Result<CelExpr, CelError> {
+        let trimmed = source.trim();
+        if trimmed.is_empty() {
+            return Ok(CelExpr { source: String::new(), program: None });
+        }
+        let program = ENV.compile(trimmed).map_err(|e| CelError::Parse {
+            expr: trimmed.to_string(),
+            issues: e.to_string(),
+        })?;
+        Ok(CelExpr { source: trimmed.to_string(), program: Some(Arc::new(program)) })
+    }
+
+    /// The trimmed source text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The top-level variables the expression reads (for scope checks).
+    pub fn variables(&self) -> Vec<String> {
+        match &self.program {
+            Some(p) => p.references().variables().into_iter().map(str::to_string).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Evaluates against `vars` (each key a top-level CEL variable) at time `now`.
+    pub fn eval(&self, vars: &Map<String, Value>, now: DateTime<Utc>) -> Result<Value, CelError> {
+        let Some(program) = &self.program else { return Ok(Value::Bool(true)) };
+        let mut ctx = Context::with_env(ENV.clone());
+        celfuncs::register(&mut ctx, now);
+        for (k, v) in vars {
+            ctx.add_variable_from_value(k.clone(), to_cel(v));
+        }
+        let result = program.execute(&ctx).map_err(|e| CelError::Eval {
+            expr: self.source.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(from_cel(&result))
+    }
+
+    /// Evaluates and applies the "matched" truthiness rule.
+    pub fn eval_matched(&self, vars: &Map<String, Value>, now: DateTime<Utc>) -> Result<bool, CelError> {
+        self.eval(vars, now).map(|v| matched(&v))
+    }
+}
+
+/// The Go adapter's truthiness of a CEL result: bool → itself; null → false; string, list, map →
+/// non-empty; any other value (numbers included, even 0) → true.
+pub fn matched(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+        Value::Number(_) => true,
+    }
+}
+
+/// JSON → CEL. Integers stay `int` (or `uint` above `i64::MAX`); other numbers are `double`.
+pub fn to_cel(v: &Value) -> Cel {
+    match v {
+        Value::Null => Cel::Null,
+        Value::Bool(b) => Cel::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Cel::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                Cel::UInt(u)
+            } else {
+                Cel::Float(n.as_f64().unwrap_or_default())
+            }
+        }
+        Value::String(s) => Cel::String(Arc::new(s.clone())),
+        Value::Array(a) => Cel::List(Arc::new(a.iter().map(to_cel).collect())),
+        Value::Object(m) => {
+            let map: HashMap<Key, Cel> = m.iter().map(|(k, v)| (Key::from(k.clone()), to_cel(v))).collect();
+            Cel::Map(CelMap { map: Arc::new(map) })
+        }
+    }
+}
+
+/// CEL → JSON. Timestamps become RFC 3339 strings, durations Go duration text, optionals their
+/// value (or null), bytes a string.
+pub fn from_cel(v: &Cel) -> Value {
+    match v {
+        Cel::Null => Value::Null,
+        Cel::Bool(b) => Value::Bool(*b),
+        Cel::Int(i) => Value::from(*i),
+        Cel::UInt(u) => Value::from(*u),
+        Cel::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+        Cel::String(s) => Value::String(s.to_string()),
+        Cel::Bytes(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+        Cel::List(l) => Value::Array(l.iter().map(from_cel).collect()),
+        Cel::Map(m) => {
+            let mut entries: Vec<(String, Value)> = m.map.iter().map(|(k, v)| (key_string(k), from_cel(v))).collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().collect())
+        }
+        Cel::Timestamp(t) => Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        Cel::Duration(d) => Value::String(
+            crate::config::GoDuration(d.num_nanoseconds().unwrap_or(i64::MAX)).to_string(),
+        ),
+        Cel::Opaque(o) => match o.downcast_ref::<OptionalValue>() {
+            Some(opt) => opt.value().map(from_cel).unwrap_or(Value::Null),
+            None => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+fn key_string(k: &Key) -> String {
+    match k {
+        Key::String(s) => s.to_string(),
+        Key::Int(i) => i.to_string(),
+        Key::Uint(u) => u.to_string(),
+        Key::Bool(b) => b.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,16 @@
+//! The expression layer: CEL, Go templates, Kubernetes JSONPath, Go value printing and the
+//! param type conversions. Everything here is pure and compiled once at config load.
+
+pub mod cel;
+pub mod celfuncs;
+pub mod convert;
+pub mod criteria;
+pub mod gofmt;
+pub mod gotime;
+pub mod jsonpath;
+pub mod manifest;
+pub mod template;
+pub mod tmplfuncs;
+
+pub use cel::{CelError, CelExpr, matched};
+pub use template::{Template, TemplateError};

@@ -1,0 +1,166 @@
+//! Go templates: parsed once with `missingkey=error` and the adapter's function map, rendered
+//! per event against JSON-shaped data. Text without `{{` is returned untouched.
+
+use super::tmplfuncs;
+use gotmpl::{MissingKey, Value as Tv};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A compiled template (or a literal string that needs no rendering).
+#[derive(Clone)]
+pub struct Template {
+    source: String,
+    compiled: Option<Arc<gotmpl::Template>>,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Template({:?})", self.source)
+    }
+}
+
+/// Why a template failed, with the Go adapter's wording.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("failed to parse template: {0}")]
+    Parse(String),
+    #[error("failed to execute template: {0}")]
+    Execute(String),
+}
+
+impl Template {
+    /// Parses `source`; strings without `{{` are kept as literals.
+    pub fn compile(source: &str) -> Result<Template, TemplateError> {
+        if !source.contains("{{") {
+            return Ok(Template { source: source.to_string(), compiled: None });
+        }
+        let t = gotmpl::Template::new("template")
+            .missing_key(MissingKey::Error)
+            .funcs(tmplfuncs::func_map())
+            .parse(source)
+            .map_err(|e| TemplateError::Parse(e.to_string()))?;
+        Ok(Template { source: source.to_string(), compiled: Some(Arc::new(t)) })
+    }
+
+    /// The template text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the text contains template actions.
+    pub fn is_dynamic(&self) -> bool {
+        self.compiled.is_some()
+    }
+
+    /// Renders against `data` (a JSON object whose keys are the top-level template names).
+    pub fn render(&self, data: &Tv) -> Result<String, TemplateError> {
+        match &self.compiled {
+            None => Ok(self.source.clone()),
+            Some(t) => t.execute_to_string(data).map_err(|e| TemplateError::Execute(e.to_string())),
+        }
+    }
+
+    /// Renders against JSON data (converted on every call; prefer [`to_template_value`] once).
+    pub fn render_json(&self, data: &Value) -> Result<String, TemplateError> {
+        self.render(&to_template_value(data))
+    }
+}
+
+/// Compiles and renders in one step (tests and one-off uses).
+pub fn render_str(source: &str, data: &Value) -> Result<String, TemplateError> {
+    Template::compile(source)?.render_json(data)
+}
+
+/// JSON → template value. Integers stay integers; other numbers are float64 as in Go.
+pub fn to_template_value(v: &Value) -> Tv {
+    match v {
+        Value::Null => Tv::Nil,
+        Value::Bool(b) => Tv::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Tv::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                Tv::Uint(u)
+            } else {
+                Tv::Float(n.as_f64().unwrap_or_default())
+            }
+        }
+        Value::String(s) => Tv::String(s.as_str().into()),
+        Value::Array(a) => Tv::List(a.iter().map(to_template_value).collect::<Vec<_>>().into()),
+        Value::Object(m) => {
+            let map: BTreeMap<Arc<str>, Tv> = m.iter().map(|(k, v)| (Arc::from(k.as_str()), to_template_value(v))).collect();
+            Tv::Map(Arc::new(map))
+        }
+    }
+}
+
+/// Template value → JSON (for function arguments).
+pub fn from_template_value(v: &Tv) -> Value {
+    match v {
+        Tv::Nil => Value::Null,
+        Tv::Bool(b) => Value::Bool(*b),
+        Tv::Int(i) => Value::from(*i),
+        Tv::Uint(u) => Value::from(*u),
+        Tv::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+        Tv::String(s) => Value::String(s.to_string()),
+        Tv::List(l) => Value::Array(l.iter().map(from_template_value).collect()),
+        Tv::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.to_string(), from_template_value(v))).collect()),
+        _ => Value::Null,
+    }
+}
+
+/// The simple variable references the Go validator checks: `{{ .a.b }}` and
+/// `{{ .a.b | fn ... }}` (not `if`/`range`/`index` forms).
+pub fn simple_references(text: &str) -> Vec<String> {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\{\{\s*\.([a-zA-Z_][a-zA-Z0-9_\.]*)\s*(?:\|[^}]*)?\}\}").expect("valid regex")
+    });
+    RE.captures_iter(text).map(|c| c[1].to_string()).collect()
+}
+
+/// Every `.name` root referenced anywhere in the template text, including inside `if`, `range`,
+/// `with`, `index` and function arguments (but not `$var.x`), for the stricter scope check.
+pub fn all_roots(text: &str) -> Vec<String> {
+    static ACTION: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\{\{(.*?)\}\}").expect("valid regex"));
+    static FIELD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(^|[\s(|])\.([a-zA-Z_][a-zA-Z0-9_]*)"#).expect("valid regex")
+    });
+    let mut out = Vec::new();
+    for action in ACTION.captures_iter(text) {
+        let body = action[1].to_string();
+        // Strip string literals so dots inside them are not read as fields.
+        let body = strip_strings(&body);
+        for f in FIELD.captures_iter(&body) {
+            out.push(f[2].to_string());
+        }
+    }
+    out
+}
+
+fn strip_strings(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in s.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                    out.push(' ');
+                }
+            }
+            None if c == '"' || c == '`' => quote = Some(c),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

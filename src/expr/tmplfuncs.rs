@@ -1,0 +1,196 @@
+//! The template function map of the Go adapter (§4.2), with Go's argument order: `s` comes
+//! first (`trimPrefix s prefix`), so in pipe form the piped value becomes the LAST argument,
+//! exactly as in the Go adapter, because existing templates were written against it.
+
+use super::gofmt::{format_float, sprint};
+use super::gotime::{self, GO_TIME_STRING};
+use super::template::from_template_value;
+use gotmpl::{FuncMap, TemplateError as GtErr, Value as Tv};
+use std::sync::Arc;
+
+type FnResult = gotmpl::Result<Tv>;
+
+fn err(msg: impl Into<String>) -> GtErr {
+    GtErr::Exec(msg.into())
+}
+
+fn want_args(name: &str, args: &[Tv], n: usize) -> Result<(), GtErr> {
+    if args.len() != n {
+        return Err(GtErr::ArgCount { name: name.to_string(), expected: n, got: args.len() });
+    }
+    Ok(())
+}
+
+/// Go's `reflect` type name of a value, for "wrong type" errors.
+fn go_type(v: &Tv) -> &'static str {
+    match v {
+        Tv::Nil => "nil",
+        Tv::Bool(_) => "bool",
+        Tv::Int(_) => "int64",
+        Tv::Uint(_) => "uint64",
+        Tv::Float(_) => "float64",
+        Tv::String(_) => "string",
+        Tv::List(_) => "[]interface {}",
+        Tv::Map(_) => "map[string]interface {}",
+        _ => "func",
+    }
+}
+
+fn s_arg<'a>(args: &'a [Tv], i: usize) -> Result<&'a str, GtErr> {
+    match args.get(i) {
+        Some(Tv::String(s)) => Ok(s),
+        Some(other) => Err(err(format!("wrong type for value; expected string; got {}", go_type(other)))),
+        None => Err(err("missing argument")),
+    }
+}
+
+fn string_fn(name: &'static str, f: fn(&str) -> String) -> (String, gotmpl::ValueFunc) {
+    let func = move |args: &[Tv]| -> FnResult {
+        want_args(name, args, 1)?;
+        Ok(Tv::String(f(s_arg(args, 0)?).into()))
+    };
+    (name.to_string(), Arc::new(func))
+}
+
+fn string2_fn(name: &'static str, f: fn(&str, &str) -> Tv) -> (String, gotmpl::ValueFunc) {
+    let func = move |args: &[Tv]| -> FnResult {
+        want_args(name, args, 2)?;
+        Ok(f(s_arg(args, 0)?, s_arg(args, 1)?))
+    };
+    (name.to_string(), Arc::new(func))
+}
+
+/// The `%v` text of a template value, as Go prints it.
+pub fn go_sprint(v: &Tv) -> String {
+    match v {
+        Tv::Float(f) => format_float(*f),
+        Tv::String(s) => s.to_string(),
+        other => sprint(&from_template_value(other)),
+    }
+}
+
+fn to_int(v: &Tv) -> i64 {
+    match v {
+        Tv::Int(i) => *i,
+        Tv::Uint(u) => *u as i64,
+        Tv::Float(f) => *f as i64,
+        Tv::String(s) => s.parse::<i64>().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn to_float(v: &Tv) -> f64 {
+    match v {
+        Tv::Int(i) => *i as f64,
+        Tv::Uint(u) => *u as f64,
+        Tv::Float(f) => *f,
+        Tv::String(s) => s.parse::<f64>().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+fn title_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut at_start = true;
+    for c in s.chars() {
+        if c.is_alphanumeric() || c == '\'' {
+            if at_start {
+                out.extend(c.to_uppercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+            at_start = false;
+        } else {
+            out.push(c);
+            at_start = true;
+        }
+    }
+    out
+}
+
+fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn date_fn(args: &[Tv]) -> FnResult {
+    want_args("date", args, 2)?;
+    let layout = s_arg(args, 0)?;
+    let t = match &args[1] {
+        Tv::String(s) => gotime::parse_time(s).ok_or_else(|| err(format!("date: cannot read {s:?} as a time")))?,
+        other => return Err(err(format!("wrong type for value; expected time.Time; got {}", go_type(other)))),
+    };
+    Ok(Tv::String(gotime::format(&t, layout).into()))
+}
+
+/// Builds the function map (once per template compile; cheap Arc clones).
+pub fn func_map() -> FuncMap {
+    let mut m = FuncMap::new();
+    let now = |_: &[Tv]| -> FnResult {
+        let t = chrono::Utc::now().fixed_offset();
+        Ok(Tv::String(gotime::format(&t, GO_TIME_STRING).into()))
+    };
+    m.insert("now".into(), Arc::new(now));
+    m.insert("date".into(), Arc::new(date_fn));
+    m.insert("dateFormat".into(), Arc::new(date_fn));
+    for (k, f) in [
+        string_fn("lower", |s| s.to_lowercase()),
+        string_fn("upper", |s| s.to_uppercase()),
+        string_fn("title", title_case),
+        string_fn("trim", |s| s.trim().to_string()),
+        string_fn("quote", go_quote),
+        string2_fn("trimPrefix", |s, p| Tv::String(s.strip_prefix(p).unwrap_or(s).into())),
+        string2_fn("trimSuffix", |s, p| Tv::String(s.strip_suffix(p).unwrap_or(s).into())),
+        string2_fn("contains", |s, sub| Tv::Bool(s.contains(sub))),
+        string2_fn("hasPrefix", |s, p| Tv::Bool(s.starts_with(p))),
+        string2_fn("hasSuffix", |s, p| Tv::Bool(s.ends_with(p))),
+    ] {
+        m.insert(k, f);
+    }
+    let replace = |args: &[Tv]| -> FnResult {
+        want_args("replace", args, 3)?;
+        Ok(Tv::String(s_arg(args, 0)?.replace(s_arg(args, 1)?, s_arg(args, 2)?).into()))
+    };
+    m.insert("replace".into(), Arc::new(replace));
+    let default = |args: &[Tv]| -> FnResult {
+        want_args("default", args, 2)?;
+        Ok(match &args[1] {
+            Tv::Nil => args[0].clone(),
+            Tv::String(s) if s.is_empty() => args[0].clone(),
+            v => v.clone(),
+        })
+    };
+    m.insert("default".into(), Arc::new(default));
+    for name in ["int", "int64"] {
+        let f = move |args: &[Tv]| -> FnResult {
+            want_args(name, args, 1)?;
+            Ok(Tv::Int(to_int(&args[0])))
+        };
+        m.insert(name.into(), Arc::new(f));
+    }
+    for name in ["float", "float64"] {
+        let f = move |args: &[Tv]| -> FnResult {
+            want_args(name, args, 1)?;
+            Ok(Tv::Float(to_float(&args[0])))
+        };
+        m.insert(name.into(), Arc::new(f));
+    }
+    let string = |args: &[Tv]| -> FnResult {
+        want_args("string", args, 1)?;
+        Ok(Tv::String(go_sprint(&args[0]).into()))
+    };
+    m.insert("string".into(), Arc::new(string));
+    m
+}

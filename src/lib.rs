@@ -1,0 +1,27 @@
+//! HyperFleet Adapter: consumes CloudEvents, extracts params, evaluates preconditions, applies
+//! resources through Kubernetes or Maestro and reports status to the HyperFleet API.
+//!
+//! This crate is laid out hexagonally: `config` and `expr` are pure, `app` is the composition
+//! root that wires the CLI.
+
+pub mod app;
+pub mod config;
+pub mod expr;
+pub mod yaml;
+
+/// The binary's version, commit and build date (set at build time by `ADAPTER_VERSION`,
+/// `ADAPTER_COMMIT` and `ADAPTER_BUILD_DATE`).
+pub mod version {
+    pub const VERSION: &str = match option_env!("ADAPTER_VERSION") {
+        Some(v) => v,
+        None => "0.0.0-dev",
+    };
+    pub const COMMIT: &str = match option_env!("ADAPTER_COMMIT") {
+        Some(v) => v,
+        None => "none",
+    };
+    pub const BUILD_DATE: &str = match option_env!("ADAPTER_BUILD_DATE") {
+        Some(v) => v,
+        None => "unknown",
+    };
+}
