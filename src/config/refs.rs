@@ -26,6 +26,7 @@ fn clean(p: &Path) -> PathBuf {
 
 /// Resolves `reference` against `base`, refusing paths outside it.
 pub fn resolve(base: &Path, reference: &str) -> Result<PathBuf, String> {
+    let base = &clean(base);
     let joined = if Path::new(reference).is_absolute() { PathBuf::from(reference) } else { base.join(reference) };
     let resolved = clean(&joined);
     if !resolved.starts_with(base) {

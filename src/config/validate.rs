@@ -297,6 +297,8 @@ impl<'a> Validator<'a> {
                 return;
             }
             Value::String(s) => s.clone(),
+            // A ref that could not be loaded was already reported.
+            Value::Object(_) if crate::config::refs::manifest_ref(m).is_some() => return,
             Value::Object(map) => {
                 for key in ["apiVersion", "kind"] {
                     if map.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
