@@ -140,7 +140,8 @@ impl<'a> De<'a> {
     }
 
     fn locate(&self, mut e: DeError) -> DeError {
-        if e.line == 0 {
+        // Errors built by serde (custom, missing field, ...) know nothing of their position.
+        if e.ipath.is_none() {
             e.line = self.node.line;
             e.path = self.path.clone();
             e.ipath = Some(self.ipath.clone());
