@@ -119,7 +119,7 @@ fn string_scalar(s: &str, level: usize, _indent: usize, is_key: bool) -> String 
         return double_quoted(s);
     }
     if s.contains('\n') && !is_key {
-        return literal_block(s, level);
+        return if literal_allowed(s) { literal_block(s, level) } else { double_quoted(s) };
     }
     if plain_allowed(s) {
         return s.to_string();
@@ -138,9 +138,6 @@ fn literal_block(s: &str, level: usize) -> String {
         _ => "+",
     };
     let mut out = format!("|{chomp}");
-    if s.starts_with(' ') {
-        out = format!("|{}{chomp}", 4);
-    }
     let body = if trailing >= 1 { &s[..s.len() - 1] } else { s };
     for line in body.split('\n') {
         out.push('\n');
@@ -151,6 +148,13 @@ fn literal_block(s: &str, level: usize) -> String {
     }
     // The caller appends the final newline.
     out
+}
+
+/// Literal blocks cannot express leading blank lines or indentation, nor trailing spaces.
+fn literal_allowed(s: &str) -> bool {
+    !s.starts_with([' ', '\n', '\t'])
+        && !s.split('\n').any(|l| l.ends_with([' ', '\t']))
+        && !s.chars().any(|c| c.is_control() && c != '\n')
 }
 
 /// libyaml's plain-scalar analysis, reduced to the cases that matter for config values.

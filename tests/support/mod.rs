@@ -1,0 +1,38 @@
+//! Shared helpers for integration tests: locating `../shared/conformance`, running the binary.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// `../shared/conformance`, or `None` (with a clear message) when it is not beside the project.
+/// With `HYPERFLEET_REQUIRE_CONFORMANCE=1` (set by `.ci/run`) a missing corpus is a failure.
+pub fn conformance() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
+    if dir.is_dir() {
+        return Some(dir.canonicalize().expect("canonical conformance path"));
+    }
+    if std::env::var("HYPERFLEET_REQUIRE_CONFORMANCE").is_ok_and(|v| v == "1") {
+        panic!("../shared/conformance is required (HYPERFLEET_REQUIRE_CONFORMANCE=1) but {} does not exist", dir.display());
+    }
+    eprintln!("NOTE: {} not found; conformance test not run", dir.display());
+    None
+}
+
+/// Runs the `adapter` binary with a clean environment (plus `env`).
+pub fn adapter(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_adapter"));
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run adapter")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
