@@ -19,13 +19,27 @@ fn version_prints_three_lines() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in [vec!["--help"], vec!["serve", "--help"], vec!["config-dump", "--help"], vec!["validate", "--help"], vec!["version", "--help"]] {
+    for cmd in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["config-dump", "--help"],
+        vec!["validate", "--help"],
+        vec!["version", "--help"],
+    ] {
         let out = adapter(&cmd, &[]);
         assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
         assert!(stdout(&out).contains("Usage: adapter"), "{cmd:?}");
     }
     let serve = stdout(&adapter(&["serve", "--help"], &[]));
-    for flag in ["-c, --config", "-t, --task-config", "--hyperfleet-api-retry", "--broker-subscription-id", "--dry-run-event", "--maestro-insecure", "Env: HYPERFLEET_API_BASE_URL"] {
+    for flag in [
+        "-c, --config",
+        "-t, --task-config",
+        "--hyperfleet-api-retry",
+        "--broker-subscription-id",
+        "--dry-run-event",
+        "--maestro-insecure",
+        "Env: HYPERFLEET_API_BASE_URL",
+    ] {
         assert!(serve.contains(flag), "{flag} missing from serve --help");
     }
     assert!(stdout(&adapter(&["validate", "--help"], &[])).contains("--strict"));
@@ -41,7 +55,10 @@ fn errors_exit_1_with_error_prefix() {
         stderr(&out)
     );
     let out = adapter(&["bogus"], &[]);
-    assert_eq!(out.status.code(), Some(2).or(Some(1)).map(|_| out.status.code().unwrap()));
+    assert_eq!(
+        out.status.code(),
+        Some(2).or(Some(1)).map(|_| out.status.code().unwrap())
+    );
     assert!(!out.status.success());
 }
 
@@ -58,23 +75,61 @@ fn env_config_paths_and_flag_precedence() {
     let dir = tempfile::tempdir().unwrap();
     let (a, t) = write_pair(dir.path());
     let out = adapter(
-        &["config-dump", "--hyperfleet-api-timeout", "30s", "--debug-config"],
-        &[("HYPERFLEET_ADAPTER_CONFIG", &a), ("HYPERFLEET_TASK_CONFIG", &t), ("HYPERFLEET_API_TIMEOUT", "20s"), ("HYPERFLEET_API_BASE_URL", "http://env")],
+        &[
+            "config-dump",
+            "--hyperfleet-api-timeout",
+            "30s",
+            "--debug-config",
+        ],
+        &[
+            ("HYPERFLEET_ADAPTER_CONFIG", &a),
+            ("HYPERFLEET_TASK_CONFIG", &t),
+            ("HYPERFLEET_API_TIMEOUT", "20s"),
+            ("HYPERFLEET_API_BASE_URL", "http://env"),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let yaml = stdout(&out);
-    assert!(yaml.contains("        timeout: 30s\n"), "flag beats env:\n{yaml}");
-    assert!(yaml.contains("        base_url: http://env\n"), "env beats file:\n{yaml}");
+    assert!(
+        yaml.contains("        timeout: 30s\n"),
+        "flag beats env:\n{yaml}"
+    );
+    assert!(
+        yaml.contains("        base_url: http://env\n"),
+        "env beats file:\n{yaml}"
+    );
     assert!(yaml.contains("debug_config: true"), "{yaml}");
-    assert!(stderr(&out).contains("Loading adapter configuration..."), "logs go to stderr");
+    assert!(
+        stderr(&out).contains("Loading adapter configuration..."),
+        "logs go to stderr"
+    );
 }
 
 #[test]
 fn serve_loads_the_config_and_reports_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let (a, t) = write_pair(dir.path());
-    let out = adapter(&["serve", "-c", &a, "-t", &t, "--dry-run-api-responses", "x.json"], &[]);
+    let out = adapter(
+        &[
+            "serve",
+            "-c",
+            &a,
+            "-t",
+            &t,
+            "--dry-run-api-responses",
+            "x.json",
+        ],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("Error: --dry-run-event is required for dry-run mode"), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Adapter configuration loaded successfully: name=cli-test "), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("Error: --dry-run-event is required for dry-run mode"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("Adapter configuration loaded successfully: name=cli-test "),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -8,11 +8,42 @@ use proptest::prelude::*;
 
 fn yaml_fragment() -> impl Strategy<Value = String> {
     let key = prop::sample::select(vec![
-        "params", "preconditions", "resources", "post", "name", "source", "manifest", "discovery", "by_name",
-        "expression", "conditions", "operator", "value", "payloads", "build", "ref", "when", "lifecycle", "x",
+        "params",
+        "preconditions",
+        "resources",
+        "post",
+        "name",
+        "source",
+        "manifest",
+        "discovery",
+        "by_name",
+        "expression",
+        "conditions",
+        "operator",
+        "value",
+        "payloads",
+        "build",
+        "ref",
+        "when",
+        "lifecycle",
+        "x",
     ]);
     let scalar = prop::sample::select(vec![
-        "a", "\"{{ .x }}\"", "1", "0123", "true", "~", "[]", "{}", "'q'", "- 1", "{{", "&a", "*a", "!!int x", "|\n  t",
+        "a",
+        "\"{{ .x }}\"",
+        "1",
+        "0123",
+        "true",
+        "~",
+        "[]",
+        "{}",
+        "'q'",
+        "- 1",
+        "{{",
+        "&a",
+        "*a",
+        "!!int x",
+        "|\n  t",
     ]);
     prop::collection::vec((key, scalar, 0usize..4, any::<bool>()), 0..24).prop_map(|items| {
         let mut s = String::new();

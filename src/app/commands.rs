@@ -110,7 +110,10 @@ fn validate(args: &ValidateArgs, env: &dyn EnvSource) -> Result<i32> {
         } else {
             warnings += 1;
         }
-        out.push_str(&format!("{}: {p}\n", if as_error { "error" } else { "warning" }));
+        out.push_str(&format!(
+            "{}: {p}\n",
+            if as_error { "error" } else { "warning" }
+        ));
     }
     if let Some(l) = &report.loaded {
         let (cel, tmpl, paths) = l.compiled.counts();
@@ -127,10 +130,15 @@ fn validate(args: &ValidateArgs, env: &dyn EnvSource) -> Result<i32> {
 
 fn serve(args: &ServeArgs, env: &dyn EnvSource) -> Result<i32> {
     init_logging(&args.config, env, false);
-    tracing::info!("Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}");
+    tracing::info!(
+        "Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}"
+    );
     let loaded = load(&args.config, env)?;
     let api = &loaded.adapter.clients.hyperfleet_api;
-    tracing::info!("Adapter configuration loaded successfully: name={} ", loaded.adapter.adapter.name);
+    tracing::info!(
+        "Adapter configuration loaded successfully: name={} ",
+        loaded.adapter.adapter.name
+    );
     tracing::info!(
         "HyperFleet API client configured: timeout={} retry_attempts={}",
         api.timeout,

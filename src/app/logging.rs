@@ -14,9 +14,16 @@ pub struct LogSettings {
 
 impl LogSettings {
     /// Settings from env and flags only (before the config is loaded).
-    pub fn bootstrap(env: &dyn EnvSource, level: Option<&str>, format: Option<&str>, output: Option<&str>) -> Self {
+    pub fn bootstrap(
+        env: &dyn EnvSource,
+        level: Option<&str>,
+        format: Option<&str>,
+        output: Option<&str>,
+    ) -> Self {
         let pick = |flag: Option<&str>, var: &str, default: &str| {
-            flag.map(str::to_string).or_else(|| non_empty(env, var)).unwrap_or_else(|| default.to_string())
+            flag.map(str::to_string)
+                .or_else(|| non_empty(env, var))
+                .unwrap_or_else(|| default.to_string())
         };
         LogSettings {
             level: pick(level, "LOG_LEVEL", "info").to_lowercase(),
@@ -40,12 +47,22 @@ impl LogSettings {
 pub fn init(settings: &LogSettings, force_stderr: bool) {
     let filter = EnvFilter::new(settings.filter());
     let to_stderr = force_stderr || settings.output == "stderr";
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let result = match (settings.format.as_str(), to_stderr) {
         ("text", true) => builder.with_writer(std::io::stderr).try_init(),
         ("text", false) => builder.with_writer(std::io::stdout).try_init(),
-        (_, true) => builder.json().flatten_event(true).with_writer(std::io::stderr).try_init(),
-        (_, false) => builder.json().flatten_event(true).with_writer(std::io::stdout).try_init(),
+        (_, true) => builder
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+            .try_init(),
+        (_, false) => builder
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stdout)
+            .try_init(),
     };
     // A second init (tests) keeps the first subscriber.
     let _ = result;

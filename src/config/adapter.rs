@@ -178,15 +178,27 @@ pub const DEFAULT_API_MAX_DELAY: GoDuration = GoDuration::from_secs(30);
 
 impl HyperfleetApiConfig {
     pub fn effective_timeout(&self) -> GoDuration {
-        if self.timeout.0 <= 0 { DEFAULT_API_TIMEOUT } else { self.timeout }
+        if self.timeout.0 <= 0 {
+            DEFAULT_API_TIMEOUT
+        } else {
+            self.timeout
+        }
     }
 
     pub fn effective_retry_attempts(&self) -> i64 {
-        if self.retry_attempts <= 0 { DEFAULT_API_RETRY_ATTEMPTS } else { self.retry_attempts }
+        if self.retry_attempts <= 0 {
+            DEFAULT_API_RETRY_ATTEMPTS
+        } else {
+            self.retry_attempts
+        }
     }
 
     pub fn effective_version(&self) -> &str {
-        if self.version.is_empty() { "v1" } else { &self.version }
+        if self.version.is_empty() {
+            "v1"
+        } else {
+            &self.version
+        }
     }
 }
 
@@ -208,7 +220,10 @@ impl AdapterConfig {
             } else if !auth.token_path.starts_with('/') {
                 errs.push((
                     format!("{p}.token_path"),
-                    format!("{p}.token_path must be an absolute path, got {:?}", auth.token_path),
+                    format!(
+                        "{p}.token_path must be an absolute path, got {:?}",
+                        auth.token_path
+                    ),
                 ));
             }
             if auth.token_cache_ttl.is_negative() {
@@ -227,10 +242,22 @@ impl AdapterConfig {
         }
         let format = self.log.format.to_lowercase();
         if !matches!(format.as_str(), "" | "json" | "text") {
-            errs.push(("log.format".into(), format!("invalid log format {:?} (supported: json, text)", self.log.format)));
+            errs.push((
+                "log.format".into(),
+                format!(
+                    "invalid log format {:?} (supported: json, text)",
+                    self.log.format
+                ),
+            ));
         }
         if !matches!(self.log.output.as_str(), "" | "stdout" | "stderr") {
-            errs.push(("log.output".into(), format!("invalid log output {:?} (supported: stdout, stderr)", self.log.output)));
+            errs.push((
+                "log.output".into(),
+                format!(
+                    "invalid log output {:?} (supported: stdout, stderr)",
+                    self.log.output
+                ),
+            ));
         }
         errs
     }
@@ -238,8 +265,19 @@ impl AdapterConfig {
     /// A copy with credential paths replaced by [`REDACTED`].
     pub fn redacted(&self) -> AdapterConfig {
         let mut c = self.clone();
-        if let Some(tls) = c.clients.maestro.as_mut().and_then(|m| m.auth.tls_config.as_mut()) {
-            for f in [&mut tls.ca_file, &mut tls.cert_file, &mut tls.key_file, &mut tls.http_ca_file, &mut tls.token_file] {
+        if let Some(tls) = c
+            .clients
+            .maestro
+            .as_mut()
+            .and_then(|m| m.auth.tls_config.as_mut())
+        {
+            for f in [
+                &mut tls.ca_file,
+                &mut tls.cert_file,
+                &mut tls.key_file,
+                &mut tls.http_ca_file,
+                &mut tls.token_file,
+            ] {
                 if !f.is_empty() {
                     *f = REDACTED.to_string();
                 }
@@ -268,7 +306,10 @@ impl AdapterConfig {
         adapter.insert("name".into(), json!(self.adapter.name));
         put_nonempty(&mut adapter, "version", &self.adapter.version);
         m.insert("adapter".into(), Value::Object(adapter));
-        m.insert("clients".into(), Value::Object(self.clients.to_dump_value()));
+        m.insert(
+            "clients".into(),
+            Value::Object(self.clients.to_dump_value()),
+        );
         if self.debug_config {
             m.insert("debug_config".into(), Value::Bool(true));
         }
@@ -316,7 +357,10 @@ impl ClientsConfig {
             km.insert("burst".into(), json!(k.burst));
         }
         m.insert("kubernetes".into(), Value::Object(km));
-        m.insert("hyperfleet_api".into(), Value::Object(self.hyperfleet_api.to_dump_value()));
+        m.insert(
+            "hyperfleet_api".into(),
+            Value::Object(self.hyperfleet_api.to_dump_value()),
+        );
         m
     }
 }
@@ -331,7 +375,10 @@ impl HyperfleetApiConfig {
             let mut a = Map::new();
             put_nonempty(&mut a, "token_path", &auth.token_path);
             if !auth.token_cache_ttl.is_zero() {
-                a.insert("token_cache_ttl".into(), json!(auth.token_cache_ttl.to_string()));
+                a.insert(
+                    "token_cache_ttl".into(),
+                    json!(auth.token_cache_ttl.to_string()),
+                );
             }
             m.insert("auth".into(), Value::Object(a));
         }
@@ -349,12 +396,22 @@ impl HyperfleetApiConfig {
 impl MaestroConfig {
     fn to_dump_value(&self) -> Map<String, Value> {
         let mut m = Map::new();
-        m.insert("grpc_server_address".into(), json!(self.grpc_server_address));
-        m.insert("http_server_address".into(), json!(self.http_server_address));
+        m.insert(
+            "grpc_server_address".into(),
+            json!(self.grpc_server_address),
+        );
+        m.insert(
+            "http_server_address".into(),
+            json!(self.http_server_address),
+        );
         m.insert("source_id".into(), json!(self.source_id));
         m.insert("client_id".into(), json!(self.client_id));
         m.insert("timeout".into(), json!(self.timeout));
-        put_nonempty(&mut m, "server_healthiness_timeout", &self.server_healthiness_timeout);
+        put_nonempty(
+            &mut m,
+            "server_healthiness_timeout",
+            &self.server_healthiness_timeout,
+        );
         if let Some(k) = &self.keepalive {
             let mut km = Map::new();
             put_nonempty(&mut km, "time", &k.time);

@@ -43,14 +43,18 @@ impl GoDuration {
         }
         let mut total: f64 = 0.0;
         while !rest.is_empty() {
-            let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+            let num_len = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
             let num = &rest[..num_len];
             if num.is_empty() || num == "." {
                 return Err(invalid());
             }
             let value: f64 = num.parse().map_err(|_| invalid())?;
             rest = &rest[num_len..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
             let unit = &rest[..unit_len];
             rest = &rest[unit_len..];
             let scale = match unit {
@@ -61,7 +65,11 @@ impl GoDuration {
                 "m" => 60e9,
                 "h" => 3600e9,
                 "" => return Err(format!("time: missing unit in duration \"{orig}\"")),
-                other => return Err(format!("time: unknown unit \"{other}\" in duration \"{orig}\"")),
+                other => {
+                    return Err(format!(
+                        "time: unknown unit \"{other}\" in duration \"{orig}\""
+                    ));
+                }
             };
             total += value * scale;
         }
@@ -133,11 +141,20 @@ mod tests {
     fn parses_go_syntax() {
         assert_eq!(GoDuration::parse("1h2m3.5s").unwrap().0, 3_723_500_000_000);
         assert_eq!(GoDuration::parse("500ms").unwrap().0, 500_000_000);
-        assert_eq!(GoDuration::parse("1.5h").unwrap(), GoDuration::from_secs(5400));
+        assert_eq!(
+            GoDuration::parse("1.5h").unwrap(),
+            GoDuration::from_secs(5400)
+        );
         assert_eq!(GoDuration::parse("-2s").unwrap().0, -2_000_000_000);
         assert_eq!(GoDuration::parse("0").unwrap().0, 0);
-        assert_eq!(GoDuration::parse("10").unwrap_err(), "time: missing unit in duration \"10\"");
-        assert_eq!(GoDuration::parse("3x").unwrap_err(), "time: unknown unit \"x\" in duration \"3x\"");
+        assert_eq!(
+            GoDuration::parse("10").unwrap_err(),
+            "time: missing unit in duration \"10\""
+        );
+        assert_eq!(
+            GoDuration::parse("3x").unwrap_err(),
+            "time: unknown unit \"x\" in duration \"3x\""
+        );
         assert!(GoDuration::parse("").is_err());
         assert!(GoDuration::parse("s").is_err());
     }

@@ -31,7 +31,12 @@ pub struct MapEnv(pub BTreeMap<String, String>);
 
 impl MapEnv {
     pub fn from_pairs<const N: usize>(pairs: [(&str, &str); N]) -> Self {
-        MapEnv(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        MapEnv(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 }
 

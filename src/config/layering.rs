@@ -9,35 +9,95 @@ use crate::yaml::{Node, NodeKind};
 /// Config path (dot-separated) and the env variable that overrides it.
 pub const ENV_TABLE: &[(&str, &str)] = &[
     ("debug_config", "HYPERFLEET_DEBUG_CONFIG"),
-    ("clients.maestro.grpc_server_address", "HYPERFLEET_MAESTRO_GRPC_SERVER_ADDRESS"),
-    ("clients.maestro.http_server_address", "HYPERFLEET_MAESTRO_HTTP_SERVER_ADDRESS"),
+    (
+        "clients.maestro.grpc_server_address",
+        "HYPERFLEET_MAESTRO_GRPC_SERVER_ADDRESS",
+    ),
+    (
+        "clients.maestro.http_server_address",
+        "HYPERFLEET_MAESTRO_HTTP_SERVER_ADDRESS",
+    ),
     ("clients.maestro.source_id", "HYPERFLEET_MAESTRO_SOURCE_ID"),
     ("clients.maestro.client_id", "HYPERFLEET_MAESTRO_CLIENT_ID"),
     ("clients.maestro.auth.type", "HYPERFLEET_MAESTRO_AUTH_TYPE"),
-    ("clients.maestro.auth.tls_config.ca_file", "HYPERFLEET_MAESTRO_CA_FILE"),
-    ("clients.maestro.auth.tls_config.cert_file", "HYPERFLEET_MAESTRO_CERT_FILE"),
-    ("clients.maestro.auth.tls_config.key_file", "HYPERFLEET_MAESTRO_KEY_FILE"),
-    ("clients.maestro.auth.tls_config.http_ca_file", "HYPERFLEET_MAESTRO_HTTP_CA_FILE"),
-    ("clients.maestro.auth.tls_config.token_file", "HYPERFLEET_MAESTRO_TOKEN_FILE"),
+    (
+        "clients.maestro.auth.tls_config.ca_file",
+        "HYPERFLEET_MAESTRO_CA_FILE",
+    ),
+    (
+        "clients.maestro.auth.tls_config.cert_file",
+        "HYPERFLEET_MAESTRO_CERT_FILE",
+    ),
+    (
+        "clients.maestro.auth.tls_config.key_file",
+        "HYPERFLEET_MAESTRO_KEY_FILE",
+    ),
+    (
+        "clients.maestro.auth.tls_config.http_ca_file",
+        "HYPERFLEET_MAESTRO_HTTP_CA_FILE",
+    ),
+    (
+        "clients.maestro.auth.tls_config.token_file",
+        "HYPERFLEET_MAESTRO_TOKEN_FILE",
+    ),
     ("clients.maestro.timeout", "HYPERFLEET_MAESTRO_TIMEOUT"),
-    ("clients.maestro.server_healthiness_timeout", "HYPERFLEET_MAESTRO_SERVER_HEALTHINESS_TIMEOUT"),
-    ("clients.maestro.retry_attempts", "HYPERFLEET_MAESTRO_RETRY_ATTEMPTS"),
-    ("clients.maestro.keepalive.time", "HYPERFLEET_MAESTRO_KEEPALIVE_TIME"),
-    ("clients.maestro.keepalive.timeout", "HYPERFLEET_MAESTRO_KEEPALIVE_TIMEOUT"),
+    (
+        "clients.maestro.server_healthiness_timeout",
+        "HYPERFLEET_MAESTRO_SERVER_HEALTHINESS_TIMEOUT",
+    ),
+    (
+        "clients.maestro.retry_attempts",
+        "HYPERFLEET_MAESTRO_RETRY_ATTEMPTS",
+    ),
+    (
+        "clients.maestro.keepalive.time",
+        "HYPERFLEET_MAESTRO_KEEPALIVE_TIME",
+    ),
+    (
+        "clients.maestro.keepalive.timeout",
+        "HYPERFLEET_MAESTRO_KEEPALIVE_TIMEOUT",
+    ),
     ("clients.maestro.insecure", "HYPERFLEET_MAESTRO_INSECURE"),
     ("clients.hyperfleet_api.base_url", "HYPERFLEET_API_BASE_URL"),
     ("clients.hyperfleet_api.version", "HYPERFLEET_API_VERSION"),
     ("clients.hyperfleet_api.timeout", "HYPERFLEET_API_TIMEOUT"),
-    ("clients.hyperfleet_api.retry_attempts", "HYPERFLEET_API_RETRY_ATTEMPTS"),
-    ("clients.hyperfleet_api.retry_backoff", "HYPERFLEET_API_RETRY_BACKOFF"),
-    ("clients.hyperfleet_api.base_delay", "HYPERFLEET_API_BASE_DELAY"),
-    ("clients.hyperfleet_api.max_delay", "HYPERFLEET_API_MAX_DELAY"),
-    ("clients.hyperfleet_api.auth.token_path", "HYPERFLEET_API_AUTH_TOKEN_PATH"),
-    ("clients.hyperfleet_api.auth.token_cache_ttl", "HYPERFLEET_API_AUTH_TOKEN_CACHE_TTL"),
-    ("clients.broker.subscription_id", "HYPERFLEET_BROKER_SUBSCRIPTION_ID"),
+    (
+        "clients.hyperfleet_api.retry_attempts",
+        "HYPERFLEET_API_RETRY_ATTEMPTS",
+    ),
+    (
+        "clients.hyperfleet_api.retry_backoff",
+        "HYPERFLEET_API_RETRY_BACKOFF",
+    ),
+    (
+        "clients.hyperfleet_api.base_delay",
+        "HYPERFLEET_API_BASE_DELAY",
+    ),
+    (
+        "clients.hyperfleet_api.max_delay",
+        "HYPERFLEET_API_MAX_DELAY",
+    ),
+    (
+        "clients.hyperfleet_api.auth.token_path",
+        "HYPERFLEET_API_AUTH_TOKEN_PATH",
+    ),
+    (
+        "clients.hyperfleet_api.auth.token_cache_ttl",
+        "HYPERFLEET_API_AUTH_TOKEN_CACHE_TTL",
+    ),
+    (
+        "clients.broker.subscription_id",
+        "HYPERFLEET_BROKER_SUBSCRIPTION_ID",
+    ),
     ("clients.broker.topic", "HYPERFLEET_BROKER_TOPIC"),
-    ("clients.kubernetes.kube_config_path", "HYPERFLEET_KUBERNETES_KUBE_CONFIG_PATH"),
-    ("clients.kubernetes.api_version", "HYPERFLEET_KUBERNETES_API_VERSION"),
+    (
+        "clients.kubernetes.kube_config_path",
+        "HYPERFLEET_KUBERNETES_KUBE_CONFIG_PATH",
+    ),
+    (
+        "clients.kubernetes.api_version",
+        "HYPERFLEET_KUBERNETES_API_VERSION",
+    ),
     ("clients.kubernetes.qps", "HYPERFLEET_KUBERNETES_QPS"),
     ("clients.kubernetes.burst", "HYPERFLEET_KUBERNETES_BURST"),
 ];
@@ -66,7 +126,10 @@ pub fn apply_overrides(
     let mut present = Vec::new();
     leaf_paths(root, "", &mut present);
     for path in present {
-        let name = format!("HYPERFLEET_{}", path.to_uppercase().replace(['.', '-'], "_"));
+        let name = format!(
+            "HYPERFLEET_{}",
+            path.to_uppercase().replace(['.', '-'], "_")
+        );
         if let Some(v) = vars.get(&name).filter(|v| !v.is_empty()) {
             set_path(root, &path, v)?;
         }
@@ -102,7 +165,11 @@ fn leaf_paths(node: &Node, prefix: &str, out: &mut Vec<String>) {
     if let NodeKind::Map(entries) = &node.kind {
         for (k, v) in entries {
             let Some(key) = k.as_str() else { continue };
-            let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+            let path = if prefix.is_empty() {
+                key.to_string()
+            } else {
+                format!("{prefix}.{key}")
+            };
             match &v.kind {
                 NodeKind::Map(_) => leaf_paths(v, &path, out),
                 NodeKind::Scalar { .. } => out.push(path),
@@ -129,20 +196,41 @@ pub fn set_path(root: &mut Node, path: &str, text: &str) -> Result<(), String> {
         if node.is_null() || !matches!(node.kind, NodeKind::Map(_)) {
             node.kind = NodeKind::Map(Vec::new());
         }
-        let NodeKind::Map(entries) = &mut node.kind else { unreachable!("just made a map") };
+        let NodeKind::Map(entries) = &mut node.kind else {
+            unreachable!("just made a map")
+        };
         let pos = match entries.iter().position(|(k, _)| k.as_str() == Some(seg)) {
             Some(p) => p,
             None => {
-                entries.push((Node::scalar(seg), Node { kind: NodeKind::Map(Vec::new()), line: 0, col: 0 }));
+                entries.push((
+                    Node::scalar(seg),
+                    Node {
+                        kind: NodeKind::Map(Vec::new()),
+                        line: 0,
+                        col: 0,
+                    },
+                ));
                 entries.len() - 1
             }
         };
         let slot = &mut entries[pos].1;
         if i == segs.len() - 1 {
             // Quote-free text that YAML would read as null stays an empty string.
-            *slot = Node { kind: NodeKind::Scalar { text: text.clone(), plain: true, tag: None }, line: 0, col: 0 };
+            *slot = Node {
+                kind: NodeKind::Scalar {
+                    text: text.clone(),
+                    plain: true,
+                    tag: None,
+                },
+                line: 0,
+                col: 0,
+            };
             if slot.is_null() {
-                slot.kind = NodeKind::Scalar { text: text.clone(), plain: false, tag: None };
+                slot.kind = NodeKind::Scalar {
+                    text: text.clone(),
+                    plain: false,
+                    tag: None,
+                };
             }
             return Ok(());
         }

@@ -15,7 +15,8 @@ use crate::yaml::{self, Node, NodeKind};
 use std::path::{Path, PathBuf};
 
 /// Where the adapter looks for its config when neither flag nor env var names one.
-pub const STANDARD_CONFIG_PATHS: &[&str] = &["/etc/hyperfleet/config.yaml", "./configs/config.yaml"];
+pub const STANDARD_CONFIG_PATHS: &[&str] =
+    &["/etc/hyperfleet/config.yaml", "./configs/config.yaml"];
 
 /// What to load.
 pub struct LoadOptions<'a> {
@@ -70,7 +71,12 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, ConfigError> {
     let report = load_report(opts);
     match report.loaded {
         Some(l) if !report.problems.iter().any(Problem::is_error) => Ok(l),
-        _ => Err(ConfigError::new(report.context.unwrap_or_else(|| "failed to load config".into()), report.problems)),
+        _ => Err(ConfigError::new(
+            report
+                .context
+                .unwrap_or_else(|| "failed to load config".into()),
+            report.problems,
+        )),
     }
 }
 
@@ -79,17 +85,43 @@ pub fn load_report(opts: &LoadOptions<'_>) -> Report {
     let mut report = Report::default();
     let adapter_path = match discover_adapter_path(opts.adapter_path.clone()) {
         Ok(p) => p,
-        Err(msg) => return fail(report, "failed to load adapter config", Path::new("<config>"), msg),
+        Err(msg) => {
+            return fail(
+                report,
+                "failed to load adapter config",
+                Path::new("<config>"),
+                msg,
+            );
+        }
     };
     let adapter = load_adapter(&adapter_path, opts, &mut report);
     let Some(task_path) = opts.task_path.clone().filter(|p| !p.as_os_str().is_empty()) else {
         let msg = "task config file path is required (use --task-config flag or HYPERFLEET_TASK_CONFIG env var)";
-        return fail(report, "failed to load task config", Path::new("<task-config>"), msg.into());
+        return fail(
+            report,
+            "failed to load task config",
+            Path::new("<task-config>"),
+            msg.into(),
+        );
     };
     let task = load_task(&task_path, opts.env, &mut report);
     if let (Some(adapter), Some((task, compiled, task_dir, task_value))) = (adapter, task) {
-        let warnings = report.problems.iter().filter(|p| !p.is_error()).cloned().collect();
-        report.loaded = Some(Loaded { adapter, task, compiled, adapter_path, task_path, task_dir, warnings, task_value });
+        let warnings = report
+            .problems
+            .iter()
+            .filter(|p| !p.is_error())
+            .cloned()
+            .collect();
+        report.loaded = Some(Loaded {
+            adapter,
+            task,
+            compiled,
+            adapter_path,
+            task_path,
+            task_dir,
+            warnings,
+            task_value,
+        });
     }
     report
 }
@@ -110,8 +142,16 @@ fn read_and_parse(path: &Path, what: &str, report: &mut Report) -> Option<Node> 
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            let msg = format!("failed to read {what} file {:?}: {e}", path.display().to_string());
-            *report = fail(std::mem::take(report), &format!("failed to load {what}"), path, msg);
+            let msg = format!(
+                "failed to read {what} file {:?}: {e}",
+                path.display().to_string()
+            );
+            *report = fail(
+                std::mem::take(report),
+                &format!("failed to load {what}"),
+                path,
+                msg,
+            );
             return None;
         }
     };
@@ -120,7 +160,9 @@ fn read_and_parse(path: &Path, what: &str, report: &mut Report) -> Option<Node> 
         Err(e) => {
             let p = Problem::error(path, e.line, "", e.message.clone());
             report.problems.push(p);
-            report.context.get_or_insert_with(|| format!("failed to parse {what} YAML"));
+            report
+                .context
+                .get_or_insert_with(|| format!("failed to parse {what} YAML"));
             None
         }
     }
@@ -142,14 +184,27 @@ fn legacy_envelope(root: &Node, path: &Path, what: &str) -> Option<Problem> {
         Some(v) => format!("unsupported apiVersion {v:?}: {hint}"),
         None => format!("unsupported config format: {hint}"),
     };
-    let line = root.get("apiVersion").or(root.get("spec")).map(|n| n.line.saturating_sub(0)).unwrap_or(1);
+    let line = root
+        .get("apiVersion")
+        .or(root.get("spec"))
+        .map(|n| n.line.saturating_sub(0))
+        .unwrap_or(1);
     Some(Problem::error(path, line, "apiVersion", msg))
 }
 
 /// Hint for a task-config-shaped file given as the adapter config (the old merged format).
 fn merged_format_hint(root: &Node) -> Option<&'static str> {
-    let NodeKind::Map(entries) = &root.kind else { return None };
-    let task_keys = ["params", "preconditions", "resources", "post", "hyperfleet_api", "kubernetes"];
+    let NodeKind::Map(entries) = &root.kind else {
+        return None;
+    };
+    let task_keys = [
+        "params",
+        "preconditions",
+        "resources",
+        "post",
+        "hyperfleet_api",
+        "kubernetes",
+    ];
     entries.iter().any(|(k, _)| k.as_str().is_some_and(|k| task_keys.contains(&k))).then_some(
         "this looks like the old merged single-file format: keep adapter/clients/log settings in --config \
          (clients.hyperfleet_api, clients.kubernetes, ...) and move params/preconditions/resources/post to --task-config",
@@ -175,7 +230,9 @@ fn load_adapter(path: &Path, opts: &LoadOptions<'_>, report: &mut Report) -> Opt
     let mut root = read_and_parse(path, "adapter config", report)?;
     if let Some(p) = legacy_envelope(&root, path, "adapter config") {
         report.problems.push(p);
-        report.context.get_or_insert_with(|| "failed to parse adapter config YAML".into());
+        report
+            .context
+            .get_or_insert_with(|| "failed to parse adapter config YAML".into());
         return None;
     }
     let (_, strict_errs) = yaml::decode_collecting::<AdapterConfig>(&root);
@@ -189,7 +246,12 @@ fn load_adapter(path: &Path, opts: &LoadOptions<'_>, report: &mut Report) -> Opt
         return None;
     }
     if let Err(e) = apply_overrides(&mut root, opts.env, &opts.flags) {
-        *report = fail(std::mem::take(report), "failed to unmarshal adapter config", path, e);
+        *report = fail(
+            std::mem::take(report),
+            "failed to unmarshal adapter config",
+            path,
+            e,
+        );
         return None;
     }
     let config = match yaml::decode::<AdapterConfig>(&root) {
@@ -218,8 +280,15 @@ fn load_adapter(path: &Path, opts: &LoadOptions<'_>, report: &mut Report) -> Opt
             format!("Skipping adapter version validation: {why} (version {v:?})"),
         )),
         VersionCheck::Mismatch(m) => {
-            report.problems.push(Problem::error(path, root.line_of("adapter.version"), "adapter.version", m));
-            report.context.get_or_insert_with(|| "adapter version validation failed".into());
+            report.problems.push(Problem::error(
+                path,
+                root.line_of("adapter.version"),
+                "adapter.version",
+                m,
+            ));
+            report
+                .context
+                .get_or_insert_with(|| "adapter version validation failed".into());
             return None;
         }
     }
@@ -232,7 +301,9 @@ fn load_task(path: &Path, env: &dyn EnvSource, report: &mut Report) -> Option<Lo
     let root = read_and_parse(path, "task config", report)?;
     if let Some(p) = legacy_envelope(&root, path, "task config") {
         report.problems.push(p);
-        report.context.get_or_insert_with(|| "failed to parse task config YAML".into());
+        report
+            .context
+            .get_or_insert_with(|| "failed to parse task config YAML".into());
         return None;
     }
     let (task, errs) = yaml::decode_collecting::<TaskConfig>(&root);
@@ -243,7 +314,11 @@ fn load_task(path: &Path, env: &dyn EnvSource, report: &mut Report) -> Option<Lo
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
     let ref_problems = super::refs::load_refs(&mut task, &dir, path, &root);
-    set_context(report, &ref_problems, "task config file reference validation failed");
+    set_context(
+        report,
+        &ref_problems,
+        "task config file reference validation failed",
+    );
     report.problems.extend(ref_problems);
     let mut v = Validator::new(path, &root, env);
     v.run(&task);

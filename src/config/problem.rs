@@ -24,12 +24,31 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn error(file: &Path, line: usize, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem { severity: Severity::Error, file: file.to_path_buf(), line, path: path.into(), message: message.into() }
+    pub fn error(
+        file: &Path,
+        line: usize,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Problem {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line,
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
-    pub fn warning(file: &Path, line: usize, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem { severity: Severity::Warning, ..Problem::error(file, line, path, message) }
+    pub fn warning(
+        file: &Path,
+        line: usize,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(file, line, path, message)
+        }
     }
 
     pub fn is_error(&self) -> bool {
@@ -57,7 +76,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(context: impl Into<String>, problems: Vec<Problem>) -> Self {
-        ConfigError { context: context.into(), problems }
+        ConfigError {
+            context: context.into(),
+            problems,
+        }
     }
 
     /// A failure with a single message and no location.
@@ -77,7 +99,12 @@ impl fmt::Display for ConfigError {
         match errors.as_slice() {
             [one] => write!(f, "{}: {}", self.context, one),
             many => {
-                write!(f, "{}: validation failed with {} error(s):", self.context, many.len())?;
+                write!(
+                    f,
+                    "{}: validation failed with {} error(s):",
+                    self.context,
+                    many.len()
+                )?;
                 for p in many {
                     write!(f, "\n  - {p}")?;
                 }

@@ -27,7 +27,11 @@ fn clean(p: &Path) -> PathBuf {
 /// Resolves `reference` against `base`, refusing paths outside it.
 pub fn resolve(base: &Path, reference: &str) -> Result<PathBuf, String> {
     let base = &clean(base);
-    let joined = if Path::new(reference).is_absolute() { PathBuf::from(reference) } else { base.join(reference) };
+    let joined = if Path::new(reference).is_absolute() {
+        PathBuf::from(reference)
+    } else {
+        base.join(reference)
+    };
     let resolved = clean(&joined);
     if !resolved.starts_with(base) {
         return Err(format!("path {reference:?} escapes base directory"));
@@ -38,7 +42,9 @@ pub fn resolve(base: &Path, reference: &str) -> Result<PathBuf, String> {
 fn check_file(base: &Path, reference: &str, path: &str) -> Result<PathBuf, String> {
     let resolved = resolve(base, reference).map_err(|e| format!("{path}: {e}"))?;
     match std::fs::metadata(&resolved) {
-        Ok(m) if m.is_dir() => Err(format!("{path}: referenced path {reference:?} is a directory, not a file")),
+        Ok(m) if m.is_dir() => Err(format!(
+            "{path}: referenced path {reference:?} is a directory, not a file"
+        )),
         Ok(_) => Ok(resolved),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
             "{path}: referenced file {reference:?} does not exist (resolved to {:?})",
@@ -50,23 +56,39 @@ fn check_file(base: &Path, reference: &str, path: &str) -> Result<PathBuf, Strin
 
 /// The `ref` of a manifest map (a map whose `ref` key is a string).
 pub fn manifest_ref(m: &Value) -> Option<&str> {
-    m.as_object().and_then(|o| o.get("ref")).and_then(Value::as_str)
+    m.as_object()
+        .and_then(|o| o.get("ref"))
+        .and_then(Value::as_str)
 }
 
 /// Checks and loads every reference: manifest refs become their raw text; build refs become
 /// the parsed YAML mapping. Returns every problem found.
 pub fn load_refs(task: &mut TaskConfig, base: &Path, file: &Path, root: &Node) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut fail = |path: &str, msg: String| problems.push(Problem::error(file, root.line_of(path), path, msg));
+    let mut fail = |path: &str, msg: String| {
+        problems.push(Problem::error(file, root.line_of(path), path, msg))
+    };
     for (i, r) in task.resources.iter_mut().enumerate() {
         let path = format!("resources[{i}].manifest.ref");
-        let Some(reference) = r.manifest.as_ref().and_then(manifest_ref).map(str::to_string) else { continue };
+        let Some(reference) = r
+            .manifest
+            .as_ref()
+            .and_then(manifest_ref)
+            .map(str::to_string)
+        else {
+            continue;
+        };
         if reference.trim().is_empty() {
             fail(&path, format!("{path}: manifest ref cannot be empty"));
             continue;
         }
         match check_file(base, &reference, &path).and_then(|p| {
-            std::fs::read_to_string(&p).map_err(|e| format!("{path}: failed to read file {:?}: {e}", p.display().to_string()))
+            std::fs::read_to_string(&p).map_err(|e| {
+                format!(
+                    "{path}: failed to read file {:?}: {e}",
+                    p.display().to_string()
+                )
+            })
         }) {
             Ok(text) => r.manifest = Some(Value::String(text)),
             Err(e) => fail(&path, e),
@@ -75,7 +97,9 @@ pub fn load_refs(task: &mut TaskConfig, base: &Path, file: &Path, root: &Node) -
     if let Some(post) = task.post.as_mut() {
         for (i, p) in post.payloads.iter_mut().enumerate() {
             let path = format!("post.payloads[{i}].build_ref");
-            let Some(reference) = p.build_ref.clone() else { continue };
+            let Some(reference) = p.build_ref.clone() else {
+                continue;
+            };
             let loaded = check_file(base, &reference, &path).and_then(|resolved| {
                 let text = std::fs::read_to_string(&resolved)
                     .map_err(|e| format!("{path}: failed to read file {:?}: {e}", resolved.display().to_string()))?;
@@ -103,10 +127,27 @@ mod tests {
     #[test]
     fn refs_stay_inside_the_base_directory() {
         let base = Path::new("/etc/adapter");
-        assert_eq!(resolve(base, "job.yaml").unwrap(), Path::new("/etc/adapter/job.yaml"));
-        assert_eq!(resolve(base, "./a/../job.yaml").unwrap(), Path::new("/etc/adapter/job.yaml"));
-        assert_eq!(resolve(base, "/etc/adapter/job.yaml").unwrap(), Path::new("/etc/adapter/job.yaml"));
-        assert!(resolve(base, "../secret").unwrap_err().contains("escapes base directory"));
-        assert!(resolve(base, "/etc/passwd").unwrap_err().contains("escapes base directory"));
+        assert_eq!(
+            resolve(base, "job.yaml").unwrap(),
+            Path::new("/etc/adapter/job.yaml")
+        );
+        assert_eq!(
+            resolve(base, "./a/../job.yaml").unwrap(),
+            Path::new("/etc/adapter/job.yaml")
+        );
+        assert_eq!(
+            resolve(base, "/etc/adapter/job.yaml").unwrap(),
+            Path::new("/etc/adapter/job.yaml")
+        );
+        assert!(
+            resolve(base, "../secret")
+                .unwrap_err()
+                .contains("escapes base directory")
+        );
+        assert!(
+            resolve(base, "/etc/passwd")
+                .unwrap_err()
+                .contains("escapes base directory")
+        );
     }
 }

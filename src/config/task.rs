@@ -65,8 +65,10 @@ impl<'de> Deserialize<'de> for ParamSource {
         match v {
             Value::String(s) => Ok(ParamSource::Path(s)),
             Value::Object(m) => {
-                let present: Vec<&str> =
-                    ["api_call", "expression", "file"].into_iter().filter(|k| m.contains_key(*k)).collect();
+                let present: Vec<&str> = ["api_call", "expression", "file"]
+                    .into_iter()
+                    .filter(|k| m.contains_key(*k))
+                    .collect();
                 if present.len() > 1 {
                     return Err(D::Error::custom(
                         "source: only one of 'api_call', 'expression', or 'file' may be set",
@@ -77,11 +79,15 @@ impl<'de> Deserialize<'de> for ParamSource {
                         .map(ParamSource::ApiCall)
                         .map_err(|e| D::Error::custom(format!("source.api_call: {e}"))),
                     Some("expression") => match &m["expression"] {
-                        Value::String(s) if !s.trim().is_empty() => Ok(ParamSource::Expression(s.clone())),
+                        Value::String(s) if !s.trim().is_empty() => {
+                            Ok(ParamSource::Expression(s.clone()))
+                        }
                         Value::String(_) | Value::Null => {
                             Err(D::Error::custom("source: expression must not be empty"))
                         }
-                        other => Err(D::Error::custom(format!("source: expression must be a string, got {other}"))),
+                        other => Err(D::Error::custom(format!(
+                            "source: expression must be a string, got {other}"
+                        ))),
                     },
                     Some(_) => serde_json::from_value(m["file"].clone())
                         .map(ParamSource::File)
@@ -92,7 +98,9 @@ impl<'de> Deserialize<'de> for ParamSource {
                 }
             }
             Value::Null => Err(D::Error::custom("source is required")),
-            Value::Array(_) => Err(D::Error::custom("source: expected string or mapping, got !!seq")),
+            Value::Array(_) => Err(D::Error::custom(
+                "source: expected string or mapping, got !!seq",
+            )),
             other => Ok(ParamSource::Path(match other {
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
@@ -313,7 +321,10 @@ pub struct When {
 impl When {
     /// The trimmed expression, if non-empty.
     pub fn expr(w: &Option<When>) -> Option<&str> {
-        w.as_ref().and_then(|w| w.expression.as_deref()).map(str::trim).filter(|e| !e.is_empty())
+        w.as_ref()
+            .and_then(|w| w.expression.as_deref())
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
     }
 }
 

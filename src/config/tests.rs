@@ -13,7 +13,9 @@ struct Files {
 
 impl Files {
     fn new() -> Self {
-        Files { dir: tempfile::tempdir().unwrap() }
+        Files {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn write(&self, name: &str, text: &str) -> PathBuf {
@@ -21,7 +23,10 @@ impl Files {
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).unwrap();
         }
-        std::fs::File::create(&p).unwrap().write_all(text.as_bytes()).unwrap();
+        std::fs::File::create(&p)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
         p
     }
 }
@@ -30,7 +35,10 @@ fn opts<'a>(a: PathBuf, t: PathBuf, env: &'a MapEnv, flags: &[(&str, &str)]) -> 
     LoadOptions {
         adapter_path: Some(a),
         task_path: Some(t),
-        flags: flags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        flags: flags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         env,
         binary_version: "0.1.5".into(),
     }
@@ -39,7 +47,12 @@ fn opts<'a>(a: PathBuf, t: PathBuf, env: &'a MapEnv, flags: &[(&str, &str)]) -> 
 fn load_task(task: &str) -> Result<Loaded, ConfigError> {
     let f = Files::new();
     let env = MapEnv::default();
-    load(&opts(f.write("a.yaml", ADAPTER), f.write("t.yaml", task), &env, &[]))
+    load(&opts(
+        f.write("a.yaml", ADAPTER),
+        f.write("t.yaml", task),
+        &env,
+        &[],
+    ))
 }
 
 fn task_errors(task: &str) -> Vec<String> {
@@ -76,16 +89,35 @@ fn precedence_file_env_flag() {
         ("LOG_LEVEL", "DEBUG"),
         ("HYPERFLEET_ADAPTER_NAME", "from-auto-env"),
     ]);
-    let l = load(&opts(a.clone(), t.clone(), &env, &[("clients.hyperfleet_api.retry_attempts", "9")])).unwrap();
+    let l = load(&opts(
+        a.clone(),
+        t.clone(),
+        &env,
+        &[("clients.hyperfleet_api.retry_attempts", "9")],
+    ))
+    .unwrap();
     let c = &l.adapter;
-    assert_eq!(c.clients.hyperfleet_api.timeout.to_string(), "22s", "env beats file");
+    assert_eq!(
+        c.clients.hyperfleet_api.timeout.to_string(),
+        "22s",
+        "env beats file"
+    );
     assert_eq!(c.clients.hyperfleet_api.retry_attempts, 9, "flag beats env");
-    assert_eq!(c.clients.broker.subscription_id, "legacy-sub", "legacy env used when the prefixed one is unset");
-    assert_eq!(c.clients.broker.topic, "std-topic", "prefixed env beats legacy");
+    assert_eq!(
+        c.clients.broker.subscription_id, "legacy-sub",
+        "legacy env used when the prefixed one is unset"
+    );
+    assert_eq!(
+        c.clients.broker.topic, "std-topic",
+        "prefixed env beats legacy"
+    );
     assert_eq!(c.clients.kubernetes.qps, 11.5);
     assert!(c.debug_config, "Go ParseBool forms");
     assert_eq!(c.log.level, "debug", "LOG_LEVEL is lower-cased");
-    assert_eq!(c.adapter.name, "from-auto-env", "keys present in the file follow HYPERFLEET_<PATH>");
+    assert_eq!(
+        c.adapter.name, "from-auto-env",
+        "keys present in the file follow HYPERFLEET_<PATH>"
+    );
     let bad = MapEnv::from_pairs([("HYPERFLEET_API_RETRY_ATTEMPTS", "many")]);
     let e = load(&opts(a, t, &bad, &[])).unwrap_err();
     assert_eq!(e.context, "failed to unmarshal adapter config");
@@ -101,11 +133,23 @@ fn adapter_config_is_strict_and_located() {
     let e = load(&opts(a, t.clone(), &env, &[])).unwrap_err();
     assert_eq!(e.context, "failed to parse adapter config YAML");
     let msgs: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
-    assert!(msgs[0].ends_with(":4: clients.hyperfleetApi: field hyperfleetApi not found in type ClientsConfig"), "{msgs:?}");
+    assert!(
+        msgs[0].ends_with(
+            ":4: clients.hyperfleetApi: field hyperfleetApi not found in type ClientsConfig"
+        ),
+        "{msgs:?}"
+    );
     assert!(msgs[1].ends_with(":7: clients.broker.subscriptionId: field subscriptionId not found in type BrokerClientConfig"), "{msgs:?}");
-    let a = f.write("b.yaml", "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    timeout: 10\n");
+    let a = f.write(
+        "b.yaml",
+        "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    timeout: 10\n",
+    );
     let e = load(&opts(a, t.clone(), &env, &[])).unwrap_err();
-    assert!(e.to_string().contains("time: missing unit in duration \"10\""), "{e}");
+    assert!(
+        e.to_string()
+            .contains("time: missing unit in duration \"10\""),
+        "{e}"
+    );
     let a = f.write("c.yaml", "adapter:\n  version: 1.0.0\n");
     let e = load(&opts(a, t, &env, &[])).unwrap_err();
     assert_eq!(e.context, "adapter config validation failed");
@@ -118,11 +162,23 @@ fn auth_and_version_rules() {
     let env = MapEnv::default();
     let t = f.write("t.yaml", "params: []\n");
     for (auth, msg) in [
-        ("    auth: {}\n", "clients.hyperfleet_api.auth.token_path must be set when auth is configured"),
-        ("    auth:\n      token_path: rel/token\n", "must be an absolute path, got \"rel/token\""),
-        ("    auth:\n      token_path: /t\n      token_cache_ttl: -1s\n", "token_cache_ttl must not be negative"),
+        (
+            "    auth: {}\n",
+            "clients.hyperfleet_api.auth.token_path must be set when auth is configured",
+        ),
+        (
+            "    auth:\n      token_path: rel/token\n",
+            "must be an absolute path, got \"rel/token\"",
+        ),
+        (
+            "    auth:\n      token_path: /t\n      token_cache_ttl: -1s\n",
+            "token_cache_ttl must not be negative",
+        ),
     ] {
-        let a = f.write("a.yaml", &format!("adapter:\n  name: x\nclients:\n  hyperfleet_api:\n{auth}"));
+        let a = f.write(
+            "a.yaml",
+            &format!("adapter:\n  name: x\nclients:\n  hyperfleet_api:\n{auth}"),
+        );
         let e = load(&opts(a, t.clone(), &env, &[])).unwrap_err();
         assert!(e.to_string().contains(msg), "{e}");
     }
@@ -132,7 +188,10 @@ fn auth_and_version_rules() {
     assert!(e.to_string().contains("adapter version mismatch: config \"0.2.0\" (major.minor=0.2) != adapter \"0.1.5\" (major.minor=0.1)"), "{e}");
     let a = f.write("w.yaml", "adapter:\n  name: x\n  version: dev\n");
     let l = load(&opts(a, t, &env, &[])).unwrap();
-    assert!(l.warnings.iter().any(|w| w.message.contains("Skipping adapter version validation: config version is not valid semver")));
+    assert!(l.warnings.iter().any(|w| {
+        w.message
+            .contains("Skipping adapter version validation: config version is not valid semver")
+    }));
 }
 
 #[test]
@@ -143,36 +202,98 @@ fn legacy_envelope_is_rejected_with_a_hint() {
     let a = f.write("a.yaml", "apiVersion: hyperfleet.redhat.com/v1alpha1\nkind: AdapterConfig\nmetadata:\n  name: x\nspec:\n  adapter:\n    version: 0.1.0\n");
     let e = load(&opts(a, t, &env, &[])).unwrap_err();
     let s = e.to_string();
-    assert!(s.contains("unsupported apiVersion \"hyperfleet.redhat.com/v1alpha1\""), "{s}");
-    assert!(s.contains("move the keys under spec: to the top level"), "{s}");
+    assert!(
+        s.contains("unsupported apiVersion \"hyperfleet.redhat.com/v1alpha1\""),
+        "{s}"
+    );
+    assert!(
+        s.contains("move the keys under spec: to the top level"),
+        "{s}"
+    );
     let errors = task_errors("kind: AdapterTaskConfig\nspec:\n  params: []\n");
     assert!(has(&errors, "unsupported config format"), "{errors:?}");
 }
 
 #[test]
 fn params_rules() {
-    let e = task_errors("params:\n  - source: event.id\n  - name: b\n  - name: c\n    source: \"\"\n  - name: d\n    source: {}\n");
+    let e = task_errors(
+        "params:\n  - source: event.id\n  - name: b\n  - name: c\n    source: \"\"\n  - name: d\n    source: {}\n",
+    );
     assert!(has(&e, "params[0].name is required"), "{e:?}");
     assert!(has(&e, "params[1].source is required"), "{e:?}");
     assert!(has(&e, "params[2].source is required"), "{e:?}");
-    assert!(has(&e, "source: mapping must contain one of 'api_call', 'expression', or 'file'"), "{e:?}");
-    let e = task_errors("params:\n  - name: a\n    source:\n      expression: x\n      file: {path: /x}\n");
-    assert!(has(&e, "source: only one of 'api_call', 'expression', or 'file' may be set"), "{e:?}");
+    assert!(
+        has(
+            &e,
+            "source: mapping must contain one of 'api_call', 'expression', or 'file'"
+        ),
+        "{e:?}"
+    );
+    let e = task_errors(
+        "params:\n  - name: a\n    source:\n      expression: x\n      file: {path: /x}\n",
+    );
+    assert!(
+        has(
+            &e,
+            "source: only one of 'api_call', 'expression', or 'file' may be set"
+        ),
+        "{e:?}"
+    );
     let e = task_errors("params:\n  - name: a\n    source:\n      expression: \"  \"\n");
     assert!(has(&e, "source: expression must not be empty"), "{e:?}");
-    let e = task_errors("params:\n  - name: a\n    source: env.SURELY_NOT_SET_VAR\n    required: true\n");
-    assert!(has(&e, "params[0]: required environment variable SURELY_NOT_SET_VAR is not set"), "{e:?}");
+    let e = task_errors(
+        "params:\n  - name: a\n    source: env.SURELY_NOT_SET_VAR\n    required: true\n",
+    );
+    assert!(
+        has(
+            &e,
+            "params[0]: required environment variable SURELY_NOT_SET_VAR is not set"
+        ),
+        "{e:?}"
+    );
     let e = task_errors("params:\n  - name: a\n    source:\n      file: {path: \"\"}\n");
-    assert!(has(&e, "params[0].source.file.path: path is required for file source"), "{e:?}");
+    assert!(
+        has(
+            &e,
+            "params[0].source.file.path: path is required for file source"
+        ),
+        "{e:?}"
+    );
     let l = load_task("params:\n  - name: a\n    source:\n      file: {path: rel.txt}\n").unwrap();
-    assert!(l.warnings.iter().any(|w| w.message.contains("is not absolute")));
-    let e = task_errors("params:\n  - name: a\n    source:\n      api_call: {method: GET, url: \"/c/{{ .later }}\"}\n  - name: later\n    source: event.id\n");
-    assert!(has(&e, "params[0].source.api_call.url: undefined template variable \"later\""), "{e:?}");
-    let e = task_errors("params:\n  - name: a\n    source:\n      api_call: {method: FETCH, url: /x}\n  - name: b\n    source:\n      api_call: {url: /x}\n");
-    assert!(has(&e, "params[0].source.api_call.method \"FETCH\" is invalid (allowed: GET, POST, PUT, PATCH, DELETE)"), "{e:?}");
-    assert!(has(&e, "params[1].source.api_call.method is required"), "{e:?}");
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.message.contains("is not absolute"))
+    );
+    let e = task_errors(
+        "params:\n  - name: a\n    source:\n      api_call: {method: GET, url: \"/c/{{ .later }}\"}\n  - name: later\n    source: event.id\n",
+    );
+    assert!(
+        has(
+            &e,
+            "params[0].source.api_call.url: undefined template variable \"later\""
+        ),
+        "{e:?}"
+    );
+    let e = task_errors(
+        "params:\n  - name: a\n    source:\n      api_call: {method: FETCH, url: /x}\n  - name: b\n    source:\n      api_call: {url: /x}\n",
+    );
+    assert!(
+        has(
+            &e,
+            "params[0].source.api_call.method \"FETCH\" is invalid (allowed: GET, POST, PUT, PATCH, DELETE)"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "params[1].source.api_call.method is required"),
+        "{e:?}"
+    );
     let e = task_errors("params:\n  - name: a\n    source:\n      expression: \"a ==\"\n");
-    assert!(has(&e, "params[0].source.expression: CEL parse error"), "{e:?}");
+    assert!(
+        has(&e, "params[0].source.expression: CEL parse error"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -180,18 +301,65 @@ fn precondition_rules() {
     let e = task_errors(
         "preconditions:\n  - name: Bad-name\n    expression: \"true\"\n  - name: ok\n  - name: ops\n    conditions:\n      - field: a\n        operator: greaterThanOrEqual\n        value: 1\n      - field: b\n        operator: exists\n        value: 1\n      - field: c\n        operator: equals\n      - field: d\n        operator: in\n        value: x\n      - field: e\n        operator: equals\n        value: 1\n        values: [1]\n",
     );
-    assert!(has(&e, "preconditions[0].name \"Bad-name\": must start with lowercase letter"), "{e:?}");
-    assert!(has(&e, "preconditions[1]: must specify api_call, conditions"), "{e:?}");
-    assert!(has(&e, "preconditions[2].conditions[0].operator: invalid operator \"greaterThanOrEqual\", must be one of: equals, notEquals, in, notIn, contains, greaterThan, lessThan, exists"), "{e:?}");
-    assert!(has(&e, "value/values should not be set for operator \"exists\""), "{e:?}");
-    assert!(has(&e, "preconditions[2].conditions[2]: value is required for operator \"equals\""), "{e:?}");
+    assert!(
+        has(
+            &e,
+            "preconditions[0].name \"Bad-name\": must start with lowercase letter"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "preconditions[1]: must specify api_call, conditions"),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "preconditions[2].conditions[0].operator: invalid operator \"greaterThanOrEqual\", must be one of: equals, notEquals, in, notIn, contains, greaterThan, lessThan, exists"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "value/values should not be set for operator \"exists\""),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "preconditions[2].conditions[2]: value is required for operator \"equals\""
+        ),
+        "{e:?}"
+    );
     assert!(has(&e, "value must be a list for operator \"in\""), "{e:?}");
-    assert!(has(&e, "condition has both 'value' and 'values' keys; use only one"), "{e:?}");
-    let e = task_errors("preconditions:\n  - name: p\n    api_call: {method: GET, url: /x}\n    capture:\n      - name: a\n      - name: b\n        field: x\n        expression: y\n");
-    assert!(has(&e, "preconditions[0].capture[0]: must have either 'field' or 'expression' set"), "{e:?}");
-    assert!(has(&e, "preconditions[0].capture[1]: 'field' and 'expression' are mutually exclusive"), "{e:?}");
+    assert!(
+        has(
+            &e,
+            "condition has both 'value' and 'values' keys; use only one"
+        ),
+        "{e:?}"
+    );
+    let e = task_errors(
+        "preconditions:\n  - name: p\n    api_call: {method: GET, url: /x}\n    capture:\n      - name: a\n      - name: b\n        field: x\n        expression: y\n",
+    );
+    assert!(
+        has(
+            &e,
+            "preconditions[0].capture[0]: must have either 'field' or 'expression' set"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "preconditions[0].capture[1]: 'field' and 'expression' are mutually exclusive"
+        ),
+        "{e:?}"
+    );
     let l = load_task("preconditions:\n  - name: p\n    api_call: {method: GET, url: /x}\n    capture:\n      - name: a\n        field: status.phase\n").unwrap();
-    assert!(l.warnings.iter().any(|w| w.message.contains("DEPRECATED: precondition \"p\" uses api_call directly")));
+    assert!(l.warnings.iter().any(|w| {
+        w.message
+            .contains("DEPRECATED: precondition \"p\" uses api_call directly")
+    }));
 }
 
 #[test]
@@ -199,30 +367,121 @@ fn resource_rules() {
     let e = task_errors(
         "resources:\n  - name: my-res\n    manifest: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n    discovery: {by_name: x}\n  - name: dup\n    manifest: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n  - name: dup\n    transport: {client: foo}\n    manifest: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n    discovery: {by_name: x, by_selectors: {label_selector: {a: b}}}\n  - name: m\n    transport: {client: maestro}\n    discovery: {by_selectors: {}}\n  - name: n\n    transport: {client: maestro, maestro: {}}\n    discovery: {by_selectors: {label_selector: {}}}\n    manifest: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n  - name: o\n    discovery: {namespace: ns}\n    manifest: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n",
     );
-    assert!(has(&e, "resources[0].name \"my-res\": must start with lowercase letter and contain only letters, numbers, underscores (no hyphens)"), "{e:?}");
+    assert!(
+        has(
+            &e,
+            "resources[0].name \"my-res\": must start with lowercase letter and contain only letters, numbers, underscores (no hyphens)"
+        ),
+        "{e:?}"
+    );
     assert!(has(&e, "resources[1].discovery is required"), "{e:?}");
-    assert!(has(&e, "resources: contains duplicate name values"), "{e:?}");
-    assert!(has(&e, "resources[2].transport.client \"foo\" is invalid (allowed: kubernetes, maestro)"), "{e:?}");
-    assert!(has(&e, "resources[2].discovery: 'by_selectors' and 'by_name' are mutually exclusive"), "{e:?}");
-    assert!(has(&e, "resources[3].transport: maestro transport config is required when client is \"maestro\""), "{e:?}");
-    assert!(has(&e, "resources[3].manifest: manifest is required for maestro transport"), "{e:?}");
-    assert!(has(&e, "resources[3].discovery.by_selectors.label_selector is required"), "{e:?}");
-    assert!(has(&e, "resources[4].transport.maestro.target_cluster is required"), "{e:?}");
-    assert!(has(&e, "resources[4].discovery.by_selectors.label_selector: must have at least 1 element(s)"), "{e:?}");
-    assert!(has(&e, "resources[5].discovery: must have either 'by_name' or 'by_selectors' set"), "{e:?}");
+    assert!(
+        has(&e, "resources: contains duplicate name values"),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "resources[2].transport.client \"foo\" is invalid (allowed: kubernetes, maestro)"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "resources[2].discovery: 'by_selectors' and 'by_name' are mutually exclusive"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "resources[3].transport: maestro transport config is required when client is \"maestro\""
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "resources[3].manifest: manifest is required for maestro transport"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "resources[3].discovery.by_selectors.label_selector is required"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "resources[4].transport.maestro.target_cluster is required"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "resources[4].discovery.by_selectors.label_selector: must have at least 1 element(s)"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "resources[5].discovery: must have either 'by_name' or 'by_selectors' set"
+        ),
+        "{e:?}"
+    );
     let e = task_errors("resources:\n  - name: r\n    discovery: {by_name: x}\n");
-    assert!(has(&e, "resources[0].manifest: manifest is required for kubernetes transport"), "{e:?}");
+    assert!(
+        has(
+            &e,
+            "resources[0].manifest: manifest is required for kubernetes transport"
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn lifecycle_rules() {
     let base = "resources:\n  - name: r\n    manifest: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n    discovery: {by_name: x}\n    lifecycle:\n";
-    let e = task_errors(&format!("{base}      create: {{}}\n      delete:\n        propagationPolicy: Later\n        when: {{expression: \"\"}}\n"));
-    assert!(has(&e, "lifecycle.create.when.expression is required when lifecycle.create is configured"), "{e:?}");
-    assert!(has(&e, "invalid propagationPolicy \"Later\": must be one of Background, Foreground, Orphan"), "{e:?}");
-    assert!(has(&e, "lifecycle.delete.when.expression is required: without it the resource will never be deleted"), "{e:?}");
-    let e = task_errors(&format!("{base}      delete:\n        when: {{expression: \"a ==\"}}\n"));
-    assert!(has(&e, "resources[0].lifecycle.delete.when.expression: CEL parse error"), "{e:?}");
+    let e = task_errors(&format!(
+        "{base}      create: {{}}\n      delete:\n        propagationPolicy: Later\n        when: {{expression: \"\"}}\n"
+    ));
+    assert!(
+        has(
+            &e,
+            "lifecycle.create.when.expression is required when lifecycle.create is configured"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "invalid propagationPolicy \"Later\": must be one of Background, Foreground, Orphan"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "lifecycle.delete.when.expression is required: without it the resource will never be deleted"
+        ),
+        "{e:?}"
+    );
+    let e = task_errors(&format!(
+        "{base}      delete:\n        when: {{expression: \"a ==\"}}\n"
+    ));
+    assert!(
+        has(
+            &e,
+            "resources[0].lifecycle.delete.when.expression: CEL parse error"
+        ),
+        "{e:?}"
+    );
     assert!(load_task(&format!("{base}      create:\n        when: {{expression: \"true\"}}\n      delete:\n        propagationPolicy: Foreground\n        when: {{expression: \"false\"}}\n")).is_ok());
 }
 
@@ -231,14 +490,47 @@ fn post_rules_and_templates() {
     let e = task_errors(
         "post:\n  payloads:\n    - name: a\n    - name: b\n      build: {x: 1}\n      build_ref: b.yaml\n    - build: {x: \"{{ .undefinedVar }}\", y: {expression: \"1 +\"}}\n  post_actions:\n    - name: Bad\n      when: {}\n",
     );
-    assert!(has(&e, "post.payloads[0]: must have either 'build' or 'build_ref' set"), "{e:?}");
-    assert!(has(&e, "post.payloads[1]: 'build' and 'build_ref' are mutually exclusive"), "{e:?}");
+    assert!(
+        has(
+            &e,
+            "post.payloads[0]: must have either 'build' or 'build_ref' set"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "post.payloads[1]: 'build' and 'build_ref' are mutually exclusive"
+        ),
+        "{e:?}"
+    );
     assert!(has(&e, "post.payloads[2].name is required"), "{e:?}");
-    assert!(has(&e, "post.payloads[2].build.x: undefined template variable \"undefinedVar\""), "{e:?}");
-    assert!(has(&e, "post.payloads[2].build.y.expression: CEL parse error"), "{e:?}");
-    assert!(has(&e, "post.post_actions[0].name \"Bad\": must start with lowercase letter"), "{e:?}");
-    assert!(has(&e, "post.post_actions[0].when.expression is required"), "{e:?}");
-    assert!(has(&e, "referenced file \"b.yaml\" does not exist"), "{e:?}");
+    assert!(
+        has(
+            &e,
+            "post.payloads[2].build.x: undefined template variable \"undefinedVar\""
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "post.payloads[2].build.y.expression: CEL parse error"),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "post.post_actions[0].name \"Bad\": must start with lowercase letter"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "post.post_actions[0].when.expression is required"),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "referenced file \"b.yaml\" does not exist"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -255,24 +547,54 @@ fn file_references() {
     );
     let l = load(&opts(a.clone(), t, &env, &[])).unwrap();
     let m = l.task.resources[0].manifest.as_ref().unwrap();
-    assert!(m.as_str().unwrap().contains("{{ if .addLabels }}"), "ref content is kept as raw template text");
-    assert_eq!(l.task.post.as_ref().unwrap().payloads[0].loaded_build.as_ref().unwrap()["status"], "{{ .clusterId }}");
+    assert!(
+        m.as_str().unwrap().contains("{{ if .addLabels }}"),
+        "ref content is kept as raw template text"
+    );
+    assert_eq!(
+        l.task.post.as_ref().unwrap().payloads[0]
+            .loaded_build
+            .as_ref()
+            .unwrap()["status"],
+        "{{ .clusterId }}"
+    );
     let t = f.write("t2.yaml", "resources:\n  - name: a\n    manifest: {ref: missing.yaml}\n    discovery: {by_name: x}\n  - name: b\n    manifest: {ref: dir}\n    discovery: {by_name: x}\n  - name: c\n    manifest: {ref: ../../etc/passwd}\n    discovery: {by_name: x}\n  - name: d\n    manifest: {ref: \"\"}\n    discovery: {by_name: x}\n");
     let e = load(&opts(a, t, &env, &[])).unwrap_err();
     let s = e.to_string();
     assert_eq!(e.context, "task config file reference validation failed");
     assert!(s.contains("resources[0].manifest.ref: referenced file \"missing.yaml\" does not exist (resolved to"), "{s}");
-    assert!(s.contains("resources[1].manifest.ref: referenced path \"dir\" is a directory, not a file"), "{s}");
-    assert!(s.contains("resources[2].manifest.ref: path \"../../etc/passwd\" escapes base directory"), "{s}");
-    assert!(s.contains("resources[3].manifest.ref: manifest ref cannot be empty"), "{s}");
+    assert!(
+        s.contains("resources[1].manifest.ref: referenced path \"dir\" is a directory, not a file"),
+        "{s}"
+    );
+    assert!(
+        s.contains("resources[2].manifest.ref: path \"../../etc/passwd\" escapes base directory"),
+        "{s}"
+    );
+    assert!(
+        s.contains("resources[3].manifest.ref: manifest ref cannot be empty"),
+        "{s}"
+    );
 }
 
 #[test]
 fn every_structural_error_is_reported_with_lines() {
     let e = load_task("params:\n  - name: a\n    sorce: event.id\npreconditions:\n  - name: p\n    expresion: \"true\"\n").unwrap_err();
     let lines: Vec<(usize, String)> = e.errors().map(|p| (p.line, p.message.clone())).collect();
-    assert!(lines.contains(&(3, "params[0].sorce: field sorce not found in type Parameter".into())), "{lines:?}");
-    assert!(lines.contains(&(6, "preconditions[0].expresion: field expresion not found in type Precondition".into())), "{lines:?}");
+    assert!(
+        lines.contains(&(
+            3,
+            "params[0].sorce: field sorce not found in type Parameter".into()
+        )),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&(
+            6,
+            "preconditions[0].expresion: field expresion not found in type Precondition".into()
+        )),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -282,20 +604,49 @@ fn redaction_hides_credentials() {
     let a = f.write("a.yaml", "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    auth:\n      token_path: /var/run/token\n  maestro:\n    grpc_server_address: g:8090\n    auth:\n      tls_config:\n        ca_file: /ca.pem\n        cert_file: /cert.pem\n        key_file: /key.pem\n");
     let t = f.write("t.yaml", "params: []\n");
     let l = load(&opts(a, t, &env, &[])).unwrap();
-    let dumped = crate::yaml::to_yaml_string(&serde_json::Value::Object(l.adapter.redacted().to_dump_value()));
+    let dumped = crate::yaml::to_yaml_string(&serde_json::Value::Object(
+        l.adapter.redacted().to_dump_value(),
+    ));
     for secret in ["/ca.pem", "/cert.pem", "/key.pem", "/var/run/token"] {
         assert!(!dumped.contains(secret), "{secret} leaked:\n{dumped}");
     }
     assert_eq!(dumped.matches(adapter::REDACTED).count(), 4, "{dumped}");
-    assert_eq!(l.adapter.clients.maestro.as_ref().unwrap().auth.tls_config.as_ref().unwrap().ca_file, "/ca.pem", "the loaded config keeps real values");
+    assert_eq!(
+        l.adapter
+            .clients
+            .maestro
+            .as_ref()
+            .unwrap()
+            .auth
+            .tls_config
+            .as_ref()
+            .unwrap()
+            .ca_file,
+        "/ca.pem",
+        "the loaded config keeps real values"
+    );
 }
 
 #[test]
 fn scope_checks_warn_about_out_of_scope_identifiers() {
     let l = load_task("params:\n  - name: a\n    source:\n      expression: \"b + 1\"\n  - name: b\n    source: event.x\npreconditions:\n  - name: p\n    expression: \"a > 0 && items.exists(i, i > b) && nowhere\"\n").unwrap();
     let w: Vec<&str> = l.warnings.iter().map(|w| w.message.as_str()).collect();
-    assert!(w.iter().any(|m| m.contains("params[0].source.expression: CEL identifier \"b\" is not in scope")), "{w:?}");
-    assert!(w.iter().any(|m| m.contains("CEL identifier \"nowhere\"")), "{w:?}");
-    assert!(w.iter().any(|m| m.contains("CEL identifier \"items\"")), "{w:?}");
-    assert!(!w.iter().any(|m| m.contains("\"i\"")), "comprehension variables are bound: {w:?}");
+    assert!(
+        w.iter().any(
+            |m| m.contains("params[0].source.expression: CEL identifier \"b\" is not in scope")
+        ),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|m| m.contains("CEL identifier \"nowhere\"")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|m| m.contains("CEL identifier \"items\"")),
+        "{w:?}"
+    );
+    assert!(
+        !w.iter().any(|m| m.contains("\"i\"")),
+        "comprehension variables are bound: {w:?}"
+    );
 }

@@ -30,22 +30,31 @@ pub(super) struct Validator<'a> {
 
 fn name_ok(n: &str) -> bool {
     let mut c = n.chars();
-    c.next().is_some_and(|f| f.is_ascii_lowercase()) && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+    c.next().is_some_and(|f| f.is_ascii_lowercase())
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
 impl<'a> Validator<'a> {
     pub fn new(file: &'a Path, root: &'a Node, env: &'a dyn EnvSource) -> Self {
-        Validator { file, root, env, problems: Vec::new(), compiled: Compiled::default() }
+        Validator {
+            file,
+            root,
+            env,
+            problems: Vec::new(),
+            compiled: Compiled::default(),
+        }
     }
 
     fn err(&mut self, path: &str, message: impl Into<String>) {
         let line = self.root.line_of(path);
-        self.problems.push(Problem::error(self.file, line, path, message));
+        self.problems
+            .push(Problem::error(self.file, line, path, message));
     }
 
     fn warn(&mut self, path: &str, message: impl Into<String>) {
         let line = self.root.line_of(path);
-        self.problems.push(Problem::warning(self.file, line, path, message));
+        self.problems
+            .push(Problem::warning(self.file, line, path, message));
     }
 
     fn required(&mut self, path: &str, value: &str) {
@@ -87,9 +96,15 @@ impl<'a> Validator<'a> {
             let base = format!("params[{i}]");
             self.required(&format!("{base}.name"), &p.name);
             match &p.source {
-                None => self.err(&format!("{base}.source"), format!("{base}.source is required")),
+                None => self.err(
+                    &format!("{base}.source"),
+                    format!("{base}.source is required"),
+                ),
                 Some(ParamSource::Path(s)) if s.trim().is_empty() => {
-                    self.err(&format!("{base}.source"), format!("{base}.source is required"));
+                    self.err(
+                        &format!("{base}.source"),
+                        format!("{base}.source is required"),
+                    );
                 }
                 Some(ParamSource::Path(s)) => {
                     if let Some(var) = s.strip_prefix("env.")
@@ -97,7 +112,10 @@ impl<'a> Validator<'a> {
                         && p.default.is_none()
                         && self.env.var(var).is_none_or(|v| v.is_empty())
                     {
-                        self.err(&base, format!("{base}: required environment variable {var} is not set"));
+                        self.err(
+                            &base,
+                            format!("{base}: required environment variable {var} is not set"),
+                        );
                     }
                 }
                 Some(ParamSource::ApiCall(call)) => {
@@ -138,7 +156,10 @@ impl<'a> Validator<'a> {
         for (i, pc) in task.preconditions.iter().enumerate() {
             let base = format!("preconditions[{i}]");
             self.pattern_name(&format!("{base}.name"), &pc.name);
-            if pc.api_call.is_none() && pc.conditions.is_none() && pc.expression.as_deref().is_none_or(|e| e.trim().is_empty()) {
+            if pc.api_call.is_none()
+                && pc.conditions.is_none()
+                && pc.expression.as_deref().is_none_or(|e| e.trim().is_empty())
+            {
                 self.err(&base, format!("{base}: must specify api_call, conditions"));
             }
             if let Some(call) = &pc.api_call {
@@ -154,8 +175,14 @@ impl<'a> Validator<'a> {
                 let cbase = format!("{base}.capture[{j}]");
                 self.required(&format!("{cbase}.name"), &cap.name);
                 match (&cap.field, &cap.expression) {
-                    (None, None) => self.err(&cbase, format!("{cbase}: must have either 'field' or 'expression' set")),
-                    (Some(_), Some(_)) => self.err(&cbase, format!("{cbase}: 'field' and 'expression' are mutually exclusive")),
+                    (None, None) => self.err(
+                        &cbase,
+                        format!("{cbase}: must have either 'field' or 'expression' set"),
+                    ),
+                    (Some(_), Some(_)) => self.err(
+                        &cbase,
+                        format!("{cbase}: 'field' and 'expression' are mutually exclusive"),
+                    ),
                     (Some(f), None) => self.jsonpath(&format!("{cbase}.field"), f),
                     (None, Some(e)) => self.cel(&format!("{cbase}.expression"), e, None),
                 }
@@ -180,21 +207,40 @@ impl<'a> Validator<'a> {
 
     fn condition(&mut self, path: &str, c: &Condition) {
         if c.value.is_some() && c.values.is_some() {
-            self.err(path, format!("{path}: condition has both 'value' and 'values' keys; use only one"));
+            self.err(
+                path,
+                format!("{path}: condition has both 'value' and 'values' keys; use only one"),
+            );
         }
         let op_path = format!("{path}.operator");
         if c.operator.is_empty() {
             self.err(&op_path, format!("{op_path} is required"));
         } else if !OPERATORS.contains(&c.operator.as_str()) {
-            self.err(&op_path, format!("{op_path}: invalid operator {:?}, must be one of: {}", c.operator, OPERATORS.join(", ")));
+            self.err(
+                &op_path,
+                format!(
+                    "{op_path}: invalid operator {:?}, must be one of: {}",
+                    c.operator,
+                    OPERATORS.join(", ")
+                ),
+            );
         } else {
             let expected = c.expected();
             match (c.operator.as_str(), expected) {
-                ("exists", Some(_)) => self.err(path, format!("{path}: value/values should not be set for operator \"exists\"")),
+                ("exists", Some(_)) => self.err(
+                    path,
+                    format!("{path}: value/values should not be set for operator \"exists\""),
+                ),
                 ("exists", None) => {}
-                (op, None) => self.err(path, format!("{path}: value is required for operator {op:?}")),
+                (op, None) => self.err(
+                    path,
+                    format!("{path}: value is required for operator {op:?}"),
+                ),
                 ("in" | "notIn", Some(v)) if !v.is_array() => {
-                    self.err(path, format!("{path}: value must be a list for operator {:?}", c.operator));
+                    self.err(
+                        path,
+                        format!("{path}: value must be a list for operator {:?}", c.operator),
+                    );
                 }
                 _ => {}
             }
@@ -218,14 +264,20 @@ impl<'a> Validator<'a> {
             dup |= !r.name.is_empty() && !seen.insert(r.name.clone());
             self.transport(&base, r, &names);
             match &r.discovery {
-                None => self.err(&format!("{base}.discovery"), format!("{base}.discovery is required")),
+                None => self.err(
+                    &format!("{base}.discovery"),
+                    format!("{base}.discovery is required"),
+                ),
                 Some(d) => self.discovery(&format!("{base}.discovery"), d, &names),
             }
             for (j, nd) in r.nested_discoveries.iter().enumerate() {
                 let nbase = format!("{base}.nested_discoveries[{j}]");
                 self.pattern_name(&format!("{nbase}.name"), &nd.name);
                 match &nd.discovery {
-                    None => self.err(&format!("{nbase}.discovery"), format!("{nbase}.discovery is required")),
+                    None => self.err(
+                        &format!("{nbase}.discovery"),
+                        format!("{nbase}.discovery is required"),
+                    ),
                     Some(d) => self.discovery(&format!("{nbase}.discovery"), d, &names),
                 }
             }
@@ -254,14 +306,23 @@ impl<'a> Validator<'a> {
                     },
                 }
             }
-            Some(other) => self.err(&cpath, format!("{cpath} {other:?} is invalid (allowed: kubernetes, maestro)")),
+            Some(other) => self.err(
+                &cpath,
+                format!("{cpath} {other:?} is invalid (allowed: kubernetes, maestro)"),
+            ),
         }
     }
 
     fn discovery(&mut self, path: &str, d: &Discovery, names: &BTreeSet<String>) {
         match (&d.by_name, &d.by_selectors) {
-            (None, None) => self.err(path, format!("{path}: must have either 'by_name' or 'by_selectors' set")),
-            (Some(_), Some(_)) => self.err(path, format!("{path}: 'by_selectors' and 'by_name' are mutually exclusive")),
+            (None, None) => self.err(
+                path,
+                format!("{path}: must have either 'by_name' or 'by_selectors' set"),
+            ),
+            (Some(_), Some(_)) => self.err(
+                path,
+                format!("{path}: 'by_selectors' and 'by_name' are mutually exclusive"),
+            ),
             _ => {}
         }
         if let Some(ns) = &d.namespace {
@@ -274,7 +335,9 @@ impl<'a> Validator<'a> {
             let lpath = format!("{path}.by_selectors.label_selector");
             match &sel.label_selector {
                 None => self.err(&lpath, format!("{lpath} is required")),
-                Some(m) if m.is_empty() => self.err(&lpath, format!("{lpath}: must have at least 1 element(s)")),
+                Some(m) if m.is_empty() => {
+                    self.err(&lpath, format!("{lpath}: must have at least 1 element(s)"))
+                }
                 Some(m) => {
                     for (k, v) in m {
                         self.template(&format!("{lpath}.{k}#key"), k, names);
@@ -288,12 +351,18 @@ impl<'a> Validator<'a> {
     fn manifest(&mut self, base: &str, r: &Resource, names: &BTreeSet<String>) {
         let path = format!("{base}.manifest");
         let Some(m) = &r.manifest else {
-            self.err(&path, format!("{path}: manifest is required for {} transport", r.client()));
+            self.err(
+                &path,
+                format!("{path}: manifest is required for {} transport", r.client()),
+            );
             return;
         };
         let text = match m {
             Value::String(s) if s.trim().is_empty() => {
-                self.err(&path, format!("{path}: manifest is required for {} transport", r.client()));
+                self.err(
+                    &path,
+                    format!("{path}: manifest is required for {} transport", r.client()),
+                );
                 return;
             }
             Value::String(s) => s.clone(),
@@ -301,18 +370,34 @@ impl<'a> Validator<'a> {
             Value::Object(_) if crate::config::refs::manifest_ref(m).is_some() => return,
             Value::Object(map) => {
                 for key in ["apiVersion", "kind"] {
-                    if map.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
-                        self.err(&format!("{path}.{key}"), format!("{path}.{key}: {key} is required in the manifest"));
+                    if map
+                        .get(key)
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
+                        self.err(
+                            &format!("{path}.{key}"),
+                            format!("{path}.{key}: {key} is required in the manifest"),
+                        );
                     }
                 }
-                let name = map.get("metadata").and_then(|md| md.get("name")).and_then(Value::as_str);
+                let name = map
+                    .get("metadata")
+                    .and_then(|md| md.get("name"))
+                    .and_then(Value::as_str);
                 if name.is_none_or(str::is_empty) {
-                    self.err(&format!("{path}.metadata"), format!("{path}.metadata.name: metadata.name is required in the manifest"));
+                    self.err(
+                        &format!("{path}.metadata"),
+                        format!("{path}.metadata.name: metadata.name is required in the manifest"),
+                    );
                 }
                 crate::expr::manifest::map_to_template_text(m)
             }
             _ => {
-                self.err(&path, format!("{path}: manifest must be a mapping, a string or {{ref: <file>}}"));
+                self.err(
+                    &path,
+                    format!("{path}: manifest must be a mapping, a string or {{ref: <file>}}"),
+                );
                 return;
             }
         };
@@ -350,19 +435,31 @@ impl<'a> Validator<'a> {
             let base = format!("post.payloads[{i}]");
             self.required(&format!("{base}.name"), &p.name);
             match (&p.build, &p.build_ref) {
-                (None, None) => self.err(&base, format!("{base}: must have either 'build' or 'build_ref' set")),
-                (Some(_), Some(_)) => self.err(&base, format!("{base}: 'build' and 'build_ref' are mutually exclusive")),
+                (None, None) => self.err(
+                    &base,
+                    format!("{base}: must have either 'build' or 'build_ref' set"),
+                ),
+                (Some(_), Some(_)) => self.err(
+                    &base,
+                    format!("{base}: 'build' and 'build_ref' are mutually exclusive"),
+                ),
                 _ => {}
             }
             if p.when.is_some() && When::expr(&p.when).is_none() {
-                self.err(&format!("{base}.when.expression"), format!("{base}.when.expression is required"));
+                self.err(
+                    &format!("{base}.when.expression"),
+                    format!("{base}.when.expression is required"),
+                );
             }
         }
         for (i, a) in post.post_actions.iter().enumerate() {
             let base = format!("post.post_actions[{i}]");
             self.pattern_name(&format!("{base}.name"), &a.name);
             if a.when.is_some() && When::expr(&a.when).is_none() {
-                self.err(&format!("{base}.when.expression"), format!("{base}.when.expression is required"));
+                self.err(
+                    &format!("{base}.when.expression"),
+                    format!("{base}.when.expression is required"),
+                );
             }
         }
     }
@@ -397,7 +494,13 @@ impl<'a> Validator<'a> {
 
     /// Walks an inline payload build: `expression` strings are CEL, `field` strings JSONPath,
     /// every other string (and every map key) a template.
-    pub fn build_value(&mut self, path: &str, v: &Value, names: &BTreeSet<String>, cel_scope: &BTreeSet<String>) {
+    pub fn build_value(
+        &mut self,
+        path: &str,
+        v: &Value,
+        names: &BTreeSet<String>,
+        cel_scope: &BTreeSet<String>,
+    ) {
         match v {
             Value::String(s) => self.template(path, s, names),
             Value::Array(items) => {
@@ -410,7 +513,9 @@ impl<'a> Validator<'a> {
                     let child = format!("{path}.{k}");
                     match (k.as_str(), val) {
                         ("expression", Value::String(e)) => self.cel(&child, e, Some(cel_scope)),
-                        ("field", Value::String(f)) if m.contains_key("expression") || is_value_def(m) => {
+                        ("field", Value::String(f))
+                            if m.contains_key("expression") || is_value_def(m) =>
+                        {
                             self.jsonpath(&child, f)
                         }
                         _ => {
@@ -426,12 +531,27 @@ impl<'a> Validator<'a> {
 
     // ---- leaves -------------------------------------------------------------------------
 
-    fn api_call(&mut self, base: &str, call: &ApiCall, names: &BTreeSet<String>, strict_scope: bool) {
+    fn api_call(
+        &mut self,
+        base: &str,
+        call: &ApiCall,
+        names: &BTreeSet<String>,
+        strict_scope: bool,
+    ) {
         let mpath = format!("{base}.method");
         if call.method.is_empty() {
             self.err(&mpath, format!("{mpath} is required"));
-        } else if !matches!(call.method.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE") {
-            self.err(&mpath, format!("{mpath} {:?} is invalid (allowed: GET, POST, PUT, PATCH, DELETE)", call.method));
+        } else if !matches!(
+            call.method.as_str(),
+            "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+        ) {
+            self.err(
+                &mpath,
+                format!(
+                    "{mpath} {:?} is invalid (allowed: GET, POST, PUT, PATCH, DELETE)",
+                    call.method
+                ),
+            );
         }
         let upath = format!("{base}.url");
         if call.url.is_empty() {
@@ -448,15 +568,27 @@ impl<'a> Validator<'a> {
         if let Some(t) = &call.timeout
             && super::GoDuration::parse(t).is_err()
         {
-            self.warn(&format!("{base}.timeout"), format!("{base}.timeout: failed to parse timeout '{t}', using default timeout"));
+            self.warn(
+                &format!("{base}.timeout"),
+                format!("{base}.timeout: failed to parse timeout '{t}', using default timeout"),
+            );
         }
         let _ = strict_scope;
     }
 
     fn log_action(&mut self, base: &str, log: &LogAction, names: &BTreeSet<String>) {
         self.template(&format!("{base}.message"), &log.message, names);
-        if !matches!(log.level.as_str(), "" | "debug" | "info" | "warn" | "warning" | "error") {
-            self.warn(&format!("{base}.level"), format!("{base}.level: unknown log level {:?}, info is used", log.level));
+        if !matches!(
+            log.level.as_str(),
+            "" | "debug" | "info" | "warn" | "warning" | "error"
+        ) {
+            self.warn(
+                &format!("{base}.level"),
+                format!(
+                    "{base}.level: unknown log level {:?}, info is used",
+                    log.level
+                ),
+            );
         }
     }
 
@@ -473,11 +605,17 @@ impl<'a> Validator<'a> {
                 let mut reported = BTreeSet::new();
                 for var in simple_references(text) {
                     if !is_defined(&var, names) && reported.insert(root_of(&var).to_string()) {
-                        self.err(clean, format!("{clean}: undefined template variable {var:?}"));
+                        let line = self.root.line_of_text(clean, &format!(".{var}"));
+                        let msg = format!("{clean}: undefined template variable {var:?}");
+                        self.problems
+                            .push(Problem::error(self.file, line, clean, msg));
                     }
                 }
                 for root in all_roots(text) {
-                    if !names.contains(&root) && root != "resources" && reported.insert(root.clone()) {
+                    if !names.contains(&root)
+                        && root != "resources"
+                        && reported.insert(root.clone())
+                    {
                         self.warn(clean, format!("{clean}: template variable {root:?} is not defined by any param, capture or payload"));
                     }
                 }
@@ -522,7 +660,9 @@ impl<'a> Validator<'a> {
 
 /// A payload ValueDef: a map of only `field`/`expression`/`default`.
 fn is_value_def(m: &serde_json::Map<String, Value>) -> bool {
-    !m.is_empty() && m.keys().all(|k| matches!(k.as_str(), "field" | "expression" | "default"))
+    !m.is_empty()
+        && m.keys()
+            .all(|k| matches!(k.as_str(), "field" | "expression" | "default"))
 }
 
 /// Variables bound by comprehension macros (`list.filter(c, ...)`), which are not free.
@@ -552,7 +692,10 @@ fn is_defined(var: &str, names: &BTreeSet<String>) -> bool {
         return true;
     }
     let mut parts = var.split('.');
-    parts.next() == Some("resources") && parts.next().is_some_and(|r| names.contains(&format!("resources.{r}")))
+    parts.next() == Some("resources")
+        && parts
+            .next()
+            .is_some_and(|r| names.contains(&format!("resources.{r}")))
 }
 
 /// The names a task config defines, for template and CEL scope checks.
@@ -567,16 +710,34 @@ pub(super) struct Scope {
 impl Scope {
     pub fn of(task: &TaskConfig) -> Scope {
         let params = task.params.iter().map(|p| p.name.clone()).collect();
-        let captures = task.preconditions.iter().flat_map(|p| p.capture.iter().map(|c| c.name.clone())).collect();
-        let api_preconditions =
-            task.preconditions.iter().filter(|p| p.api_call.is_some()).map(|p| p.name.clone()).collect();
-        let payloads = task.post.iter().flat_map(|p| p.payloads.iter().map(|x| x.name.clone())).collect();
+        let captures = task
+            .preconditions
+            .iter()
+            .flat_map(|p| p.capture.iter().map(|c| c.name.clone()))
+            .collect();
+        let api_preconditions = task
+            .preconditions
+            .iter()
+            .filter(|p| p.api_call.is_some())
+            .map(|p| p.name.clone())
+            .collect();
+        let payloads = task
+            .post
+            .iter()
+            .flat_map(|p| p.payloads.iter().map(|x| x.name.clone()))
+            .collect();
         let mut resources = BTreeSet::new();
         for r in &task.resources {
             resources.insert(r.name.clone());
             resources.extend(r.nested_discoveries.iter().map(|n| n.name.clone()));
         }
-        Scope { params, captures, payloads, resources, api_preconditions }
+        Scope {
+            params,
+            captures,
+            payloads,
+            resources,
+            api_preconditions,
+        }
     }
 
     fn with_template_builtins(&self, names: &BTreeSet<String>) -> BTreeSet<String> {

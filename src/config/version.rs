@@ -40,7 +40,11 @@ pub fn parse_lenient(v: &str) -> Option<(u64, u64, u64)> {
     let rest = &v[core.len()..];
     if let Some(pre) = rest.strip_prefix('-') {
         let pre = pre.split('+').next().unwrap_or("");
-        if pre.is_empty() || !pre.split('.').all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')) {
+        if pre.is_empty()
+            || !pre
+                .split('.')
+                .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
             return None;
         }
     }
@@ -53,10 +57,16 @@ pub fn check(config_version: &str, binary_version: &str) -> VersionCheck {
         return VersionCheck::Skipped;
     }
     let Some(cfg) = parse_lenient(config_version) else {
-        return VersionCheck::Warn("config version is not valid semver", config_version.to_string());
+        return VersionCheck::Warn(
+            "config version is not valid semver",
+            config_version.to_string(),
+        );
     };
     let Some(bin) = parse_lenient(binary_version) else {
-        return VersionCheck::Warn("binary version is not valid semver", binary_version.to_string());
+        return VersionCheck::Warn(
+            "binary version is not valid semver",
+            binary_version.to_string(),
+        );
     };
     if bin == (0, 0, 0) {
         return VersionCheck::Skipped;
@@ -79,15 +89,21 @@ mod tests {
         assert_eq!(check("1.2.3", "1.2.3"), VersionCheck::Ok);
         assert_eq!(check("1.2.0", "v1.2.9"), VersionCheck::Ok);
         assert_eq!(check("1.2.0-rc1", "1.2.3"), VersionCheck::Ok);
-        assert!(matches!(check("1.3.0", "1.2.0"), VersionCheck::Mismatch(m) if m.contains("adapter version mismatch")));
+        assert!(
+            matches!(check("1.3.0", "1.2.0"), VersionCheck::Mismatch(m) if m.contains("adapter version mismatch"))
+        );
         assert!(matches!(check("2.2.0", "1.2.0"), VersionCheck::Mismatch(_)));
         assert_eq!(check("1.2.0", ""), VersionCheck::Skipped);
         assert_eq!(check("", "1.2.0"), VersionCheck::Skipped);
         for v in ["0.0.0-dev", "0.0.0-master", "v0.0.0-dev"] {
             assert_eq!(check("9.9.9", v), VersionCheck::Skipped);
         }
-        assert!(matches!(check("not-a-version", "1.2.0"), VersionCheck::Warn(m, _) if m == "config version is not valid semver"));
-        assert!(matches!(check("1.2.0", "dev"), VersionCheck::Warn(m, _) if m == "binary version is not valid semver"));
+        assert!(
+            matches!(check("not-a-version", "1.2.0"), VersionCheck::Warn(m, _) if m == "config version is not valid semver")
+        );
+        assert!(
+            matches!(check("1.2.0", "dev"), VersionCheck::Warn(m, _) if m == "binary version is not valid semver")
+        );
         assert!(matches!(check("dev", "dev"), VersionCheck::Warn(m, _) if m.starts_with("config")));
         assert_eq!(parse_lenient("v1"), Some((1, 0, 0)));
         assert_eq!(parse_lenient("1.2"), Some((1, 2, 0)));

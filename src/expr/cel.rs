@@ -51,13 +51,19 @@ impl CelExpr {
     pub fn compile(source: &str) -> Result<CelExpr, CelError> {
         let trimmed = source.trim();
         if trimmed.is_empty() {
-            return Ok(CelExpr { source: String::new(), program: None });
+            return Ok(CelExpr {
+                source: String::new(),
+                program: None,
+            });
         }
         let program = ENV.compile(trimmed).map_err(|e| CelError::Parse {
             expr: trimmed.to_string(),
             issues: e.to_string(),
         })?;
-        Ok(CelExpr { source: trimmed.to_string(), program: Some(Arc::new(program)) })
+        Ok(CelExpr {
+            source: trimmed.to_string(),
+            program: Some(Arc::new(program)),
+        })
     }
 
     /// The trimmed source text.
@@ -68,20 +74,29 @@ impl CelExpr {
     /// The top-level variables the expression reads (for scope checks).
     pub fn variables(&self) -> Vec<String> {
         match &self.program {
-            Some(p) => p.references().variables().into_iter().map(str::to_string).collect(),
+            Some(p) => p
+                .references()
+                .variables()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             None => Vec::new(),
         }
     }
 
-    /// Evaluates against `vars` (each key a top-level CEL variable) at time `now`.
+    /// Evaluates against `vars` (each key a top-level CEL variable) at time `now`. To evaluate
+    /// several expressions over the same variables, build one [`CelScope`] and use
+    /// [`CelExpr::eval_in`]: the variables are converted once.
     pub fn eval(&self, vars: &Map<String, Value>, now: DateTime<Utc>) -> Result<Value, CelError> {
-        let Some(program) = &self.program else { return Ok(Value::Bool(true)) };
-        let mut ctx = Context::with_env(ENV.clone());
-        celfuncs::register(&mut ctx, now);
-        for (k, v) in vars {
-            ctx.add_variable_from_value(k.clone(), to_cel(v));
-        }
-        let result = program.execute(&ctx).map_err(|e| CelError::Eval {
+        self.eval_in(&CelScope::new(vars, now))
+    }
+
+    /// Evaluates in a prepared scope.
+    pub fn eval_in(&self, scope: &CelScope) -> Result<Value, CelError> {
+        let Some(program) = &self.program else {
+            return Ok(Value::Bool(true));
+        };
+        let result = program.execute(&scope.ctx).map_err(|e| CelError::Eval {
             expr: self.source.clone(),
             message: e.to_string(),
         })?;
@@ -89,8 +104,28 @@ impl CelExpr {
     }
 
     /// Evaluates and applies the "matched" truthiness rule.
-    pub fn eval_matched(&self, vars: &Map<String, Value>, now: DateTime<Utc>) -> Result<bool, CelError> {
+    pub fn eval_matched(
+        &self,
+        vars: &Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, CelError> {
         self.eval(vars, now).map(|v| matched(&v))
+    }
+}
+
+/// Variables converted to CEL once, with the custom functions bound to one evaluation time.
+pub struct CelScope {
+    ctx: Context<'static, 'static>,
+}
+
+impl CelScope {
+    pub fn new(vars: &Map<String, Value>, now: DateTime<Utc>) -> Self {
+        let mut ctx = Context::with_env(ENV.clone());
+        celfuncs::register(&mut ctx, now);
+        for (k, v) in vars {
+            ctx.add_variable_from_value(k.clone(), to_cel(v));
+        }
+        CelScope { ctx }
     }
 }
 
@@ -124,7 +159,10 @@ pub fn to_cel(v: &Value) -> Cel {
         Value::String(s) => Cel::String(Arc::new(s.clone())),
         Value::Array(a) => Cel::List(Arc::new(a.iter().map(to_cel).collect())),
         Value::Object(m) => {
-            let map: HashMap<Key, Cel> = m.iter().map(|(k, v)| (Key::from(k.clone()), to_cel(v))).collect();
+            let map: HashMap<Key, Cel> = m
+                .iter()
+                .map(|(k, v)| (Key::from(k.clone()), to_cel(v)))
+                .collect();
             Cel::Map(CelMap { map: Arc::new(map) })
         }
     }
@@ -138,12 +176,18 @@ pub fn from_cel(v: &Cel) -> Value {
         Cel::Bool(b) => Value::Bool(*b),
         Cel::Int(i) => Value::from(*i),
         Cel::UInt(u) => Value::from(*u),
-        Cel::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+        Cel::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         Cel::String(s) => Value::String(s.to_string()),
         Cel::Bytes(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
         Cel::List(l) => Value::Array(l.iter().map(from_cel).collect()),
         Cel::Map(m) => {
-            let mut entries: Vec<(String, Value)> = m.map.iter().map(|(k, v)| (key_string(k), from_cel(v))).collect();
+            let mut entries: Vec<(String, Value)> = m
+                .map
+                .iter()
+                .map(|(k, v)| (key_string(k), from_cel(v)))
+                .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             Value::Object(entries.into_iter().collect())
         }

@@ -10,27 +10,65 @@ use std::sync::Arc;
 
 type R = Result<Cel, ExecutionError>;
 
+/// A custom function over JSON arguments.
+type JsonFn = Box<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>;
+
 /// Registers the eight functions on an evaluation context; `now` is the evaluation time.
 pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
-    let fns: [(&str, Box<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>); 8] = [
-        ("now", Box::new(move |_| Ok(Value::String(now.to_rfc3339_opts(SecondsFormat::Secs, true))))),
-        ("toJson", Box::new(|a| arg(a, 0).map(|v| Value::String(to_json(v))))),
+    let fns: [(&str, JsonFn); 8] = [
+        (
+            "now",
+            Box::new(move |_| {
+                Ok(Value::String(
+                    now.to_rfc3339_opts(SecondsFormat::Secs, true),
+                ))
+            }),
+        ),
+        (
+            "toJson",
+            Box::new(|a| arg(a, 0).map(|v| Value::String(to_json(v)))),
+        ),
         ("dig", Box::new(|a| Ok(dig(arg(a, 0)?, str_arg(a, 1)?)))),
-        ("conditionStatus", Box::new(|a| Ok(Value::String(condition_status(arg(a, 0)?, str_arg(a, 1)?))))),
-        ("conditionAge", Box::new(move |a| Ok(Value::from(condition_age(arg(a, 0)?, str_arg(a, 1)?, now))))),
+        (
+            "conditionStatus",
+            Box::new(|a| Ok(Value::String(condition_status(arg(a, 0)?, str_arg(a, 1)?)))),
+        ),
+        (
+            "conditionAge",
+            Box::new(move |a| Ok(Value::from(condition_age(arg(a, 0)?, str_arg(a, 1)?, now)))),
+        ),
         (
             "stableFor",
             Box::new(move |a| {
-                let secs = arg(a, 2)?.as_f64().ok_or("stableFor: seconds must be a number")?;
-                Ok(Value::Bool(stable_for(arg(a, 0)?, str_arg(a, 1)?, secs as i64, now)))
+                let secs = arg(a, 2)?
+                    .as_f64()
+                    .ok_or("stableFor: seconds must be a number")?;
+                Ok(Value::Bool(stable_for(
+                    arg(a, 0)?,
+                    str_arg(a, 1)?,
+                    secs as i64,
+                    now,
+                )))
             }),
         ),
-        ("statusFeedbackValue", Box::new(|a| Ok(Value::String(status_feedback_value(arg(a, 0)?, str_arg(a, 1)?))))),
+        (
+            "statusFeedbackValue",
+            Box::new(|a| {
+                Ok(Value::String(status_feedback_value(
+                    arg(a, 0)?,
+                    str_arg(a, 1)?,
+                )))
+            }),
+        ),
         (
             "triState",
             Box::new(|a| {
-                let t = arg(a, 0)?.as_bool().ok_or("triState: arguments must be bool")?;
-                let f = arg(a, 1)?.as_bool().ok_or("triState: arguments must be bool")?;
+                let t = arg(a, 0)?
+                    .as_bool()
+                    .ok_or("triState: arguments must be bool")?;
+                let f = arg(a, 1)?
+                    .as_bool()
+                    .ok_or("triState: arguments must be bool")?;
                 Ok(Value::String(tri_state(t, f).into()))
             }),
         ),
@@ -40,17 +78,22 @@ pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
         let name_owned = name.to_string();
         let _ = ctx.add_function(name, move |Arguments(args): Arguments| -> R {
             let json: Vec<Value> = args.iter().map(from_cel).collect();
-            f(&json).map(|v| to_cel(&v)).map_err(|e| ExecutionError::function_error(&name_owned, e))
+            f(&json)
+                .map(|v| to_cel(&v))
+                .map_err(|e| ExecutionError::function_error(&name_owned, e))
         });
     }
 }
 
 fn arg(a: &[Value], i: usize) -> Result<&Value, String> {
-    a.get(i).ok_or_else(|| format!("missing argument {}", i + 1))
+    a.get(i)
+        .ok_or_else(|| format!("missing argument {}", i + 1))
 }
 
 fn str_arg(a: &[Value], i: usize) -> Result<&str, String> {
-    arg(a, i)?.as_str().ok_or_else(|| format!("argument {} must be a string", i + 1))
+    arg(a, i)?
+        .as_str()
+        .ok_or_else(|| format!("argument {} must be a string", i + 1))
 }
 
 /// Compact JSON with map keys sorted (as Go's encoding/json prints maps).
@@ -72,7 +115,12 @@ pub fn to_json(v: &Value) -> String {
 /// Dot-path traversal through maps and lists (numeric segments index lists); missing → null.
 pub fn dig(target: &Value, path: &str) -> Value {
     let mut cur = target;
-    for seg in path.trim().split('.').map(str::trim).filter(|s| !s.is_empty()) {
+    for seg in path
+        .trim()
+        .split('.')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let next = match cur {
             Value::Object(m) => m.get(seg),
             Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
@@ -124,7 +172,11 @@ pub fn stable_for(list: &Value, kind: &str, secs: i64, now: DateTime<Utc>) -> bo
 pub fn status_feedback_value(fb: &Value, name: &str) -> String {
     fb.get("values")
         .and_then(Value::as_array)
-        .and_then(|vals| vals.iter().filter_map(Value::as_object).find(|v| v.get("name").and_then(Value::as_str) == Some(name)))
+        .and_then(|vals| {
+            vals.iter()
+                .filter_map(Value::as_object)
+                .find(|v| v.get("name").and_then(Value::as_str) == Some(name))
+        })
         .and_then(|v| v.get("fieldValue"))
         .and_then(|fv| fv.get("string"))
         .and_then(Value::as_str)

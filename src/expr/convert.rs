@@ -12,9 +12,15 @@ pub fn convert(v: &Value, kind: &str) -> Result<Value, String> {
     match kind {
         "string" => Ok(Value::String(to_string(v))),
         "int" | "int64" => to_int(v).map(Value::from),
-        "float" | "float64" => to_float(v).map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        "float" | "float64" => to_float(v).map(|f| {
+            serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)
+        }),
         "bool" => to_bool(v).map(Value::Bool),
-        other => Err(format!("unsupported type: {other} (supported: string, int, int64, float, float64, bool)")),
+        other => Err(format!(
+            "unsupported type: {other} (supported: string, int, int64, float, float64, bool)"
+        )),
     }
 }
 
@@ -100,10 +106,16 @@ mod tests {
     #[test]
     fn to_string_rules() {
         assert_eq!(convert(&json!(5.0), "string").unwrap(), json!("5"));
-        assert_eq!(convert(&json!(1e21), "string").unwrap(), json!("1000000000000000000000"));
+        assert_eq!(
+            convert(&json!(1e21), "string").unwrap(),
+            json!("1000000000000000000000")
+        );
         assert_eq!(convert(&json!(7), "string").unwrap(), json!("7"));
         assert_eq!(convert(&json!(true), "string").unwrap(), json!("true"));
-        assert_eq!(convert(&json!({"a": 1}), "string").unwrap(), json!("map[a:1]"));
+        assert_eq!(
+            convert(&json!({"a": 1}), "string").unwrap(),
+            json!("map[a:1]")
+        );
     }
 
     #[test]
@@ -113,23 +125,54 @@ mod tests {
         assert_eq!(convert(&json!("42"), "int").unwrap(), json!(42));
         assert_eq!(convert(&json!("4.7"), "int").unwrap(), json!(4));
         assert_eq!(convert(&json!(true), "int").unwrap(), json!(1));
-        assert_eq!(convert(&json!("x"), "int").unwrap_err(), "cannot convert string 'x' to int");
-        assert_eq!(convert(&json!(u64::MAX), "int").unwrap_err(), format!("uint64 value {} overflows int64", u64::MAX));
-        assert_eq!(convert(&json!([1]), "int").unwrap_err(), "cannot convert []interface {} to int");
+        assert_eq!(
+            convert(&json!("x"), "int").unwrap_err(),
+            "cannot convert string 'x' to int"
+        );
+        assert_eq!(
+            convert(&json!(u64::MAX), "int").unwrap_err(),
+            format!("uint64 value {} overflows int64", u64::MAX)
+        );
+        assert_eq!(
+            convert(&json!([1]), "int").unwrap_err(),
+            "cannot convert []interface {} to int"
+        );
     }
 
     #[test]
     fn to_float_and_bool_rules() {
         assert_eq!(convert(&json!("1.5"), "float").unwrap(), json!(1.5));
         assert_eq!(convert(&json!(2), "float64").unwrap(), json!(2.0));
-        assert!(convert(&json!("abc"), "float").unwrap_err().starts_with("cannot convert string 'abc' to float"));
-        for (s, b) in [("yes", true), ("Y", true), ("on", true), ("1", true), ("t", true), ("TRUE", true),
-            ("no", false), ("off", false), ("0", false), ("F", false), ("", false)] {
+        assert!(
+            convert(&json!("abc"), "float")
+                .unwrap_err()
+                .starts_with("cannot convert string 'abc' to float")
+        );
+        for (s, b) in [
+            ("yes", true),
+            ("Y", true),
+            ("on", true),
+            ("1", true),
+            ("t", true),
+            ("TRUE", true),
+            ("no", false),
+            ("off", false),
+            ("0", false),
+            ("F", false),
+            ("", false),
+        ] {
             assert_eq!(convert(&json!(s), "bool").unwrap(), json!(b), "{s}");
         }
-        assert_eq!(convert(&json!("maybe"), "bool").unwrap_err(), "cannot convert string 'maybe' to bool");
+        assert_eq!(
+            convert(&json!("maybe"), "bool").unwrap_err(),
+            "cannot convert string 'maybe' to bool"
+        );
         assert_eq!(convert(&json!(0), "bool").unwrap(), json!(false));
         assert_eq!(convert(&json!(2.5), "bool").unwrap(), json!(true));
-        assert!(convert(&json!(1), "uuid").unwrap_err().starts_with("unsupported type: uuid"));
+        assert!(
+            convert(&json!(1), "uuid")
+                .unwrap_err()
+                .starts_with("unsupported type: uuid")
+        );
     }
 }

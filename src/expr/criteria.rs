@@ -5,7 +5,16 @@ use super::gofmt::sprint;
 use serde_json::Value;
 
 /// The operators a condition may use.
-pub const OPERATORS: &[&str] = &["equals", "notEquals", "in", "notIn", "contains", "greaterThan", "lessThan", "exists"];
+pub const OPERATORS: &[&str] = &[
+    "equals",
+    "notEquals",
+    "in",
+    "notIn",
+    "contains",
+    "greaterThan",
+    "lessThan",
+    "exists",
+];
 
 /// Evaluates `field <op> expected`. Errors make the precondition FAILED (not NOT_MET).
 pub fn evaluate(op: &str, field: &Value, expected: Option<&Value>) -> Result<bool, String> {
@@ -32,9 +41,13 @@ pub fn strict_eq(a: &Value, b: &Value) -> bool {
             }
             x == y || (x.as_f64() == y.as_f64() && x.is_f64())
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| strict_eq(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| strict_eq(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| strict_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| strict_eq(v, w)))
         }
         _ => a == b,
     }
@@ -44,7 +57,10 @@ fn contains_in_list(list: &Value, needle: &Value) -> Result<bool, String> {
     match list {
         Value::Null => Err("expected list cannot be nil".into()),
         Value::Array(items) => Ok(items.iter().any(|i| strict_eq(i, needle))),
-        other => Err(format!("expected list to be a slice or array, got {}", kind(other))),
+        other => Err(format!(
+            "expected list to be a slice or array, got {}",
+            kind(other)
+        )),
     }
 }
 
@@ -71,14 +87,18 @@ fn contains(field: &Value, needle: &Value) -> Result<bool, String> {
 
 fn compare(field: &Value, exp: &Value) -> Result<(f64, f64), String> {
     let a = number(field).map_err(|e| format!("failed to convert field value to number: {e}"))?;
-    let b = number(exp).map_err(|e| format!("failed to convert comparison value to number: {e}"))?;
+    let b =
+        number(exp).map_err(|e| format!("failed to convert comparison value to number: {e}"))?;
     Ok((a, b))
 }
 
 fn number(v: &Value) -> Result<f64, String> {
     match v {
         Value::Number(n) => Ok(n.as_f64().unwrap_or_default()),
-        other => Err(format!("cannot convert {} to float64", super::convert::go_type(other))),
+        other => Err(format!(
+            "cannot convert {} to float64",
+            super::convert::go_type(other)
+        )),
     }
 }
 

@@ -20,17 +20,29 @@ pub fn format_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let sign = if f < 0.0 { "-" } else { "" };
     let (digits, dp) = shortest_digits(f);
     let exp = dp - 1;
     if !(-4..6).contains(&exp) {
         let (head, tail) = digits.split_at(1);
-        let frac = if tail.is_empty() { String::new() } else { format!(".{tail}") };
+        let frac = if tail.is_empty() {
+            String::new()
+        } else {
+            format!(".{tail}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{head}{frac}e{esign}{:02}", exp.abs());
     }
@@ -77,7 +89,10 @@ pub fn sprint(v: &Value) -> String {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let parts: Vec<String> = keys.iter().map(|k| format!("{}:{}", k, sprint(&m[*k]))).collect();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", k, sprint(&m[*k])))
+                .collect();
             format!("map[{}]", parts.join(" "))
         }
     }

@@ -7,9 +7,39 @@ use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 pub const GO_TIME_STRING: &str = "2006-01-02 15:04:05.999999999 -0700 MST";
 
 const TOKENS: &[&str] = &[
-    "January", "Monday", "Z07:00:00", "-07:00:00", "Z070000", "-070000", "Z07:00", "-07:00", "Z0700",
-    "-0700", "2006", "Jan", "Mon", "MST", "Z07", "-07", "002", "__2", "_2", "15", "01", "02", "03", "04",
-    "05", "06", "PM", "pm", "1", "2", "3", "4", "5",
+    "January",
+    "Monday",
+    "Z07:00:00",
+    "-07:00:00",
+    "Z070000",
+    "-070000",
+    "Z07:00",
+    "-07:00",
+    "Z0700",
+    "-0700",
+    "2006",
+    "Jan",
+    "Mon",
+    "MST",
+    "Z07",
+    "-07",
+    "002",
+    "__2",
+    "_2",
+    "15",
+    "01",
+    "02",
+    "03",
+    "04",
+    "05",
+    "06",
+    "PM",
+    "pm",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
 ];
 
 /// Formats `t` with a Go layout string.
@@ -99,7 +129,13 @@ fn token(t: &DateTime<FixedOffset>, tok: &str) -> String {
         "5" => t.second().to_string(),
         "PM" => (if t.hour() >= 12 { "PM" } else { "AM" }).into(),
         "pm" => (if t.hour() >= 12 { "pm" } else { "am" }).into(),
-        "MST" => if off == 0 { "UTC".into() } else { format!("{sign}{oh:02}{om:02}") },
+        "MST" => {
+            if off == 0 {
+                "UTC".into()
+            } else {
+                format!("{sign}{oh:02}{om:02}")
+            }
+        }
         _ if tok.starts_with('Z') && off == 0 => "Z".into(),
         "Z07:00:00" | "-07:00:00" => format!("{sign}{oh:02}:{om:02}:{os:02}"),
         "Z070000" | "-070000" => format!("{sign}{oh:02}{om:02}{os:02}"),
@@ -133,15 +169,30 @@ mod tests {
 
     #[test]
     fn go_layouts() {
-        assert_eq!(format(&t(), "2006-01-02T15:04:05Z07:00"), "2026-03-07T09:05:03Z");
+        assert_eq!(
+            format(&t(), "2006-01-02T15:04:05Z07:00"),
+            "2026-03-07T09:05:03Z"
+        );
         assert_eq!(format(&t(), "2006-01-02"), "2026-03-07");
-        assert_eq!(format(&t(), "Jan 2, 2006 at 3:04pm (MST)"), "Mar 7, 2026 at 9:05am (UTC)");
+        assert_eq!(
+            format(&t(), "Jan 2, 2006 at 3:04pm (MST)"),
+            "Mar 7, 2026 at 9:05am (UTC)"
+        );
         assert_eq!(format(&t(), "15:04:05.000"), "09:05:03.120");
         assert_eq!(format(&t(), "15:04:05.999"), "09:05:03.12");
-        assert_eq!(format(&t(), GO_TIME_STRING), "2026-03-07 09:05:03.12 +0000 UTC");
+        assert_eq!(
+            format(&t(), GO_TIME_STRING),
+            "2026-03-07 09:05:03.12 +0000 UTC"
+        );
         let plus2 = DateTime::parse_from_rfc3339("2026-03-07T09:05:03+02:00").unwrap();
-        assert_eq!(format(&plus2, "2006-01-02T15:04:05Z07:00"), "2026-03-07T09:05:03+02:00");
-        assert_eq!(format(&plus2, "Monday January 02 -0700"), "Saturday March 07 +0200");
+        assert_eq!(
+            format(&plus2, "2006-01-02T15:04:05Z07:00"),
+            "2026-03-07T09:05:03+02:00"
+        );
+        assert_eq!(
+            format(&plus2, "Monday January 02 -0700"),
+            "Saturday March 07 +0200"
+        );
     }
 
     #[test]

@@ -32,7 +32,8 @@ impl JsonPath {
     pub fn compile(text: &str) -> Result<JsonPath, String> {
         let t = text.trim();
         let inner = if let Some(body) = t.strip_prefix('{') {
-            body.strip_suffix('}').ok_or_else(|| format!("unclosed action in JSONPath {text:?}"))?
+            body.strip_suffix('}')
+                .ok_or_else(|| format!("unclosed action in JSONPath {text:?}"))?
         } else {
             t
         };
@@ -44,7 +45,10 @@ impl JsonPath {
             format!(".{inner}")
         };
         let steps = parse_steps(&body).map_err(|e| format!("invalid JSONPath {text:?}: {e}"))?;
-        Ok(JsonPath { source: text.to_string(), steps })
+        Ok(JsonPath {
+            source: text.to_string(),
+            steps,
+        })
     }
 
     pub fn source(&self) -> &str {
@@ -140,7 +144,9 @@ fn collect_recursive(v: &Value, out: &mut Vec<Value>) {
 
 fn filter_matches(f: &Filter, item: &Value) -> bool {
     let found = apply(&f.path, vec![item.clone()]);
-    let Some((op, lit)) = &f.op else { return !found.is_empty() };
+    let Some((op, lit)) = &f.op else {
+        return !found.is_empty();
+    };
     found.iter().any(|v| compare(v, op, lit))
 }
 
@@ -217,7 +223,11 @@ fn parse_steps(s: &str) -> Result<Vec<Step>, String> {
 }
 
 fn field_step(name: &str) -> Step {
-    if name == "*" { Step::Wildcard } else { Step::Field(name.to_string()) }
+    if name == "*" {
+        Step::Wildcard
+    } else {
+        Step::Field(name.to_string())
+    }
 }
 
 fn matching_bracket(s: &str, open: usize) -> Result<usize, String> {
@@ -255,11 +265,19 @@ fn bracket_step(inner: &str) -> Result<Step, String> {
     if let Some((a, b)) = t.split_once(':') {
         let parse = |x: &str| -> Result<Option<i64>, String> {
             let x = x.split(':').next().unwrap_or("").trim();
-            if x.is_empty() { Ok(None) } else { x.parse().map(Some).map_err(|_| format!("invalid slice bound {x:?}")) }
+            if x.is_empty() {
+                Ok(None)
+            } else {
+                x.parse()
+                    .map(Some)
+                    .map_err(|_| format!("invalid slice bound {x:?}"))
+            }
         };
         return Ok(Step::Slice(parse(a)?, parse(b)?));
     }
-    t.parse::<i64>().map(Step::Index).map_err(|_| format!("invalid array index {t:?}"))
+    t.parse::<i64>()
+        .map(Step::Index)
+        .map_err(|_| format!("invalid array index {t:?}"))
 }
 
 fn unquote(t: &str) -> Option<String> {
@@ -279,16 +297,26 @@ fn parse_filter(f: &str) -> Result<Filter, String> {
             let rhs = rhs.trim();
             let lit = match unquote(rhs) {
                 Some(s) => Value::String(s),
-                None => serde_json::from_str(rhs).unwrap_or_else(|_| Value::String(rhs.to_string())),
+                None => {
+                    serde_json::from_str(rhs).unwrap_or_else(|_| Value::String(rhs.to_string()))
+                }
             };
-            return Ok(Filter { path, op: Some((op.to_string(), lit)) });
+            return Ok(Filter {
+                path,
+                op: Some((op.to_string(), lit)),
+            });
         }
     }
-    Ok(Filter { path: filter_path(f)?, op: None })
+    Ok(Filter {
+        path: filter_path(f)?,
+        op: None,
+    })
 }
 
 fn filter_path(p: &str) -> Result<Vec<Step>, String> {
-    let rest = p.strip_prefix('@').ok_or_else(|| format!("filter must start with @: {p:?}"))?;
+    let rest = p
+        .strip_prefix('@')
+        .ok_or_else(|| format!("filter must start with @: {p:?}"))?;
     parse_steps(rest)
 }
 

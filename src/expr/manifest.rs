@@ -28,7 +28,11 @@ pub fn sort_keys(v: &Value) -> Value {
         Value::Object(m) => {
             let mut e: Vec<(&String, &Value)> = m.iter().collect();
             e.sort_by(|a, b| a.0.cmp(b.0));
-            Value::Object(e.into_iter().map(|(k, v)| (k.clone(), sort_keys(v))).collect())
+            Value::Object(
+                e.into_iter()
+                    .map(|(k, v)| (k.clone(), sort_keys(v)))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
         other => other.clone(),
@@ -83,13 +87,19 @@ mod tests {
         );
         let t = compile(&m).unwrap();
         let out = render(&t, &to_template_value(&json!({"id": "c1", "gen": 5}))).unwrap();
-        assert_eq!(out["metadata"]["annotations"]["hyperfleet.io/generation"], json!("5"), "quoted stays string");
+        assert_eq!(
+            out["metadata"]["annotations"]["hyperfleet.io/generation"],
+            json!("5"),
+            "quoted stays string"
+        );
         assert_eq!(out["metadata"]["name"], json!("c1"));
     }
 
     #[test]
     fn string_manifests_type_unquoted_scalars() {
-        let m = json!("kind: Deployment\nspec:\n  replicas: {{ .n }}\n  octal: 0123\n  on: yes\n  when: 2026-01-01\n  q: '5'\n");
+        let m = json!(
+            "kind: Deployment\nspec:\n  replicas: {{ .n }}\n  octal: 0123\n  on: yes\n  when: 2026-01-01\n  q: '5'\n"
+        );
         let t = compile(&m).unwrap();
         let out = render(&t, &to_template_value(&json!({"n": 3}))).unwrap();
         assert_eq!(out["spec"]["replicas"], json!(3));
@@ -101,9 +111,15 @@ mod tests {
 
     #[test]
     fn empty_manifests_are_errors() {
-        assert_eq!(compile(&json!("  ")).unwrap_err(), ManifestError::EmptyString);
+        assert_eq!(
+            compile(&json!("  ")).unwrap_err(),
+            ManifestError::EmptyString
+        );
         let t = compile(&json!("{{ if false }}x: 1{{ end }}")).unwrap();
-        assert_eq!(render(&t, &to_template_value(&json!({}))).unwrap_err(), ManifestError::EmptyRender);
+        assert_eq!(
+            render(&t, &to_template_value(&json!({}))).unwrap_err(),
+            ManifestError::EmptyRender
+        );
         assert_eq!(parse_rendered("[]").unwrap_err(), ManifestError::NoObject);
     }
 }

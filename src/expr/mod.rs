@@ -12,5 +12,5 @@ pub mod manifest;
 pub mod template;
 pub mod tmplfuncs;
 
-pub use cel::{CelError, CelExpr, matched};
+pub use cel::{CelError, CelExpr, CelScope, matched};
 pub use template::{Template, TemplateError};

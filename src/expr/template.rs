@@ -33,14 +33,20 @@ impl Template {
     /// Parses `source`; strings without `{{` are kept as literals.
     pub fn compile(source: &str) -> Result<Template, TemplateError> {
         if !source.contains("{{") {
-            return Ok(Template { source: source.to_string(), compiled: None });
+            return Ok(Template {
+                source: source.to_string(),
+                compiled: None,
+            });
         }
         let t = gotmpl::Template::new("template")
             .missing_key(MissingKey::Error)
             .funcs(tmplfuncs::func_map())
             .parse(source)
             .map_err(|e| TemplateError::Parse(e.to_string()))?;
-        Ok(Template { source: source.to_string(), compiled: Some(Arc::new(t)) })
+        Ok(Template {
+            source: source.to_string(),
+            compiled: Some(Arc::new(t)),
+        })
     }
 
     /// The template text.
@@ -57,7 +63,9 @@ impl Template {
     pub fn render(&self, data: &Tv) -> Result<String, TemplateError> {
         match &self.compiled {
             None => Ok(self.source.clone()),
-            Some(t) => t.execute_to_string(data).map_err(|e| TemplateError::Execute(e.to_string())),
+            Some(t) => t
+                .execute_to_string(data)
+                .map_err(|e| TemplateError::Execute(e.to_string())),
         }
     }
 
@@ -89,7 +97,10 @@ pub fn to_template_value(v: &Value) -> Tv {
         Value::String(s) => Tv::String(s.as_str().into()),
         Value::Array(a) => Tv::List(a.iter().map(to_template_value).collect::<Vec<_>>().into()),
         Value::Object(m) => {
-            let map: BTreeMap<Arc<str>, Tv> = m.iter().map(|(k, v)| (Arc::from(k.as_str()), to_template_value(v))).collect();
+            let map: BTreeMap<Arc<str>, Tv> = m
+                .iter()
+                .map(|(k, v)| (Arc::from(k.as_str()), to_template_value(v)))
+                .collect();
             Tv::Map(Arc::new(map))
         }
     }
@@ -102,10 +113,16 @@ pub fn from_template_value(v: &Tv) -> Value {
         Tv::Bool(b) => Value::Bool(*b),
         Tv::Int(i) => Value::from(*i),
         Tv::Uint(u) => Value::from(*u),
-        Tv::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+        Tv::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         Tv::String(s) => Value::String(s.to_string()),
         Tv::List(l) => Value::Array(l.iter().map(from_template_value).collect()),
-        Tv::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.to_string(), from_template_value(v))).collect()),
+        Tv::Map(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), from_template_value(v)))
+                .collect(),
+        ),
         _ => Value::Null,
     }
 }
@@ -114,7 +131,8 @@ pub fn from_template_value(v: &Tv) -> Value {
 /// `{{ .a.b | fn ... }}` (not `if`/`range`/`index` forms).
 pub fn simple_references(text: &str) -> Vec<String> {
     static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\{\{\s*\.([a-zA-Z_][a-zA-Z0-9_\.]*)\s*(?:\|[^}]*)?\}\}").expect("valid regex")
+        regex::Regex::new(r"\{\{\s*\.([a-zA-Z_][a-zA-Z0-9_\.]*)\s*(?:\|[^}]*)?\}\}")
+            .expect("valid regex")
     });
     RE.captures_iter(text).map(|c| c[1].to_string()).collect()
 }

@@ -16,7 +16,11 @@ fn err(msg: impl Into<String>) -> GtErr {
 
 fn want_args(name: &str, args: &[Tv], n: usize) -> Result<(), GtErr> {
     if args.len() != n {
-        return Err(GtErr::ArgCount { name: name.to_string(), expected: n, got: args.len() });
+        return Err(GtErr::ArgCount {
+            name: name.to_string(),
+            expected: n,
+            got: args.len(),
+        });
     }
     Ok(())
 }
@@ -36,10 +40,13 @@ fn go_type(v: &Tv) -> &'static str {
     }
 }
 
-fn s_arg<'a>(args: &'a [Tv], i: usize) -> Result<&'a str, GtErr> {
+fn s_arg(args: &[Tv], i: usize) -> Result<&str, GtErr> {
     match args.get(i) {
         Some(Tv::String(s)) => Ok(s),
-        Some(other) => Err(err(format!("wrong type for value; expected string; got {}", go_type(other)))),
+        Some(other) => Err(err(format!(
+            "wrong type for value; expected string; got {}",
+            go_type(other)
+        ))),
         None => Err(err("missing argument")),
     }
 }
@@ -117,7 +124,9 @@ fn go_quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -129,8 +138,14 @@ fn date_fn(args: &[Tv]) -> FnResult {
     want_args("date", args, 2)?;
     let layout = s_arg(args, 0)?;
     let t = match &args[1] {
-        Tv::String(s) => gotime::parse_time(s).ok_or_else(|| err(format!("date: cannot read {s:?} as a time")))?,
-        other => return Err(err(format!("wrong type for value; expected time.Time; got {}", go_type(other)))),
+        Tv::String(s) => gotime::parse_time(s)
+            .ok_or_else(|| err(format!("date: cannot read {s:?} as a time")))?,
+        other => {
+            return Err(err(format!(
+                "wrong type for value; expected time.Time; got {}",
+                go_type(other)
+            )));
+        }
     };
     Ok(Tv::String(gotime::format(&t, layout).into()))
 }
@@ -151,8 +166,12 @@ pub fn func_map() -> FuncMap {
         string_fn("title", title_case),
         string_fn("trim", |s| s.trim().to_string()),
         string_fn("quote", go_quote),
-        string2_fn("trimPrefix", |s, p| Tv::String(s.strip_prefix(p).unwrap_or(s).into())),
-        string2_fn("trimSuffix", |s, p| Tv::String(s.strip_suffix(p).unwrap_or(s).into())),
+        string2_fn("trimPrefix", |s, p| {
+            Tv::String(s.strip_prefix(p).unwrap_or(s).into())
+        }),
+        string2_fn("trimSuffix", |s, p| {
+            Tv::String(s.strip_suffix(p).unwrap_or(s).into())
+        }),
         string2_fn("contains", |s, sub| Tv::Bool(s.contains(sub))),
         string2_fn("hasPrefix", |s, p| Tv::Bool(s.starts_with(p))),
         string2_fn("hasSuffix", |s, p| Tv::Bool(s.ends_with(p))),
@@ -161,7 +180,11 @@ pub fn func_map() -> FuncMap {
     }
     let replace = |args: &[Tv]| -> FnResult {
         want_args("replace", args, 3)?;
-        Ok(Tv::String(s_arg(args, 0)?.replace(s_arg(args, 1)?, s_arg(args, 2)?).into()))
+        Ok(Tv::String(
+            s_arg(args, 0)?
+                .replace(s_arg(args, 1)?, s_arg(args, 2)?)
+                .into(),
+        ))
     };
     m.insert("replace".into(), Arc::new(replace));
     let default = |args: &[Tv]| -> FnResult {

@@ -22,7 +22,12 @@ pub struct DeError {
 
 impl DeError {
     fn at(node: &Node, path: &str, ipath: &[usize], message: String) -> Self {
-        DeError { path: path.to_string(), line: node.line, message, ipath: Some(ipath.to_vec()) }
+        DeError {
+            path: path.to_string(),
+            line: node.line,
+            message,
+            ipath: Some(ipath.to_vec()),
+        }
     }
 }
 
@@ -31,7 +36,11 @@ impl fmt::Display for DeError {
         if self.line > 0 {
             write!(f, "line {}: ", self.line)?;
         }
-        if self.path.is_empty() { write!(f, "{}", self.message) } else { write!(f, "{}: {}", self.path, self.message) }
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
     }
 }
 
@@ -39,7 +48,12 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError { path: String::new(), line: 0, message: msg.to_string(), ipath: None }
+        DeError {
+            path: String::new(),
+            line: 0,
+            message: msg.to_string(),
+            ipath: None,
+        }
     }
 }
 
@@ -59,7 +73,12 @@ pub fn decode_collecting<T: DeserializeOwned>(node: &Node) -> (Option<T>, Vec<De
     let mut fatal = Vec::new();
     for _ in 0..64 {
         let unknown = RefCell::new(Vec::new());
-        let de = De { node: &tree, path: String::new(), ipath: Vec::new(), unknown: &unknown };
+        let de = De {
+            node: &tree,
+            path: String::new(),
+            ipath: Vec::new(),
+            unknown: &unknown,
+        };
         match T::deserialize(de) {
             Ok(v) => {
                 let mut all = unknown.into_inner();
@@ -117,13 +136,22 @@ struct De<'a> {
 impl<'a> De<'a> {
     fn child(&self, node: &'a Node, seg: &str, index: usize, is_key: bool) -> De<'a> {
         let path = if is_key {
-            if self.path.is_empty() { seg.to_string() } else { format!("{}.{}", self.path, seg) }
+            if self.path.is_empty() {
+                seg.to_string()
+            } else {
+                format!("{}.{}", self.path, seg)
+            }
         } else {
             format!("{}[{}]", self.path, index)
         };
         let mut ipath = self.ipath.clone();
         ipath.push(index);
-        De { node, path, ipath, unknown: self.unknown }
+        De {
+            node,
+            path,
+            ipath,
+            unknown: self.unknown,
+        }
     }
 
     fn err(&self, message: String) -> DeError {
@@ -171,7 +199,10 @@ macro_rules! int_method {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
             match self.scalar_json() {
                 Some(Value::Number(n)) if !n.is_f64() => {
-                    let v = n.as_i64().map(|v| <$ty>::try_from(v).ok()).or_else(|| n.as_u64().map(|v| <$ty>::try_from(v).ok()));
+                    let v = n
+                        .as_i64()
+                        .map(|v| <$ty>::try_from(v).ok())
+                        .or_else(|| n.as_u64().map(|v| <$ty>::try_from(v).ok()));
                     match v.flatten() {
                         Some(v) => visitor.$visit(v),
                         None => Err(self.type_err($name)),
@@ -260,28 +291,48 @@ impl<'de> de::Deserializer<'de> for De<'_> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        if self.node.is_null() { visitor.visit_none() } else { visitor.visit_some(self) }
+        if self.node.is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_unit()
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         visitor.visit_unit()
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.node.kind {
             NodeKind::Seq(items) => {
-                let acc = SeqAcc { de: &self, items, pos: 0 };
+                let acc = SeqAcc {
+                    de: &self,
+                    items,
+                    pos: 0,
+                };
                 visitor.visit_seq(acc).map_err(|e| self.locate(e))
             }
-            _ if self.node.is_null() => visitor.visit_seq(SeqAcc { de: &self, items: &[], pos: 0 }),
+            _ if self.node.is_null() => visitor.visit_seq(SeqAcc {
+                de: &self,
+                items: &[],
+                pos: 0,
+            }),
             _ => Err(self.type_err("sequence")),
         }
     }
@@ -290,7 +341,12 @@ impl<'de> de::Deserializer<'de> for De<'_> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, _: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -342,7 +398,13 @@ impl<'a> De<'a> {
             _ if self.node.is_null() => &[],
             _ => return Err(self.type_err(schema.map(|s| s.0).unwrap_or("map"))),
         };
-        let acc = MapAcc { de: &self, entries, pos: 0, schema, value: None };
+        let acc = MapAcc {
+            de: &self,
+            entries,
+            pos: 0,
+            schema,
+            value: None,
+        };
         visitor.visit_map(acc).map_err(|e| self.locate(e))
     }
 }
@@ -356,18 +418,30 @@ struct SeqAcc<'a, 'b> {
 impl<'de> de::SeqAccess<'de> for SeqAcc<'_, '_> {
     type Error = DeError;
 
-    fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
-        let Some(item) = self.items.get(self.pos) else { return Ok(None) };
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        let Some(item) = self.items.get(self.pos) else {
+            return Ok(None);
+        };
         let child = self.de.child(item, "", self.pos, false);
         self.pos += 1;
         let located = child.clone_ref();
-        seed.deserialize(child).map(Some).map_err(|e| located.locate(e))
+        seed.deserialize(child)
+            .map(Some)
+            .map_err(|e| located.locate(e))
     }
 }
 
 impl<'a> De<'a> {
     fn clone_ref(&self) -> De<'a> {
-        De { node: self.node, path: self.path.clone(), ipath: self.ipath.clone(), unknown: self.unknown }
+        De {
+            node: self.node,
+            path: self.path.clone(),
+            ipath: self.ipath.clone(),
+            unknown: self.unknown,
+        }
     }
 }
 
@@ -382,20 +456,30 @@ struct MapAcc<'a, 'b> {
 impl<'de> de::MapAccess<'de> for MapAcc<'_, '_> {
     type Error = DeError;
 
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         while let Some((key, value)) = self.entries.get(self.pos) {
             let index = self.pos;
             self.pos += 1;
-            let key_text = key.as_str().map(str::to_string).unwrap_or_else(|| key.to_json().to_string());
+            let key_text = key
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| key.to_json().to_string());
             if let Some((type_name, fields)) = self.schema
                 && !fields.contains(&key_text.as_str())
             {
                 let child = self.de.child(key, &key_text, index, true);
                 let msg = format!("field {key_text} not found in type {type_name}");
-                self.de.unknown.borrow_mut().push(DeError { ipath: None, ..child.err(msg) });
+                self.de.unknown.borrow_mut().push(DeError {
+                    ipath: None,
+                    ..child.err(msg)
+                });
                 continue;
             }
-            let key_de: de::value::StringDeserializer<DeError> = key_text.clone().into_deserializer();
+            let key_de: de::value::StringDeserializer<DeError> =
+                key_text.clone().into_deserializer();
             let k = seed.deserialize(key_de)?;
             self.value = Some(self.de.child(value, &key_text, index, true));
             return Ok(Some(k));
@@ -403,8 +487,14 @@ impl<'de> de::MapAccess<'de> for MapAcc<'_, '_> {
         Ok(None)
     }
 
-    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let child = self.value.take().ok_or_else(|| de::Error::custom("value requested before key"))?;
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, DeError> {
+        let child = self
+            .value
+            .take()
+            .ok_or_else(|| de::Error::custom("value requested before key"))?;
         let located = child.clone_ref();
         seed.deserialize(child).map_err(|e| located.locate(e))
     }

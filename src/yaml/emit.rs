@@ -100,7 +100,11 @@ fn scalar(v: &Value, level: usize, indent: usize) -> String {
             _ => {
                 let f = n.as_f64().unwrap_or_default();
                 if f.is_infinite() {
-                    if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+                    if f > 0.0 {
+                        ".inf".into()
+                    } else {
+                        "-.inf".into()
+                    }
                 } else if f.is_nan() {
                     ".nan".into()
                 } else {
@@ -119,7 +123,11 @@ fn string_scalar(s: &str, level: usize, _indent: usize, is_key: bool) -> String 
         return double_quoted(s);
     }
     if s.contains('\n') && !is_key {
-        return if literal_allowed(s) { literal_block(s, level) } else { double_quoted(s) };
+        return if literal_allowed(s) {
+            literal_block(s, level)
+        } else {
+            double_quoted(s)
+        };
     }
     if plain_allowed(s) {
         return s.to_string();

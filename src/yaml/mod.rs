@@ -26,7 +26,11 @@ pub struct Node {
 /// yaml.v3's rules (a plain `3` decodes into a string field as `"3"`, not into an int from `'3'`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
-    Scalar { text: String, plain: bool, tag: Option<String> },
+    Scalar {
+        text: String,
+        plain: bool,
+        tag: Option<String>,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -44,7 +48,11 @@ impl Node {
     /// A plain scalar built in code (used for defaults and tests).
     pub fn scalar(text: &str) -> Node {
         Node {
-            kind: NodeKind::Scalar { text: text.to_string(), plain: true, tag: None },
+            kind: NodeKind::Scalar {
+                text: text.to_string(),
+                plain: true,
+                tag: None,
+            },
             line: 0,
             col: 0,
         }
@@ -58,7 +66,10 @@ impl Node {
     /// The value of `key` when this node is a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
-            NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            NodeKind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -74,7 +85,9 @@ impl Node {
     /// The node as a JSON value, with yaml.v3's resolution of plain scalars.
     pub fn to_json(&self) -> Value {
         match &self.kind {
-            NodeKind::Scalar { text, plain, tag } => resolve::resolve_scalar(text, *plain, tag.as_deref()),
+            NodeKind::Scalar { text, plain, tag } => {
+                resolve::resolve_scalar(text, *plain, tag.as_deref())
+            }
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeKind::Map(entries) => {
                 let mut map = serde_json::Map::new();
@@ -84,6 +97,33 @@ impl Node {
                 Value::Object(map)
             }
         }
+    }
+
+    /// The line of the first scalar under `path` whose text contains `needle` (so a problem in
+    /// one value of a large manifest points at that value), else the line of `path`.
+    pub fn line_of_text(&self, path: &str, needle: &str) -> usize {
+        fn find(n: &Node, needle: &str) -> Option<usize> {
+            match &n.kind {
+                NodeKind::Scalar { text, .. } => text.contains(needle).then_some(n.line),
+                NodeKind::Seq(items) => items.iter().find_map(|i| find(i, needle)),
+                NodeKind::Map(entries) => entries
+                    .iter()
+                    .find_map(|(k, v)| find(k, needle).or_else(|| find(v, needle))),
+            }
+        }
+        let mut node = self;
+        for seg in path_segments(path) {
+            let next = match (&node.kind, seg) {
+                (NodeKind::Map(_), PathSeg::Key(k)) => node.get(k),
+                (NodeKind::Seq(items), PathSeg::Index(i)) => items.get(i),
+                _ => None,
+            };
+            match next {
+                Some(n) => node = n,
+                None => break,
+            }
+        }
+        find(node, needle).unwrap_or(node.line)
     }
 
     /// The line of the node found by following a dotted/indexed field path such as
@@ -154,7 +194,11 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             break;
         }
     }
-    Ok(builder.root.unwrap_or(Node { kind: NodeKind::Map(Vec::new()), line: 1, col: 1 }))
+    Ok(builder.root.unwrap_or(Node {
+        kind: NodeKind::Map(Vec::new()),
+        line: 1,
+        col: 1,
+    }))
 }
 
 #[derive(Default)]
@@ -180,7 +224,20 @@ impl Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = matches!(style, ScalarStyle::Plain) && tag.is_none();
-                let node = Node { kind: NodeKind::Scalar { text: text.into_owned(), plain, tag }, line, col };
+                // A block scalar (`key: |`) is located at its key, where the reader looks.
+                let line = match (style, self.pending_key.last()) {
+                    (ScalarStyle::Literal | ScalarStyle::Folded, Some(Some(key))) => key.line,
+                    _ => line,
+                };
+                let node = Node {
+                    kind: NodeKind::Scalar {
+                        text: text.into_owned(),
+                        plain,
+                        tag,
+                    },
+                    line,
+                    col,
+                };
                 self.push_value(node, anchor, line)?;
             }
             Event::Alias(id) => {
@@ -192,11 +249,25 @@ impl Builder {
                 self.push_value(node, 0, line)?;
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack.push((Node { kind: NodeKind::Seq(Vec::new()), line, col }, anchor));
+                self.stack.push((
+                    Node {
+                        kind: NodeKind::Seq(Vec::new()),
+                        line,
+                        col,
+                    },
+                    anchor,
+                ));
                 self.pending_key.push(None);
             }
             Event::MappingStart(anchor, _) => {
-                self.stack.push((Node { kind: NodeKind::Map(Vec::new()), line, col }, anchor));
+                self.stack.push((
+                    Node {
+                        kind: NodeKind::Map(Vec::new()),
+                        line,
+                        col,
+                    },
+                    anchor,
+                ));
                 self.pending_key.push(None);
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -221,7 +292,10 @@ impl Builder {
         match &mut parent.kind {
             NodeKind::Seq(items) => items.push(node),
             NodeKind::Map(entries) => {
-                let slot = self.pending_key.last_mut().expect("pending key per open collection");
+                let slot = self
+                    .pending_key
+                    .last_mut()
+                    .expect("pending key per open collection");
                 match slot.take() {
                     None => *slot = Some(node),
                     Some(key) => {

@@ -46,10 +46,10 @@ pub fn resolve_plain(text: &str) -> Value {
         if let Some(v) = parse_go_int(text) {
             return v;
         }
-        if is_yaml_float(text) {
-            if let Some(n) = text.replace('_', "").parse::<f64>().ok().and_then(Number::from_f64) {
-                return Value::Number(n);
-            }
+        if is_yaml_float(text)
+            && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64)
+        {
+            return Value::Number(n);
         }
         if let Some(ts) = parse_timestamp(text) {
             return Value::String(ts);
@@ -73,19 +73,24 @@ pub(crate) fn parse_go_int(text: &str) -> Option<Value> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
-    let (radix, digits, prefixed) = if let Some(r) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
-        (16, r, true)
-    } else if let Some(r) = body.strip_prefix("0o").or(body.strip_prefix("0O")) {
-        (8, r, true)
-    } else if let Some(r) = body.strip_prefix("0b").or(body.strip_prefix("0B")) {
-        (2, r, true)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..], true)
-    } else {
-        (10, body, false)
-    };
+    let (radix, digits, prefixed) =
+        if let Some(r) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
+            (16, r, true)
+        } else if let Some(r) = body.strip_prefix("0o").or(body.strip_prefix("0O")) {
+            (8, r, true)
+        } else if let Some(r) = body.strip_prefix("0b").or(body.strip_prefix("0B")) {
+            (2, r, true)
+        } else if body.len() > 1 && body.starts_with('0') {
+            (8, &body[1..], true)
+        } else {
+            (10, body, false)
+        };
     // Go allows underscores only with base prefix semantics (base 0), between digits.
-    if digits.is_empty() || digits.starts_with('_') && !prefixed || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_') && !prefixed
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
@@ -99,7 +104,9 @@ pub(crate) fn parse_go_int(text: &str) -> Option<Value> {
     } else if let Ok(v) = i64::try_from(magnitude) {
         Some(Value::Number(v.into()))
     } else {
-        u64::try_from(magnitude).ok().map(|v| Value::Number(v.into()))
+        u64::try_from(magnitude)
+            .ok()
+            .map(|v| Value::Number(v.into()))
     }
 }
 
@@ -116,7 +123,9 @@ fn is_yaml_float(text: &str) -> bool {
         let mut parts = mantissa.splitn(2, '.');
         let int = parts.next().unwrap_or("");
         let frac = parts.next().unwrap_or("");
-        !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit())
+        !int.is_empty()
+            && int.bytes().all(|b| b.is_ascii_digit())
+            && frac.bytes().all(|b| b.is_ascii_digit())
     };
     let exp_ok = match exp {
         None => true,
@@ -131,10 +140,10 @@ fn is_yaml_float(text: &str) -> bool {
 /// yaml.v3 timestamp forms, printed back as RFC 3339 (what Go's JSON encoding of a time gives).
 fn parse_timestamp(text: &str) -> Option<String> {
     use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat};
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if text.len() >= 8 {
-            return Some(format!("{}T00:00:00Z", d.format("%Y-%m-%d")));
-        }
+    if text.len() >= 8
+        && let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+    {
+        return Some(format!("{}T00:00:00Z", d.format("%Y-%m-%d")));
     }
     let normalized = text.replacen('t', "T", 1);
     if let Ok(dt) = DateTime::parse_from_rfc3339(&normalized) {

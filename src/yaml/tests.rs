@@ -25,7 +25,10 @@ fn resolves_scalars_like_yaml_v3() {
     assert_eq!(v["o"], json!(u64::MAX));
     assert_eq!(v["p"], json!(""));
     assert_eq!(v["q"], json!(null));
-    assert!(v["r"].is_null() || v["r"].is_string(), "infinity is not representable in JSON");
+    assert!(
+        v["r"].is_null() || v["r"].is_string(),
+        "infinity is not representable in JSON"
+    );
 }
 
 #[test]
@@ -34,7 +37,11 @@ fn lines_are_tracked_for_paths() {
     let root = parse(doc).unwrap();
     assert_eq!(root.line_of("params[1].source.expression"), 6);
     assert_eq!(root.line_of("params[1].name"), 4);
-    assert_eq!(root.line_of("params[1].missing.deeper"), 4, "deepest existing node");
+    assert_eq!(
+        root.line_of("params[1].missing.deeper"),
+        4,
+        "deepest existing node"
+    );
 }
 
 #[test]
@@ -72,7 +79,10 @@ fn every_unknown_key_is_reported_with_its_line() {
     let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
     assert_eq!(
         msgs,
-        vec!["line 2: nmae: field nmae not found in type Outer", "line 5: inner.flg: field flg not found in type Inner"]
+        vec![
+            "line 2: nmae: field nmae not found in type Outer",
+            "line 5: inner.flg: field flg not found in type Inner"
+        ]
     );
 }
 
@@ -82,9 +92,18 @@ fn type_errors_are_all_reported() {
     let (_, errs) = decode_collecting::<Outer>(&root);
     let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
     assert_eq!(msgs.len(), 3, "{msgs:?}");
-    assert!(msgs[0].starts_with("line 1: name: cannot unmarshal !!seq into string"), "{msgs:?}");
-    assert!(msgs[1].starts_with("line 2: count: cannot unmarshal !!str `abc` into int"), "{msgs:?}");
-    assert!(msgs[2].starts_with("line 4: inner.flag: cannot unmarshal !!str `maybe` into bool"), "{msgs:?}");
+    assert!(
+        msgs[0].starts_with("line 1: name: cannot unmarshal !!seq into string"),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs[1].starts_with("line 2: count: cannot unmarshal !!str `abc` into int"),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs[2].starts_with("line 4: inner.flag: cannot unmarshal !!str `maybe` into bool"),
+        "{msgs:?}"
+    );
 }
 
 #[test]
@@ -105,9 +124,14 @@ fn emitter_round_trips_and_quotes_like_yaml_v3() {
     assert!(text.contains("t: '{{ .x }}'\n"), "{text}");
     assert!(text.contains("multi: |\n    a\n    b\n"), "{text}");
     assert!(text.contains("f: 1e+06\n"), "{text}");
-    assert!(text.contains("list:\n    - 1\n    - k: v\n      k2:\n          - true\n"), "{text}");
+    assert!(
+        text.contains("list:\n    - 1\n    - k: v\n      k2:\n          - true\n"),
+        "{text}"
+    );
     let back = parse(&text).unwrap().to_json();
-    for key in ["s", "n", "b", "t", "multi", "e", "colon", "list", "empty", "lead", "dash"] {
+    for key in [
+        "s", "n", "b", "t", "multi", "e", "colon", "list", "empty", "lead", "dash",
+    ] {
         assert_eq!(back[key], v[key], "{key} in\n{text}");
     }
 }

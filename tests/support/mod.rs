@@ -13,16 +13,24 @@ pub fn conformance() -> Option<PathBuf> {
         return Some(dir.canonicalize().expect("canonical conformance path"));
     }
     if std::env::var("HYPERFLEET_REQUIRE_CONFORMANCE").is_ok_and(|v| v == "1") {
-        panic!("../shared/conformance is required (HYPERFLEET_REQUIRE_CONFORMANCE=1) but {} does not exist", dir.display());
+        panic!(
+            "../shared/conformance is required (HYPERFLEET_REQUIRE_CONFORMANCE=1) but {} does not exist",
+            dir.display()
+        );
     }
-    eprintln!("NOTE: {} not found; conformance test not run", dir.display());
+    eprintln!(
+        "NOTE: {} not found; conformance test not run",
+        dir.display()
+    );
     None
 }
 
 /// Runs the `adapter` binary with a clean environment (plus `env`).
 pub fn adapter(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_adapter"));
-    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -28,19 +28,32 @@ fn printing_follows_go() {
     assert_eq!(r("{{ .nil }}"), "<no value>");
     assert_eq!(r("{{ .m }}"), "map[a:1 b:x]");
     assert_eq!(r("{{ .l }}"), "[1 a true]");
-    assert_eq!(r("{{ string .big }}"), "1e+06", "the string function prints %v like Go");
+    assert_eq!(
+        r("{{ string .big }}"),
+        "1e+06",
+        "the string function prints %v like Go"
+    );
 }
 
 #[test]
 fn missing_keys_are_errors() {
     let e = render_str("{{ .missing }}", &data()).unwrap_err();
     assert!(matches!(e, TemplateError::Execute(_)));
-    assert!(e.to_string().starts_with("failed to execute template:"), "{e}");
+    assert!(
+        e.to_string().starts_with("failed to execute template:"),
+        "{e}"
+    );
     assert!(e.to_string().contains("missing"), "{e}");
     let e = render_str("{{ .missing | default \"d\" }}", &data()).unwrap_err();
-    assert!(e.to_string().contains("missing"), "default cannot rescue a missing key: {e}");
+    assert!(
+        e.to_string().contains("missing"),
+        "default cannot rescue a missing key: {e}"
+    );
     let e = Template::compile("{{ .x ").unwrap_err();
-    assert!(e.to_string().starts_with("failed to parse template:"), "{e}");
+    assert!(
+        e.to_string().starts_with("failed to parse template:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -51,13 +64,26 @@ fn custom_functions_with_go_argument_order() {
     assert_eq!(r("{{ trim .name }}"), "padded");
     assert_eq!(r("{{ trimPrefix .clusterId \"Cluster-\" }}"), "1");
     assert_eq!(r("{{ trimSuffix .clusterId \"-1\" }}"), "Cluster");
-    assert_eq!(r("{{ \"Cluster-\" | trimPrefix .clusterId }}"), "1", "piped value is the last argument");
+    assert_eq!(
+        r("{{ \"Cluster-\" | trimPrefix .clusterId }}"),
+        "1",
+        "piped value is the last argument"
+    );
     assert_eq!(r("{{ replace .clusterId \"-\" \"_\" }}"), "Cluster_1");
     assert_eq!(r("{{ contains .clusterId \"ter\" }}"), "true");
-    assert_eq!(r("{{ hasPrefix .clusterId \"Clu\" }} {{ hasSuffix .clusterId \"2\" }}"), "true false");
+    assert_eq!(
+        r("{{ hasPrefix .clusterId \"Clu\" }} {{ hasSuffix .clusterId \"2\" }}"),
+        "true false"
+    );
     assert_eq!(r("{{ quote .clusterId }}"), "\"Cluster-1\"");
-    assert_eq!(r("{{ .empty | default \"d\" }} {{ .nil | default \"d\" }} {{ .n | default 9 }}"), "d d 3");
-    assert_eq!(r("{{ int \"42\" }} {{ int .f }} {{ int64 \"x\" }}"), "42 1 0");
+    assert_eq!(
+        r("{{ .empty | default \"d\" }} {{ .nil | default \"d\" }} {{ .n | default 9 }}"),
+        "d d 3"
+    );
+    assert_eq!(
+        r("{{ int \"42\" }} {{ int .f }} {{ int64 \"x\" }}"),
+        "42 1 0"
+    );
     assert_eq!(r("{{ float \"2.5\" }} {{ float64 .n }}"), "2.5 3");
     assert_eq!(r("{{ string .n }}"), "3");
     assert_eq!(r("{{ .ts | date \"2006-01-02\" }}"), "2026-03-07");
@@ -65,13 +91,20 @@ fn custom_functions_with_go_argument_order() {
     let year = r("{{ now | date \"2006\" }}");
     assert_eq!(year.len(), 4);
     let e = render_str("{{ lower .n }}", &data()).unwrap_err();
-    assert!(e.to_string().contains("wrong type for value; expected string; got int64"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("wrong type for value; expected string; got int64"),
+        "{e}"
+    );
 }
 
 #[test]
 fn go_builtins_and_control_flow() {
     assert_eq!(r("{{ if eq .n 3 }}three{{ else }}other{{ end }}"), "three");
-    assert_eq!(r("{{ range $i, $v := .l }}{{ $i }}={{ $v }};{{ end }}"), "0=1;1=a;2=true;");
+    assert_eq!(
+        r("{{ range $i, $v := .l }}{{ $i }}={{ $v }};{{ end }}"),
+        "0=1;1=a;2=true;"
+    );
     assert_eq!(r("{{ index .m \"b\" }}"), "x");
     assert_eq!(r("{{ printf \"%s-%d\" .clusterId .n }}"), "Cluster-1-3");
     assert_eq!(r("{{- .n -}}  "), "3");
@@ -80,7 +113,10 @@ fn go_builtins_and_control_flow() {
 
 #[test]
 fn variable_reference_scans() {
-    assert_eq!(simple_references("{{ .a.b }} {{ .c | lower }} {{ if .d }}{{ end }}"), vec!["a.b", "c"]);
+    assert_eq!(
+        simple_references("{{ .a.b }} {{ .c | lower }} {{ if .d }}{{ end }}"),
+        vec!["a.b", "c"]
+    );
     let roots = all_roots("{{ if .d }}{{ index .m \"k.z\" }}{{ $v.x }}{{ end }}{{ .a.b }}");
     assert_eq!(roots, vec!["d", "m", "a"]);
 }
