@@ -187,7 +187,7 @@ fn legacy_envelope(root: &Node, path: &Path, what: &str) -> Option<Problem> {
     let line = root
         .get("apiVersion")
         .or(root.get("spec"))
-        .map(|n| n.line.saturating_sub(0))
+        .map(|n| n.line)
         .unwrap_or(1);
     Some(Problem::error(path, line, "apiVersion", msg))
 }

@@ -120,7 +120,7 @@ impl<'a> Validator<'a> {
                 }
                 Some(ParamSource::ApiCall(call)) => {
                     let allowed = scope.with_template_builtins(&earlier);
-                    self.api_call(&format!("{base}.source.api_call"), call, &allowed, true);
+                    self.api_call(&format!("{base}.source.api_call"), call, &allowed);
                 }
                 Some(ParamSource::Expression(e)) => {
                     let mut allowed: BTreeSet<String> = earlier.clone();
@@ -168,7 +168,7 @@ impl<'a> Validator<'a> {
                     pc.name, pc.name
                 ));
                 let allowed = scope.all_template_names();
-                self.api_call(&format!("{base}.api_call"), call, &allowed, false);
+                self.api_call(&format!("{base}.api_call"), call, &allowed);
                 cel_scope.insert(pc.name.clone());
             }
             for (j, cap) in pc.capture.iter().enumerate() {
@@ -484,7 +484,7 @@ impl<'a> Validator<'a> {
                 self.cel(&format!("{base}.when.expression"), e, Some(&action_scope));
             }
             if let Some(call) = &a.api_call {
-                self.api_call(&format!("{base}.api_call"), call, &names, false);
+                self.api_call(&format!("{base}.api_call"), call, &names);
             }
             if let Some(log) = &a.log {
                 self.log_action(&format!("{base}.log"), log, &names);
@@ -531,13 +531,7 @@ impl<'a> Validator<'a> {
 
     // ---- leaves -------------------------------------------------------------------------
 
-    fn api_call(
-        &mut self,
-        base: &str,
-        call: &ApiCall,
-        names: &BTreeSet<String>,
-        strict_scope: bool,
-    ) {
+    fn api_call(&mut self, base: &str, call: &ApiCall, names: &BTreeSet<String>) {
         let mpath = format!("{base}.method");
         if call.method.is_empty() {
             self.err(&mpath, format!("{mpath} is required"));
@@ -573,7 +567,6 @@ impl<'a> Validator<'a> {
                 format!("{base}.timeout: failed to parse timeout '{t}', using default timeout"),
             );
         }
-        let _ = strict_scope;
     }
 
     fn log_action(&mut self, base: &str, log: &LogAction, names: &BTreeSet<String>) {
