@@ -334,3 +334,36 @@ fn validate_is_clean_on_a_good_config_and_strict_promotes_warnings() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
 }
+
+#[test]
+fn chart_task_configs_outside_their_mount_point_are_rejected_like_the_go_adapter() {
+    let Some(c) = conformance() else { return };
+    // The charts' task configs name their refs as /etc/adapter/<file>: they load only where the
+    // chart mounts them (derived/ holds the same files with relative refs). Elsewhere the ref
+    // escapes the task config's directory, which the Go adapter rejects too (§3.7).
+    for (dir, reference) in [
+        ("kubernetes", "/etc/adapter/job.yaml"),
+        ("maestro", "/etc/adapter/manifestwork.yaml"),
+        (
+            "maestro-two-resources",
+            "/etc/adapter/manifestwork-configmap.yaml",
+        ),
+    ] {
+        let out = dump(
+            &c,
+            &format!("upstream/charts/examples/{dir}/adapter-config.yaml"),
+            &format!("upstream/charts/examples/{dir}/adapter-task-config.yaml"),
+            ENV,
+        );
+        assert_eq!(out.status.code(), Some(1), "{dir}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("task config file reference validation failed"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("path \"{reference}\" escapes base directory")),
+            "{err}"
+        );
+    }
+}
