@@ -4,9 +4,12 @@
 //! This crate is laid out hexagonally: `config` and `expr` are pure, `app` is the composition
 //! root that wires the CLI.
 
+pub mod adapters;
 pub mod app;
 pub mod config;
+pub mod domain;
 pub mod expr;
+pub mod ports;
 pub mod yaml;
 
 /// The binary's version, commit and build date (set at build time by `ADAPTER_VERSION`,

@@ -1,0 +1,5 @@
+//! HyperFleet API adapters. `recorded` answers from a dry-run responses file.
+
+pub mod recorded;
+
+pub use recorded::RecordedApi;

@@ -1,0 +1,7 @@
+//! Transports: where rendered resources go. The in-memory one backs dry runs and tests; the
+//! contract suite checks every implementation against the `Transport` port's contract.
+
+pub mod contract;
+pub mod memory;
+
+pub use memory::{MemoryTransport, TransportOp};

@@ -1,0 +1,162 @@
+//! Making a configured `api_call`: render its URL, headers and body, build the URL, send it
+//! through the HyperFleet API port, record it, and classify the answer with the Go adapter's
+//! error texts and the 404 resource-not-found rule.
+
+use super::executor::Run;
+use super::result::{ApiCallRecord, Phase};
+use super::urls;
+use crate::config::GoDuration;
+use crate::config::task::ApiCall;
+use crate::ports::ApiRequest;
+use serde_json::Value;
+
+/// A failed API call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiFailure {
+    /// 0 when no response was received.
+    pub status: u16,
+    pub body: String,
+    pub message: String,
+}
+
+impl ApiFailure {
+    /// A 404 that means "the resource does not exist" (not a broken endpoint): any 404 whose
+    /// body is not an RFC 9457 problem with code `HYPERFLEET-NTF-000`.
+    pub fn is_resource_not_found(&self) -> bool {
+        is_resource_not_found(self.status, &self.body)
+    }
+}
+
+pub fn is_resource_not_found(status: u16, body: &str) -> bool {
+    if status != 404 {
+        return false;
+    }
+    let code = serde_json::from_str::<Value>(body).ok().and_then(|v| v.get("code").and_then(Value::as_str).map(str::to_string));
+    code.as_deref() != Some("HYPERFLEET-NTF-000")
+}
+
+/// `"<code> <reason>"`, as Go's `http.Response.Status` reads.
+pub fn status_text(code: u16) -> String {
+    let reason = match code {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        412 => "Precondition Failed",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    };
+    if reason.is_empty() { code.to_string() } else { format!("{code} {reason}") }
+}
+
+impl Run<'_> {
+    /// Performs `call` (config path `base`, e.g. `params[3].source.api_call`), returning the
+    /// response body on 2xx.
+    pub async fn api_call(&mut self, phase: Phase, step: &str, base: &str, call: &ApiCall) -> Result<String, ApiFailure> {
+        let fail = |message: String| ApiFailure { status: 0, body: String::new(), message };
+        let url = self.render(&format!("{base}.url"), &call.url).map_err(|e| fail(format!("failed to render URL: {e}")))?;
+        let mut headers = Vec::new();
+        for (j, h) in call.headers.iter().enumerate() {
+            let v = self
+                .render(&format!("{base}.headers[{j}].value"), &h.value)
+                .map_err(|e| fail(format!("failed to render header {:?}: {e}", h.name)))?;
+            headers.push((h.name.clone(), v));
+        }
+        let body = match (call.method.as_str(), &call.body) {
+            ("POST" | "PUT" | "PATCH", Some(b)) => {
+                let rendered = self.render(&format!("{base}.body"), b).map_err(|e| fail(format!("failed to render body: {e}")))?;
+                (!rendered.is_empty()).then_some(rendered)
+            }
+            _ => None,
+        };
+        let api = &self.ex.loaded.adapter.clients.hyperfleet_api;
+        let url = urls::build(&url, &api.base_url, api.effective_version());
+        let timeout = call.timeout.as_deref().and_then(|t| match GoDuration::parse(t) {
+            Ok(d) if d.0 > 0 => Some(d.to_std()),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("failed to parse timeout '{t}': {e}, using default timeout");
+                None
+            }
+        });
+        tracing::info!("Making API call: {} {}", call.method, url);
+        let request = ApiRequest {
+            method: call.method.clone(),
+            url: url.clone(),
+            headers,
+            body: body.clone(),
+            timeout,
+            retry_attempts: call.retry_attempts.filter(|n| *n > 0).map(|n| n as u32),
+            retry_backoff: call.retry_backoff.clone(),
+        };
+        let mut record = ApiCallRecord {
+            phase,
+            step: step.to_string(),
+            method: call.method.clone(),
+            url: url.clone(),
+            request_body: body,
+            status: 0,
+            response_body: String::new(),
+        };
+        let outcome = self.ex.ports.api.send(request).await;
+        let result = match outcome {
+            Err(e) => {
+                record.response_body.clear();
+                Err(fail(format!("API request failed: {} {} after {} attempt(s): {}", call.method, url, e.attempts, e.message)))
+            }
+            Ok(resp) => {
+                let text = String::from_utf8_lossy(&resp.body).into_owned();
+                record.status = resp.status;
+                record.response_body = text.clone();
+                tracing::info!("API call completed: {} {}", resp.status, status_text(resp.status));
+                if (200..300).contains(&resp.status) {
+                    Ok(text)
+                } else {
+                    let st = status_text(resp.status);
+                    let mut message = format!(
+                        "API request failed: {} {} returned {} {} after {} attempt(s): API returned non-success status: {}",
+                        call.method, url, resp.status, st, resp.attempts.max(1), st
+                    );
+                    if !text.is_empty() {
+                        message.push_str(&format!(", response body: {text}"));
+                    }
+                    Err(ApiFailure { status: resp.status, body: text, message })
+                }
+            }
+        };
+        if let Err(e) = &result {
+            tracing::warn!("API call failed: {}", e.message);
+        }
+        self.result.api_calls.push(record);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_classification() {
+        assert!(is_resource_not_found(404, ""));
+        assert!(is_resource_not_found(404, "not json"));
+        assert!(is_resource_not_found(404, r#"{"code":"HYPERFLEET-NTF-002"}"#));
+        assert!(!is_resource_not_found(404, r#"{"code":"HYPERFLEET-NTF-000"}"#));
+        assert!(!is_resource_not_found(500, ""));
+        assert_eq!(status_text(404), "404 Not Found");
+        assert_eq!(status_text(299), "299");
+    }
+}

@@ -1,0 +1,240 @@
+//! The executor: holds the loaded config and the ports, and runs one event through the four
+//! phases. `Run` is the per-event state (params, discovered resources, `adapter.*` metadata,
+//! results) with cached template data and CEL scope, so values are converted once per change,
+//! not once per expression.
+
+use super::event::parse_data;
+use super::result::{ExecutionResult, Phase};
+use crate::config::{EnvSource, Loaded};
+use crate::expr::template::to_template_value;
+use crate::expr::{CelError, CelExpr, CelScope, Template, TemplateError, jsonpath::JsonPath};
+use crate::ports::{Clock, Files, HyperfleetApi, Target, Transport};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Expressions compiled per event because they were missing from the load-time cache. Stays 0
+/// for any config that went through validation; tests assert it.
+pub static LATE_COMPILES: AtomicUsize = AtomicUsize::new(0);
+
+/// The outside world the executor talks to.
+#[derive(Clone)]
+pub struct Ports {
+    pub api: Arc<dyn HyperfleetApi>,
+    /// Transport for `transport.client: kubernetes` resources.
+    pub kubernetes: Option<Arc<dyn Transport>>,
+    /// Transport for `transport.client: maestro` resources.
+    pub maestro: Option<Arc<dyn Transport>>,
+    pub clock: Arc<dyn Clock>,
+    pub env: Arc<dyn EnvSource>,
+    pub files: Arc<dyn Files>,
+}
+
+/// Runs events through the task config. Cheap to share: one per process.
+pub struct Executor {
+    pub(super) loaded: Arc<Loaded>,
+    pub(super) ports: Ports,
+    /// The config as a map (unredacted), for `config.*` param sources.
+    pub(super) config_value: Value,
+    /// The redacted config, for the `config` built-in templates see.
+    pub(super) config_redacted: Value,
+    pub(super) env_map: Value,
+}
+
+impl Executor {
+    pub fn new(loaded: Arc<Loaded>, ports: Ports) -> Self {
+        let config_value = loaded.adapter.to_param_value();
+        let config_redacted = loaded.adapter.redacted().to_param_value();
+        let env_map = Value::Object(ports.env.vars().into_iter().map(|(k, v)| (k, Value::String(v))).collect());
+        Executor { loaded, ports, config_value, config_redacted, env_map }
+    }
+
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+
+    /// Runs one event's data through the pipeline. Never fails: failures are in the result.
+    pub async fn execute(&self, event_id: &str, event_type: &str, data: &[u8]) -> ExecutionResult {
+        let mut run = Run::new(self, event_id, event_type);
+        let event_data = match parse_data(data) {
+            Ok(m) => m,
+            Err(e) => {
+                let msg = format!("failed to parse event data: {e}");
+                tracing::error!(event_id, error = %msg, "Failed to parse event data");
+                run.result.fail(Phase::ParamExtraction, msg);
+                return run.finish();
+            }
+        };
+        run.event = Value::Object(event_data);
+        if !run.extract_params().await {
+            return run.finish();
+        }
+        if run.evaluate_preconditions().await {
+            run.process_resources().await;
+            run.post_actions().await;
+        }
+        run.finish()
+    }
+}
+
+/// One event's state while it runs.
+pub(super) struct Run<'a> {
+    pub ex: &'a Executor,
+    pub result: ExecutionResult,
+    pub event: Value,
+    /// Params, captures, API responses and built payloads: the template data and CEL's
+    /// top-level variables.
+    pub params: Map<String, Value>,
+    /// `resources.*` (gone resources are kept as `None` until the end).
+    pub resources: Map<String, Value>,
+    pub gone: std::collections::BTreeSet<String>,
+    pub now: DateTime<Utc>,
+    tdata: Option<gotmpl::Value>,
+    scope: Option<Arc<CelScope>>,
+}
+
+impl<'a> Run<'a> {
+    fn new(ex: &'a Executor, event_id: &str, event_type: &str) -> Self {
+        let result = ExecutionResult { event_id: event_id.into(), event_type: event_type.into(), ..Default::default() };
+        Run {
+            ex,
+            result,
+            event: Value::Object(Map::new()),
+            params: Map::new(),
+            resources: Map::new(),
+            gone: Default::default(),
+            now: ex.ports.clock.now(),
+            tdata: None,
+            scope: None,
+        }
+    }
+
+    fn finish(mut self) -> ExecutionResult {
+        self.result.discovered = self.resources.clone();
+        self.result.had_resource_keys = !self.resources.is_empty() || !self.gone.is_empty();
+        self.result
+    }
+
+    /// Sets a param (or capture, API response, payload) and invalidates the cached views.
+    pub fn set_param(&mut self, name: &str, value: Value) {
+        self.params.insert(name.to_string(), value);
+        self.invalidate();
+    }
+
+    /// Marks cached template data and CEL scope stale (after params, resources or metadata change).
+    pub fn invalidate(&mut self) {
+        self.tdata = None;
+        self.scope = None;
+    }
+
+    /// Sets or clears a discovered resource.
+    pub fn set_resource(&mut self, name: &str, obj: Option<Value>) {
+        match obj {
+            Some(o) => {
+                self.gone.remove(name);
+                self.resources.insert(name.to_string(), o);
+            }
+            None => {
+                self.resources.remove(name);
+                self.gone.insert(name.to_string());
+            }
+        }
+        self.invalidate();
+    }
+
+    /// The variables CEL and condition fields see (§5.2).
+    pub fn cel_vars(&self) -> Map<String, Value> {
+        let mut vars = self.params.clone();
+        let info = &self.ex.loaded.adapter.adapter;
+        vars.insert("adapter".into(), self.result.adapter.to_json(&info.name, &info.version));
+        vars.insert("resources".into(), Value::Object(self.resources.clone()));
+        vars.insert("event".into(), self.event.clone());
+        vars.insert("env".into(), self.ex.env_map.clone());
+        vars
+    }
+
+    pub fn scope(&mut self) -> Arc<CelScope> {
+        if self.scope.is_none() {
+            self.scope = Some(Arc::new(CelScope::new(&self.cel_vars(), self.now)));
+        }
+        self.scope.clone().unwrap_or_else(|| Arc::new(CelScope::new(&self.cel_vars(), self.now)))
+    }
+
+    fn template_data(&mut self) -> &gotmpl::Value {
+        if self.tdata.is_none() {
+            self.tdata = Some(to_template_value(&Value::Object(self.params.clone())));
+        }
+        self.tdata.get_or_insert(gotmpl::Value::Nil)
+    }
+
+    /// Renders the template compiled at `path` (or `text` itself when it has no actions).
+    pub fn render(&mut self, path: &str, text: &str) -> Result<String, TemplateError> {
+        if !text.contains("{{") {
+            return Ok(text.to_string());
+        }
+        let template = match self.ex.loaded.compiled.templates.get(path) {
+            Some(t) => t.clone(),
+            None => {
+                LATE_COMPILES.fetch_add(1, Ordering::Relaxed);
+                Template::compile(text)?
+            }
+        };
+        let data = self.template_data().clone();
+        template.render(&data)
+    }
+
+    /// The CEL program compiled at `path`.
+    pub fn cel(&self, path: &str, text: &str) -> Result<CelExpr, CelError> {
+        match self.ex.loaded.compiled.cel.get(path) {
+            Some(c) => Ok(c.clone()),
+            None => {
+                LATE_COMPILES.fetch_add(1, Ordering::Relaxed);
+                CelExpr::compile(text)
+            }
+        }
+    }
+
+    /// Evaluates the CEL program at `path` in the current scope.
+    pub fn eval(&mut self, path: &str, text: &str) -> Result<Value, CelError> {
+        let expr = self.cel(path, text)?;
+        let scope = self.scope();
+        expr.eval_in(&scope)
+    }
+
+    /// The JSONPath compiled at `path`.
+    pub fn jsonpath(&self, path: &str, text: &str) -> Result<JsonPath, String> {
+        match self.ex.loaded.compiled.paths.get(path) {
+            Some(p) => Ok(p.clone()),
+            None => {
+                LATE_COMPILES.fetch_add(1, Ordering::Relaxed);
+                JsonPath::compile(text)
+            }
+        }
+    }
+
+    /// The transport for a resource's client.
+    pub fn transport(&self, client: &str) -> Result<Arc<dyn Transport>, String> {
+        let (t, feature) = match client {
+            "maestro" => (&self.ex.ports.maestro, "maestro"),
+            _ => (&self.ex.ports.kubernetes, "k8s"),
+        };
+        t.clone().ok_or_else(|| {
+            format!(
+                "no {client} transport is configured (configure clients.{} in the adapter config and build with feature `{feature}`)",
+                if client == "maestro" { "maestro" } else { "kubernetes" }
+            )
+        })
+    }
+
+    pub fn target(&mut self, index: usize) -> Result<Target, String> {
+        let r = &self.ex.loaded.task.resources[index];
+        if r.client() != "maestro" {
+            return Ok(Target::Kubernetes);
+        }
+        let text = r.transport.as_ref().and_then(|t| t.maestro.as_ref()).and_then(|m| m.target_cluster.clone()).unwrap_or_default();
+        let path = format!("resources[{index}].transport.maestro.target_cluster");
+        let consumer = self.render(&path, &text).map_err(|e| e.to_string())?;
+        Ok(Target::Maestro { consumer })
+    }
+}

@@ -1,0 +1,277 @@
+//! The ports the core needs from the outside world. Each trait states its contract; every
+//! implementation (real, in-memory, recording) must honour it, and the transport contract
+//! suite in `adapters::transport::contract` checks it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+// ---- transport ----------------------------------------------------------------------------
+
+/// Group, version and kind of an object (`apiVersion` split at `/`; core group is `""`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Gvk {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl Gvk {
+    /// From `apiVersion` (`v1`, `apps/v1`) and `kind`.
+    pub fn new(api_version: &str, kind: &str) -> Self {
+        let (group, version) = match api_version.rsplit_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), api_version.to_string()),
+        };
+        Gvk { group, version, kind: kind.to_string() }
+    }
+
+    /// From an object's `apiVersion` and `kind` fields.
+    pub fn of(obj: &Value) -> Self {
+        let s = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default();
+        Gvk::new(s("apiVersion"), s("kind"))
+    }
+
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+    }
+
+    /// Whether this is an OCM ManifestWork.
+    pub fn is_manifest_work(&self) -> bool {
+        self.group == "work.open-cluster-management.io" && self.kind == "ManifestWork"
+    }
+}
+
+/// Where a resource goes: the cluster the adapter talks to, or a Maestro consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Kubernetes,
+    Maestro { consumer: String },
+}
+
+/// What apply did, with the reason the generation rule gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    Create,
+    Update,
+    Recreate,
+    Skip,
+    Delete,
+}
+
+impl Operation {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Recreate => "recreate",
+            Operation::Skip => "skip",
+            Operation::Delete => "delete",
+        }
+    }
+}
+
+/// The result of an apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub operation: Operation,
+    pub reason: String,
+    /// The object as stored after the apply (or the existing one on skip).
+    pub object: Value,
+}
+
+/// A label-selector discovery.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Selector {
+    /// `""` means cluster-scoped or all namespaces.
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Selector {
+    /// `k=v` pairs sorted by key, joined by `,` (the Kubernetes label-selector string).
+    pub fn label_string(&self) -> String {
+        self.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// Kubernetes deletion propagation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+impl Propagation {
+    pub fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("Foreground") => Propagation::Foreground,
+            Some("Orphan") => Propagation::Orphan,
+            _ => Propagation::Background,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Propagation::Background => "Background",
+            Propagation::Foreground => "Foreground",
+            Propagation::Orphan => "Orphan",
+        }
+    }
+}
+
+/// Transport failures. `NotFound` is part of the contract: discovery treats it as "absent".
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TransportError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl TransportError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, TransportError::NotFound(_))
+    }
+
+    /// Kubernetes' NotFound text: `<kind> "<name>" not found`.
+    pub fn not_found(kind: &str, name: &str) -> Self {
+        TransportError::NotFound(format!("{} {name:?} not found", kind.to_lowercase()))
+    }
+}
+
+/// Applies, reads, discovers and deletes objects in one backend (Kubernetes, Maestro, memory).
+///
+/// Contract:
+/// - `apply` MUST decide by the generation rule (annotation `hyperfleet.io/generation`): absent →
+///   `create` (`resource not found`); same generation → `skip` (`generation N unchanged`);
+///   different → `update` (`generation changed A->B`), or `recreate` when asked to. It is
+///   idempotent: applying the same manifest twice yields `skip` the second time.
+/// - `get` MUST return `NotFound` for a missing object and a copy otherwise.
+/// - `discover` returns every object of the GVK matching namespace (`""` = any) and all labels;
+///   an empty list is not an error.
+/// - `delete` of a missing object MUST succeed (NotFound is success). An object held by
+///   finalizers MAY still be returned by `get` afterwards (deletion in progress).
+/// - Transient failures MAY be retried inside the implementation; what is returned is final.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    async fn apply(&self, manifest: &Value, recreate_on_change: bool, target: &Target) -> Result<Applied, TransportError>;
+    async fn get(&self, gvk: &Gvk, namespace: &str, name: &str, target: &Target) -> Result<Value, TransportError>;
+    async fn discover(&self, gvk: &Gvk, selector: &Selector, target: &Target) -> Result<Vec<Value>, TransportError>;
+    async fn delete(&self, gvk: &Gvk, namespace: &str, name: &str, propagation: Propagation, target: &Target) -> Result<(), TransportError>;
+}
+
+// ---- HyperFleet API -------------------------------------------------------------------------
+
+/// One HTTP request to the HyperFleet API (URL after the executor's URL building).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// Per-call overrides of the client settings.
+    pub timeout: Option<Duration>,
+    pub retry_attempts: Option<u32>,
+    pub retry_backoff: Option<String>,
+}
+
+/// The final response after the client's retries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// How many attempts were made (1 without retries).
+    pub attempts: u32,
+}
+
+/// A request that produced no response (connection refused, timeout, ...).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiTransportError {
+    pub message: String,
+    pub attempts: u32,
+}
+
+/// Sends requests to the HyperFleet API.
+///
+/// Contract: every status code is a response (non-2xx included; the caller classifies it);
+/// only a request that got no response at all is an error. Retries (408, 429, 5xx, network)
+/// happen inside; the response returned is the last one.
+#[async_trait]
+pub trait HyperfleetApi: Send + Sync {
+    async fn send(&self, request: ApiRequest) -> Result<ApiResponse, ApiTransportError>;
+}
+
+// ---- time and files -------------------------------------------------------------------------
+
+/// The current time (a port so tests and dry runs are reproducible).
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A fixed clock.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// Reads files for `file` param sources. Contract: returns at most `limit + 1` bytes so the
+/// caller can tell a file over the limit without reading all of it.
+pub trait Files: Send + Sync {
+    fn read_limited(&self, path: &str, limit: u64) -> std::io::Result<Vec<u8>>;
+}
+
+/// The real file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalFiles;
+
+impl Files for LocalFiles {
+    fn read_limited(&self, path: &str, limit: u64) -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+}
+
+// ---- events -------------------------------------------------------------------------------
+
+/// One message from the broker, to be acknowledged after processing.
+#[async_trait]
+pub trait Delivery: Send {
+    /// The raw message body (a structured-mode CloudEvent).
+    fn payload(&self) -> &[u8];
+    /// Acknowledges: the message is done (processed, successfully or not).
+    async fn ack(self: Box<Self>) -> Result<(), String>;
+    /// Rejects without requeue (dead-letters it where the broker has a dead-letter target).
+    async fn reject(self: Box<Self>) -> Result<(), String>;
+}
+
+/// A stream of deliveries. Contract: `next` returns `None` only when the source is closed for
+/// good; transient broker failures are handled (reconnect) inside.
+#[async_trait]
+pub trait EventSource: Send {
+    async fn next(&mut self) -> Option<Box<dyn Delivery>>;
+}
