@@ -25,7 +25,11 @@ impl Gvk {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), api_version.to_string()),
         };
-        Gvk { group, version, kind: kind.to_string() }
+        Gvk {
+            group,
+            version,
+            kind: kind.to_string(),
+        }
     }
 
     /// From an object's `apiVersion` and `kind` fields.
@@ -35,7 +39,11 @@ impl Gvk {
     }
 
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// Whether this is an OCM ManifestWork.
@@ -93,7 +101,11 @@ pub struct Selector {
 impl Selector {
     /// `k=v` pairs sorted by key, joined by `,` (the Kubernetes label-selector string).
     pub fn label_string(&self) -> String {
-        self.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+        self.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -161,10 +173,33 @@ impl TransportError {
 /// - Transient failures MAY be retried inside the implementation; what is returned is final.
 #[async_trait]
 pub trait Transport: Send + Sync {
-    async fn apply(&self, manifest: &Value, recreate_on_change: bool, target: &Target) -> Result<Applied, TransportError>;
-    async fn get(&self, gvk: &Gvk, namespace: &str, name: &str, target: &Target) -> Result<Value, TransportError>;
-    async fn discover(&self, gvk: &Gvk, selector: &Selector, target: &Target) -> Result<Vec<Value>, TransportError>;
-    async fn delete(&self, gvk: &Gvk, namespace: &str, name: &str, propagation: Propagation, target: &Target) -> Result<(), TransportError>;
+    async fn apply(
+        &self,
+        manifest: &Value,
+        recreate_on_change: bool,
+        target: &Target,
+    ) -> Result<Applied, TransportError>;
+    async fn get(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        target: &Target,
+    ) -> Result<Value, TransportError>;
+    async fn discover(
+        &self,
+        gvk: &Gvk,
+        selector: &Selector,
+        target: &Target,
+    ) -> Result<Vec<Value>, TransportError>;
+    async fn delete(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        propagation: Propagation,
+        target: &Target,
+    ) -> Result<(), TransportError>;
 }
 
 // ---- HyperFleet API -------------------------------------------------------------------------
@@ -251,7 +286,9 @@ impl Files for LocalFiles {
     fn read_limited(&self, path: &str, limit: u64) -> std::io::Result<Vec<u8>> {
         use std::io::Read;
         let mut buf = Vec::new();
-        std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut buf)?;
+        std::fs::File::open(path)?
+            .take(limit + 1)
+            .read_to_end(&mut buf)?;
         Ok(buf)
     }
 }

@@ -2,6 +2,7 @@
 //! config and stops; the runtime issue adds the serve loop, the dry-run issue the dry run).
 
 use super::cli::{Cli, Command, ConfigArgs, ServeArgs, ValidateArgs};
+use super::dryrun;
 use super::logging::{self, LogSettings};
 use crate::config::{self, EnvSource, LoadOptions, Loaded, Problem, ProcessEnv};
 use crate::version::{BUILD_DATE, COMMIT, VERSION};
@@ -9,6 +10,7 @@ use crate::yaml;
 use anyhow::{Result, bail};
 use serde_json::Value;
 use std::io::Write;
+use std::sync::Arc;
 
 /// Runs a parsed command line. Errors are printed by `main` as `Error: <message>` (exit 1).
 pub fn run(cli: Cli) -> Result<i32> {
@@ -88,6 +90,26 @@ pub fn dump_value(l: &Loaded) -> Value {
     Value::Object(out)
 }
 
+/// `serve` with `--dry-run-*`: fixed warn-level text logs on stderr, the trace on stdout, exit 0
+/// even when the simulated execution failed.
+fn dry_run_command(args: &ServeArgs) -> Result<i32> {
+    let env = Arc::new(ProcessEnv);
+    let settings = LogSettings {
+        level: "warn".into(),
+        format: "text".into(),
+        output: "stderr".into(),
+    };
+    logging::init(&settings, true);
+    let loaded = load(&args.config, env.as_ref())?;
+    if args.dry_run_event.is_empty() {
+        bail!("--dry-run-event is required for dry-run mode");
+    }
+    let task_value = loaded.task_value.clone();
+    let dry = dryrun::run(loaded, args, env)?;
+    dryrun::print(&dry, &task_value, args)?;
+    Ok(0)
+}
+
 fn config_dump(args: &ConfigArgs, env: &dyn EnvSource) -> Result<i32> {
     init_logging(args, env, true);
     tracing::info!("Loading adapter configuration...");
@@ -129,6 +151,10 @@ fn validate(args: &ValidateArgs, env: &dyn EnvSource) -> Result<i32> {
 }
 
 fn serve(args: &ServeArgs, env: &dyn EnvSource) -> Result<i32> {
+    let dry_run = !args.dry_run_event.is_empty() || !args.dry_run_api_responses.is_empty();
+    if dry_run {
+        return dry_run_command(args);
+    }
     init_logging(&args.config, env, false);
     tracing::info!(
         "Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}"
@@ -144,12 +170,5 @@ fn serve(args: &ServeArgs, env: &dyn EnvSource) -> Result<i32> {
         api.timeout,
         api.retry_attempts
     );
-    let dry_run = !args.dry_run_event.is_empty() || !args.dry_run_api_responses.is_empty();
-    if dry_run && args.dry_run_event.is_empty() {
-        bail!("--dry-run-event is required for dry-run mode");
-    }
-    if dry_run {
-        bail!("dry-run mode is not available in this build yet (the executor is not implemented)");
-    }
     bail!("serve: the event loop is not available in this build yet; the configuration is valid")
 }

@@ -3,7 +3,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod dryrun;
 pub mod logging;
+pub mod trace;
 
 pub use cli::Cli;
 pub use commands::run;

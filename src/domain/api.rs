@@ -31,7 +31,9 @@ pub fn is_resource_not_found(status: u16, body: &str) -> bool {
     if status != 404 {
         return false;
     }
-    let code = serde_json::from_str::<Value>(body).ok().and_then(|v| v.get("code").and_then(Value::as_str).map(str::to_string));
+    let code = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("code").and_then(Value::as_str).map(str::to_string));
     code.as_deref() != Some("HYPERFLEET-NTF-000")
 }
 
@@ -59,15 +61,31 @@ pub fn status_text(code: u16) -> String {
         504 => "Gateway Timeout",
         _ => "",
     };
-    if reason.is_empty() { code.to_string() } else { format!("{code} {reason}") }
+    if reason.is_empty() {
+        code.to_string()
+    } else {
+        format!("{code} {reason}")
+    }
 }
 
 impl Run<'_> {
     /// Performs `call` (config path `base`, e.g. `params[3].source.api_call`), returning the
     /// response body on 2xx.
-    pub async fn api_call(&mut self, phase: Phase, step: &str, base: &str, call: &ApiCall) -> Result<String, ApiFailure> {
-        let fail = |message: String| ApiFailure { status: 0, body: String::new(), message };
-        let url = self.render(&format!("{base}.url"), &call.url).map_err(|e| fail(format!("failed to render URL: {e}")))?;
+    pub async fn api_call(
+        &mut self,
+        phase: Phase,
+        step: &str,
+        base: &str,
+        call: &ApiCall,
+    ) -> Result<String, ApiFailure> {
+        let fail = |message: String| ApiFailure {
+            status: 0,
+            body: String::new(),
+            message,
+        };
+        let url = self
+            .render(&format!("{base}.url"), &call.url)
+            .map_err(|e| fail(format!("failed to render URL: {e}")))?;
         let mut headers = Vec::new();
         for (j, h) in call.headers.iter().enumerate() {
             let v = self
@@ -77,21 +95,26 @@ impl Run<'_> {
         }
         let body = match (call.method.as_str(), &call.body) {
             ("POST" | "PUT" | "PATCH", Some(b)) => {
-                let rendered = self.render(&format!("{base}.body"), b).map_err(|e| fail(format!("failed to render body: {e}")))?;
+                let rendered = self
+                    .render(&format!("{base}.body"), b)
+                    .map_err(|e| fail(format!("failed to render body: {e}")))?;
                 (!rendered.is_empty()).then_some(rendered)
             }
             _ => None,
         };
         let api = &self.ex.loaded.adapter.clients.hyperfleet_api;
         let url = urls::build(&url, &api.base_url, api.effective_version());
-        let timeout = call.timeout.as_deref().and_then(|t| match GoDuration::parse(t) {
-            Ok(d) if d.0 > 0 => Some(d.to_std()),
-            Ok(_) => None,
-            Err(e) => {
-                tracing::warn!("failed to parse timeout '{t}': {e}, using default timeout");
-                None
-            }
-        });
+        let timeout = call
+            .timeout
+            .as_deref()
+            .and_then(|t| match GoDuration::parse(t) {
+                Ok(d) if d.0 > 0 => Some(d.to_std()),
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!("failed to parse timeout '{t}': {e}, using default timeout");
+                    None
+                }
+            });
         tracing::info!("Making API call: {} {}", call.method, url);
         let request = ApiRequest {
             method: call.method.clone(),
@@ -115,25 +138,41 @@ impl Run<'_> {
         let result = match outcome {
             Err(e) => {
                 record.response_body.clear();
-                Err(fail(format!("API request failed: {} {} after {} attempt(s): {}", call.method, url, e.attempts, e.message)))
+                Err(fail(format!(
+                    "API request failed: {} {} after {} attempt(s): {}",
+                    call.method, url, e.attempts, e.message
+                )))
             }
             Ok(resp) => {
                 let text = String::from_utf8_lossy(&resp.body).into_owned();
                 record.status = resp.status;
                 record.response_body = text.clone();
-                tracing::info!("API call completed: {} {}", resp.status, status_text(resp.status));
+                tracing::info!(
+                    "API call completed: {} {}",
+                    resp.status,
+                    status_text(resp.status)
+                );
                 if (200..300).contains(&resp.status) {
                     Ok(text)
                 } else {
                     let st = status_text(resp.status);
                     let mut message = format!(
                         "API request failed: {} {} returned {} {} after {} attempt(s): API returned non-success status: {}",
-                        call.method, url, resp.status, st, resp.attempts.max(1), st
+                        call.method,
+                        url,
+                        resp.status,
+                        st,
+                        resp.attempts.max(1),
+                        st
                     );
                     if !text.is_empty() {
                         message.push_str(&format!(", response body: {text}"));
                     }
-                    Err(ApiFailure { status: resp.status, body: text, message })
+                    Err(ApiFailure {
+                        status: resp.status,
+                        body: text,
+                        message,
+                    })
                 }
             }
         };
@@ -153,8 +192,14 @@ mod tests {
     fn not_found_classification() {
         assert!(is_resource_not_found(404, ""));
         assert!(is_resource_not_found(404, "not json"));
-        assert!(is_resource_not_found(404, r#"{"code":"HYPERFLEET-NTF-002"}"#));
-        assert!(!is_resource_not_found(404, r#"{"code":"HYPERFLEET-NTF-000"}"#));
+        assert!(is_resource_not_found(
+            404,
+            r#"{"code":"HYPERFLEET-NTF-002"}"#
+        ));
+        assert!(!is_resource_not_found(
+            404,
+            r#"{"code":"HYPERFLEET-NTF-000"}"#
+        ));
         assert!(!is_resource_not_found(500, ""));
         assert_eq!(status_text(404), "404 Not Found");
         assert_eq!(status_text(299), "299");

@@ -36,18 +36,32 @@ pub fn manifest_gvk(manifest: &Value) -> Gvk {
 
 /// Picks the discovered object: highest generation annotation, then name ascending.
 pub fn pick(items: Vec<Value>) -> Option<Value> {
-    let name = |v: &Value| v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-    items.into_iter().min_by(|a, b| generation_of(b).cmp(&generation_of(a)).then_with(|| name(a).cmp(&name(b))))
+    let name = |v: &Value| {
+        v.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    items.into_iter().min_by(|a, b| {
+        generation_of(b)
+            .cmp(&generation_of(a))
+            .then_with(|| name(a).cmp(&name(b)))
+    })
 }
 
 fn labels_match(obj: &Value, labels: &BTreeMap<String, String>) -> bool {
     let have = obj.pointer("/metadata/labels").and_then(Value::as_object);
-    labels.iter().all(|(k, v)| have.and_then(|h| h.get(k)).and_then(Value::as_str) == Some(v.as_str()))
+    labels
+        .iter()
+        .all(|(k, v)| have.and_then(|h| h.get(k)).and_then(Value::as_str) == Some(v.as_str()))
 }
 
 /// Whether an object matches a lookup (namespace when set, then name or labels).
 pub fn matches(obj: &Value, lookup: &Lookup) -> bool {
-    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !lookup.namespace.is_empty() && ns != lookup.namespace {
         return false;
     }
@@ -60,8 +74,12 @@ pub fn matches(obj: &Value, lookup: &Lookup) -> bool {
 /// Finds the nested manifest of a ManifestWork matching `lookup`, enriched with the work's
 /// `statusFeedback` and `conditions` for it. The parent is not modified.
 pub fn nested(parent: &Value, lookup: &Lookup) -> Result<Option<Value>, String> {
-    let Some(manifests) = parent.pointer("/spec/workload/manifests") else { return Ok(None) };
-    let Some(list) = manifests.as_array() else { return Err("spec.workload.manifests is not a list".into()) };
+    let Some(manifests) = parent.pointer("/spec/workload/manifests") else {
+        return Ok(None);
+    };
+    let Some(list) = manifests.as_array() else {
+        return Err("spec.workload.manifests is not a list".into());
+    };
     let mut found = Vec::new();
     for (i, m) in list.iter().enumerate() {
         if !m.is_object() {
@@ -75,13 +93,26 @@ pub fn nested(parent: &Value, lookup: &Lookup) -> Result<Option<Value>, String> 
 }
 
 fn enrich(parent: &Value, mut obj: Value) -> Value {
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
-    let statuses = parent.pointer("/status/resourceStatus/manifests").and_then(Value::as_array);
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let statuses = parent
+        .pointer("/status/resourceStatus/manifests")
+        .and_then(Value::as_array);
     let entry = statuses.into_iter().flatten().find(|s| {
         let meta = s.get("resourceMeta");
         meta.and_then(|m| m.get("name")).and_then(Value::as_str) == Some(name.as_str())
-            && meta.and_then(|m| m.get("namespace")).and_then(Value::as_str) == Some(ns.as_str())
+            && meta
+                .and_then(|m| m.get("namespace"))
+                .and_then(Value::as_str)
+                == Some(ns.as_str())
     });
     if let (Some(entry), Some(map)) = (entry, obj.as_object_mut()) {
         for key in ["statusFeedback", "conditions"] {
@@ -97,7 +128,12 @@ fn enrich(parent: &Value, mut obj: Value) -> Value {
 pub fn by_name(items: &[Value]) -> Map<String, Value> {
     items
         .iter()
-        .filter_map(|v| Some((v.pointer("/metadata/name")?.as_str()?.to_string(), v.clone())))
+        .filter_map(|v| {
+            Some((
+                v.pointer("/metadata/name")?.as_str()?.to_string(),
+                v.clone(),
+            ))
+        })
         .collect()
 }
 
@@ -121,8 +157,13 @@ mod tests {
 
     #[test]
     fn gvk_from_text_manifests() {
-        let g = manifest_gvk(&json!("# c\napiVersion: \"work.open-cluster-management.io/v1\"\nkind: ManifestWork\nspec:\n  kind: Other\n"));
-        assert_eq!(g, Gvk::new("work.open-cluster-management.io/v1", "ManifestWork"));
+        let g = manifest_gvk(&json!(
+            "# c\napiVersion: \"work.open-cluster-management.io/v1\"\nkind: ManifestWork\nspec:\n  kind: Other\n"
+        ));
+        assert_eq!(
+            g,
+            Gvk::new("work.open-cluster-management.io/v1", "ManifestWork")
+        );
         assert!(g.is_manifest_work());
     }
 
@@ -137,14 +178,43 @@ mod tests {
                 {"resourceMeta": {"name": "ns1", "namespace": ""}, "statusFeedback": {"values": [{"name": "phase"}]}, "conditions": [{"type": "Applied"}]}
             ]}}
         });
-        let ns = nested(&parent, &Lookup { by_name: Some("ns1".into()), ..Default::default() }).unwrap().unwrap();
+        let ns = nested(
+            &parent,
+            &Lookup {
+                by_name: Some("ns1".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(ns["statusFeedback"]["values"][0]["name"], "phase");
         assert_eq!(ns["conditions"][0]["type"], "Applied");
-        assert!(parent["spec"]["workload"]["manifests"][0].get("statusFeedback").is_none(), "no aliasing");
-        let sel = Lookup { labels: [("a".to_string(), "b".to_string())].into(), ..Default::default() };
-        assert_eq!(nested(&parent, &sel).unwrap().unwrap()["metadata"]["name"], "ns1");
-        let cm = Lookup { namespace: "ns1".into(), by_name: Some("cm".into()), ..Default::default() };
-        assert!(nested(&parent, &cm).unwrap().unwrap().get("statusFeedback").is_none());
+        assert!(
+            parent["spec"]["workload"]["manifests"][0]
+                .get("statusFeedback")
+                .is_none(),
+            "no aliasing"
+        );
+        let sel = Lookup {
+            labels: [("a".to_string(), "b".to_string())].into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            nested(&parent, &sel).unwrap().unwrap()["metadata"]["name"],
+            "ns1"
+        );
+        let cm = Lookup {
+            namespace: "ns1".into(),
+            by_name: Some("cm".into()),
+            ..Default::default()
+        };
+        assert!(
+            nested(&parent, &cm)
+                .unwrap()
+                .unwrap()
+                .get("statusFeedback")
+                .is_none()
+        );
         assert!(nested(&json!({}), &cm).unwrap().is_none());
         assert!(nested(&json!({"spec": {"workload": {"manifests": [1]}}}), &cm).is_err());
     }

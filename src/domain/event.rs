@@ -30,14 +30,27 @@ pub enum EventError {
     Base64(String),
 }
 
-const CONTEXT_ATTRIBUTES: &[&str] =
-    &["specversion", "id", "source", "type", "time", "datacontenttype", "dataschema", "subject", "data", "data_base64"];
+const CONTEXT_ATTRIBUTES: &[&str] = &[
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "time",
+    "datacontenttype",
+    "dataschema",
+    "subject",
+    "data",
+    "data_base64",
+];
 
 impl CloudEvent {
     /// Parses a structured-mode CloudEvent and validates the required attributes.
     pub fn parse(bytes: &[u8]) -> Result<CloudEvent, EventError> {
-        let v: Value = serde_json::from_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
-        let obj = v.as_object().ok_or_else(|| EventError::Json("a CloudEvent must be a JSON object".into()))?;
+        let v: Value =
+            serde_json::from_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| EventError::Json("a CloudEvent must be a JSON object".into()))?;
         let attr = |k: &'static str| -> Result<String, EventError> {
             match obj.get(k).and_then(Value::as_str) {
                 Some(s) if !s.is_empty() => Ok(s.to_string()),
@@ -55,7 +68,11 @@ impl CloudEvent {
                 .map_err(|e| EventError::Base64(e.to_string()))?,
             (Some(Value::String(s)), _) if !is_json_content(obj) => s.clone().into_bytes(),
             (Some(d), _) => serde_json::to_vec(d).unwrap_or_default(),
-            (None, Some(other)) => return Err(EventError::Base64(format!("expected a string, got {other}"))),
+            (None, Some(other)) => {
+                return Err(EventError::Base64(format!(
+                    "expected a string, got {other}"
+                )));
+            }
         };
         let extensions = obj
             .iter()
@@ -85,15 +102,21 @@ pub fn parse_data(data: &[u8]) -> Result<Map<String, Value>, String> {
     if data.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    let v: Value = serde_json::from_slice(data).map_err(|e| format!("failed to unmarshal to map: {e}"))?;
+    let v: Value =
+        serde_json::from_slice(data).map_err(|e| format!("failed to unmarshal to map: {e}"))?;
     let Value::Object(map) = v else {
-        return Err(format!("failed to unmarshal to map: data is a JSON {}, not an object", json_kind(&v)));
+        return Err(format!(
+            "failed to unmarshal to map: data is a JSON {}, not an object",
+            json_kind(&v)
+        ));
     };
     let typed = |field: &str, ok: bool, want: &str| -> Result<(), String> {
         if ok {
             Ok(())
         } else {
-            Err(format!("failed to unmarshal to EventData: field {field:?} must be {want}"))
+            Err(format!(
+                "failed to unmarshal to EventData: field {field:?} must be {want}"
+            ))
         }
     };
     for key in ["id", "kind", "href"] {
@@ -106,7 +129,11 @@ pub fn parse_data(data: &[u8]) -> Result<Map<String, Value>, String> {
     }
     if let Some(owner) = map.get("owner_references") {
         let ok = owner.is_null()
-            || owner.as_object().is_some_and(|o| ["id", "kind", "href"].iter().all(|k| o.get(*k).is_none_or(|v| v.is_string() || v.is_null())));
+            || owner.as_object().is_some_and(|o| {
+                ["id", "kind", "href"]
+                    .iter()
+                    .all(|k| o.get(*k).is_none_or(|v| v.is_string() || v.is_null()))
+            });
         typed("owner_references", ok, "an object of strings")?;
     }
     Ok(map)
@@ -130,7 +157,10 @@ mod tests {
     #[test]
     fn parses_structured_events() {
         let e = CloudEvent::parse(br#"{"specversion":"1.0","id":"a","type":"t","source":"s","time":"2025-01-15T10:30:00Z","traceparent":"00-x","data":{"id":"c1","generation":5}}"#).unwrap();
-        assert_eq!((e.id.as_str(), e.kind.as_str(), e.source.as_str()), ("a", "t", "s"));
+        assert_eq!(
+            (e.id.as_str(), e.kind.as_str(), e.source.as_str()),
+            ("a", "t", "s")
+        );
         assert_eq!(e.extensions["traceparent"], "00-x");
         let data = parse_data(&e.data).unwrap();
         assert_eq!(data["generation"], 5);
@@ -140,12 +170,30 @@ mod tests {
 
     #[test]
     fn rejects_bad_events_and_data() {
-        assert_eq!(CloudEvent::parse(br#"{"specversion":"1.0","type":"t","source":"s"}"#).unwrap_err(), EventError::Missing("id"));
-        assert!(matches!(CloudEvent::parse(b"nope").unwrap_err(), EventError::Json(_)));
-        assert!(parse_data(br#"{"generation":"5"}"#).unwrap_err().contains("\"generation\" must be an integer"));
+        assert_eq!(
+            CloudEvent::parse(br#"{"specversion":"1.0","type":"t","source":"s"}"#).unwrap_err(),
+            EventError::Missing("id")
+        );
+        assert!(matches!(
+            CloudEvent::parse(b"nope").unwrap_err(),
+            EventError::Json(_)
+        ));
+        assert!(
+            parse_data(br#"{"generation":"5"}"#)
+                .unwrap_err()
+                .contains("\"generation\" must be an integer")
+        );
         assert!(parse_data(br#"{"generation":5.5}"#).is_err());
-        assert!(parse_data(br#"{"id":123}"#).unwrap_err().contains("\"id\" must be a string"));
-        assert!(parse_data(br#"["a"]"#).unwrap_err().contains("not an object"));
+        assert!(
+            parse_data(br#"{"id":123}"#)
+                .unwrap_err()
+                .contains("\"id\" must be a string")
+        );
+        assert!(
+            parse_data(br#"["a"]"#)
+                .unwrap_err()
+                .contains("not an object")
+        );
         assert!(parse_data(b"").unwrap().is_empty());
         assert!(parse_data(br#"{"owner_references":{"id":"c"},"extra":[1]}"#).is_ok());
     }

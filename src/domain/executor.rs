@@ -46,8 +46,21 @@ impl Executor {
     pub fn new(loaded: Arc<Loaded>, ports: Ports) -> Self {
         let config_value = loaded.adapter.to_param_value();
         let config_redacted = loaded.adapter.redacted().to_param_value();
-        let env_map = Value::Object(ports.env.vars().into_iter().map(|(k, v)| (k, Value::String(v))).collect());
-        Executor { loaded, ports, config_value, config_redacted, env_map }
+        let env_map = Value::Object(
+            ports
+                .env
+                .vars()
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        );
+        Executor {
+            loaded,
+            ports,
+            config_value,
+            config_redacted,
+            env_map,
+        }
     }
 
     pub fn loaded(&self) -> &Loaded {
@@ -96,7 +109,11 @@ pub(super) struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(ex: &'a Executor, event_id: &str, event_type: &str) -> Self {
-        let result = ExecutionResult { event_id: event_id.into(), event_type: event_type.into(), ..Default::default() };
+        let result = ExecutionResult {
+            event_id: event_id.into(),
+            event_type: event_type.into(),
+            ..Default::default()
+        };
         Run {
             ex,
             result,
@@ -147,7 +164,10 @@ impl<'a> Run<'a> {
     pub fn cel_vars(&self) -> Map<String, Value> {
         let mut vars = self.params.clone();
         let info = &self.ex.loaded.adapter.adapter;
-        vars.insert("adapter".into(), self.result.adapter.to_json(&info.name, &info.version));
+        vars.insert(
+            "adapter".into(),
+            self.result.adapter.to_json(&info.name, &info.version),
+        );
         vars.insert("resources".into(), Value::Object(self.resources.clone()));
         vars.insert("event".into(), self.event.clone());
         vars.insert("env".into(), self.ex.env_map.clone());
@@ -158,7 +178,9 @@ impl<'a> Run<'a> {
         if self.scope.is_none() {
             self.scope = Some(Arc::new(CelScope::new(&self.cel_vars(), self.now)));
         }
-        self.scope.clone().unwrap_or_else(|| Arc::new(CelScope::new(&self.cel_vars(), self.now)))
+        self.scope
+            .clone()
+            .unwrap_or_else(|| Arc::new(CelScope::new(&self.cel_vars(), self.now)))
     }
 
     fn template_data(&mut self) -> &gotmpl::Value {
@@ -232,7 +254,12 @@ impl<'a> Run<'a> {
         if r.client() != "maestro" {
             return Ok(Target::Kubernetes);
         }
-        let text = r.transport.as_ref().and_then(|t| t.maestro.as_ref()).and_then(|m| m.target_cluster.clone()).unwrap_or_default();
+        let text = r
+            .transport
+            .as_ref()
+            .and_then(|t| t.maestro.as_ref())
+            .and_then(|m| m.target_cluster.clone())
+            .unwrap_or_default();
         let path = format!("resources[{index}].transport.maestro.target_cluster");
         let consumer = self.render(&path, &text).map_err(|e| e.to_string())?;
         Ok(Target::Maestro { consumer })

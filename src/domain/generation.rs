@@ -16,7 +16,11 @@ pub fn generation_of(obj: &Value) -> i64 {
 }
 
 /// Decides create / skip / update / recreate, with the Go adapter's reasons.
-pub fn decide(new: &Value, existing: Option<&Value>, recreate_on_change: bool) -> (Operation, String) {
+pub fn decide(
+    new: &Value,
+    existing: Option<&Value>,
+    recreate_on_change: bool,
+) -> (Operation, String) {
     let Some(existing) = existing else {
         return (Operation::Create, "resource not found".into());
     };
@@ -25,43 +29,72 @@ pub fn decide(new: &Value, existing: Option<&Value>, recreate_on_change: bool) -
         return (Operation::Skip, format!("generation {new_gen} unchanged"));
     }
     if recreate_on_change {
-        (Operation::Recreate, format!("generation changed {old_gen}->{new_gen}, recreateOnChange=true"))
+        (
+            Operation::Recreate,
+            format!("generation changed {old_gen}->{new_gen}, recreateOnChange=true"),
+        )
     } else {
-        (Operation::Update, format!("generation changed {old_gen}->{new_gen}"))
+        (
+            Operation::Update,
+            format!("generation changed {old_gen}->{new_gen}"),
+        )
     }
 }
 
 /// Validates a ManifestWork for Maestro: the work and every manifest carry a positive
 /// generation annotation.
 pub fn validate_manifest_work(work: &Value) -> Result<(), String> {
-    let name = work.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let name = work
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     check_annotation(work, &format!("ManifestWork {name:?}"))?;
-    let manifests = work.pointer("/spec/workload/manifests").and_then(Value::as_array);
+    let manifests = work
+        .pointer("/spec/workload/manifests")
+        .and_then(Value::as_array);
     for (i, m) in manifests.into_iter().flatten().enumerate() {
         if !m.is_object() {
-            return Err(format!("ManifestWork {name:?} manifest[{i}]: failed to unmarshal: not an object"));
+            return Err(format!(
+                "ManifestWork {name:?} manifest[{i}]: failed to unmarshal: not an object"
+            ));
         }
         let kind = m.get("kind").and_then(Value::as_str).unwrap_or_default();
-        let mname = m.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-        check_annotation(m, &format!("ManifestWork {name:?} manifest[{i}] {kind}/{mname}"))?;
+        let mname = m
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        check_annotation(
+            m,
+            &format!("ManifestWork {name:?} manifest[{i}] {kind}/{mname}"),
+        )?;
     }
     Ok(())
 }
 
 fn check_annotation(obj: &Value, what: &str) -> Result<(), String> {
-    let value = obj.pointer("/metadata/annotations").and_then(|a| a.get(GENERATION_ANNOTATION));
+    let value = obj
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(GENERATION_ANNOTATION));
     let text = match value {
-        None => return Err(format!("{what}: missing {GENERATION_ANNOTATION} annotation")),
+        None => {
+            return Err(format!(
+                "{what}: missing {GENERATION_ANNOTATION} annotation"
+            ));
+        }
         Some(v) => v.as_str().unwrap_or_default().trim().to_string(),
     };
     if text.is_empty() {
-        return Err(format!("{what}: {GENERATION_ANNOTATION} annotation is empty"));
+        return Err(format!(
+            "{what}: {GENERATION_ANNOTATION} annotation is empty"
+        ));
     }
-    let n: i64 = text
-        .parse()
-        .map_err(|e| format!("{what}: invalid {GENERATION_ANNOTATION} annotation value {text:?}: {e}"))?;
+    let n: i64 = text.parse().map_err(|e| {
+        format!("{what}: invalid {GENERATION_ANNOTATION} annotation value {text:?}: {e}")
+    })?;
     if n <= 0 {
-        return Err(format!("{what}: {GENERATION_ANNOTATION} annotation must be > 0, got {n}"));
+        return Err(format!(
+            "{what}: {GENERATION_ANNOTATION} annotation must be > 0, got {n}"
+        ));
     }
     Ok(())
 }
@@ -73,20 +106,37 @@ mod tests {
 
     fn obj(generation: Option<&str>) -> Value {
         match generation {
-            Some(g) => json!({"metadata": {"name": "x", "annotations": {GENERATION_ANNOTATION: g}}}),
+            Some(g) => {
+                json!({"metadata": {"name": "x", "annotations": {GENERATION_ANNOTATION: g}}})
+            }
             None => json!({"metadata": {"name": "x"}}),
         }
     }
 
     #[test]
     fn generation_rule() {
-        assert_eq!(decide(&obj(Some("2")), None, false), (Operation::Create, "resource not found".into()));
-        assert_eq!(decide(&obj(Some("2")), Some(&obj(Some("2"))), false), (Operation::Skip, "generation 2 unchanged".into()));
-        assert_eq!(decide(&obj(Some("3")), Some(&obj(Some("2"))), false), (Operation::Update, "generation changed 2->3".into()));
-        assert_eq!(decide(&obj(Some("1")), Some(&obj(Some("2"))), false), (Operation::Update, "generation changed 2->1".into()));
+        assert_eq!(
+            decide(&obj(Some("2")), None, false),
+            (Operation::Create, "resource not found".into())
+        );
+        assert_eq!(
+            decide(&obj(Some("2")), Some(&obj(Some("2"))), false),
+            (Operation::Skip, "generation 2 unchanged".into())
+        );
+        assert_eq!(
+            decide(&obj(Some("3")), Some(&obj(Some("2"))), false),
+            (Operation::Update, "generation changed 2->3".into())
+        );
+        assert_eq!(
+            decide(&obj(Some("1")), Some(&obj(Some("2"))), false),
+            (Operation::Update, "generation changed 2->1".into())
+        );
         assert_eq!(
             decide(&obj(Some("3")), Some(&obj(Some("2"))), true),
-            (Operation::Recreate, "generation changed 2->3, recreateOnChange=true".into())
+            (
+                Operation::Recreate,
+                "generation changed 2->3, recreateOnChange=true".into()
+            )
         );
         assert_eq!(generation_of(&obj(Some("x"))), 0);
         assert_eq!(generation_of(&obj(None)), 0);
@@ -99,12 +149,22 @@ mod tests {
         assert!(validate_manifest_work(&good).is_ok());
         let mut bad = good.clone();
         bad["spec"]["workload"]["manifests"][0]["metadata"]["annotations"] = json!({});
-        assert_eq!(validate_manifest_work(&bad).unwrap_err(), "ManifestWork \"w\" manifest[0] Namespace/n: missing hyperfleet.io/generation annotation");
+        assert_eq!(
+            validate_manifest_work(&bad).unwrap_err(),
+            "ManifestWork \"w\" manifest[0] Namespace/n: missing hyperfleet.io/generation annotation"
+        );
         let mut zero = good.clone();
         zero["metadata"]["annotations"][GENERATION_ANNOTATION] = json!("0");
-        assert_eq!(validate_manifest_work(&zero).unwrap_err(), "ManifestWork \"w\": hyperfleet.io/generation annotation must be > 0, got 0");
+        assert_eq!(
+            validate_manifest_work(&zero).unwrap_err(),
+            "ManifestWork \"w\": hyperfleet.io/generation annotation must be > 0, got 0"
+        );
         let mut empty = good;
         empty["metadata"]["annotations"][GENERATION_ANNOTATION] = json!("");
-        assert!(validate_manifest_work(&empty).unwrap_err().ends_with("annotation is empty"));
+        assert!(
+            validate_manifest_work(&empty)
+                .unwrap_err()
+                .ends_with("annotation is empty")
+        );
     }
 }

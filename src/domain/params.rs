@@ -4,7 +4,6 @@ use super::executor::Run;
 use super::result::Phase;
 use crate::config::task::{Param, ParamSource};
 use crate::expr::convert;
-use crate::expr::gofmt::sprint;
 use serde_json::{Value, json};
 
 const MAX_FILE_BYTES: u64 = 1_048_576;
@@ -30,7 +29,10 @@ impl Run<'_> {
         tracing::info!("Phase param_extraction: RUNNING");
         let info = &self.ex.loaded.adapter.adapter;
         let builtins = [
-            ("adapter", json!({"name": info.name, "version": info.version})),
+            (
+                "adapter",
+                json!({"name": info.name, "version": info.version}),
+            ),
             ("config", self.ex.config_redacted.clone()),
             ("env", self.ex.env_map.clone()),
             ("event", self.event.clone()),
@@ -68,10 +70,10 @@ impl Run<'_> {
                 }
             };
             let Some(mut value) = value else { continue };
-            if value.is_null() || value.as_str() == Some("") {
-                if let Some(d) = &p.default {
-                    value = d.clone();
-                }
+            if (value.is_null() || value.as_str() == Some(""))
+                && let Some(d) = &p.default
+            {
+                value = d.clone();
             }
             let convertible = matches!(source, ParamSource::Path(_) | ParamSource::File(_));
             if let (Some(kind), true, false) = (&p.kind, convertible, value.is_null()) {
@@ -95,55 +97,93 @@ impl Run<'_> {
                 self.result.params.push((p.name.clone(), value));
             }
         }
-        tracing::debug!("Parameter extraction completed: extracted {} params", self.params.len());
+        tracing::debug!(
+            "Parameter extraction completed: extracted {} params",
+            self.params.len()
+        );
         true
     }
 
     fn param_failure(&mut self, msg: String) -> bool {
         tracing::error!(error = %format!("parameter extraction failed: {msg}"), "Phase param_extraction: FAILED");
-        self.result.adapter.set_error("ParameterExtractionFailed", &msg);
-        self.result.fail(Phase::ParamExtraction, format!("parameter extraction failed: {msg}"));
+        self.result
+            .adapter
+            .set_error("ParameterExtractionFailed", &msg);
+        self.result.fail(
+            Phase::ParamExtraction,
+            format!("parameter extraction failed: {msg}"),
+        );
         false
     }
 
     /// A required `api_call` param whose resource is gone: stop gracefully, as a precondition
     /// 404 does (the Go adapter failed the event here instead).
     fn stop_not_found(&mut self, name: &str) -> bool {
-        tracing::info!("Phase param_extraction: resource not found (param {name}), stopping processing gracefully");
+        tracing::info!(
+            "Phase param_extraction: resource not found (param {name}), stopping processing gracefully"
+        );
         self.result.resources_skipped = true;
         self.result.skip_reason = "ResourceNotFound".into();
+        self.result.stopped_at = Some(Phase::ParamExtraction);
         self.result.adapter.resources_skipped = true;
         self.result.adapter.skip_reason = "ResourceNotFound".into();
         false
     }
 
     /// Resolves one source. `Ok(None)` means "no value" (not stored).
-    async fn resolve(&mut self, i: usize, p: &Param, source: &ParamSource) -> Result<Option<Value>, ParamError> {
+    async fn resolve(
+        &mut self,
+        i: usize,
+        p: &Param,
+        source: &ParamSource,
+    ) -> Result<Option<Value>, ParamError> {
         match source {
             ParamSource::Path(path) => self.resolve_path(path).map(Some).map_err(ParamError::Other),
             ParamSource::Expression(e) => {
                 let path = format!("params[{i}].source.expression");
                 // Param expressions see only what is defined so far: no resources yet.
-                self.eval(&path, e)
-                    .map(Some)
-                    .map_err(|err| ParamError::Other(format!("param {:?}: CEL expression error: {err}", p.name)))
+                self.eval(&path, e).map(Some).map_err(|err| {
+                    ParamError::Other(format!("param {:?}: CEL expression error: {err}", p.name))
+                })
             }
             ParamSource::ApiCall(call) => {
                 let base = format!("params[{i}].source.api_call");
-                let body = self.api_call(Phase::ParamExtraction, &p.name, &base, call).await.map_err(|f| {
-                    if f.is_resource_not_found() { ParamError::NotFound(f.message) } else { ParamError::Other(f.message) }
-                })?;
+                let body = self
+                    .api_call(Phase::ParamExtraction, &p.name, &base, call)
+                    .await
+                    .map_err(|f| {
+                        if f.is_resource_not_found() {
+                            ParamError::NotFound(f.message)
+                        } else {
+                            ParamError::Other(f.message)
+                        }
+                    })?;
                 match serde_json::from_str::<Value>(&body) {
                     Ok(v @ Value::Object(_)) => Ok(Some(v)),
-                    Ok(_) => Err(ParamError::Other(format!("param {:?}: failed to parse API response as JSON: not an object", p.name))),
-                    Err(e) => Err(ParamError::Other(format!("param {:?}: failed to parse API response as JSON: {e}", p.name))),
+                    Ok(_) => Err(ParamError::Other(format!(
+                        "param {:?}: failed to parse API response as JSON: not an object",
+                        p.name
+                    ))),
+                    Err(e) => Err(ParamError::Other(format!(
+                        "param {:?}: failed to parse API response as JSON: {e}",
+                        p.name
+                    ))),
                 }
             }
-            ParamSource::File(f) => self.read_file(&p.name, &f.path, f.trim, p.required).map(Some).map_err(ParamError::Other),
+            ParamSource::File(f) => self
+                .read_file(&p.name, &f.path, f.trim, p.required)
+                .map(Some)
+                .map_err(ParamError::Other),
         }
     }
 
-    fn read_file(&self, name: &str, path: &str, trim: bool, required: bool) -> Result<Value, String> {
+    fn read_file(
+        &self,
+        name: &str,
+        path: &str,
+        trim: bool,
+        required: bool,
+    ) -> Result<Value, String> {
         let bytes = self
             .ex
             .ports
@@ -151,7 +191,9 @@ impl Run<'_> {
             .read_limited(path, MAX_FILE_BYTES)
             .map_err(|e| format!("param {name:?}: opening {path:?}: {e}"))?;
         if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!("param {name:?}: file {path:?} exceeds maximum size of {MAX_FILE_BYTES} bytes"));
+            return Err(format!(
+                "param {name:?}: file {path:?} exceeds maximum size of {MAX_FILE_BYTES} bytes"
+            ));
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let text = if trim { text.trim().to_string() } else { text };
@@ -164,7 +206,13 @@ impl Run<'_> {
     /// `env.X`, `event.a.b`, `config.a.b`, `<param>[.path]`, else a path into the event data.
     fn resolve_path(&self, source: &str) -> Result<Value, String> {
         if let Some(var) = source.strip_prefix("env.") {
-            return self.ex.ports.env.var(var).map(Value::String).ok_or_else(|| format!("environment variable {var} not set"));
+            return self
+                .ex
+                .ports
+                .env
+                .var(var)
+                .map(Value::String)
+                .ok_or_else(|| format!("environment variable {var} not set"));
         }
         if let Some(path) = source.strip_prefix("event.") {
             return dot_path(&self.event, path);
@@ -203,19 +251,14 @@ pub(super) fn dot_path(root: &Value, path: &str) -> Result<Value, String> {
                 None => return Err(format!("field '{seg}' not found at path '{path}'")),
             },
             other => {
-                return Err(format!("cannot access field '{seg}': parent is not a map (got {})", convert::go_type(other)));
+                return Err(format!(
+                    "cannot access field '{seg}': parent is not a map (got {})",
+                    convert::go_type(other)
+                ));
             }
         }
     }
     Ok(cur.clone())
-}
-
-/// A param value as the dry-run trace prints it (`%q` for strings, JSON otherwise).
-pub fn display(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("{s:?}"),
-        other => serde_json::to_string(other).unwrap_or_else(|_| sprint(other)),
-    }
 }
 
 #[cfg(test)]
@@ -228,7 +271,13 @@ mod tests {
         let v = json!({"a": {"b": 1}, "s": "x"});
         assert_eq!(dot_path(&v, "a.b").unwrap(), json!(1));
         assert_eq!(dot_path(&v, "a..b").unwrap(), json!(1));
-        assert_eq!(dot_path(&v, "a.c").unwrap_err(), "field 'c' not found at path 'a.c'");
-        assert_eq!(dot_path(&v, "s.x").unwrap_err(), "cannot access field 'x': parent is not a map (got string)");
+        assert_eq!(
+            dot_path(&v, "a.c").unwrap_err(),
+            "field 'c' not found at path 'a.c'"
+        );
+        assert_eq!(
+            dot_path(&v, "s.x").unwrap_err(),
+            "cannot access field 'x': parent is not a map (got string)"
+        );
     }
 }

@@ -22,14 +22,22 @@ impl Run<'_> {
             tracing::info!("Phase post_actions: SUCCESS - 0 executed");
             return;
         };
-        tracing::info!("Phase post_actions: RUNNING - {} configured", post.post_actions.len());
+        tracing::info!(
+            "Phase post_actions: RUNNING - {} configured",
+            post.post_actions.len()
+        );
         let skipped = match self.build_payloads(&post.payloads) {
             Ok(s) => s,
             Err(e) => {
-                let msg = format!("[post_actions] build_payloads: failed to build post payloads: {e}");
+                let msg =
+                    format!("[post_actions] build_payloads: failed to build post payloads: {e}");
                 tracing::error!(error = %e, "Failed to build post payloads");
-                self.result.adapter.execution_error = Some(StepError::new("post_actions", "build_payloads", &e));
-                self.result.fail(Phase::PostActions, format!("post action execution failed: {msg}"));
+                self.result.adapter.execution_error =
+                    Some(StepError::new("post_actions", "build_payloads", &e));
+                self.result.fail(
+                    Phase::PostActions,
+                    format!("post action execution failed: {msg}"),
+                );
                 return;
             }
         };
@@ -38,14 +46,21 @@ impl Run<'_> {
                 if f.not_found {
                     self.post_action_not_found();
                 } else {
-                    self.result.adapter.execution_error = Some(StepError::new("post_actions", &action.name, &f.message));
-                    self.result.fail(Phase::PostActions, format!("post action execution failed: {}", f.message));
+                    self.result.adapter.execution_error =
+                        Some(StepError::new("post_actions", &action.name, &f.message));
+                    self.result.fail(
+                        Phase::PostActions,
+                        format!("post action execution failed: {}", f.message),
+                    );
                     tracing::error!("Phase post_actions: FAILED");
                 }
                 return;
             }
         }
-        tracing::info!("Phase post_actions: SUCCESS - {} executed", self.result.post_actions.len());
+        tracing::info!(
+            "Phase post_actions: SUCCESS - {} executed",
+            self.result.post_actions.len()
+        );
     }
 
     fn post_action_not_found(&mut self) {
@@ -80,8 +95,18 @@ impl Run<'_> {
             if let Some(expr) = When::expr(&p.when) {
                 let c = self
                     .cel(&format!("{base}.when.expression"), expr)
-                    .map_err(|e| format!("failed to evaluate when condition for payload '{}': {e}", p.name))?;
-                let v = c.eval_in(&snapshot).map_err(|e| format!("when condition evaluation error for payload '{}': {e}", p.name))?;
+                    .map_err(|e| {
+                        format!(
+                            "failed to evaluate when condition for payload '{}': {e}",
+                            p.name
+                        )
+                    })?;
+                let v = c.eval_in(&snapshot).map_err(|e| {
+                    format!(
+                        "when condition evaluation error for payload '{}': {e}",
+                        p.name
+                    )
+                })?;
                 if !matched(&v) {
                     tracing::info!("Payload '{}' skipped: when condition is false", p.name);
                     skipped.push(p.name.clone());
@@ -99,14 +124,22 @@ impl Run<'_> {
         Ok(skipped)
     }
 
-    fn build_value(&mut self, path: &str, v: &Value, scope: &Arc<CelScope>, vars: &Value) -> Result<Value, String> {
+    fn build_value(
+        &mut self,
+        path: &str,
+        v: &Value,
+        scope: &Arc<CelScope>,
+        vars: &Value,
+    ) -> Result<Value, String> {
         match v {
             Value::Object(m) if is_value_def(m) => self.value_def(path, m, scope, vars),
             Value::Object(m) => {
                 let mut out = Map::new();
                 for (k, child) in m {
                     let cpath = format!("{path}.{k}");
-                    let key = self.render(&format!("{cpath}#key"), k).map_err(|e| e.to_string())?;
+                    let key = self
+                        .render(&format!("{cpath}#key"), k)
+                        .map_err(|e| e.to_string())?;
                     out.insert(key, self.build_value(&cpath, child, scope, vars)?);
                 }
                 Ok(Value::Object(out))
@@ -117,19 +150,38 @@ impl Run<'_> {
                 .map(|(i, item)| self.build_value(&format!("{path}[{i}]"), item, scope, vars))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            Value::String(s) => self.render(path, s).map(Value::String).map_err(|e| e.to_string()),
+            Value::String(s) => self
+                .render(path, s)
+                .map(Value::String)
+                .map_err(|e| e.to_string()),
             other => Ok(other.clone()),
         }
     }
 
-    fn value_def(&mut self, path: &str, m: &Map<String, Value>, scope: &Arc<CelScope>, vars: &Value) -> Result<Value, String> {
-        let expr = m.get("expression").and_then(Value::as_str).filter(|s| !s.trim().is_empty());
-        let field = m.get("field").and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+    fn value_def(
+        &mut self,
+        path: &str,
+        m: &Map<String, Value>,
+        scope: &Arc<CelScope>,
+        vars: &Value,
+    ) -> Result<Value, String> {
+        let expr = m
+            .get("expression")
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty());
+        let field = m
+            .get("field")
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty());
         let default = m.get("default").cloned().unwrap_or(Value::Null);
         match (expr, field) {
-            (Some(_), Some(_)) => Err("field and expression are mutually exclusive; only one should be specified".into()),
+            (Some(_), Some(_)) => Err(
+                "field and expression are mutually exclusive; only one should be specified".into(),
+            ),
             (Some(e), None) => {
-                let c = self.cel(&format!("{path}.expression"), e).map_err(|e| e.to_string())?;
+                let c = self
+                    .cel(&format!("{path}.expression"), e)
+                    .map_err(|e| e.to_string())?;
                 Ok(c.eval_in(scope).unwrap_or_else(|err| {
                     tracing::warn!("CEL evaluation failed for {e:?}: {err}");
                     default
@@ -146,13 +198,24 @@ impl Run<'_> {
         }
     }
 
-    async fn post_action(&mut self, j: usize, action: &PostAction, skipped: &[String]) -> Result<(), ActionFailure> {
+    async fn post_action(
+        &mut self,
+        j: usize,
+        action: &PostAction,
+        skipped: &[String],
+    ) -> Result<(), ActionFailure> {
         let base = format!("post.post_actions[{j}]");
-        let mut res = PostActionResult { name: action.name.clone(), ..Default::default() };
+        let mut res = PostActionResult {
+            name: action.name.clone(),
+            ..Default::default()
+        };
         if let Some(call) = &action.api_call
             && let Some(p) = referenced_skipped_payload(call.body.as_deref().unwrap_or(""), skipped)
         {
-            tracing::info!("PostAction[{}] skipped: payload '{p}' was not built", action.name);
+            tracing::info!(
+                "PostAction[{}] skipped: payload '{p}' was not built",
+                action.name
+            );
             res.status = StepStatus::Skipped;
             res.skip_reason = format!("referenced payload '{p}' was skipped");
             self.result.post_actions.push(res);
@@ -162,14 +225,20 @@ impl Run<'_> {
             match self.eval(&format!("{base}.when.expression"), expr) {
                 Ok(v) if matched(&v) => {}
                 Ok(_) => {
-                    tracing::info!("PostAction[{}] skipped: when condition is false", action.name);
+                    tracing::info!(
+                        "PostAction[{}] skipped: when condition is false",
+                        action.name
+                    );
                     res.status = StepStatus::Skipped;
                     res.skip_reason = format!("when condition evaluated to false: {expr}");
                     self.result.post_actions.push(res);
                     return Ok(());
                 }
                 Err(e) => {
-                    let message = format!("[post_actions] {}: failed to evaluate when condition: {e}", action.name);
+                    let message = format!(
+                        "[post_actions] {}: failed to evaluate when condition: {e}",
+                        action.name
+                    );
                     return self.action_failed(res, message, false);
                 }
             }
@@ -179,18 +248,38 @@ impl Run<'_> {
         }
         if let Some(call) = &action.api_call {
             res.api_call_made = true;
-            if let Err(f) = self.api_call(Phase::PostActions, &action.name, &format!("{base}.api_call"), call).await {
-                let what = if f.status == 0 { "API call failed" } else { "API call returned non-success status" };
+            if let Err(f) = self
+                .api_call(
+                    Phase::PostActions,
+                    &action.name,
+                    &format!("{base}.api_call"),
+                    call,
+                )
+                .await
+            {
+                let what = if f.status == 0 {
+                    "API call failed"
+                } else {
+                    "API call returned non-success status"
+                };
                 let message = format!("[post_actions] {}: {what}: {}", action.name, f.message);
                 return self.action_failed(res, message, f.is_resource_not_found());
             }
         }
-        tracing::info!("PostAction[{}] processed: SUCCESS - status=success", action.name);
+        tracing::info!(
+            "PostAction[{}] processed: SUCCESS - status=success",
+            action.name
+        );
         self.result.post_actions.push(res);
         Ok(())
     }
 
-    fn action_failed(&mut self, mut res: PostActionResult, message: String, not_found: bool) -> Result<(), ActionFailure> {
+    fn action_failed(
+        &mut self,
+        mut res: PostActionResult,
+        message: String,
+        not_found: bool,
+    ) -> Result<(), ActionFailure> {
         tracing::error!(error = %message, "PostAction[{}] processed: FAILED", res.name);
         res.status = StepStatus::Failed;
         res.error = Some(message.clone());
@@ -201,7 +290,11 @@ impl Run<'_> {
 
 /// A payload ValueDef: a map with a non-empty `field` or `expression` string.
 fn is_value_def(m: &Map<String, Value>) -> bool {
-    ["field", "expression"].iter().any(|k| m.get(*k).and_then(Value::as_str).is_some_and(|s| !s.trim().is_empty()))
+    ["field", "expression"].iter().any(|k| {
+        m.get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    })
 }
 
 /// The first skipped payload a body template references as a top-level field.

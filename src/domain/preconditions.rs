@@ -25,7 +25,10 @@ impl Run<'_> {
             if let Some(log) = &pc.log {
                 self.log_action(&format!("preconditions[{i}].log"), log);
             }
-            let mut res = PreconditionResult { name: pc.name.clone(), ..Default::default() };
+            let mut res = PreconditionResult {
+                name: pc.name.clone(),
+                ..Default::default()
+            };
             let outcome = self.one_precondition(i, pc, &mut res).await;
             match outcome {
                 Outcome::Met => {
@@ -34,11 +37,14 @@ impl Run<'_> {
                     self.result.preconditions.push(res);
                 }
                 Outcome::Gone => {
-                    tracing::info!("Phase preconditions: resource not found, stopping processing gracefully");
+                    tracing::info!(
+                        "Phase preconditions: resource not found, stopping processing gracefully"
+                    );
                     res.status = StepStatus::Skipped;
                     self.result.preconditions.push(res);
                     self.result.resources_skipped = true;
                     self.result.skip_reason = "ResourceNotFound".into();
+                    self.result.stopped_at = Some(Phase::Preconditions);
                     let a = &mut self.result.adapter;
                     a.resources_skipped = true;
                     a.skip_reason = "ResourceNotFound".into();
@@ -62,7 +68,10 @@ impl Run<'_> {
                     res.status = StepStatus::Failed;
                     res.error = Some(err.clone());
                     self.result.preconditions.push(res);
-                    self.result.fail(Phase::Preconditions, format!("precondition evaluation failed: error={err}"));
+                    self.result.fail(
+                        Phase::Preconditions,
+                        format!("precondition evaluation failed: error={err}"),
+                    );
                     self.result.adapter.set_error("PreconditionFailed", &err);
                     self.result.adapter.skip(&err);
                     self.result.resources_skipped = true;
@@ -77,17 +86,33 @@ impl Run<'_> {
         true
     }
 
-    async fn one_precondition(&mut self, i: usize, pc: &Precondition, res: &mut PreconditionResult) -> Outcome {
+    async fn one_precondition(
+        &mut self,
+        i: usize,
+        pc: &Precondition,
+        res: &mut PreconditionResult,
+    ) -> Outcome {
         if let Some(call) = &pc.api_call {
             let base = format!("preconditions[{i}].api_call");
-            let response = match self.api_call(Phase::Preconditions, &pc.name, &base, call).await {
+            let response = match self
+                .api_call(Phase::Preconditions, &pc.name, &base, call)
+                .await
+            {
                 Ok(body) => body,
                 Err(f) if f.is_resource_not_found() => return Outcome::Gone,
                 Err(f) => return self.precondition_error(pc, f.message),
             };
             let value = match serde_json::from_str::<Value>(&response) {
                 Ok(v @ Value::Object(_)) => v,
-                _ => return self.precondition_error(pc, format!("precondition {:?}: failed to parse API response as JSON object", pc.name)),
+                _ => {
+                    return self.precondition_error(
+                        pc,
+                        format!(
+                            "precondition {:?}: failed to parse API response as JSON object",
+                            pc.name
+                        ),
+                    );
+                }
             };
             self.set_param(&pc.name, value.clone());
             if let Err(e) = self.captures(i, pc, &value, res) {
@@ -102,7 +127,9 @@ impl Run<'_> {
                     Ok(v) if matched(&v) => Outcome::Met,
                     Ok(v) => Outcome::NotMet(format!("expression {expr:?} evaluated to {v}")),
                     // Like the Go adapter: an evaluation error is "not met", not a failure.
-                    Err(e @ crate::expr::CelError::Eval { .. }) => Outcome::NotMet(format!("CEL error: {e}")),
+                    Err(e @ crate::expr::CelError::Eval { .. }) => {
+                        Outcome::NotMet(format!("CEL error: {e}"))
+                    }
                     Err(e) => Outcome::Failed(format!("CEL expression evaluation failed: {e}")),
                 }
             }
@@ -112,7 +139,8 @@ impl Run<'_> {
 
     fn precondition_error(&mut self, pc: &Precondition, message: String) -> Outcome {
         if self.result.adapter.execution_error.is_none() {
-            self.result.adapter.execution_error = Some(StepError::new("preconditions", &pc.name, &message));
+            self.result.adapter.execution_error =
+                Some(StepError::new("preconditions", &pc.name, &message));
         }
         Outcome::Failed(message)
     }
@@ -121,15 +149,28 @@ impl Run<'_> {
         let vars = Value::Object(self.cel_vars());
         let mut failures = Vec::new();
         for (j, c) in pc.conditions.iter().flatten().enumerate() {
-            let path = self.jsonpath(&format!("preconditions[{i}].conditions[{j}].field"), &c.field);
+            let path = self.jsonpath(
+                &format!("preconditions[{i}].conditions[{j}].field"),
+                &c.field,
+            );
             let actual = match path {
                 Ok(p) => p.get(&vars),
                 Err(e) => return Outcome::Failed(e),
             };
             match evaluate(&c.operator, &actual, c.expected()) {
                 Ok(true) => {}
-                Ok(false) => failures.push(describe_failure(&c.field, &c.operator, c.expected(), &actual)),
-                Err(e) => return Outcome::Failed(format!("condition {} ({} {}): {e}", j, c.field, c.operator)),
+                Ok(false) => failures.push(describe_failure(
+                    &c.field,
+                    &c.operator,
+                    c.expected(),
+                    &actual,
+                )),
+                Err(e) => {
+                    return Outcome::Failed(format!(
+                        "condition {} ({} {}): {e}",
+                        j, c.field, c.operator
+                    ));
+                }
             }
         }
         if failures.is_empty() {
@@ -141,7 +182,13 @@ impl Run<'_> {
 
     /// Captures from a precondition's API response: the scope is the response's top-level keys
     /// plus the precondition name bound to the whole response.
-    fn captures(&mut self, i: usize, pc: &Precondition, response: &Value, res: &mut PreconditionResult) -> Result<(), String> {
+    fn captures(
+        &mut self,
+        i: usize,
+        pc: &Precondition,
+        response: &Value,
+        res: &mut PreconditionResult,
+    ) -> Result<(), String> {
         if pc.capture.is_empty() {
             return Ok(());
         }
@@ -156,14 +203,19 @@ impl Run<'_> {
                 match (p.get(&root), &cap.default) {
                     (Value::Null, Some(d)) => d.clone(),
                     (Value::Null, None) => {
-                        tracing::warn!("Failed to capture '{}': field {field:?} not found", cap.name);
+                        tracing::warn!(
+                            "Failed to capture '{}': field {field:?} not found",
+                            cap.name
+                        );
                         Value::Null
                     }
                     (v, _) => v,
                 }
             } else {
                 let expr = cap.expression.as_deref().unwrap_or_default();
-                let c = self.cel(&format!("{base}.expression"), expr).map_err(|e| e.to_string())?;
+                let c = self
+                    .cel(&format!("{base}.expression"), expr)
+                    .map_err(|e| e.to_string())?;
                 c.eval_in(&scope).unwrap_or_else(|e| {
                     tracing::warn!("CEL evaluation failed for {:?}: {e}", cap.name);
                     Value::Null

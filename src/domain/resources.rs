@@ -28,10 +28,13 @@ impl Run<'_> {
             return;
         }
         let mut errors = Vec::new();
-        if resources.iter().any(|r| r.lifecycle.as_ref().is_some_and(|l| l.create.is_some() || l.delete.is_some())) {
-            if let Err(e) = self.pre_discover(&resources).await {
-                errors.push(e);
-            }
+        let has_lifecycle = resources.iter().any(|r| {
+            r.lifecycle
+                .as_ref()
+                .is_some_and(|l| l.create.is_some() || l.delete.is_some())
+        });
+        if has_lifecycle && let Err(e) = self.pre_discover(&resources).await {
+            errors.push(e);
         }
         if errors.is_empty() {
             for (i, r) in resources.iter().enumerate() {
@@ -46,12 +49,18 @@ impl Run<'_> {
             }
         }
         if errors.is_empty() {
-            tracing::info!("Phase resources: SUCCESS - {} processed", self.result.resources.len());
+            tracing::info!(
+                "Phase resources: SUCCESS - {} processed",
+                self.result.resources.len()
+            );
         } else {
             let joined = errors.join("\n");
             tracing::error!(error = %joined, "Phase resources: FAILED");
             self.result.adapter.set_error("ResourceFailed", &joined);
-            self.result.fail(Phase::Resources, format!("resource execution failed: {joined}"));
+            self.result.fail(
+                Phase::Resources,
+                format!("resource execution failed: {joined}"),
+            );
             self.invalidate();
         }
     }
@@ -59,8 +68,15 @@ impl Run<'_> {
     async fn pre_discover(&mut self, resources: &[Resource]) -> Result<(), String> {
         for (i, r) in resources.iter().enumerate() {
             let Some(d) = &r.discovery else { continue };
-            let target = self.target(i).map_err(|e| format!("[resources] {}: failed to render targetCluster: {e}", r.name))?;
-            let found = self.find(r, d, &format!("resources[{i}].discovery"), &target).await;
+            let target = self.target(i).map_err(|e| {
+                format!(
+                    "[resources] {}: failed to render targetCluster: {e}",
+                    r.name
+                )
+            })?;
+            let found = self
+                .find(r, d, &format!("resources[{i}].discovery"), &target)
+                .await;
             match found {
                 Ok(Some(obj)) => self.set_resource(&r.name, Some(obj)),
                 Ok(None) => {}
@@ -77,22 +93,43 @@ impl Run<'_> {
     fn lookup(&mut self, path: &str, d: &Discovery) -> Result<Lookup, String> {
         let mut l = Lookup::default();
         if let Some(ns) = &d.namespace {
-            l.namespace = self.render(&format!("{path}.namespace"), ns).map_err(|e| e.to_string())?;
+            l.namespace = self
+                .render(&format!("{path}.namespace"), ns)
+                .map_err(|e| e.to_string())?;
         }
         if let Some(n) = &d.by_name {
-            l.by_name = Some(self.render(&format!("{path}.by_name"), n).map_err(|e| e.to_string())?);
+            l.by_name = Some(
+                self.render(&format!("{path}.by_name"), n)
+                    .map_err(|e| e.to_string())?,
+            );
         }
         let lpath = format!("{path}.by_selectors.label_selector");
-        for (k, v) in d.by_selectors.as_ref().and_then(|s| s.label_selector.as_ref()).into_iter().flatten() {
-            let key = self.render(&format!("{lpath}.{k}#key"), k).map_err(|e| e.to_string())?;
-            let value = self.render(&format!("{lpath}[{k}]"), v).map_err(|e| e.to_string())?;
+        for (k, v) in d
+            .by_selectors
+            .as_ref()
+            .and_then(|s| s.label_selector.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            let key = self
+                .render(&format!("{lpath}.{k}#key"), k)
+                .map_err(|e| e.to_string())?;
+            let value = self
+                .render(&format!("{lpath}[{k}]"), v)
+                .map_err(|e| e.to_string())?;
             l.labels.insert(key, value);
         }
         Ok(l)
     }
 
     /// Runs a resource's discovery: `Ok(None)` when nothing matches.
-    async fn find(&mut self, r: &Resource, d: &Discovery, path: &str, target: &Target) -> Result<Option<Value>, String> {
+    async fn find(
+        &mut self,
+        r: &Resource,
+        d: &Discovery,
+        path: &str,
+        target: &Target,
+    ) -> Result<Option<Value>, String> {
         let lookup = self.lookup(path, d)?;
         let gvk = manifest_gvk(r.manifest.as_ref().unwrap_or(&Value::Null));
         let transport = self.transport(r.client())?;
@@ -100,10 +137,22 @@ impl Run<'_> {
     }
 
     async fn one_resource(&mut self, i: usize, r: &Resource) -> Step {
-        let mut res = ResourceResult { name: r.name.clone(), ..Default::default() };
+        let mut res = ResourceResult {
+            name: r.name.clone(),
+            ..Default::default()
+        };
         let target = match self.target(i) {
             Ok(t) => t,
-            Err(e) => return self.resource_failed(res, format!("[resources] {}: failed to render targetCluster template: {e}", r.name), true),
+            Err(e) => {
+                return self.resource_failed(
+                    res,
+                    format!(
+                        "[resources] {}: failed to render targetCluster template: {e}",
+                        r.name
+                    ),
+                    true,
+                );
+            }
         };
         let lifecycle = r.lifecycle.clone().unwrap_or_default();
         if let Some(create) = &lifecycle.create
@@ -113,12 +162,18 @@ impl Run<'_> {
             match self.when(&path, When::expr(&create.when)) {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::info!("Resource[{}] skipped: create.when condition is false", r.name);
+                    tracing::info!(
+                        "Resource[{}] skipped: create.when condition is false",
+                        r.name
+                    );
                     res.status = StepStatus::Skipped;
                     res.operation = Some(Operation::Skip);
                     res.reason = "lifecycle.create.when condition evaluated to false".into();
                     self.result.resources.push(res);
-                    let reason = format!("{}: lifecycle.create.when condition evaluated to false", r.name);
+                    let reason = format!(
+                        "{}: lifecycle.create.when condition evaluated to false",
+                        r.name
+                    );
                     self.result.adapter.skip(&reason);
                     self.invalidate();
                     return Step::Done;
@@ -133,7 +188,17 @@ impl Run<'_> {
         if let Some(delete) = &lifecycle.delete {
             let path = format!("resources[{i}].lifecycle.delete.when.expression");
             match self.when(&path, When::expr(&delete.when)) {
-                Ok(true) => return self.delete_flow(i, r, &target, Propagation::parse(delete.propagation_policy.as_deref()), res).await,
+                Ok(true) => {
+                    return self
+                        .delete_flow(
+                            i,
+                            r,
+                            &target,
+                            Propagation::parse(delete.propagation_policy.as_deref()),
+                            res,
+                        )
+                        .await;
+                }
                 Ok(false) => {}
                 Err(e) => {
                     res.operation = Some(Operation::Delete);
@@ -161,7 +226,11 @@ impl Run<'_> {
         self.result.adapter.record_resource_error(&res.name, &msg);
         self.result.resources.push(res);
         self.invalidate();
-        if stop { Step::Stop(msg) } else { Step::Continue(msg) }
+        if stop {
+            Step::Stop(msg)
+        } else {
+            Step::Continue(msg)
+        }
     }
 
     fn render_manifest(&mut self, i: usize, r: &Resource) -> Result<Value, String> {
@@ -179,37 +248,75 @@ impl Run<'_> {
         }
     }
 
-    async fn apply_flow(&mut self, i: usize, r: &Resource, target: &Target, mut res: ResourceResult) -> Step {
+    async fn apply_flow(
+        &mut self,
+        i: usize,
+        r: &Resource,
+        target: &Target,
+        mut res: ResourceResult,
+    ) -> Step {
         let rendered = match self.render_manifest(i, r) {
             Ok(m) => m,
-            Err(e) => return self.resource_failed(res, format!("[resources] {}: failed to render manifest: {e}", r.name), true),
+            Err(e) => {
+                return self.resource_failed(
+                    res,
+                    format!("[resources] {}: failed to render manifest: {e}", r.name),
+                    true,
+                );
+            }
         };
         identity(&mut res, &rendered);
         res.rendered = Some(rendered.clone());
         let transport = match self.transport(r.client()) {
             Ok(t) => t,
-            Err(e) => return self.resource_failed(res, format!("[resources] {}: {e}", r.name), true),
+            Err(e) => {
+                return self.resource_failed(res, format!("[resources] {}: {e}", r.name), true);
+            }
         };
-        let applied = match transport.apply(&rendered, r.recreate_on_change, target).await {
+        let applied = match transport
+            .apply(&rendered, r.recreate_on_change, target)
+            .await
+        {
             Ok(a) => a,
-            Err(e) => return self.resource_failed(res, format!("[resources] {}: failed to apply resource: {e}", r.name), true),
+            Err(e) => {
+                return self.resource_failed(
+                    res,
+                    format!("[resources] {}: failed to apply resource: {e}", r.name),
+                    true,
+                );
+            }
         };
-        tracing::info!(k8s_result = "SUCCESS", "Resource[{}] processed: operation={} reason={}", r.name, applied.operation.as_str(), applied.reason);
+        tracing::info!(
+            k8s_result = "SUCCESS",
+            "Resource[{}] processed: operation={} reason={}",
+            r.name,
+            applied.operation.as_str(),
+            applied.reason
+        );
         res.operation = Some(applied.operation);
         res.reason = applied.reason.clone();
         if let Some(d) = &r.discovery {
-            match self.find(r, d, &format!("resources[{i}].discovery"), target).await {
+            match self
+                .find(r, d, &format!("resources[{i}].discovery"), target)
+                .await
+            {
                 Ok(Some(obj)) => self.set_resource(&r.name, Some(obj)),
                 Ok(None) => {
                     // The Go adapter failed the resource here; a store that lags behind its
                     // writes (Maestro's REST view) or a selector that misses the object is
                     // not an apply failure: use what the apply returned.
-                    tracing::warn!("Resource[{}] not found by its discovery right after apply; using the applied object", r.name);
+                    tracing::warn!(
+                        "Resource[{}] not found by its discovery right after apply; using the applied object",
+                        r.name
+                    );
                     self.set_resource(&r.name, Some(applied.object.clone()));
                 }
                 Err(e) => {
                     tracing::warn!("Resource[{}] discovery after apply failed: {e}", r.name);
-                    let msg = format!("[resources] {}: failed to discover resource after apply: {e}", r.name);
+                    let msg = format!(
+                        "[resources] {}: failed to discover resource after apply: {e}",
+                        r.name
+                    );
                     return self.resource_failed(res, msg, true);
                 }
             }
@@ -222,17 +329,29 @@ impl Run<'_> {
     }
 
     fn nested_discoveries(&mut self, i: usize, r: &Resource) -> Result<(), String> {
-        let Some(parent) = self.resources.get(&r.name).cloned() else { return Ok(()) };
+        let Some(parent) = self.resources.get(&r.name).cloned() else {
+            return Ok(());
+        };
         for (j, nd) in r.nested_discoveries.iter().enumerate() {
             if nd.name == r.name {
-                tracing::warn!("Nested discovery {:?} has the same name as parent resource; skipping to avoid overwriting parent", nd.name);
+                tracing::warn!(
+                    "Nested discovery {:?} has the same name as parent resource; skipping to avoid overwriting parent",
+                    nd.name
+                );
                 continue;
             }
             let Some(d) = &nd.discovery else { continue };
-            let lookup = match self.lookup(&format!("resources[{i}].nested_discoveries[{j}].discovery"), d) {
+            let lookup = match self.lookup(
+                &format!("resources[{i}].nested_discoveries[{j}].discovery"),
+                d,
+            ) {
                 Ok(l) => l,
                 Err(e) => {
-                    tracing::warn!("Resource[{}] nested discovery[{}] failed to build config: {e}", r.name, nd.name);
+                    tracing::warn!(
+                        "Resource[{}] nested discovery[{}] failed to build config: {e}",
+                        r.name,
+                        nd.name
+                    );
                     continue;
                 }
             };
@@ -244,29 +363,65 @@ impl Run<'_> {
             }
             match discovery::nested(&parent, &lookup) {
                 Ok(Some(obj)) => self.set_resource(&nd.name, Some(obj)),
-                Ok(None) => tracing::debug!("Resource[{}] nested discovery[{}]: no match", r.name, nd.name),
-                Err(e) => tracing::warn!("Resource[{}] nested discovery[{}] failed: {e}", r.name, nd.name),
+                Ok(None) => tracing::debug!(
+                    "Resource[{}] nested discovery[{}]: no match",
+                    r.name,
+                    nd.name
+                ),
+                Err(e) => tracing::warn!(
+                    "Resource[{}] nested discovery[{}] failed: {e}",
+                    r.name,
+                    nd.name
+                ),
             }
         }
         Ok(())
     }
 
-    async fn delete_flow(&mut self, i: usize, r: &Resource, target: &Target, policy: Propagation, mut res: ResourceResult) -> Step {
+    async fn delete_flow(
+        &mut self,
+        i: usize,
+        r: &Resource,
+        target: &Target,
+        policy: Propagation,
+        mut res: ResourceResult,
+    ) -> Step {
         res.operation = Some(Operation::Delete);
         let transport = match self.transport(r.client()) {
             Ok(t) => t,
-            Err(e) => return self.resource_failed(res, format!("[resources] {}: {e}", r.name), false),
+            Err(e) => {
+                return self.resource_failed(res, format!("[resources] {}: {e}", r.name), false);
+            }
         };
         let Some(d) = r.discovery.clone() else {
-            return self.resource_failed(res, format!("[resources] {}: lifecycle.delete requires a discovery config", r.name), false);
+            return self.resource_failed(
+                res,
+                format!(
+                    "[resources] {}: lifecycle.delete requires a discovery config",
+                    r.name
+                ),
+                false,
+            );
         };
         let path = format!("resources[{i}].discovery");
         let found = match self.find(r, &d, &path, target).await {
             Ok(f) => f,
-            Err(e) => return self.resource_failed(res, format!("[resources] {}: failed to discover resource for deletion: {e}", r.name), false),
+            Err(e) => {
+                return self.resource_failed(
+                    res,
+                    format!(
+                        "[resources] {}: failed to discover resource for deletion: {e}",
+                        r.name
+                    ),
+                    false,
+                );
+            }
         };
         let Some(obj) = found else {
-            tracing::info!("Resource[{}] delete: already deleted or never existed", r.name);
+            tracing::info!(
+                "Resource[{}] delete: already deleted or never existed",
+                r.name
+            );
             res.reason = "resource already deleted or never existed".into();
             self.set_resource(&r.name, None);
             self.result.resources.push(res);
@@ -275,9 +430,16 @@ impl Run<'_> {
         identity(&mut res, &obj);
         res.discovered_state = Some(obj.clone());
         let gvk = Gvk::of(&obj);
-        if let Err(e) = transport.delete(&gvk, &res.namespace, &res.resource_name, policy, target).await {
+        if let Err(e) = transport
+            .delete(&gvk, &res.namespace, &res.resource_name, policy, target)
+            .await
+        {
             tracing::error!("Resource[{}] delete: FAILED", r.name);
-            return self.resource_failed(res, format!("[resources] {}: failed to delete resource: {e}", r.name), false);
+            return self.resource_failed(
+                res,
+                format!("[resources] {}: failed to delete resource: {e}", r.name),
+                false,
+            );
         }
         match self.find(r, &d, &path, target).await {
             Ok(None) => self.set_resource(&r.name, None),
@@ -285,14 +447,24 @@ impl Run<'_> {
             Err(e) => tracing::debug!("Resource[{}] re-discovery after delete failed: {e}", r.name),
         }
         res.reason = "lifecycle.delete.when evaluated to true".into();
-        tracing::info!(k8s_result = "SUCCESS", "Resource[{}] delete: operation=delete propagationPolicy={}", r.name, policy.as_str());
+        tracing::info!(
+            k8s_result = "SUCCESS",
+            "Resource[{}] delete: operation=delete propagationPolicy={}",
+            r.name,
+            policy.as_str()
+        );
         self.result.resources.push(res);
         Step::Done
     }
 }
 
 /// Runs a lookup through a transport: by name (`get`) or by selector (`discover` + pick).
-pub async fn find_with(transport: &dyn Transport, gvk: &Gvk, lookup: &Lookup, target: &Target) -> Result<Option<Value>, String> {
+pub async fn find_with(
+    transport: &dyn Transport,
+    gvk: &Gvk,
+    lookup: &Lookup,
+    target: &Target,
+) -> Result<Option<Value>, String> {
     match &lookup.by_name {
         Some(name) => match transport.get(gvk, &lookup.namespace, name, target).await {
             Ok(obj) => Ok(Some(obj)),
@@ -300,17 +472,27 @@ pub async fn find_with(transport: &dyn Transport, gvk: &Gvk, lookup: &Lookup, ta
             Err(e) => Err(e.to_string()),
         },
         None => {
-            let selector = Selector { namespace: lookup.namespace.clone(), labels: lookup.labels.clone() };
-            let items = transport.discover(gvk, &selector, target).await.map_err(|e| e.to_string())?;
+            let selector = Selector {
+                namespace: lookup.namespace.clone(),
+                labels: lookup.labels.clone(),
+            };
+            let items = transport
+                .discover(gvk, &selector, target)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(discovery::pick(items))
         }
     }
 }
 
 fn identity(res: &mut ResourceResult, obj: &Value) {
-    let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |p: &str| {
+        obj.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     res.kind = s("/kind");
     res.namespace = s("/metadata/namespace");
     res.resource_name = s("/metadata/name");
 }
-

@@ -61,8 +61,16 @@ pub struct StepError {
 }
 
 impl StepError {
-    pub fn new(phase: impl Into<String>, step: impl Into<String>, message: impl Into<String>) -> Self {
-        StepError { phase: phase.into(), step: step.into(), message: message.into() }
+    pub fn new(
+        phase: impl Into<String>,
+        step: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        StepError {
+            phase: phase.into(),
+            step: step.into(),
+            message: message.into(),
+        }
     }
 
     fn to_json(&self) -> Value {
@@ -114,7 +122,11 @@ impl AdapterMeta {
 
     /// The CEL value, with the adapter's name and version alongside the metadata.
     pub fn to_json(&self, name: &str, version: &str) -> Value {
-        let errors: Map<String, Value> = self.resource_errors.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+        let errors: Map<String, Value> = self
+            .resource_errors
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
         json!({
             "name": name,
             "version": version,
@@ -187,6 +199,9 @@ pub struct ExecutionResult {
     pub status: Status,
     pub resources_skipped: bool,
     pub skip_reason: String,
+    /// Set when processing stopped early because the resource is gone (a 404 on a required
+    /// param's or a precondition's API call): the phase that found it.
+    pub stopped_at: Option<Phase>,
     /// Phase → error text (`parameter extraction failed: ...`).
     pub errors: BTreeMap<Phase, String>,
     /// Params in extraction order (built-ins first), as extracted.

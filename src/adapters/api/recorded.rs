@@ -56,24 +56,39 @@ impl RecordedApi {
     /// Loads a responses file, with the Go adapter's error texts.
     pub fn load(path: &Path) -> Result<Self, String> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("failed to read dryrun responses file {shown:?}: {e}"))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("failed to read dryrun responses file {shown:?}: {e}"))?;
         Self::parse(&text).map_err(|e| e.replace("{file}", &format!("{shown:?}")))
     }
 
     /// Parses responses-file JSON; `{file}` in errors stands for the file name.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let file: File = serde_json::from_str(text).map_err(|e| format!("failed to parse dryrun responses file {{file}}: {e}"))?;
+        let file: File = serde_json::from_str(text)
+            .map_err(|e| format!("failed to parse dryrun responses file {{file}}: {e}"))?;
         let mut endpoints = Vec::new();
         for (i, e) in file.responses.into_iter().enumerate() {
             if e.responses.is_empty() {
-                return Err(format!("dryrun responses file {{file}}: endpoint {i} has no responses defined"));
+                return Err(format!(
+                    "dryrun responses file {{file}}: endpoint {i} has no responses defined"
+                ));
             }
             if e.matcher.url_pattern.is_empty() {
-                return Err(format!("dryrun responses file {{file}}: endpoint {i} has empty urlPattern"));
+                return Err(format!(
+                    "dryrun responses file {{file}}: endpoint {i} has empty urlPattern"
+                ));
             }
-            let pattern = regex::Regex::new(&e.matcher.url_pattern)
-                .map_err(|err| format!("endpoint {i}: invalid urlPattern {:?}: {err}", e.matcher.url_pattern))?;
-            endpoints.push(Endpoint { method: e.matcher.method, pattern, responses: e.responses, calls: AtomicUsize::new(0) });
+            let pattern = regex::Regex::new(&e.matcher.url_pattern).map_err(|err| {
+                format!(
+                    "endpoint {i}: invalid urlPattern {:?}: {err}",
+                    e.matcher.url_pattern
+                )
+            })?;
+            endpoints.push(Endpoint {
+                method: e.matcher.method,
+                pattern,
+                responses: e.responses,
+                calls: AtomicUsize::new(0),
+            });
         }
         Ok(RecordedApi { endpoints })
     }
@@ -90,17 +105,30 @@ fn body_bytes(body: &Option<Value>) -> Vec<u8> {
 #[async_trait]
 impl HyperfleetApi for RecordedApi {
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, ApiTransportError> {
-        let endpoint = self
-            .endpoints
-            .iter()
-            .find(|e| (e.method == "*" || e.method == request.method) && e.pattern.is_match(&request.url));
+        let endpoint = self.endpoints.iter().find(|e| {
+            (e.method == "*" || e.method == request.method) && e.pattern.is_match(&request.url)
+        });
         let Some(e) = endpoint else {
-            return Ok(ApiResponse { status: 200, headers: vec![], body: b"{}".to_vec(), attempts: 1 });
+            return Ok(ApiResponse {
+                status: 200,
+                headers: vec![],
+                body: b"{}".to_vec(),
+                attempts: 1,
+            });
         };
         let k = e.calls.fetch_add(1, Ordering::Relaxed);
         let r = &e.responses[k.min(e.responses.len() - 1)];
-        let status = if r.status_code == 0 { 200 } else { r.status_code };
-        Ok(ApiResponse { status, headers: vec![], body: body_bytes(&r.body), attempts: 1 })
+        let status = if r.status_code == 0 {
+            200
+        } else {
+            r.status_code
+        };
+        Ok(ApiResponse {
+            status,
+            headers: vec![],
+            body: body_bytes(&r.body),
+            attempts: 1,
+        })
     }
 }
 
@@ -109,7 +137,11 @@ mod tests {
     use super::*;
 
     fn req(method: &str, url: &str) -> ApiRequest {
-        ApiRequest { method: method.into(), url: url.into(), ..Default::default() }
+        ApiRequest {
+            method: method.into(),
+            url: url.into(),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -121,10 +153,23 @@ mod tests {
             ]}"#,
         )
         .unwrap();
-        let r1 = api.send(req("GET", "/api/hyperfleet/v1/clusters/x")).await.unwrap();
-        assert_eq!((r1.status, String::from_utf8(r1.body).unwrap()), (200, r#"{"a":2,"b":1}"#.to_string()));
-        assert_eq!(api.send(req("GET", "/clusters/x")).await.unwrap().status, 503);
-        assert_eq!(api.send(req("GET", "/clusters/x")).await.unwrap().status, 503, "the last response repeats");
+        let r1 = api
+            .send(req("GET", "/api/hyperfleet/v1/clusters/x"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (r1.status, String::from_utf8(r1.body).unwrap()),
+            (200, r#"{"a":2,"b":1}"#.to_string())
+        );
+        assert_eq!(
+            api.send(req("GET", "/clusters/x")).await.unwrap().status,
+            503
+        );
+        assert_eq!(
+            api.send(req("GET", "/clusters/x")).await.unwrap().status,
+            503,
+            "the last response repeats"
+        );
         let put = api.send(req("PUT", "/x/statuses")).await.unwrap();
         assert_eq!((put.status, put.body), (200, b"{}".to_vec()));
         let other = api.send(req("POST", "/nothing")).await.unwrap();
@@ -134,9 +179,18 @@ mod tests {
     #[test]
     fn load_errors() {
         let e = |t: &str| RecordedApi::parse(t).err().unwrap();
-        assert_eq!(e(r#"{"responses":[{"match":{"urlPattern":"x"},"responses":[]}]}"#), "dryrun responses file {file}: endpoint 0 has no responses defined");
-        assert_eq!(e(r#"{"responses":[{"match":{"urlPattern":""},"responses":[{}]}]}"#), "dryrun responses file {file}: endpoint 0 has empty urlPattern");
-        assert!(e(r#"{"responses":[{"match":{"urlPattern":"("},"responses":[{}]}]}"#).starts_with("endpoint 0: invalid urlPattern \"(\""));
+        assert_eq!(
+            e(r#"{"responses":[{"match":{"urlPattern":"x"},"responses":[]}]}"#),
+            "dryrun responses file {file}: endpoint 0 has no responses defined"
+        );
+        assert_eq!(
+            e(r#"{"responses":[{"match":{"urlPattern":""},"responses":[{}]}]}"#),
+            "dryrun responses file {file}: endpoint 0 has empty urlPattern"
+        );
+        assert!(
+            e(r#"{"responses":[{"match":{"urlPattern":"("},"responses":[{}]}]}"#)
+                .starts_with("endpoint 0: invalid urlPattern \"(\"")
+        );
         assert!(e("nope").starts_with("failed to parse dryrun responses file"));
     }
 }

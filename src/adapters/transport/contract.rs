@@ -8,7 +8,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-type Check = fn(Arc<dyn Transport>, Target) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type Check =
+    fn(Arc<dyn Transport>, Target) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 fn config_map(name: &str, ns: &str, generation: &str, labels: Value) -> Value {
     json!({
@@ -30,12 +31,24 @@ fn cm_gvk() -> Gvk {
 /// Every check, by name.
 pub fn checks() -> Vec<(&'static str, Check)> {
     vec![
-        ("generation_rule", |t, target| Box::pin(generation_rule(t, target))),
-        ("get_missing_is_not_found", |t, target| Box::pin(get_missing_is_not_found(t, target))),
-        ("discover_filters_namespace_and_labels", |t, target| Box::pin(discover_filters(t, target))),
-        ("delete_removes_and_missing_is_ok", |t, target| Box::pin(delete_semantics(t, target))),
-        ("finalizers_hold_objects", |t, target| Box::pin(finalizers_hold(t, target))),
-        ("cluster_scoped_objects", |t, target| Box::pin(cluster_scoped(t, target))),
+        ("generation_rule", |t, target| {
+            Box::pin(generation_rule(t, target))
+        }),
+        ("get_missing_is_not_found", |t, target| {
+            Box::pin(get_missing_is_not_found(t, target))
+        }),
+        ("discover_filters_namespace_and_labels", |t, target| {
+            Box::pin(discover_filters(t, target))
+        }),
+        ("delete_removes_and_missing_is_ok", |t, target| {
+            Box::pin(delete_semantics(t, target))
+        }),
+        ("finalizers_hold_objects", |t, target| {
+            Box::pin(finalizers_hold(t, target))
+        }),
+        ("cluster_scoped_objects", |t, target| {
+            Box::pin(cluster_scoped(t, target))
+        }),
     ]
 }
 
@@ -52,18 +65,49 @@ pub async fn run_all(make: impl Fn() -> Arc<dyn Transport>, target: Target) -> V
 
 async fn generation_rule(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
     let v1 = config_map("a", "ns", "1", json!({}));
-    let first = t.apply(&v1, false, &target).await.map_err(|e| e.to_string())?;
-    ensure(first.operation == Operation::Create && first.reason == "resource not found", "first apply creates")?;
-    let again = t.apply(&v1, false, &target).await.map_err(|e| e.to_string())?;
-    ensure(again.operation == Operation::Skip && again.reason == "generation 1 unchanged", "same generation skips")?;
+    let first = t
+        .apply(&v1, false, &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(
+        first.operation == Operation::Create && first.reason == "resource not found",
+        "first apply creates",
+    )?;
+    let again = t
+        .apply(&v1, false, &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(
+        again.operation == Operation::Skip && again.reason == "generation 1 unchanged",
+        "same generation skips",
+    )?;
     let v2 = config_map("a", "ns", "2", json!({}));
-    let up = t.apply(&v2, false, &target).await.map_err(|e| e.to_string())?;
-    ensure(up.operation == Operation::Update && up.reason == "generation changed 1->2", "new generation updates")?;
-    let got = t.get(&cm_gvk(), "ns", "a", &target).await.map_err(|e| e.to_string())?;
-    ensure(got.pointer("/metadata/annotations/hyperfleet.io~1generation") == Some(&json!("2")), "get returns the update")?;
+    let up = t
+        .apply(&v2, false, &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(
+        up.operation == Operation::Update && up.reason == "generation changed 1->2",
+        "new generation updates",
+    )?;
+    let got = t
+        .get(&cm_gvk(), "ns", "a", &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(
+        got.pointer("/metadata/annotations/hyperfleet.io~1generation") == Some(&json!("2")),
+        "get returns the update",
+    )?;
     let v3 = config_map("a", "ns", "3", json!({}));
-    let re = t.apply(&v3, true, &target).await.map_err(|e| e.to_string())?;
-    ensure(re.operation == Operation::Recreate && re.reason == "generation changed 2->3, recreateOnChange=true", "recreate")
+    let re = t
+        .apply(&v3, true, &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(
+        re.operation == Operation::Recreate
+            && re.reason == "generation changed 2->3, recreateOnChange=true",
+        "recreate",
+    )
 }
 
 async fn get_missing_is_not_found(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
@@ -75,29 +119,58 @@ async fn get_missing_is_not_found(t: Arc<dyn Transport>, target: Target) -> Resu
 
 async fn discover_filters(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
     for (name, ns, app) in [("a", "ns1", "x"), ("b", "ns1", "y"), ("c", "ns2", "x")] {
-        t.apply(&config_map(name, ns, "1", json!({"app": app})), false, &target).await.map_err(|e| e.to_string())?;
+        t.apply(
+            &config_map(name, ns, "1", json!({"app": app})),
+            false,
+            &target,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
     }
     let names = |items: Vec<Value>| {
-        let mut n: Vec<String> = items.iter().filter_map(|i| i.pointer("/metadata/name")?.as_str().map(str::to_string)).collect();
+        let mut n: Vec<String> = items
+            .iter()
+            .filter_map(|i| i.pointer("/metadata/name")?.as_str().map(str::to_string))
+            .collect();
         n.sort();
         n
     };
     let sel = |ns: &str, app: Option<&str>| Selector {
         namespace: ns.into(),
-        labels: app.map(|a| [("app".to_string(), a.to_string())].into()).unwrap_or_default(),
+        labels: app
+            .map(|a| [("app".to_string(), a.to_string())].into())
+            .unwrap_or_default(),
     };
-    let all_x = t.discover(&cm_gvk(), &sel("", Some("x")), &target).await.map_err(|e| e.to_string())?;
-    ensure(names(all_x) == ["a", "c"], "label selector across namespaces")?;
-    let ns1 = t.discover(&cm_gvk(), &sel("ns1", None), &target).await.map_err(|e| e.to_string())?;
+    let all_x = t
+        .discover(&cm_gvk(), &sel("", Some("x")), &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(
+        names(all_x) == ["a", "c"],
+        "label selector across namespaces",
+    )?;
+    let ns1 = t
+        .discover(&cm_gvk(), &sel("ns1", None), &target)
+        .await
+        .map_err(|e| e.to_string())?;
     ensure(names(ns1) == ["a", "b"], "namespace filter")?;
-    let none = t.discover(&Gvk::new("v1", "Secret"), &sel("", None), &target).await.map_err(|e| e.to_string())?;
+    let none = t
+        .discover(&Gvk::new("v1", "Secret"), &sel("", None), &target)
+        .await
+        .map_err(|e| e.to_string())?;
     ensure(none.is_empty(), "other kinds are not returned")
 }
 
 async fn delete_semantics(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
-    t.delete(&cm_gvk(), "ns", "never", Propagation::Background, &target).await.map_err(|e| format!("deleting a missing object: {e}"))?;
-    t.apply(&config_map("a", "ns", "1", json!({})), false, &target).await.map_err(|e| e.to_string())?;
-    t.delete(&cm_gvk(), "ns", "a", Propagation::Foreground, &target).await.map_err(|e| e.to_string())?;
+    t.delete(&cm_gvk(), "ns", "never", Propagation::Background, &target)
+        .await
+        .map_err(|e| format!("deleting a missing object: {e}"))?;
+    t.apply(&config_map("a", "ns", "1", json!({})), false, &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    t.delete(&cm_gvk(), "ns", "a", Propagation::Foreground, &target)
+        .await
+        .map_err(|e| e.to_string())?;
     match t.get(&cm_gvk(), "ns", "a", &target).await {
         Err(e) if e.is_not_found() => Ok(()),
         other => Err(format!("deleted object still readable: {other:?}")),
@@ -107,16 +180,35 @@ async fn delete_semantics(t: Arc<dyn Transport>, target: Target) -> Result<(), S
 async fn finalizers_hold(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
     let mut held = config_map("f", "ns", "1", json!({}));
     held["metadata"]["finalizers"] = json!(["example.com/hold"]);
-    t.apply(&held, false, &target).await.map_err(|e| e.to_string())?;
-    t.delete(&cm_gvk(), "ns", "f", Propagation::Background, &target).await.map_err(|e| e.to_string())?;
-    let still = t.get(&cm_gvk(), "ns", "f", &target).await.map_err(|e| format!("held object must still be readable: {e}"))?;
-    ensure(still.pointer("/metadata/deletionTimestamp").is_some(), "held object carries a deletionTimestamp")
+    t.apply(&held, false, &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    t.delete(&cm_gvk(), "ns", "f", Propagation::Background, &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    let still = t
+        .get(&cm_gvk(), "ns", "f", &target)
+        .await
+        .map_err(|e| format!("held object must still be readable: {e}"))?;
+    ensure(
+        still.pointer("/metadata/deletionTimestamp").is_some(),
+        "held object carries a deletionTimestamp",
+    )
 }
 
 async fn cluster_scoped(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a", "annotations": {"hyperfleet.io/generation": "4"}}});
-    let applied = t.apply(&ns, false, &target).await.map_err(|e| e.to_string())?;
+    let applied = t
+        .apply(&ns, false, &target)
+        .await
+        .map_err(|e| e.to_string())?;
     ensure(applied.operation == Operation::Create, "namespace created")?;
-    let got = t.get(&Gvk::new("v1", "Namespace"), "", "team-a", &target).await.map_err(|e| e.to_string())?;
-    ensure(got.pointer("/metadata/name") == Some(&json!("team-a")), "cluster-scoped get by name")
+    let got = t
+        .get(&Gvk::new("v1", "Namespace"), "", "team-a", &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(
+        got.pointer("/metadata/name") == Some(&json!("team-a")),
+        "cluster-scoped get by name",
+    )
 }

@@ -4,7 +4,9 @@
 //! asynchronously). Every operation is recorded for the dry-run trace.
 
 use crate::domain::generation::{decide, validate_manifest_work};
-use crate::ports::{Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError};
+use crate::ports::{
+    Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -41,18 +43,30 @@ impl Default for MemoryTransport {
 }
 
 fn meta_str(obj: &Value, field: &str) -> String {
-    obj.pointer(&format!("/metadata/{field}")).and_then(Value::as_str).unwrap_or_default().to_string()
+    obj.pointer(&format!("/metadata/{field}"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 impl MemoryTransport {
     /// An empty store whose deletion timestamps read `now`.
     pub fn new(now: DateTime<Utc>) -> Self {
-        MemoryTransport { objects: Mutex::default(), ops: Mutex::default(), now, next_version: AtomicU64::new(1) }
+        MemoryTransport {
+            objects: Mutex::default(),
+            ops: Mutex::default(),
+            now,
+            next_version: AtomicU64::new(1),
+        }
     }
 
     /// Puts an object in the store as it is (dry-run discovery overrides, test fixtures).
     pub fn insert(&self, obj: Value) {
-        let key = (Gvk::of(&obj), meta_str(&obj, "namespace"), meta_str(&obj, "name"));
+        let key = (
+            Gvk::of(&obj),
+            meta_str(&obj, "namespace"),
+            meta_str(&obj, "name"),
+        );
         self.lock().insert(key, obj);
     }
 
@@ -70,9 +84,22 @@ impl MemoryTransport {
         self.objects.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn record(&self, operation: &'static str, kind: &str, namespace: &str, name: &str, result: Option<String>) {
+    fn record(
+        &self,
+        operation: &'static str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        result: Option<String>,
+    ) {
         if let Ok(mut ops) = self.ops.lock() {
-            ops.push(TransportOp { operation, kind: kind.into(), namespace: namespace.into(), name: name.into(), result });
+            ops.push(TransportOp {
+                operation,
+                kind: kind.into(),
+                namespace: namespace.into(),
+                name: name.into(),
+                result,
+            });
         }
     }
 
@@ -85,33 +112,53 @@ impl MemoryTransport {
     }
 
     fn stamp(&self, obj: &mut Value, previous: Option<&Value>) {
-        let version = self.next_version.fetch_add(1, Ordering::Relaxed).to_string();
-        let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else { return };
+        let version = self
+            .next_version
+            .fetch_add(1, Ordering::Relaxed)
+            .to_string();
+        let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+            return;
+        };
         meta.insert("resourceVersion".into(), Value::String(version));
         for field in ["uid", "creationTimestamp"] {
             if let Some(v) = previous.and_then(|p| p.pointer(&format!("/metadata/{field}"))) {
                 meta.insert(field.into(), v.clone());
             }
         }
-        meta.entry("creationTimestamp").or_insert_with(|| Value::String(self.now.to_rfc3339_opts(SecondsFormat::Secs, true)));
+        meta.entry("creationTimestamp")
+            .or_insert_with(|| Value::String(self.now.to_rfc3339_opts(SecondsFormat::Secs, true)));
     }
 }
 
 #[async_trait]
 impl Transport for MemoryTransport {
-    async fn apply(&self, manifest: &Value, recreate_on_change: bool, target: &Target) -> Result<Applied, TransportError> {
+    async fn apply(
+        &self,
+        manifest: &Value,
+        recreate_on_change: bool,
+        target: &Target,
+    ) -> Result<Applied, TransportError> {
         let gvk = Gvk::of(manifest);
         let name = meta_str(manifest, "name");
         if gvk.kind.is_empty() || gvk.version.is_empty() || name.is_empty() {
-            return Err(TransportError::Invalid("failed to parse manifest: apiVersion, kind and metadata.name are required".into()));
+            return Err(TransportError::Invalid(
+                "failed to parse manifest: apiVersion, kind and metadata.name are required".into(),
+            ));
         }
         let mut obj = manifest.clone();
         if let Target::Maestro { consumer } = target {
             if consumer.is_empty() {
-                return Err(TransportError::Invalid("consumer name (target cluster) is required: set TransportContext.ConsumerName".into()));
+                return Err(TransportError::Invalid(
+                    "consumer name (target cluster) is required: set TransportContext.ConsumerName"
+                        .into(),
+                ));
             }
             if gvk.is_manifest_work() {
-                validate_manifest_work(&obj).map_err(|e| TransportError::Invalid(format!("failed to apply ManifestWork: invalid ManifestWork: {e}")))?;
+                validate_manifest_work(&obj).map_err(|e| {
+                    TransportError::Invalid(format!(
+                        "failed to apply ManifestWork: invalid ManifestWork: {e}"
+                    ))
+                })?;
                 if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
                     meta.insert("namespace".into(), Value::String(consumer.clone()));
                 }
@@ -142,11 +189,27 @@ impl Transport for MemoryTransport {
             }
         };
         drop(store);
-        self.record("apply", &gvk.kind, &namespace, &name, Some(operation.as_str().into()));
-        Ok(Applied { operation, reason, object: stored })
+        self.record(
+            "apply",
+            &gvk.kind,
+            &namespace,
+            &name,
+            Some(operation.as_str().into()),
+        );
+        Ok(Applied {
+            operation,
+            reason,
+            object: stored,
+        })
     }
 
-    async fn get(&self, gvk: &Gvk, namespace: &str, name: &str, target: &Target) -> Result<Value, TransportError> {
+    async fn get(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        target: &Target,
+    ) -> Result<Value, TransportError> {
         let ns = Self::namespace_for(gvk, namespace, target);
         self.record("get", &gvk.kind, &ns, name, None);
         self.lock()
@@ -155,8 +218,17 @@ impl Transport for MemoryTransport {
             .ok_or_else(|| TransportError::not_found(&gvk.kind, name))
     }
 
-    async fn discover(&self, gvk: &Gvk, selector: &Selector, target: &Target) -> Result<Vec<Value>, TransportError> {
-        let ns = if selector.namespace.is_empty() { String::new() } else { Self::namespace_for(gvk, &selector.namespace, target) };
+    async fn discover(
+        &self,
+        gvk: &Gvk,
+        selector: &Selector,
+        target: &Target,
+    ) -> Result<Vec<Value>, TransportError> {
+        let ns = if selector.namespace.is_empty() {
+            String::new()
+        } else {
+            Self::namespace_for(gvk, &selector.namespace, target)
+        };
         self.record("discover", &gvk.kind, &ns, &selector.label_string(), None);
         let store = self.lock();
         Ok(store
@@ -165,20 +237,41 @@ impl Transport for MemoryTransport {
                 g == gvk
                     && (ns.is_empty() || *n == ns)
                     && selector.labels.iter().all(|(k, v)| {
-                        obj.pointer("/metadata/labels").and_then(|l| l.get(k)).and_then(Value::as_str) == Some(v.as_str())
+                        obj.pointer("/metadata/labels")
+                            .and_then(|l| l.get(k))
+                            .and_then(Value::as_str)
+                            == Some(v.as_str())
                     })
             })
             .map(|(_, obj)| obj.clone())
             .collect())
     }
 
-    async fn delete(&self, gvk: &Gvk, namespace: &str, name: &str, propagation: Propagation, target: &Target) -> Result<(), TransportError> {
+    async fn delete(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        propagation: Propagation,
+        target: &Target,
+    ) -> Result<(), TransportError> {
         let ns = Self::namespace_for(gvk, namespace, target);
-        self.record("delete", &gvk.kind, &ns, name, Some(propagation.as_str().to_lowercase()));
+        self.record(
+            "delete",
+            &gvk.kind,
+            &ns,
+            name,
+            Some(propagation.as_str().to_lowercase()),
+        );
         let key = (gvk.clone(), ns, name.to_string());
         let mut store = self.lock();
-        let Some(obj) = store.get_mut(&key) else { return Ok(()) };
-        let held = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+        let Some(obj) = store.get_mut(&key) else {
+            return Ok(());
+        };
+        let held = obj
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
         if held || matches!(target, Target::Maestro { .. }) {
             // Finalizers hold the object; Maestro deletes works asynchronously.
             if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {

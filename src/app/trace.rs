@@ -1,0 +1,493 @@
+//! The dry-run trace: what the execution did, as text for people (the Go adapter's layout) or
+//! as JSON for tools (the same keys). Environment variables are shown only when the task config
+//! references them, and values whose names look secret are redacted.
+
+use crate::adapters::transport::TransportOp;
+use crate::config::adapter::REDACTED;
+use crate::domain::result::{ApiCallRecord, ExecutionResult, Phase, StepStatus};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// What the trace shows besides the result.
+pub struct TraceInput<'a> {
+    pub result: &'a ExecutionResult,
+    pub operations: &'a [TransportOp],
+    pub verbose: bool,
+    /// Environment variable names the task config references.
+    pub env_names: &'a BTreeSet<String>,
+}
+
+/// Names of environment variables referenced anywhere in the task config text.
+pub fn referenced_env_names(task_text: &str) -> BTreeSet<String> {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"\benv(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*["']([^"']+)["']\s*\])"#)
+            .expect("valid regex")
+    });
+    RE.captures_iter(task_text)
+        .filter_map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_string()))
+        .collect()
+}
+
+/// Whether an environment variable's name says its value is a secret.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_uppercase();
+    ["TOKEN", "PASSWORD", "SECRET", "KEY", "CREDENTIAL"]
+        .iter()
+        .any(|s| upper.contains(s))
+}
+
+/// The params to show: the `env` built-in reduced to referenced variables.
+fn shown_params(input: &TraceInput<'_>) -> Vec<(String, Value)> {
+    input
+        .result
+        .params
+        .iter()
+        .map(|(k, v)| {
+            if k != "env" {
+                return (k.clone(), v.clone());
+            }
+            let filtered: Map<String, Value> = v
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| input.env_names.contains(*name))
+                .map(|(name, val)| {
+                    (
+                        name.clone(),
+                        if looks_secret(name) {
+                            json!(REDACTED)
+                        } else {
+                            val.clone()
+                        },
+                    )
+                })
+                .collect();
+            (k.clone(), Value::Object(filtered))
+        })
+        .collect()
+}
+
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+fn pretty(v: &Value, indent: usize) -> String {
+    let text = serde_json::to_string_pretty(v).unwrap_or_default();
+    let pad = " ".repeat(indent);
+    text.lines()
+        .map(|l| format!("{pad}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn body_json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))
+}
+
+fn api_lines(out: &mut String, calls: &[&ApiCallRecord], verbose: bool, indent: usize) {
+    let pad = " ".repeat(indent);
+    for c in calls {
+        let _ = writeln!(out, "{pad}API Call: {} {} -> {}", c.method, c.url, c.status);
+        if verbose {
+            if let Some(b) = &c.request_body {
+                let _ = writeln!(
+                    out,
+                    "{pad}  Request body:\n{}",
+                    pretty(&body_json(b), indent + 4)
+                );
+            }
+            if !c.response_body.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{pad}  Response body:\n{}",
+                    pretty(&body_json(&c.response_body), indent + 4)
+                );
+            }
+        }
+    }
+}
+
+fn calls_of<'a>(
+    r: &'a ExecutionResult,
+    phase: Phase,
+    step: Option<&str>,
+) -> Vec<&'a ApiCallRecord> {
+    r.api_calls
+        .iter()
+        .filter(|c| c.phase == phase && step.is_none_or(|s| c.step == s))
+        .collect()
+}
+
+/// The text trace.
+pub fn text(input: &TraceInput<'_>) -> String {
+    let r = input.result;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Dry-Run Execution Trace\n========================\nEvent: id={} type={}\n",
+        r.event_id, r.event_type
+    );
+    phase1(&mut out, input);
+    phase2(&mut out, input);
+    phase3(&mut out, input);
+    phase4(&mut out, input);
+    let _ = writeln!(
+        out,
+        "Result: {}",
+        if r.is_failed() { "FAILED" } else { "SUCCESS" }
+    );
+    out
+}
+
+fn phase1(out: &mut String, input: &TraceInput<'_>) {
+    let r = input.result;
+    let status = match (r.errors.get(&Phase::ParamExtraction), r.stopped_at) {
+        (Some(_), _) => "FAILED",
+        (None, Some(Phase::ParamExtraction)) => "SUCCESS (RESOURCE NOT FOUND)",
+        _ => "SUCCESS",
+    };
+    let _ = writeln!(out, "Phase 1: Parameter Extraction .............. {status}");
+    if let Some(e) = r.errors.get(&Phase::ParamExtraction) {
+        let _ = writeln!(out, "  Error: {e}");
+    } else {
+        for (k, v) in shown_params(input) {
+            let _ = writeln!(out, "  {k:<16} = {}", display(&v));
+        }
+    }
+    api_lines(
+        out,
+        &calls_of(r, Phase::ParamExtraction, None),
+        input.verbose,
+        2,
+    );
+    out.push('\n');
+}
+
+fn phase2(out: &mut String, input: &TraceInput<'_>) {
+    let r = input.result;
+    let detail = if r.errors.contains_key(&Phase::Preconditions) {
+        "FAILED".to_string()
+    } else if r.stopped_at == Some(Phase::Preconditions) {
+        "SUCCESS (RESOURCE NOT FOUND)".to_string()
+    } else if r.stopped_at.is_some() || r.errors.contains_key(&Phase::ParamExtraction) {
+        "SKIPPED".to_string()
+    } else if r.resources_skipped
+        && !r.skip_reason.is_empty()
+        && r.preconditions.iter().any(|p| !p.matched)
+    {
+        "SUCCESS (NOT MET)".to_string()
+    } else if !r.preconditions.is_empty() {
+        "SUCCESS (MET)".to_string()
+    } else {
+        "SUCCESS".to_string()
+    };
+    let _ = writeln!(out, "Phase 2: Preconditions ..................... {detail}");
+    let n = r.preconditions.len();
+    for (i, p) in r.preconditions.iter().enumerate() {
+        let word = match (p.status, p.matched) {
+            (StepStatus::Failed, _) => "FAIL",
+            (StepStatus::Skipped, _) => "RESOURCE NOT FOUND",
+            (_, true) => "PASS",
+            (_, false) => "NOT MET",
+        };
+        let _ = writeln!(out, "  [{}/{n}] {:<30} {word}", i + 1, p.name);
+        api_lines(
+            out,
+            &calls_of(r, Phase::Preconditions, Some(&p.name)),
+            input.verbose,
+            4,
+        );
+        for (name, v) in &p.captures {
+            let _ = writeln!(out, "    Captured: {name} = {}", display(v));
+        }
+        if !p.detail.is_empty() {
+            let _ = writeln!(out, "    Details: {}", p.detail);
+        }
+        if let Some(e) = &p.error {
+            let _ = writeln!(out, "    Error: {e}");
+        }
+    }
+    out.push('\n');
+}
+
+fn phase3(out: &mut String, input: &TraceInput<'_>) {
+    let r = input.result;
+    let ran = !r.resources.is_empty();
+    let status = if r.errors.contains_key(&Phase::Resources) {
+        "FAILED"
+    } else if !ran && (r.resources_skipped || r.stopped_at.is_some() || r.is_failed()) {
+        "SKIPPED"
+    } else {
+        "SUCCESS"
+    };
+    let _ = writeln!(out, "Phase 3: Resources ........................ {status}");
+    if status == "SKIPPED" && !r.skip_reason.is_empty() {
+        let _ = writeln!(out, "  Reason: {}", r.skip_reason);
+    }
+    let n = r.resources.len();
+    for (i, res) in r.resources.iter().enumerate() {
+        let word = match (res.status, res.operation) {
+            (StepStatus::Failed, _) => "FAILED".to_string(),
+            (_, Some(op)) => op.as_str().to_uppercase(),
+            (_, None) => "UNKNOWN".to_string(),
+        };
+        let _ = writeln!(out, "  [{}/{n}] {:<30} {word}", i + 1, res.name);
+        let _ = writeln!(
+            out,
+            "    Kind: {:<12} Namespace: {:<12} Name: {}",
+            res.kind, res.namespace, res.resource_name
+        );
+        if !res.reason.is_empty() {
+            let _ = writeln!(out, "    Reason: {}", res.reason);
+        }
+        if let Some(state) = &res.discovered_state {
+            let _ = writeln!(out, "    Pre-delete state:\n{}", pretty(state, 6));
+        }
+        if input.verbose
+            && let Some(m) = &res.rendered
+        {
+            let _ = writeln!(out, "    Rendered manifest:\n{}", pretty(m, 6));
+        }
+        if let Some(e) = &res.error {
+            let _ = writeln!(out, "    Error: {e}");
+        }
+    }
+    if r.had_resource_keys {
+        let _ = writeln!(
+            out,
+            "\nPhase 3.5: Discovery Results ................. (available as resources.* in payload)"
+        );
+        for (name, obj) in &r.discovered {
+            let _ = writeln!(out, "  {name}:\n{}", pretty(obj, 4));
+        }
+    }
+    out.push('\n');
+}
+
+fn phase4(out: &mut String, input: &TraceInput<'_>) {
+    let r = input.result;
+    let reached = r.stopped_at.is_none() && !r.errors.contains_key(&Phase::ParamExtraction);
+    let status = if r.errors.contains_key(&Phase::PostActions) {
+        "FAILED".to_string()
+    } else if !reached {
+        "SKIPPED".to_string()
+    } else if r.skip_reason == "ResourceNotFound" && !r.post_actions.is_empty() {
+        "SUCCESS (RESOURCE NOT FOUND)".to_string()
+    } else {
+        "SUCCESS".to_string()
+    };
+    let _ = writeln!(out, "Phase 4: Post Actions ..................... {status}");
+    if input.verbose {
+        for (name, json) in &r.payloads {
+            let _ = writeln!(out, "  Payload {name}:\n{}", pretty(&body_json(json), 4));
+        }
+    }
+    let n = r.post_actions.len();
+    for (i, a) in r.post_actions.iter().enumerate() {
+        let word = match a.status {
+            StepStatus::Success => "EXECUTED",
+            StepStatus::Skipped => "SKIPPED",
+            StepStatus::Failed => "FAILED",
+        };
+        let _ = writeln!(out, "  [{}/{n}] {:<30} {word}", i + 1, a.name);
+        if !a.skip_reason.is_empty() {
+            let _ = writeln!(out, "    Reason: {}", a.skip_reason);
+        }
+        api_lines(
+            out,
+            &calls_of(r, Phase::PostActions, Some(&a.name)),
+            input.verbose,
+            4,
+        );
+        if let Some(e) = &a.error {
+            let _ = writeln!(out, "    Error: {e}");
+        }
+    }
+    if let Some(e) = r
+        .errors
+        .get(&Phase::PostActions)
+        .filter(|_| r.post_actions.is_empty())
+    {
+        let _ = writeln!(out, "  Error: {e}");
+    }
+    out.push('\n');
+}
+
+fn put(m: &mut Map<String, Value>, k: &str, v: &str) {
+    if !v.is_empty() {
+        m.insert(k.into(), json!(v));
+    }
+}
+
+/// The JSON trace.
+pub fn json(input: &TraceInput<'_>) -> Value {
+    let r = input.result;
+    let mut out = Map::new();
+    out.insert(
+        "event".into(),
+        json!({"id": r.event_id, "type": r.event_type}),
+    );
+    out.insert(
+        "status".into(),
+        json!(if r.is_failed() { "failed" } else { "success" }),
+    );
+    if r.resources_skipped {
+        out.insert("resourcesSkipped".into(), json!(true));
+        put(&mut out, "skipReason", &r.skip_reason);
+    }
+    let params: Map<String, Value> = shown_params(input).into_iter().collect();
+    if !params.is_empty() {
+        out.insert("params".into(), Value::Object(params));
+    }
+    let pcs: Vec<Value> = r
+        .preconditions
+        .iter()
+        .map(|p| {
+            let mut m = Map::new();
+            put(&mut m, "error", p.error.as_deref().unwrap_or_default());
+            m.insert("name".into(), json!(p.name));
+            m.insert("status".into(), json!(p.status.as_str()));
+            m.insert("matched".into(), json!(p.matched));
+            Value::Object(m)
+        })
+        .collect();
+    if !pcs.is_empty() {
+        out.insert("preconditions".into(), Value::Array(pcs));
+    }
+    let resources: Vec<Value> = r
+        .resources
+        .iter()
+        .map(|res| {
+            let mut m = Map::new();
+            if let Some(s) = &res.discovered_state {
+                m.insert("discoveredState".into(), s.clone());
+            }
+            m.insert("name".into(), json!(res.name));
+            m.insert("kind".into(), json!(res.kind));
+            put(&mut m, "namespace", &res.namespace);
+            put(&mut m, "resourceName", &res.resource_name);
+            m.insert("status".into(), json!(res.status.as_str()));
+            if let Some(op) = res.operation {
+                m.insert("operation".into(), json!(op.as_str()));
+            }
+            put(&mut m, "reason", &res.reason);
+            put(&mut m, "error", res.error.as_deref().unwrap_or_default());
+            if input.verbose
+                && let Some(rendered) = &res.rendered
+            {
+                m.insert("renderedManifest".into(), rendered.clone());
+            }
+            Value::Object(m)
+        })
+        .collect();
+    if !resources.is_empty() {
+        out.insert("resources".into(), Value::Array(resources));
+    }
+    if !r.discovered.is_empty() {
+        out.insert(
+            "discoveredResources".into(),
+            Value::Object(r.discovered.clone()),
+        );
+    }
+    if !r.payloads.is_empty() {
+        let payloads: Map<String, Value> = r
+            .payloads
+            .iter()
+            .map(|(k, v)| (k.clone(), body_json(v)))
+            .collect();
+        out.insert("payloads".into(), Value::Object(payloads));
+    }
+    let actions: Vec<Value> = r
+        .post_actions
+        .iter()
+        .map(|a| {
+            let mut m = Map::new();
+            put(&mut m, "error", a.error.as_deref().unwrap_or_default());
+            m.insert("name".into(), json!(a.name));
+            m.insert("status".into(), json!(a.status.as_str()));
+            if a.status == StepStatus::Skipped {
+                m.insert("skipped".into(), json!(true));
+            }
+            put(&mut m, "reason", &a.skip_reason);
+            Value::Object(m)
+        })
+        .collect();
+    if !actions.is_empty() {
+        out.insert("postActions".into(), Value::Array(actions));
+    }
+    if !r.errors.is_empty() {
+        let errors: Map<String, Value> = r
+            .errors
+            .iter()
+            .map(|(p, e)| (p.as_str().to_string(), json!(e)))
+            .collect();
+        out.insert("errors".into(), Value::Object(errors));
+    }
+    let calls: Vec<Value> = r
+        .api_calls
+        .iter()
+        .map(|c| {
+            let mut m = Map::new();
+            if input.verbose {
+                put(
+                    &mut m,
+                    "requestBody",
+                    c.request_body.as_deref().unwrap_or_default(),
+                );
+                put(&mut m, "responseBody", &c.response_body);
+            }
+            m.insert("method".into(), json!(c.method));
+            m.insert("url".into(), json!(c.url));
+            m.insert("statusCode".into(), json!(c.status));
+            m.insert("phase".into(), json!(c.phase.as_str()));
+            m.insert("step".into(), json!(c.step));
+            Value::Object(m)
+        })
+        .collect();
+    if !calls.is_empty() {
+        out.insert("apiRequests".into(), Value::Array(calls));
+    }
+    let ops: Vec<Value> = input
+        .operations
+        .iter()
+        .map(|o| {
+            let mut m = Map::new();
+            m.insert("operation".into(), json!(o.operation));
+            m.insert("kind".into(), json!(o.kind));
+            put(&mut m, "namespace", &o.namespace);
+            m.insert("name".into(), json!(o.name));
+            if o.operation == "apply" {
+                put(&mut m, "result", o.result.as_deref().unwrap_or_default());
+            }
+            Value::Object(m)
+        })
+        .collect();
+    if !ops.is_empty() {
+        out.insert("transportOperations".into(), Value::Array(ops));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_references_and_secret_names() {
+        let names = referenced_env_names(
+            "source: env.REGION\nx: '{{ .env.API_TOKEN }}'\ny: env[\"A-B\"]\nz: environment.X",
+        );
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["A-B", "API_TOKEN", "REGION"]
+        );
+        assert!(
+            looks_secret("API_TOKEN") && looks_secret("db_password") && looks_secret("SSH_KEY")
+        );
+        assert!(!looks_secret("REGION"));
+    }
+}
