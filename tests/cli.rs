@@ -127,9 +127,103 @@ fn serve_loads_the_config_and_reports_what_is_missing() {
         "{}",
         stderr(&out)
     );
+    let out = adapter(&["serve", "-c", &a, "-t", &t], &[]);
+    assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("Adapter configuration loaded successfully: name=cli-test "),
         "{}",
         stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("the event loop is not available in this build yet"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn dry_run_load_errors_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, t) = write_pair(dir.path());
+    let bad_event = dir.path().join("event.json");
+    std::fs::write(
+        &bad_event,
+        r#"{"specversion":"1.0","type":"t","source":"s"}"#,
+    )
+    .unwrap();
+    let e = bad_event.display().to_string();
+    let out = adapter(&["serve", "-c", &a, "-t", &t, "--dry-run-event", &e], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(&format!("Error: failed to load event: invalid CloudEvent in {e:?}: missing required attribute \"id\"")), "{}", stderr(&out));
+    let out = adapter(
+        &[
+            "serve",
+            "-c",
+            &a,
+            "-t",
+            &t,
+            "--dry-run-event",
+            "/nonexistent.json",
+        ],
+        &[],
+    );
+    assert!(
+        stderr(&out)
+            .contains("failed to load event: failed to read event file \"/nonexistent.json\""),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        &bad_event,
+        r#"{"specversion":"1.0","id":"1","type":"t","source":"s","data":{}}"#,
+    )
+    .unwrap();
+    let disc = dir.path().join("d.json");
+    std::fs::write(&disc, r#"{"x": {"kind": "ConfigMap"}}"#).unwrap();
+    let out = adapter(
+        &[
+            "serve",
+            "-c",
+            &a,
+            "-t",
+            &t,
+            "--dry-run-event",
+            &e,
+            "--dry-run-discovery",
+            disc.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("failed to load discovery overrides: discovery override \"x\" is missing required field \"apiVersion\""), "{}", stderr(&out));
+    let resp = dir.path().join("r.json");
+    std::fs::write(
+        &resp,
+        r#"{"responses": [{"match": {"urlPattern": ""}, "responses": [{}]}]}"#,
+    )
+    .unwrap();
+    let out = adapter(
+        &[
+            "serve",
+            "-c",
+            &a,
+            "-t",
+            &t,
+            "--dry-run-event",
+            &e,
+            "--dry-run-api-responses",
+            resp.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        stderr(&out).contains("failed to load dryrun responses: dryrun responses file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("endpoint 0 has empty urlPattern"),
+        "{}",
+        stderr(&out)
     );
 }

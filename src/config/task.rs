@@ -372,3 +372,13 @@ pub struct PostAction {
     #[serde(default)]
     pub api_call: Option<ApiCall>,
 }
+
+/// A payload ValueDef: a map with a non-empty `field` (JSONPath) or `expression` (CEL) string;
+/// its other keys (`default` aside) are ignored.
+pub fn is_value_def(m: &serde_json::Map<String, Value>) -> bool {
+    ["field", "expression"].iter().any(|k| {
+        m.get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    })
+}

@@ -508,21 +508,27 @@ impl<'a> Validator<'a> {
                     self.build_value(&format!("{path}[{i}]"), item, names, cel_scope);
                 }
             }
+            Value::Object(m) if is_value_def(m) => {
+                let text = |k: &str| {
+                    m.get(k)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.trim().is_empty())
+                };
+                match (text("expression"), text("field")) {
+                    (Some(_), Some(_)) => self.err(
+                        path,
+                        format!("{path}: field and expression are mutually exclusive; only one should be specified"),
+                    ),
+                    (Some(e), None) => self.cel(&format!("{path}.expression"), e, Some(cel_scope)),
+                    (None, Some(f)) => self.jsonpath(&format!("{path}.field"), f),
+                    (None, None) => {}
+                }
+            }
             Value::Object(m) => {
                 for (k, val) in m {
                     let child = format!("{path}.{k}");
-                    match (k.as_str(), val) {
-                        ("expression", Value::String(e)) => self.cel(&child, e, Some(cel_scope)),
-                        ("field", Value::String(f))
-                            if m.contains_key("expression") || is_value_def(m) =>
-                        {
-                            self.jsonpath(&child, f)
-                        }
-                        _ => {
-                            self.template(&format!("{child}#key"), k, names);
-                            self.build_value(&child, val, names, cel_scope);
-                        }
-                    }
+                    self.template(&format!("{child}#key"), k, names);
+                    self.build_value(&child, val, names, cel_scope);
                 }
             }
             _ => {}
@@ -649,13 +655,6 @@ impl<'a> Validator<'a> {
             Err(e) => self.err(path, format!("{path}: {e}")),
         }
     }
-}
-
-/// A payload ValueDef: a map of only `field`/`expression`/`default`.
-fn is_value_def(m: &serde_json::Map<String, Value>) -> bool {
-    !m.is_empty()
-        && m.keys()
-            .all(|k| matches!(k.as_str(), "field" | "expression" | "default"))
 }
 
 /// Variables bound by comprehension macros (`list.filter(c, ...)`), which are not free.

@@ -3,7 +3,7 @@
 
 use super::executor::Run;
 use super::result::{Phase, PostActionResult, StepError, StepStatus};
-use crate::config::task::{Payload, PostAction, When};
+use crate::config::task::{Payload, PostAction, When, is_value_def};
 use crate::expr::template::all_roots;
 use crate::expr::{CelScope, manifest::sort_keys, matched};
 use serde_json::{Map, Value};
@@ -286,15 +286,6 @@ impl Run<'_> {
         self.result.post_actions.push(res);
         Err(ActionFailure { message, not_found })
     }
-}
-
-/// A payload ValueDef: a map with a non-empty `field` or `expression` string.
-fn is_value_def(m: &Map<String, Value>) -> bool {
-    ["field", "expression"].iter().any(|k| {
-        m.get(*k)
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.trim().is_empty())
-    })
 }
 
 /// The first skipped payload a body template references as a top-level field.
