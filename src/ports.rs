@@ -169,7 +169,10 @@ impl TransportError {
 /// - `discover` returns every object of the GVK matching namespace (`""` = any) and all labels;
 ///   an empty list is not an error.
 /// - `delete` of a missing object MUST succeed (NotFound is success). An object held by
-///   finalizers MAY still be returned by `get` afterwards (deletion in progress).
+///   finalizers, or deleted asynchronously (Maestro), MAY still be returned by `get`
+///   afterwards, carrying `metadata.deletionTimestamp` (deletion in progress).
+/// - `recreate_on_change` turns an update into delete + create where the backend supports it;
+///   Maestro does not (its works are patched).
 /// - Transient failures MAY be retried inside the implementation; what is returned is final.
 #[async_trait]
 pub trait Transport: Send + Sync {
