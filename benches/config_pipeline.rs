@@ -34,7 +34,7 @@ fn paths() -> (PathBuf, PathBuf, Value) {
             json!({"name": "c", "spec": {"provider": "aws"}, "status": {"conditions": []}});
         (
             root.join("examples/adapter-config.yaml"),
-            root.join("examples/task-config.yaml"),
+            root.join("examples/kubernetes/task-config.yaml"),
             cluster,
         )
     }

@@ -569,7 +569,7 @@ async fn nothing_is_compiled_per_event() {
     let mut configs = vec![(
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples"),
         "adapter-config.yaml",
-        "task-config.yaml",
+        "kubernetes/task-config.yaml",
     )];
     if root.is_dir() {
         let d = root.join("upstream/test/testdata/dryrun");

@@ -47,9 +47,17 @@ impl LogSettings {
 pub fn init(settings: &LogSettings, force_stderr: bool) {
     let filter = EnvFilter::new(settings.filter());
     let to_stderr = force_stderr || settings.output == "stderr";
+    use std::io::IsTerminal;
+    // Colours only for a terminal: log files and collectors get plain text.
+    let ansi = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(ansi);
     let result = match (settings.format.as_str(), to_stderr) {
         ("text", true) => builder.with_writer(std::io::stderr).try_init(),
         ("text", false) => builder.with_writer(std::io::stdout).try_init(),

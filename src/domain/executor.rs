@@ -11,6 +11,7 @@ use crate::expr::{CelError, CelExpr, CelScope, Template, TemplateError, jsonpath
 use crate::ports::{Clock, Files, HyperfleetApi, Target, Transport};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -79,7 +80,7 @@ impl Executor {
                 return run.finish();
             }
         };
-        run.event = Value::Object(event_data);
+        run.set_event(Value::Object(event_data));
         if !run.extract_params().await {
             return run.finish();
         }
@@ -103,8 +104,15 @@ pub(super) struct Run<'a> {
     pub resources: Map<String, Value>,
     pub gone: std::collections::BTreeSet<String>,
     pub now: DateTime<Utc>,
+    /// Params converted for templates, one conversion per change.
+    tparams: BTreeMap<Arc<str>, gotmpl::Value>,
     tdata: Option<gotmpl::Value>,
-    scope: Option<Arc<CelScope>>,
+    /// CEL variables, updated one variable at a time as params change.
+    scope: CelScope,
+    /// `adapter` and `resources` changed since they were last put in the scope.
+    scope_stale: bool,
+    /// While payloads are built, new params reach templates but not CEL (one CEL snapshot).
+    defer_cel: bool,
 }
 
 impl<'a> Run<'a> {
@@ -114,6 +122,7 @@ impl<'a> Run<'a> {
             event_type: event_type.into(),
             ..Default::default()
         };
+        let now = ex.ports.clock.now();
         Run {
             ex,
             result,
@@ -121,9 +130,12 @@ impl<'a> Run<'a> {
             params: Map::new(),
             resources: Map::new(),
             gone: Default::default(),
-            now: ex.ports.clock.now(),
+            now,
+            tparams: BTreeMap::new(),
             tdata: None,
-            scope: None,
+            scope: CelScope::new(&Map::new(), now),
+            scope_stale: true,
+            defer_cel: false,
         }
     }
 
@@ -133,16 +145,40 @@ impl<'a> Run<'a> {
         self.result
     }
 
-    /// Sets a param (or capture, API response, payload) and invalidates the cached views.
+    /// Sets a param (or capture, API response, payload) for templates and CEL. In CEL,
+    /// `adapter`, `resources`, `event` and `env` always mean the runtime's values.
     pub fn set_param(&mut self, name: &str, value: Value) {
+        self.tparams
+            .insert(Arc::from(name), to_template_value(&value));
+        self.tdata = None;
+        if !self.defer_cel && !is_runtime_name(name) {
+            self.scope.set(name, &value);
+        }
         self.params.insert(name.to_string(), value);
-        self.invalidate();
     }
 
-    /// Marks cached template data and CEL scope stale (after params, resources or metadata change).
+    /// Sets the event data (CEL `event`) and the environment (CEL `env`).
+    pub fn set_event(&mut self, data: Value) {
+        self.scope.set("event", &data);
+        self.scope.set("env", &self.ex.env_map);
+        self.event = data;
+    }
+
+    /// Holds new params back from CEL (while payloads are built) or releases them.
+    pub fn defer_cel(&mut self, defer: bool) {
+        self.defer_cel = defer;
+        if !defer {
+            for (k, v) in &self.params {
+                if !is_runtime_name(k) {
+                    self.scope.set(k, v);
+                }
+            }
+        }
+    }
+
+    /// Marks `adapter.*` or `resources` as changed for CEL.
     pub fn invalidate(&mut self) {
-        self.tdata = None;
-        self.scope = None;
+        self.scope_stale = true;
     }
 
     /// Sets or clears a discovered resource.
@@ -160,7 +196,7 @@ impl<'a> Run<'a> {
         self.invalidate();
     }
 
-    /// The variables CEL and condition fields see (§5.2).
+    /// The variables CEL and condition fields see (§5.2), as one JSON object.
     pub fn cel_vars(&self) -> Map<String, Value> {
         let mut vars = self.params.clone();
         let info = &self.ex.loaded.adapter.adapter;
@@ -174,20 +210,23 @@ impl<'a> Run<'a> {
         vars
     }
 
-    pub fn scope(&mut self) -> Arc<CelScope> {
-        if self.scope.is_none() {
-            self.scope = Some(Arc::new(CelScope::new(&self.cel_vars(), self.now)));
+    /// The CEL scope, with `adapter` and `resources` brought up to date.
+    pub fn scope(&mut self) -> &CelScope {
+        if self.scope_stale {
+            let info = &self.ex.loaded.adapter.adapter;
+            let adapter = self.result.adapter.to_json(&info.name, &info.version);
+            self.scope.set("adapter", &adapter);
+            self.scope
+                .set("resources", &Value::Object(self.resources.clone()));
+            self.scope_stale = false;
         }
-        self.scope
-            .clone()
-            .unwrap_or_else(|| Arc::new(CelScope::new(&self.cel_vars(), self.now)))
+        &self.scope
     }
 
-    fn template_data(&mut self) -> &gotmpl::Value {
-        if self.tdata.is_none() {
-            self.tdata = Some(to_template_value(&Value::Object(self.params.clone())));
-        }
-        self.tdata.get_or_insert(gotmpl::Value::Nil)
+    fn template_data(&mut self) -> gotmpl::Value {
+        self.tdata
+            .get_or_insert_with(|| gotmpl::Value::Map(Arc::new(self.tparams.clone())))
+            .clone()
     }
 
     /// Renders the template compiled at `path` (or `text` itself when it has no actions).
@@ -202,7 +241,7 @@ impl<'a> Run<'a> {
                 Template::compile(text)?
             }
         };
-        let data = self.template_data().clone();
+        let data = self.template_data();
         template.render(&data)
     }
 
@@ -220,8 +259,7 @@ impl<'a> Run<'a> {
     /// Evaluates the CEL program at `path` in the current scope.
     pub fn eval(&mut self, path: &str, text: &str) -> Result<Value, CelError> {
         let expr = self.cel(path, text)?;
-        let scope = self.scope();
-        expr.eval_in(&scope)
+        expr.eval_in(self.scope())
     }
 
     /// The JSONPath compiled at `path`.
@@ -264,4 +302,9 @@ impl<'a> Run<'a> {
         let consumer = self.render(&path, &text).map_err(|e| e.to_string())?;
         Ok(Target::Maestro { consumer })
     }
+}
+
+/// Names CEL always takes from the runtime, whatever a param of that name holds.
+fn is_runtime_name(name: &str) -> bool {
+    matches!(name, "adapter" | "resources" | "event" | "env")
 }

@@ -5,9 +5,8 @@ use super::executor::Run;
 use super::result::{Phase, PostActionResult, StepError, StepStatus};
 use crate::config::task::{Payload, PostAction, When, is_value_def};
 use crate::expr::template::all_roots;
-use crate::expr::{CelScope, manifest::sort_keys, matched};
+use crate::expr::{manifest::sort_keys, matched};
 use serde_json::{Map, Value};
-use std::sync::Arc;
 
 /// A post-action that failed, with whether its cause is a resource-not-found 404.
 struct ActionFailure {
@@ -86,8 +85,15 @@ impl Run<'_> {
             return Ok(Vec::new());
         }
         tracing::info!("Building {} post payloads", payloads.len());
-        // One snapshot for every payload's CEL: payloads cannot see each other in CEL.
-        let snapshot = self.scope();
+        // One CEL snapshot for every payload: payloads reach templates as they are built, but
+        // CEL only after the last one (a payload cannot see another in CEL).
+        self.defer_cel(true);
+        let result = self.build_all(payloads);
+        self.defer_cel(false);
+        result
+    }
+
+    fn build_all(&mut self, payloads: &[Payload]) -> Result<Vec<String>, String> {
         let vars = Value::Object(self.cel_vars());
         let mut skipped = Vec::new();
         for (i, p) in payloads.iter().enumerate() {
@@ -101,7 +107,7 @@ impl Run<'_> {
                             p.name
                         )
                     })?;
-                let v = c.eval_in(&snapshot).map_err(|e| {
+                let v = c.eval_in(self.scope()).map_err(|e| {
                     format!(
                         "when condition evaluation error for payload '{}': {e}",
                         p.name
@@ -115,7 +121,7 @@ impl Run<'_> {
             }
             let def = p.build_def().cloned().unwrap_or(Value::Null);
             let built = self
-                .build_value(&format!("{base}.build"), &def, &snapshot, &vars)
+                .build_value(&format!("{base}.build"), &def, &vars)
                 .map_err(|e| format!("failed to build payload '{}': {e}", p.name))?;
             let json = serde_json::to_string(&sort_keys(&built)).map_err(|e| e.to_string())?;
             self.result.payloads.push((p.name.clone(), json.clone()));
@@ -124,15 +130,9 @@ impl Run<'_> {
         Ok(skipped)
     }
 
-    fn build_value(
-        &mut self,
-        path: &str,
-        v: &Value,
-        scope: &Arc<CelScope>,
-        vars: &Value,
-    ) -> Result<Value, String> {
+    fn build_value(&mut self, path: &str, v: &Value, vars: &Value) -> Result<Value, String> {
         match v {
-            Value::Object(m) if is_value_def(m) => self.value_def(path, m, scope, vars),
+            Value::Object(m) if is_value_def(m) => self.value_def(path, m, vars),
             Value::Object(m) => {
                 let mut out = Map::new();
                 for (k, child) in m {
@@ -140,14 +140,14 @@ impl Run<'_> {
                     let key = self
                         .render(&format!("{cpath}#key"), k)
                         .map_err(|e| e.to_string())?;
-                    out.insert(key, self.build_value(&cpath, child, scope, vars)?);
+                    out.insert(key, self.build_value(&cpath, child, vars)?);
                 }
                 Ok(Value::Object(out))
             }
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| self.build_value(&format!("{path}[{i}]"), item, scope, vars))
+                .map(|(i, item)| self.build_value(&format!("{path}[{i}]"), item, vars))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             Value::String(s) => self
@@ -162,7 +162,6 @@ impl Run<'_> {
         &mut self,
         path: &str,
         m: &Map<String, Value>,
-        scope: &Arc<CelScope>,
         vars: &Value,
     ) -> Result<Value, String> {
         let expr = m
@@ -182,7 +181,7 @@ impl Run<'_> {
                 let c = self
                     .cel(&format!("{path}.expression"), e)
                     .map_err(|e| e.to_string())?;
-                Ok(c.eval_in(scope).unwrap_or_else(|err| {
+                Ok(c.eval_in(self.scope()).unwrap_or_else(|err| {
                     tracing::warn!("CEL evaluation failed for {e:?}: {err}");
                     default
                 }))

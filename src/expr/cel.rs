@@ -127,6 +127,12 @@ impl CelScope {
         }
         CelScope { ctx }
     }
+
+    /// Sets (or replaces) one variable; only that value is converted.
+    pub fn set(&mut self, name: &str, value: &Value) {
+        self.ctx
+            .add_variable_from_value(name.to_string(), to_cel(value));
+    }
 }
 
 /// The Go adapter's truthiness of a CEL result: bool → itself; null → false; string, list, map →

@@ -1,0 +1,104 @@
+//! The full pipeline per event on in-memory ports: the `kubernetes` and `cel-showcase`
+//! conformance scenarios (params with an API call, preconditions, two or three resources with
+//! discovery, payload build, status post-action). Falls back to the project's examples when
+//! `../shared/conformance` is absent.
+//!
+//! `cargo bench --bench executor`
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use hyperfleet_adapter::adapters::api::RecordedApi;
+use hyperfleet_adapter::adapters::transport::MemoryTransport;
+use hyperfleet_adapter::app::dryrun::load_discovery;
+use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::domain::{Executor, Ports};
+use hyperfleet_adapter::ports::{LocalFiles, SystemClock};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+struct Scenario {
+    name: &'static str,
+    adapter: PathBuf,
+    task: PathBuf,
+    responses: PathBuf,
+    discovery: PathBuf,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let d = root.join("../shared/conformance/upstream/test/testdata/dryrun");
+    if d.is_dir() {
+        vec![
+            Scenario {
+                name: "kubernetes",
+                adapter: d.join("dryrun-kubernetes-adapter-config.yaml"),
+                task: d.join("kubernetes/dryrun-kubernetes-task-config.yaml"),
+                responses: d.join("dryrun-api-responses.json"),
+                discovery: d.join("kubernetes/dryrun-kubernetes-discovery.json"),
+            },
+            Scenario {
+                name: "cel-showcase",
+                adapter: d.join("dryrun-kubernetes-adapter-config.yaml"),
+                task: d.join("cel-showcase/dryrun-cel-showcase-task-config.yaml"),
+                responses: d.join("cel-showcase/dryrun-cel-showcase-api-responses.json"),
+                discovery: d.join("cel-showcase/dryrun-cel-showcase-discovery.json"),
+            },
+        ]
+    } else {
+        eprintln!("../shared/conformance not found: benchmarking examples/ instead");
+        let e = root.join("examples");
+        vec![Scenario {
+            name: "examples-kubernetes",
+            adapter: e.join("adapter-config.yaml"),
+            task: e.join("kubernetes/task-config.yaml"),
+            responses: e.join("api-responses.json"),
+            discovery: e.join("kubernetes/discovery.json"),
+        }]
+    }
+}
+
+fn executor(s: &Scenario) -> Executor {
+    let env = MapEnv::default();
+    let loaded = config::load(&LoadOptions {
+        adapter_path: Some(s.adapter.clone()),
+        task_path: Some(s.task.clone()),
+        flags: vec![],
+        env: &env,
+        binary_version: "0.0.0-dev".into(),
+    })
+    .expect("scenario config loads");
+    let store = Arc::new(MemoryTransport::default());
+    load_discovery(Path::new(&s.discovery), &store).expect("discovery loads");
+    let ports = Ports {
+        api: Arc::new(RecordedApi::load(&s.responses).expect("responses load")),
+        kubernetes: Some(store.clone()),
+        maestro: Some(store),
+        clock: Arc::new(SystemClock),
+        env: Arc::new(env),
+        files: Arc::new(LocalFiles),
+    };
+    Executor::new(Arc::new(loaded), ports)
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let event = br#"{"id":"abc123","kind":"Cluster","href":"/api/clusters_mgmt/v1/clusters/abc123","generation":5}"#;
+    for s in scenarios() {
+        let ex = executor(&s);
+        let first = runtime.block_on(ex.execute("bench", "io.hyperfleet.cluster.updated", event));
+        assert!(!first.is_failed(), "{}: {:?}", s.name, first.errors);
+        c.bench_function(&format!("execute_{}", s.name), |b| {
+            b.iter(|| {
+                runtime.block_on(ex.execute(
+                    "bench",
+                    "io.hyperfleet.cluster.updated",
+                    std::hint::black_box(event),
+                ))
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
