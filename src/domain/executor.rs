@@ -113,6 +113,8 @@ pub(super) struct Run<'a> {
     scope_stale: bool,
     /// While payloads are built, new params reach templates but not CEL (one CEL snapshot).
     defer_cel: bool,
+    /// Params set while CEL was deferred.
+    deferred: Vec<String>,
 }
 
 impl<'a> Run<'a> {
@@ -136,6 +138,7 @@ impl<'a> Run<'a> {
             scope: CelScope::new(&Map::new(), now),
             scope_stale: true,
             defer_cel: false,
+            deferred: Vec::new(),
         }
     }
 
@@ -151,7 +154,9 @@ impl<'a> Run<'a> {
         self.tparams
             .insert(Arc::from(name), to_template_value(&value));
         self.tdata = None;
-        if !self.defer_cel && !is_runtime_name(name) {
+        if self.defer_cel {
+            self.deferred.push(name.to_string());
+        } else if !is_runtime_name(name) {
             self.scope.set(name, &value);
         }
         self.params.insert(name.to_string(), value);
@@ -168,9 +173,9 @@ impl<'a> Run<'a> {
     pub fn defer_cel(&mut self, defer: bool) {
         self.defer_cel = defer;
         if !defer {
-            for (k, v) in &self.params {
-                if !is_runtime_name(k) {
-                    self.scope.set(k, v);
+            for name in std::mem::take(&mut self.deferred) {
+                if let Some(v) = self.params.get(&name).filter(|_| !is_runtime_name(&name)) {
+                    self.scope.set(&name, v);
                 }
             }
         }
@@ -208,6 +213,33 @@ impl<'a> Run<'a> {
         vars.insert("event".into(), self.event.clone());
         vars.insert("env".into(), self.ex.env_map.clone());
         vars
+    }
+
+    /// One top-level variable as CEL sees it.
+    pub fn var(&self, name: &str) -> Option<Value> {
+        let info = &self.ex.loaded.adapter.adapter;
+        match name {
+            "adapter" => Some(self.result.adapter.to_json(&info.name, &info.version)),
+            "resources" => Some(Value::Object(self.resources.clone())),
+            "event" => Some(self.event.clone()),
+            "env" => Some(self.ex.env_map.clone()),
+            other if self.defer_cel && self.deferred.iter().any(|d| d == other) => None,
+            other => self.params.get(other).cloned(),
+        }
+    }
+
+    /// Reads a JSONPath over the CEL variables, copying only the variable it starts with.
+    pub fn read_path(&self, path: &JsonPath) -> Value {
+        match path.root_field() {
+            Some(first) => {
+                let mut root = Map::new();
+                if let Some(v) = self.var(first) {
+                    root.insert(first.to_string(), v);
+                }
+                path.get(&Value::Object(root))
+            }
+            None => path.get(&Value::Object(self.cel_vars())),
+        }
     }
 
     /// The CEL scope, with `adapter` and `resources` brought up to date.

@@ -94,7 +94,6 @@ impl Run<'_> {
     }
 
     fn build_all(&mut self, payloads: &[Payload]) -> Result<Vec<String>, String> {
-        let vars = Value::Object(self.cel_vars());
         let mut skipped = Vec::new();
         for (i, p) in payloads.iter().enumerate() {
             let base = format!("post.payloads[{i}]");
@@ -121,7 +120,7 @@ impl Run<'_> {
             }
             let def = p.build_def().cloned().unwrap_or(Value::Null);
             let built = self
-                .build_value(&format!("{base}.build"), &def, &vars)
+                .build_value(&format!("{base}.build"), &def)
                 .map_err(|e| format!("failed to build payload '{}': {e}", p.name))?;
             let json = serde_json::to_string(&sort_keys(&built)).map_err(|e| e.to_string())?;
             self.result.payloads.push((p.name.clone(), json.clone()));
@@ -130,9 +129,9 @@ impl Run<'_> {
         Ok(skipped)
     }
 
-    fn build_value(&mut self, path: &str, v: &Value, vars: &Value) -> Result<Value, String> {
+    fn build_value(&mut self, path: &str, v: &Value) -> Result<Value, String> {
         match v {
-            Value::Object(m) if is_value_def(m) => self.value_def(path, m, vars),
+            Value::Object(m) if is_value_def(m) => self.value_def(path, m),
             Value::Object(m) => {
                 let mut out = Map::new();
                 for (k, child) in m {
@@ -140,14 +139,14 @@ impl Run<'_> {
                     let key = self
                         .render(&format!("{cpath}#key"), k)
                         .map_err(|e| e.to_string())?;
-                    out.insert(key, self.build_value(&cpath, child, vars)?);
+                    out.insert(key, self.build_value(&cpath, child)?);
                 }
                 Ok(Value::Object(out))
             }
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| self.build_value(&format!("{path}[{i}]"), item, vars))
+                .map(|(i, item)| self.build_value(&format!("{path}[{i}]"), item))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             Value::String(s) => self
@@ -162,7 +161,6 @@ impl Run<'_> {
         &mut self,
         path: &str,
         m: &Map<String, Value>,
-        vars: &Value,
     ) -> Result<Value, String> {
         let expr = m
             .get("expression")
@@ -188,7 +186,7 @@ impl Run<'_> {
             }
             (None, Some(f)) => {
                 let p = self.jsonpath(&format!("{path}.field"), f)?;
-                match p.get(vars) {
+                match self.read_path(&p) {
                     Value::Null => Ok(default),
                     v => Ok(v),
                 }

@@ -146,7 +146,6 @@ impl Run<'_> {
     }
 
     fn conditions(&mut self, i: usize, pc: &Precondition) -> Outcome {
-        let vars = Value::Object(self.cel_vars());
         let mut failures = Vec::new();
         for (j, c) in pc.conditions.iter().flatten().enumerate() {
             let path = self.jsonpath(
@@ -154,7 +153,7 @@ impl Run<'_> {
                 &c.field,
             );
             let actual = match path {
-                Ok(p) => p.get(&vars),
+                Ok(p) => self.read_path(&p),
                 Err(e) => return Outcome::Failed(e),
             };
             match evaluate(&c.operator, &actual, c.expected()) {

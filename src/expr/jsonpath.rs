@@ -55,6 +55,14 @@ impl JsonPath {
         &self.source
     }
 
+    /// The top-level field the path starts with (`a` in `a.b[0]`), if it starts with one.
+    pub fn root_field(&self) -> Option<&str> {
+        match self.steps.first() {
+            Some(Step::Field(name)) => Some(name),
+            _ => None,
+        }
+    }
+
     /// Every match, in document order.
     pub fn find_all(&self, root: &Value) -> Vec<Value> {
         apply(&self.steps, vec![root.clone()])
