@@ -41,12 +41,18 @@ pub struct Executor {
     /// The redacted config, for the `config` built-in templates see.
     pub(super) config_redacted: Value,
     pub(super) env_map: Value,
+    /// Every identifier some CEL expression of the task config reads: other params are never
+    /// converted to CEL values.
+    pub(super) cel_names: std::collections::HashSet<String>,
+    /// The `config` and `env` built-ins as template values, converted once.
+    pub(super) builtin_templates: [gotmpl::Value; 2],
 }
 
 impl Executor {
     pub fn new(loaded: Arc<Loaded>, ports: Ports) -> Self {
         let config_value = loaded.adapter.to_param_value();
         let config_redacted = loaded.adapter.redacted().to_param_value();
+        let config_template = to_template_value(&config_redacted);
         let env_map = Value::Object(
             ports
                 .env
@@ -55,12 +61,20 @@ impl Executor {
                 .map(|(k, v)| (k, Value::String(v)))
                 .collect(),
         );
+        let cel_names = loaded
+            .compiled
+            .cel
+            .values()
+            .flat_map(|c| c.variables())
+            .collect();
         Executor {
             loaded,
             ports,
             config_value,
             config_redacted,
+            builtin_templates: [config_template, to_template_value(&env_map)],
             env_map,
+            cel_names,
         }
     }
 
@@ -143,20 +157,25 @@ impl<'a> Run<'a> {
     }
 
     fn finish(mut self) -> ExecutionResult {
-        self.result.discovered = self.resources.clone();
         self.result.had_resource_keys = !self.resources.is_empty() || !self.gone.is_empty();
+        self.result.discovered = std::mem::take(&mut self.resources);
         self.result
     }
 
     /// Sets a param (or capture, API response, payload) for templates and CEL. In CEL,
     /// `adapter`, `resources`, `event` and `env` always mean the runtime's values.
     pub fn set_param(&mut self, name: &str, value: Value) {
-        self.tparams
-            .insert(Arc::from(name), to_template_value(&value));
+        let converted = to_template_value(&value);
+        self.set_param_with(name, value, converted);
+    }
+
+    /// Sets a param whose template value is already converted.
+    pub fn set_param_with(&mut self, name: &str, value: Value, converted: gotmpl::Value) {
+        self.tparams.insert(Arc::from(name), converted);
         self.tdata = None;
         if self.defer_cel {
             self.deferred.push(name.to_string());
-        } else if !is_runtime_name(name) {
+        } else if !is_runtime_name(name) && self.ex.cel_names.contains(name) {
             self.scope.set(name, &value);
         }
         self.params.insert(name.to_string(), value);
@@ -164,8 +183,12 @@ impl<'a> Run<'a> {
 
     /// Sets the event data (CEL `event`) and the environment (CEL `env`).
     pub fn set_event(&mut self, data: Value) {
-        self.scope.set("event", &data);
-        self.scope.set("env", &self.ex.env_map);
+        if self.ex.cel_names.contains("event") {
+            self.scope.set("event", &data);
+        }
+        if self.ex.cel_names.contains("env") {
+            self.scope.set("env", &self.ex.env_map);
+        }
         self.event = data;
     }
 
@@ -174,7 +197,8 @@ impl<'a> Run<'a> {
         self.defer_cel = defer;
         if !defer {
             for name in std::mem::take(&mut self.deferred) {
-                if let Some(v) = self.params.get(&name).filter(|_| !is_runtime_name(&name)) {
+                let wanted = !is_runtime_name(&name) && self.ex.cel_names.contains(&name);
+                if let Some(v) = self.params.get(&name).filter(|_| wanted) {
                     self.scope.set(&name, v);
                 }
             }
@@ -248,8 +272,10 @@ impl<'a> Run<'a> {
             let info = &self.ex.loaded.adapter.adapter;
             let adapter = self.result.adapter.to_json(&info.name, &info.version);
             self.scope.set("adapter", &adapter);
-            self.scope
-                .set("resources", &Value::Object(self.resources.clone()));
+            if self.ex.cel_names.contains("resources") {
+                self.scope
+                    .set("resources", &Value::Object(self.resources.clone()));
+            }
             self.scope_stale = false;
         }
         &self.scope

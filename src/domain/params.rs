@@ -33,13 +33,20 @@ impl Run<'_> {
                 "adapter",
                 json!({"name": info.name, "version": info.version}),
             ),
-            ("config", self.ex.config_redacted.clone()),
-            ("env", self.ex.env_map.clone()),
             ("event", self.event.clone()),
         ];
         for (k, v) in builtins {
             self.set_param(k, v.clone());
             self.result.params.push((k.to_string(), v));
+        }
+        // The config and env built-ins are the same for every event: converted once.
+        let [config_t, env_t] = self.ex.builtin_templates.clone();
+        for (k, v, t) in [
+            ("config", &self.ex.config_redacted, config_t),
+            ("env", &self.ex.env_map, env_t),
+        ] {
+            self.set_param_with(k, v.clone(), t);
+            self.result.params.push((k.to_string(), v.clone()));
         }
         let params = self.ex.loaded.task.params.clone();
         for (i, p) in params.iter().enumerate() {

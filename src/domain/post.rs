@@ -157,11 +157,7 @@ impl Run<'_> {
         }
     }
 
-    fn value_def(
-        &mut self,
-        path: &str,
-        m: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    fn value_def(&mut self, path: &str, m: &Map<String, Value>) -> Result<Value, String> {
         let expr = m
             .get("expression")
             .and_then(Value::as_str)
