@@ -273,8 +273,7 @@ impl<'a> Run<'a> {
             let adapter = self.result.adapter.to_json(&info.name, &info.version);
             self.scope.set("adapter", &adapter);
             if self.ex.cel_names.contains("resources") {
-                self.scope
-                    .set("resources", &Value::Object(self.resources.clone()));
+                self.scope.set_map("resources", &self.resources);
             }
             self.scope_stale = false;
         }

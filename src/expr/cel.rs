@@ -133,6 +133,12 @@ impl CelScope {
         self.ctx
             .add_variable_from_value(name.to_string(), to_cel(value));
     }
+
+    /// Sets a map variable from borrowed entries (no intermediate JSON value).
+    pub fn set_map(&mut self, name: &str, entries: &Map<String, Value>) {
+        self.ctx
+            .add_variable_from_value(name.to_string(), map_to_cel(entries));
+    }
 }
 
 /// The Go adapter's truthiness of a CEL result: bool → itself; null → false; string, list, map →
@@ -164,14 +170,16 @@ pub fn to_cel(v: &Value) -> Cel {
         }
         Value::String(s) => Cel::String(Arc::new(s.clone())),
         Value::Array(a) => Cel::List(Arc::new(a.iter().map(to_cel).collect())),
-        Value::Object(m) => {
-            let map: HashMap<Key, Cel> = m
-                .iter()
-                .map(|(k, v)| (Key::from(k.clone()), to_cel(v)))
-                .collect();
-            Cel::Map(CelMap { map: Arc::new(map) })
-        }
+        Value::Object(m) => map_to_cel(m),
     }
+}
+
+fn map_to_cel(m: &Map<String, Value>) -> Cel {
+    let map: HashMap<Key, Cel> = m
+        .iter()
+        .map(|(k, v)| (Key::from(k.clone()), to_cel(v)))
+        .collect();
+    Cel::Map(CelMap { map: Arc::new(map) })
 }
 
 /// CEL → JSON. Timestamps become RFC 3339 strings, durations Go duration text, optionals their
