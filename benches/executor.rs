@@ -15,6 +15,10 @@ use hyperfleet_adapter::ports::{LocalFiles, SystemClock};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The same allocator as the binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Scenario {
     name: &'static str,
     adapter: PathBuf,

@@ -1,6 +1,11 @@
 //! The `adapter` binary: parse the command line, run the command, map errors to exit codes.
 
 use clap::Parser;
+
+/// mimalloc: the executor allocates many small short-lived values per event, where glibc's
+/// allocator spent close to half of the event time (see docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use hyperfleet_adapter::app::{Cli, run};
 
 fn main() {

@@ -64,8 +64,8 @@ pub fn parse_rendered(text: &str) -> Result<Value, ManifestError> {
     if text.trim().is_empty() {
         return Err(ManifestError::EmptyRender);
     }
-    let node = yaml::parse(text).map_err(|e| ManifestError::Yaml(e.to_string()))?;
-    match node.to_json() {
+    let value = yaml::parse_value(text).map_err(|e| ManifestError::Yaml(e.to_string()))?;
+    match value {
         Value::Object(m) if !m.is_empty() => Ok(Value::Object(m)),
         _ => Err(ManifestError::NoObject),
     }

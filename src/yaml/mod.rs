@@ -5,10 +5,12 @@
 mod de;
 mod emit;
 mod resolve;
+mod value;
 
 pub use de::{DeError, decode, decode_collecting};
 pub use emit::{to_yaml_string, to_yaml_string_indent};
 pub use resolve::resolve_plain;
+pub use value::parse_value;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use serde_json::Value;
