@@ -83,7 +83,14 @@ impl Executor {
     }
 
     /// Runs one event's data through the pipeline. Never fails: failures are in the result.
+    /// Everything it logs carries the event id (span `Execute`).
     pub async fn execute(&self, event_id: &str, event_type: &str, data: &[u8]) -> ExecutionResult {
+        use tracing::Instrument;
+        let span = tracing::info_span!("Execute", event_id, event_type);
+        self.run(event_id, event_type, data).instrument(span).await
+    }
+
+    async fn run(&self, event_id: &str, event_type: &str, data: &[u8]) -> ExecutionResult {
         let mut run = Run::new(self, event_id, event_type);
         let event_data = match parse_data(data) {
             Ok(m) => m,
