@@ -209,9 +209,7 @@ impl Run<'_> {
                 "PostAction[{}] skipped: payload '{p}' was not built",
                 action.name
             );
-            res.status = StepStatus::Skipped;
-            res.skip_reason = format!("referenced payload '{p}' was skipped");
-            self.result.post_actions.push(res);
+            self.action_skipped(res, format!("referenced payload '{p}' was skipped"));
             return Ok(());
         }
         if let Some(expr) = When::expr(&action.when) {
@@ -222,9 +220,7 @@ impl Run<'_> {
                         "PostAction[{}] skipped: when condition is false",
                         action.name
                     );
-                    res.status = StepStatus::Skipped;
-                    res.skip_reason = format!("when condition evaluated to false: {expr}");
-                    self.result.post_actions.push(res);
+                    self.action_skipped(res, format!("when condition evaluated to false: {expr}"));
                     return Ok(());
                 }
                 Err(e) => {
@@ -265,6 +261,16 @@ impl Run<'_> {
         );
         self.result.post_actions.push(res);
         Ok(())
+    }
+
+    fn action_skipped(&mut self, mut res: PostActionResult, reason: String) {
+        tracing::info!(
+            "PostAction[{}] processed: SKIPPED - reason={reason}",
+            res.name
+        );
+        res.status = StepStatus::Skipped;
+        res.skip_reason = reason;
+        self.result.post_actions.push(res);
     }
 
     fn action_failed(

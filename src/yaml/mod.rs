@@ -182,15 +182,21 @@ fn path_segments(path: &str) -> Vec<PathSeg<'_>> {
     out
 }
 
+impl From<saphyr_parser::ScanError> for SyntaxError {
+    fn from(e: saphyr_parser::ScanError) -> Self {
+        SyntaxError {
+            line: e.marker().line(),
+            col: e.marker().col(),
+            message: e.info().to_string(),
+        }
+    }
+}
+
 /// Parses one YAML document into a node tree. An empty document is an empty mapping.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     let mut builder = Builder::default();
     for item in Parser::new_from_str(text) {
-        let (event, span) = item.map_err(|e| SyntaxError {
-            line: e.marker().line(),
-            col: e.marker().col(),
-            message: e.info().to_string(),
-        })?;
+        let (event, span) = item?;
         let (line, col) = (span.start.line(), span.start.col() + 1);
         if builder.on_event(event, line, col)? {
             break;

@@ -19,11 +19,7 @@ pub fn parse_value(text: &str) -> Result<Value, SyntaxError> {
     let mut root: Option<Value> = None;
     let mut docs = 0;
     for item in Parser::new_from_str(text) {
-        let (event, span) = item.map_err(|e| SyntaxError {
-            line: e.marker().line(),
-            col: e.marker().col(),
-            message: e.info().to_string(),
-        })?;
+        let (event, span) = item?;
         let done = match event {
             Event::DocumentStart(_) => {
                 docs += 1;
