@@ -1,5 +1,7 @@
-//! HyperFleet API adapters. `recorded` answers from a dry-run responses file.
+//! HyperFleet API adapters: `http` talks to the real API, `recorded` answers from a dry-run
+//! responses file.
 
+pub mod http;
 pub mod recorded;
 
 pub use recorded::RecordedApi;

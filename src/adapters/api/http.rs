@@ -1,0 +1,378 @@
+//! The HyperFleet API over HTTP: URLs joined to the base URL, default and per-call headers, a
+//! bearer token read from a file (cached for `token_cache_ttl`), per-call timeout and retry
+//! overrides, and retries on 408, 429, 5xx and network errors with exponential, linear or
+//! constant backoff (±10% jitter, capped at `max_delay`). Unlike the Go adapter, a
+//! `Retry-After` on 429/503 is honoured (capped at `max_delay`).
+
+use crate::config::EnvSource;
+use crate::config::adapter::HyperfleetApiConfig;
+use crate::domain::urls;
+use crate::ports::{ApiRequest, ApiResponse, ApiTransportError, HyperfleetApi};
+use async_trait::async_trait;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long to wait between attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    Exponential,
+    Linear,
+    Constant,
+}
+
+impl Backoff {
+    /// Parses a configured strategy; the empty string is the default (exponential).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "" | "exponential" => Ok(Backoff::Exponential),
+            "linear" => Ok(Backoff::Linear),
+            "constant" => Ok(Backoff::Constant),
+            other => Err(format!(
+                "invalid retry backoff strategy {other:?} (supported: exponential, linear, constant)"
+            )),
+        }
+    }
+
+    /// The delay after attempt `n` (1-based), before jitter.
+    pub fn delay(&self, base: Duration, n: u32) -> Duration {
+        match self {
+            Backoff::Exponential => base.saturating_mul(2u32.saturating_pow(n.saturating_sub(1))),
+            Backoff::Linear => base.saturating_mul(n),
+            Backoff::Constant => base,
+        }
+    }
+}
+
+/// Waits between attempts (a port of its own so tests can record delays instead of sleeping).
+#[async_trait]
+pub trait Sleeper: Send + Sync {
+    async fn sleep(&self, d: Duration);
+}
+
+/// Real sleeping.
+pub struct TokioSleeper;
+
+#[async_trait]
+impl Sleeper for TokioSleeper {
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// Client settings after defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub base_url: String,
+    pub timeout: Duration,
+    pub retry_attempts: u32,
+    pub backoff: Backoff,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    pub default_headers: Vec<(String, String)>,
+    pub token_path: Option<PathBuf>,
+    pub token_ttl: Duration,
+    pub user_agent: String,
+}
+
+impl Settings {
+    /// From the adapter config (and `HYPERFLEET_API_BASE_URL` as a last resort), with the
+    /// Go adapter's defaults and errors.
+    pub fn from_config(cfg: &HyperfleetApiConfig, env: &dyn EnvSource) -> Result<Self, String> {
+        let base_url = if cfg.base_url.is_empty() {
+            crate::config::env::non_empty(env, "HYPERFLEET_API_BASE_URL").unwrap_or_default()
+        } else {
+            cfg.base_url.clone()
+        };
+        if base_url.is_empty() {
+            return Err("HyperFleet API base URL not configured: set via WithBaseURL option or HYPERFLEET_API_BASE_URL environment variable".into());
+        }
+        let positive = |d: crate::config::GoDuration, default: u64| {
+            if d.0 > 0 {
+                d.to_std()
+            } else {
+                Duration::from_secs(default)
+            }
+        };
+        let user_agent = crate::config::env::non_empty(env, "HYPERFLEET_USER_AGENT")
+            .unwrap_or_else(|| format!("hyperfleet-adapter/{}", crate::version::VERSION));
+        Ok(Settings {
+            base_url,
+            timeout: cfg.effective_timeout().to_std(),
+            retry_attempts: cfg.effective_retry_attempts().max(1) as u32,
+            backoff: Backoff::parse(&cfg.retry_backoff)?,
+            base_delay: positive(cfg.base_delay, 1),
+            max_delay: positive(cfg.max_delay, 30),
+            default_headers: cfg
+                .default_headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            token_path: cfg.auth.as_ref().map(|a| PathBuf::from(&a.token_path)),
+            token_ttl: cfg
+                .auth
+                .as_ref()
+                .map(|a| a.token_cache_ttl.to_std())
+                .unwrap_or_default(),
+            user_agent,
+        })
+    }
+}
+
+/// The HTTP client.
+pub struct HttpApi {
+    client: reqwest::Client,
+    settings: Settings,
+    sleeper: Box<dyn Sleeper>,
+    token: Mutex<Option<(String, Instant)>>,
+    jitter_state: AtomicU64,
+}
+
+impl HttpApi {
+    pub fn new(settings: Settings) -> Result<Self, String> {
+        Self::with_sleeper(settings, Box::new(TokioSleeper))
+    }
+
+    pub fn with_sleeper(settings: Settings, sleeper: Box<dyn Sleeper>) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| format!("failed to create HyperFleet API client: {e}"))?;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        Ok(HttpApi {
+            client,
+            settings,
+            sleeper,
+            token: Mutex::new(None),
+            jitter_state: AtomicU64::new(seed | 1),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// A uniform number in [0, 1) (xorshift; jitter needs no cryptographic randomness).
+    fn uniform(&self) -> f64 {
+        let mut x = self.jitter_state.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.jitter_state.store(x, Ordering::Relaxed);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Backoff after attempt `n`, with ±10% jitter, capped at `max_delay`.
+    fn backoff_delay(&self, strategy: Backoff, n: u32) -> Duration {
+        let d = strategy.delay(self.settings.base_delay, n).as_secs_f64();
+        let jittered = d + d * (self.uniform() * 0.2 - 0.1);
+        Duration::from_secs_f64(jittered.max(0.0)).min(self.settings.max_delay)
+    }
+
+    fn token(&self) -> Result<Option<String>, String> {
+        let Some(path) = &self.settings.token_path else {
+            return Ok(None);
+        };
+        let ttl = self.settings.token_ttl;
+        if !ttl.is_zero()
+            && let Ok(cache) = self.token.lock()
+            && let Some((token, at)) = cache.as_ref()
+            && at.elapsed() < ttl
+        {
+            return Ok(Some(token.clone()));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading token file {}: {e}", path.display()))?;
+        let token = text.trim().to_string();
+        if token.is_empty() {
+            return Err(format!("token file {} is empty", path.display()));
+        }
+        if let Ok(mut cache) = self.token.lock() {
+            *cache = Some((token.clone(), Instant::now()));
+        }
+        Ok(Some(token))
+    }
+
+    fn build(&self, req: &ApiRequest, url: &str) -> Result<reqwest::RequestBuilder, String> {
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|e| format!("invalid method {:?}: {e}", req.method))?;
+        let mut headers: Vec<(String, String)> = self.settings.default_headers.clone();
+        for (k, v) in &req.headers {
+            headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+            headers.push((k.clone(), v.clone()));
+        }
+        if let Some(token) = self
+            .token()
+            .map_err(|e| format!("getting auth token: {e}"))?
+        {
+            headers.retain(|(h, _)| !h.eq_ignore_ascii_case("authorization"));
+            headers.push(("Authorization".into(), format!("Bearer {token}")));
+        }
+        let has = |name: &str, hs: &[(String, String)]| {
+            hs.iter().any(|(h, _)| h.eq_ignore_ascii_case(name))
+        };
+        let body = req
+            .body
+            .clone()
+            .filter(|b| !b.is_empty() && matches!(req.method.as_str(), "POST" | "PUT" | "PATCH"));
+        if body.is_some() && !has("content-type", &headers) {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        if !has("user-agent", &headers) {
+            headers.push(("User-Agent".into(), self.settings.user_agent.clone()));
+        }
+        let mut rb = self
+            .client
+            .request(method, url)
+            .timeout(req.timeout.unwrap_or(self.settings.timeout));
+        for (k, v) in headers {
+            rb = rb.header(k, v);
+        }
+        if let Some(b) = body {
+            rb = rb.body(b);
+        }
+        Ok(rb)
+    }
+
+    async fn attempt(&self, req: &ApiRequest, url: &str) -> Result<ApiResponse, String> {
+        let rb = self.build(req, url)?;
+        let resp = rb.send().await.map_err(describe)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        let body = resp.bytes().await.map_err(describe)?.to_vec();
+        Ok(ApiResponse {
+            status,
+            headers,
+            body,
+            attempts: 1,
+        })
+    }
+}
+
+/// A transport error with its causes (reqwest's top-level text alone hides them).
+fn describe(e: reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    if e.is_timeout() {
+        msg.push_str(" (timeout)");
+    }
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    msg
+}
+
+fn retryable(status: u16) -> bool {
+    status == 408 || status == 429 || (500..600).contains(&status)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by the API).
+fn retry_after(resp: &ApiResponse) -> Option<Duration> {
+    if resp.status != 429 && resp.status != 503 {
+        return None;
+    }
+    let v = resp
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?
+        .1
+        .trim()
+        .to_string();
+    v.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[async_trait]
+impl HyperfleetApi for HttpApi {
+    async fn send(&self, req: ApiRequest) -> Result<ApiResponse, ApiTransportError> {
+        let url = urls::resolve(&self.settings.base_url, &req.url);
+        let attempts = req
+            .retry_attempts
+            .unwrap_or(self.settings.retry_attempts)
+            .max(1);
+        let strategy = match req.retry_backoff.as_deref() {
+            None => self.settings.backoff,
+            // An unknown per-call strategy waits the base delay, as the Go adapter does.
+            Some(s) => Backoff::parse(s).unwrap_or(Backoff::Constant),
+        };
+        tracing::debug!("HyperFleet API request: {} {}", req.method, url);
+        for n in 1..=attempts {
+            match self.attempt(&req, &url).await {
+                Ok(mut resp) => {
+                    tracing::debug!("HyperFleet API response: {} {}", resp.status, url);
+                    resp.attempts = n;
+                    if !retryable(resp.status) || n == attempts {
+                        return Ok(resp);
+                    }
+                    tracing::warn!(
+                        "HyperFleet API request returned retryable status {} (attempt {n}/{attempts})",
+                        resp.status
+                    );
+                    let delay = match retry_after(&resp) {
+                        Some(d) => d.min(self.settings.max_delay),
+                        None => self.backoff_delay(strategy, n),
+                    };
+                    tracing::info!(
+                        "Retrying in {}...",
+                        crate::config::GoDuration(delay.as_nanos() as i64)
+                    );
+                    self.sleeper.sleep(delay).await;
+                }
+                Err(e) => {
+                    tracing::warn!("HyperFleet API request failed (attempt {n}/{attempts}): {e}");
+                    if n == attempts {
+                        return Err(ApiTransportError {
+                            message: e,
+                            attempts: n,
+                        });
+                    }
+                    let delay = self.backoff_delay(strategy, n);
+                    tracing::info!(
+                        "Retrying in {}...",
+                        crate::config::GoDuration(delay.as_nanos() as i64)
+                    );
+                    self.sleeper.sleep(delay).await;
+                }
+            }
+        }
+        Err(ApiTransportError {
+            message: "no attempt made".into(),
+            attempts: 0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_strategies() {
+        let s = Duration::from_secs(1);
+        assert_eq!(
+            [1, 2, 3].map(|n| Backoff::Exponential.delay(s, n)),
+            [1, 2, 4].map(Duration::from_secs)
+        );
+        assert_eq!(
+            [1, 2, 3].map(|n| Backoff::Linear.delay(s, n)),
+            [1, 2, 3].map(Duration::from_secs)
+        );
+        assert_eq!(
+            [1, 2, 3].map(|n| Backoff::Constant.delay(s, n)),
+            [1, 1, 1].map(Duration::from_secs)
+        );
+        assert_eq!(
+            Backoff::parse("bogus").unwrap_err(),
+            "invalid retry backoff strategy \"bogus\" (supported: exponential, linear, constant)"
+        );
+    }
+}
