@@ -79,6 +79,7 @@ fn executor(s: &Scenario) -> Executor {
         clock: Arc::new(SystemClock),
         env: Arc::new(env),
         files: Arc::new(LocalFiles),
+        observer: None,
     };
     Executor::new(Arc::new(loaded), ports)
 }

@@ -315,3 +315,15 @@ pub trait Delivery: Send {
 pub trait EventSource: Send {
     async fn next(&mut self) -> Option<Box<dyn Delivery>>;
 }
+
+// ---- observation --------------------------------------------------------------------------
+
+/// Hears about work in progress that metrics report while it happens (deletions). Optional:
+/// dry runs and tests run without one.
+pub trait ExecutionObserver: Send + Sync {
+    /// A deletion of a `kind` object starts.
+    fn deletion_started(&self, kind: &str);
+    /// It ended, successfully or not, after `seconds`. `kind` is the deleted object's kind (the
+    /// discovered one), `started_kind` the one given to `deletion_started`.
+    fn deletion_finished(&self, started_kind: &str, kind: &str, ok: bool, seconds: f64);
+}

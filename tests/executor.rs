@@ -48,6 +48,7 @@ fn harness_with(task: &str, responses: &str, prepare: impl FnOnce(&std::path::Pa
         clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
         env: Arc::new(env),
         files: Arc::new(LocalFiles),
+        observer: None,
     };
     Harness {
         executor: Executor::new(Arc::new(loaded), ports),
@@ -549,6 +550,7 @@ async fn missing_transport_names_the_feature() {
             clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
             env: Arc::new(MapEnv::from_pairs([("REGION", "eu-west-1")])),
             files: Arc::new(LocalFiles),
+            observer: None,
         },
     );
     let r = ports_less.execute("e", "t", EVENT).await;
@@ -605,6 +607,7 @@ async fn nothing_is_compiled_per_event() {
             clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
             env: Arc::new(env),
             files: Arc::new(LocalFiles),
+            observer: None,
         };
         let ex = Executor::new(Arc::new(loaded), ports);
         let data = br#"{"id":"abc123","kind":"Cluster","href":"/x","generation":5}"#;

@@ -83,6 +83,7 @@ pub fn run(loaded: Loaded, args: &ServeArgs, env: Arc<dyn EnvSource>) -> Result<
         clock: Arc::new(SystemClock),
         env,
         files: Arc::new(LocalFiles),
+        observer: None,
     };
     let executor = Executor::new(Arc::new(loaded), ports);
     let runtime = tokio::runtime::Builder::new_current_thread()

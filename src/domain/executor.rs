@@ -8,7 +8,7 @@ use super::result::{ExecutionResult, Phase};
 use crate::config::{EnvSource, Loaded};
 use crate::expr::template::to_template_value;
 use crate::expr::{CelError, CelExpr, CelScope, Template, TemplateError, jsonpath::JsonPath};
-use crate::ports::{Clock, Files, HyperfleetApi, Target, Transport};
+use crate::ports::{Clock, ExecutionObserver, Files, HyperfleetApi, Target, Transport};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -30,6 +30,8 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub env: Arc<dyn EnvSource>,
     pub files: Arc<dyn Files>,
+    /// Optional: hears about deletions in progress (metrics).
+    pub observer: Option<Arc<dyn ExecutionObserver>>,
 }
 
 /// Runs events through the task config. Cheap to share: one per process.

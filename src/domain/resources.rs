@@ -378,7 +378,38 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The deletion flow, observed (in-progress gauge, duration, outcome) on every exit.
     async fn delete_flow(
+        &mut self,
+        i: usize,
+        r: &Resource,
+        target: &Target,
+        policy: Propagation,
+        res: ResourceResult,
+    ) -> Step {
+        let manifest_kind = manifest_gvk(r.manifest.as_ref().unwrap_or(&Value::Null)).kind;
+        let observer = self.ex.ports.observer.clone();
+        if let Some(o) = &observer {
+            o.deletion_started(&manifest_kind);
+        }
+        let started = std::time::Instant::now();
+        let step = self.delete_flow_inner(i, r, target, policy, res).await;
+        if let Some(o) = &observer {
+            // The discovered object's kind when there was one, as the Go adapter labels it.
+            let kind = self
+                .result
+                .resources
+                .last()
+                .map(|x| x.kind.clone())
+                .filter(|k| !k.is_empty())
+                .unwrap_or(manifest_kind.clone());
+            let ok = matches!(step, Step::Done);
+            o.deletion_finished(&manifest_kind, &kind, ok, started.elapsed().as_secs_f64());
+        }
+        step
+    }
+
+    async fn delete_flow_inner(
         &mut self,
         i: usize,
         r: &Resource,

@@ -1,0 +1,258 @@
+//! Prometheus metrics: every `hyperfleet_adapter_*` series of the Go adapter with the same
+//! names, help texts, labels and buckets, declared once here, plus process metrics.
+
+use crate::domain::{ExecutionResult, Phase};
+use crate::ports::ExecutionObserver;
+use prometheus::{
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
+    TextEncoder,
+};
+use std::collections::HashMap;
+
+/// Histogram buckets for event and deletion durations (seconds).
+pub const BUCKETS: &[f64] = &[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+/// `adapter_name` from `adapter.name`: strip `hyperfleet-adapter-`, else `adapter-`, else a
+/// `-adapter` suffix.
+pub fn adapter_label(name: &str) -> String {
+    name.strip_prefix("hyperfleet-adapter-")
+        .or_else(|| name.strip_prefix("adapter-"))
+        .or_else(|| name.strip_suffix("-adapter"))
+        .unwrap_or(name)
+        .to_string()
+}
+
+/// The adapter's metrics and the registry that exposes them.
+pub struct Metrics {
+    pub registry: Registry,
+    up: Gauge,
+    events: IntCounterVec,
+    duration: HistogramVec,
+    errors: IntCounterVec,
+    deletions: IntCounterVec,
+    deletion_duration: HistogramVec,
+    in_progress: GaugeVec,
+}
+
+fn must<T>(r: Result<T, prometheus::Error>) -> T {
+    // Names and labels are constants of this file: a failure is a programming error.
+    r.unwrap_or_else(|e| panic!("metric definition: {e}"))
+}
+
+impl Metrics {
+    /// Creates and registers every metric. `component` is `adapter.name`.
+    pub fn new(component: &str, version: &str, commit: &str) -> Self {
+        let registry = Registry::new();
+        let base: HashMap<String, String> = [
+            ("component".to_string(), component.to_string()),
+            ("version".to_string(), version.to_string()),
+        ]
+        .into();
+        let mut with_name = base.clone();
+        with_name.insert("adapter_name".into(), adapter_label(component));
+        let build = must(GaugeVec::new(
+            Opts::new(
+                "hyperfleet_adapter_build_info",
+                "Build information for the adapter",
+            ),
+            &["component", "version", "commit"],
+        ));
+        build
+            .with_label_values(&[component, version, commit])
+            .set(1.0);
+        let up = must(Gauge::with_opts(
+            Opts::new(
+                "hyperfleet_adapter_up",
+                "Whether the adapter is up and running",
+            )
+            .const_labels(base.clone()),
+        ));
+        up.set(1.0);
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            must(IntCounterVec::new(
+                Opts::new(name, help).const_labels(with_name.clone()),
+                labels,
+            ))
+        };
+        let histogram = |name: &str, help: &str, labels: &[&str]| {
+            must(HistogramVec::new(
+                HistogramOpts::new(name, help)
+                    .const_labels(with_name.clone())
+                    .buckets(BUCKETS.to_vec()),
+                labels,
+            ))
+        };
+        let events = counter(
+            "hyperfleet_adapter_events_processed_total",
+            "Total number of CloudEvents processed by the adapter",
+            &["status"],
+        );
+        let duration = histogram(
+            "hyperfleet_adapter_event_processing_duration_seconds",
+            "Duration of event processing in seconds",
+            &[],
+        );
+        let errors = counter(
+            "hyperfleet_adapter_errors_total",
+            "Total number of errors encountered by the adapter",
+            &["error_type"],
+        );
+        let deletions = counter(
+            "hyperfleet_adapter_resources_deleted_total",
+            "Total number of adapter resource deletion operations",
+            &["resource_type", "status"],
+        );
+        let deletion_duration = histogram(
+            "hyperfleet_adapter_resource_deletion_duration_seconds",
+            "Duration of resource deletion operations in seconds",
+            &["resource_type"],
+        );
+        let in_progress = must(GaugeVec::new(
+            Opts::new(
+                "hyperfleet_adapter_resource_deletions_in_progress",
+                "Number of resource deletions currently in progress",
+            )
+            .const_labels(with_name.clone()),
+            &["resource_type"],
+        ));
+        for c in [
+            Box::new(build) as Box<dyn prometheus::core::Collector>,
+            Box::new(up.clone()),
+            Box::new(events.clone()),
+            Box::new(duration.clone()),
+            Box::new(errors.clone()),
+            Box::new(deletions.clone()),
+            Box::new(deletion_duration.clone()),
+            Box::new(in_progress.clone()),
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+        ] {
+            must(registry.register(c));
+        }
+        Metrics {
+            registry,
+            up,
+            events,
+            duration,
+            errors,
+            deletions,
+            deletion_duration,
+            in_progress,
+        }
+    }
+
+    /// Records one processed event: its status (`failed` > `skipped` > `success`), one error per
+    /// failed phase, and its duration.
+    pub fn record_event(&self, result: &ExecutionResult, seconds: f64) {
+        let status = if result.is_failed() {
+            "failed"
+        } else if result.resources_skipped {
+            "skipped"
+        } else {
+            "success"
+        };
+        self.events.with_label_values(&[status]).inc();
+        for phase in result.errors.keys() {
+            self.errors.with_label_values(&[phase.as_str()]).inc();
+        }
+        self.duration
+            .with_label_values::<&str>(&[])
+            .observe(seconds);
+    }
+
+    /// Counts an event that failed before it could be executed (not a CloudEvent).
+    pub fn record_unparseable(&self) {
+        self.events.with_label_values(&["failed"]).inc();
+        self.errors
+            .with_label_values(&[Phase::ParamExtraction.as_str()])
+            .inc();
+    }
+
+    /// `hyperfleet_adapter_up` to 0 (shutdown).
+    pub fn set_down(&self) {
+        self.up.set(0.0);
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+fn kind_label(kind: &str) -> &str {
+    if kind.trim().is_empty() {
+        "Unknown"
+    } else {
+        kind
+    }
+}
+
+impl ExecutionObserver for Metrics {
+    fn deletion_started(&self, kind: &str) {
+        self.in_progress
+            .with_label_values(&[kind_label(kind)])
+            .inc();
+    }
+
+    fn deletion_finished(&self, started_kind: &str, kind: &str, ok: bool, seconds: f64) {
+        self.in_progress
+            .with_label_values(&[kind_label(started_kind)])
+            .dec();
+        let kind = kind_label(kind);
+        self.deletions
+            .with_label_values(&[kind, if ok { "success" } else { "error" }])
+            .inc();
+        self.deletion_duration
+            .with_label_values(&[kind])
+            .observe(seconds);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adapter_name_label() {
+        assert_eq!(adapter_label("hyperfleet-adapter-gcp"), "gcp");
+        assert_eq!(adapter_label("adapter-validation"), "validation");
+        assert_eq!(adapter_label("test-adapter"), "test");
+        assert_eq!(adapter_label("plain"), "plain");
+    }
+
+    #[test]
+    fn exposition_has_every_series() {
+        let m = Metrics::new("hyperfleet-adapter-gcp", "1.2.3", "abc");
+        let mut r = ExecutionResult::default();
+        m.record_event(&r, 0.2);
+        r.fail(Phase::Resources, "x".into());
+        m.record_event(&r, 3.0);
+        m.deletion_started("");
+        m.deletion_finished("", "", true, 0.3);
+        let text = m.render();
+        for line in [
+            "hyperfleet_adapter_build_info{commit=\"abc\",component=\"hyperfleet-adapter-gcp\",version=\"1.2.3\"} 1",
+            "hyperfleet_adapter_up{component=\"hyperfleet-adapter-gcp\",version=\"1.2.3\"} 1",
+            "hyperfleet_adapter_events_processed_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",status=\"success\",version=\"1.2.3\"} 1",
+            "hyperfleet_adapter_events_processed_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",status=\"failed\",version=\"1.2.3\"} 1",
+            "hyperfleet_adapter_errors_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",error_type=\"resources\",version=\"1.2.3\"} 1",
+            "hyperfleet_adapter_event_processing_duration_seconds_bucket{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",version=\"1.2.3\",le=\"0.5\"} 1",
+            "hyperfleet_adapter_event_processing_duration_seconds_count{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",version=\"1.2.3\"} 2",
+            "hyperfleet_adapter_resources_deleted_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",resource_type=\"Unknown\",status=\"success\",version=\"1.2.3\"} 1",
+            "hyperfleet_adapter_resource_deletions_in_progress{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",resource_type=\"Unknown\",version=\"1.2.3\"} 0",
+            "# HELP hyperfleet_adapter_events_processed_total Total number of CloudEvents processed by the adapter",
+            "# TYPE hyperfleet_adapter_event_processing_duration_seconds histogram",
+        ] {
+            assert!(text.contains(line), "missing {line}\n{text}");
+        }
+        assert!(
+            text.contains("process_cpu_seconds_total"),
+            "process metrics"
+        );
+        m.set_down();
+        assert!(m.render().contains(
+            "hyperfleet_adapter_up{component=\"hyperfleet-adapter-gcp\",version=\"1.2.3\"} 0"
+        ));
+    }
+}
