@@ -2,4 +2,5 @@
 //! Cargo feature here, where the module is declared.
 
 pub mod api;
+pub mod broker;
 pub mod transport;

@@ -6,6 +6,8 @@ pub mod commands;
 pub mod dryrun;
 pub mod logging;
 pub mod metrics;
+pub mod serve;
+pub mod servers;
 pub mod trace;
 
 pub use cli::Cli;

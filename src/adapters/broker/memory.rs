@@ -1,0 +1,91 @@
+//! An in-memory event source: a channel of message bodies, and a record of how each message
+//! was settled (acknowledged or rejected).
+
+use crate::ports::{Delivery, EventSource};
+use async_trait::async_trait;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// How a message ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    Acked(Vec<u8>),
+    Rejected(Vec<u8>),
+}
+
+/// The sending side: publish bodies, read the settlements.
+#[derive(Clone)]
+pub struct MemoryBroker {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    settled: Arc<Mutex<Vec<Settled>>>,
+}
+
+impl MemoryBroker {
+    /// A broker and the source that consumes it.
+    pub fn new() -> (MemoryBroker, MemorySource) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let settled = Arc::new(Mutex::new(Vec::new()));
+        (
+            MemoryBroker {
+                tx,
+                settled: settled.clone(),
+            },
+            MemorySource { rx, settled },
+        )
+    }
+
+    /// Publishes one message body.
+    pub fn publish(&self, body: impl Into<Vec<u8>>) {
+        let _ = self.tx.send(body.into());
+    }
+
+    /// Every settlement so far, in order.
+    pub fn settled(&self) -> Vec<Settled> {
+        self.settled.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+/// The consuming side. Ends when every `MemoryBroker` clone is dropped.
+pub struct MemorySource {
+    rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    settled: Arc<Mutex<Vec<Settled>>>,
+}
+
+struct MemoryDelivery {
+    body: Vec<u8>,
+    settled: Arc<Mutex<Vec<Settled>>>,
+}
+
+#[async_trait]
+impl Delivery for MemoryDelivery {
+    fn payload(&self) -> &[u8] {
+        &self.body
+    }
+
+    async fn ack(self: Box<Self>) -> Result<(), String> {
+        self.settled
+            .lock()
+            .map_err(|e| e.to_string())?
+            .push(Settled::Acked(self.body.clone()));
+        Ok(())
+    }
+
+    async fn reject(self: Box<Self>) -> Result<(), String> {
+        self.settled
+            .lock()
+            .map_err(|e| e.to_string())?
+            .push(Settled::Rejected(self.body.clone()));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventSource for MemorySource {
+    async fn next(&mut self) -> Option<Box<dyn Delivery>> {
+        let body = self.rx.recv().await?;
+        Some(Box::new(MemoryDelivery {
+            body,
+            settled: self.settled.clone(),
+        }))
+    }
+}

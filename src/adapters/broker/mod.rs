@@ -1,0 +1,4 @@
+//! Event sources. `memory` feeds events from a channel (tests, embedding); RabbitMQ and
+//! Pub/Sub subscribers come with their Cargo features.
+
+pub mod memory;

@@ -1,0 +1,203 @@
+//! The serve loop: pull deliveries from the event source, run each through the executor with
+//! bounded concurrency — never two events for the same resource at once — record metrics,
+//! acknowledge after processing, and shut down gracefully (readiness first, then drain).
+
+use super::metrics::Metrics;
+use super::servers::Health;
+use crate::domain::Executor;
+use crate::domain::event::CloudEvent;
+use crate::ports::{Delivery, EventSource};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedMutexGuard, Semaphore};
+use tokio::task::JoinSet;
+
+/// What the loop needs.
+#[derive(Clone)]
+pub struct LoopDeps {
+    pub executor: Arc<Executor>,
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+    /// Events processed at once (at least 1).
+    pub parallelism: usize,
+    /// How long in-flight events may take to finish after shutdown starts.
+    pub drain_timeout: Duration,
+}
+
+/// Why the loop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoopEnd {
+    /// Shutdown was requested and every in-flight event finished.
+    Shutdown,
+    /// Shutdown was requested; this many events were still running at the drain timeout.
+    DrainTimedOut(usize),
+    /// The event source ended without a shutdown request (a fatal broker error).
+    SourceClosed,
+}
+
+/// Per-resource locks: events for the same resource run one after the other.
+#[derive(Default)]
+struct KeyLocks {
+    map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+struct KeyGuard {
+    key: String,
+    locks: Arc<KeyLocks>,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Drop for KeyGuard {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        if let Ok(mut map) = self.locks.map.lock()
+            && map
+                .get(&self.key)
+                .is_some_and(|m| Arc::strong_count(m) == 1)
+        {
+            map.remove(&self.key);
+        }
+    }
+}
+
+impl KeyLocks {
+    async fn lock(self: &Arc<Self>, key: String) -> KeyGuard {
+        let m = {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(key.clone()).or_default().clone()
+        };
+        let guard = m.lock_owned().await;
+        KeyGuard {
+            key,
+            locks: self.clone(),
+            guard: Some(guard),
+        }
+    }
+}
+
+/// The resource an event is about: `owner id/id` for owned resources (node pools), else `id`.
+pub fn resource_key(data: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(data).ok()?;
+    let id = v.get("id")?.as_str()?;
+    match v.pointer("/owner_references/id").and_then(Value::as_str) {
+        Some(owner) => Some(format!("{owner}/{id}")),
+        None => Some(id.to_string()),
+    }
+}
+
+/// Runs until `shutdown` resolves (then drains) or the source ends.
+pub async fn run(
+    mut source: Box<dyn EventSource>,
+    deps: LoopDeps,
+    shutdown: impl Future<Output = ()>,
+) -> LoopEnd {
+    let permits = Arc::new(Semaphore::new(deps.parallelism.max(1)));
+    let locks = Arc::new(KeyLocks::default());
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+    let end = loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break LoopEnd::Shutdown,
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break LoopEnd::SourceClosed },
+        };
+        let delivery = tokio::select! {
+            _ = &mut shutdown => break LoopEnd::Shutdown,
+            d = source.next() => d,
+        };
+        let Some(delivery) = delivery else {
+            break LoopEnd::SourceClosed;
+        };
+        let deps = deps.clone();
+        let locks = locks.clone();
+        tasks.spawn(async move {
+            handle(delivery, &deps, &locks).await;
+            drop(permit);
+        });
+        while tasks.try_join_next().is_some() {}
+    };
+    match end {
+        LoopEnd::SourceClosed => {
+            tracing::error!("Fatal subscription error, shutting down");
+            deps.health.set_shutting_down();
+        }
+        _ => {
+            tracing::info!("Shutdown initiated, marking not ready");
+            deps.health.set_shutting_down();
+        }
+    }
+    let drained = tokio::time::timeout(deps.drain_timeout, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    match (end, drained) {
+        (LoopEnd::Shutdown, Err(_)) => {
+            let left = tasks.len();
+            tracing::warn!("{left} event(s) still running at the drain timeout");
+            tasks.abort_all();
+            LoopEnd::DrainTimedOut(left)
+        }
+        (end, _) => end,
+    }
+}
+
+/// One delivery: parse, serialise per resource, execute, record, settle.
+async fn handle(delivery: Box<dyn Delivery>, deps: &LoopDeps, locks: &Arc<KeyLocks>) {
+    let event = match CloudEvent::parse(delivery.payload()) {
+        Ok(e) => e,
+        Err(e) => {
+            // Not a CloudEvent: rejected (dead-lettered where the broker has a target), never
+            // requeued in a loop.
+            tracing::error!(error = %e, "Failed to parse CloudEvent; rejecting the message");
+            deps.metrics.record_unparseable();
+            if let Err(e) = delivery.reject().await {
+                tracing::error!(error = %e, "Failed to reject message");
+            }
+            return;
+        }
+    };
+    let time = event
+        .time
+        .clone()
+        .unwrap_or_else(|| "0001-01-01 00:00:00 +0000 UTC".into());
+    tracing::info!(event_id = %event.id, "Event received: id={} type={} source={} time={}", event.id, event.kind, event.source, time);
+    let _guard = match resource_key(&event.data) {
+        Some(key) => Some(locks.lock(key).await),
+        None => None,
+    };
+    let started = Instant::now();
+    let result = deps
+        .executor
+        .execute(&event.id, &event.kind, &event.data)
+        .await;
+    deps.metrics
+        .record_event(&result, started.elapsed().as_secs_f64());
+    if result.is_failed() {
+        let phases: Vec<&str> = result.errors.keys().map(|p| p.as_str()).collect();
+        tracing::warn!(event_id = %event.id, event_type = %event.kind, failed_phases = ?phases, "event handler failed (acked)");
+    }
+    tracing::info!(event_id = %event.id, "Event processed: type={} source={} time={}", event.kind, event.source, time);
+    if let Err(e) = delivery.ack().await {
+        tracing::error!(event_id = %event.id, error = %e, "Failed to acknowledge message");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resource_key;
+
+    #[test]
+    fn resource_keys() {
+        assert_eq!(
+            resource_key(br#"{"id":"c1","kind":"Cluster"}"#).as_deref(),
+            Some("c1")
+        );
+        assert_eq!(
+            resource_key(br#"{"id":"np1","owner_references":{"id":"c1"}}"#).as_deref(),
+            Some("c1/np1")
+        );
+        assert_eq!(resource_key(b"{}"), None);
+    }
+}

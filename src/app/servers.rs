@@ -1,0 +1,258 @@
+//! The health server (`/healthz`, `/readyz`, `/config`) and the metrics server (`/metrics`),
+//! as functions from state to a router, plus binding that fails loudly (the Go adapter only
+//! logged a port it could not bind).
+
+use super::metrics::Metrics;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Readiness: named checks (`config`, `broker`, ...) and the shutting-down flag.
+#[derive(Default)]
+pub struct Health {
+    checks: Mutex<BTreeMap<String, bool>>,
+    shutting_down: AtomicBool,
+    config_yaml: Option<String>,
+}
+
+impl Health {
+    /// `checks` start failing; `config_yaml` is served on `/config` when set (debug_config).
+    pub fn new(checks: &[&str], config_yaml: Option<String>) -> Arc<Self> {
+        let checks = checks.iter().map(|c| (c.to_string(), false)).collect();
+        Arc::new(Health {
+            checks: Mutex::new(checks),
+            shutting_down: AtomicBool::new(false),
+            config_yaml,
+        })
+    }
+
+    pub fn set(&self, check: &str, ok: bool) {
+        if let Ok(mut c) = self.checks.lock() {
+            c.insert(check.to_string(), ok);
+        }
+    }
+
+    pub fn set_shutting_down(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        !self.shutting_down.load(Ordering::SeqCst)
+            && self
+                .checks
+                .lock()
+                .map(|c| c.values().all(|ok| *ok))
+                .unwrap_or(false)
+    }
+
+    fn readyz(&self) -> (StatusCode, Value) {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"status": "error", "message": "server is shutting down"}),
+            );
+        }
+        let checks = self.checks.lock().map(|c| c.clone()).unwrap_or_default();
+        let all_ok = checks.values().all(|ok| *ok);
+        let checks: Map<String, Value> = checks
+            .into_iter()
+            .map(|(k, ok)| (k, json!(if ok { "ok" } else { "error" })))
+            .collect();
+        if all_ok {
+            (StatusCode::OK, json!({"checks": checks, "status": "ok"}))
+        } else {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"checks": checks, "status": "error", "message": "not ready"}),
+            )
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    // Go's json.Encoder ends the body with a newline.
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{body}\n"),
+    )
+        .into_response()
+}
+
+/// The health router.
+pub fn health_app(health: Arc<Health>) -> Router {
+    let ready = health.clone();
+    let config = health.config_yaml.clone();
+    let mut app = Router::new()
+        .route(
+            "/healthz",
+            any(|| async { json_response(StatusCode::OK, &json!({"status": "ok"})) }),
+        )
+        .route(
+            "/readyz",
+            any(move || {
+                let h = ready.clone();
+                async move {
+                    let (status, body) = h.readyz();
+                    json_response(status, &body)
+                }
+            }),
+        );
+    if let Some(yaml) = config {
+        app = app.route(
+            "/config",
+            any(move || {
+                let y = yaml.clone();
+                async move { ([(header::CONTENT_TYPE, "application/yaml")], y).into_response() }
+            }),
+        );
+    }
+    app.fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
+}
+
+/// The metrics router.
+pub fn metrics_app(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            any(move || {
+                let m = metrics.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        m.render(),
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
+}
+
+/// Binds `addr` (e.g. `0.0.0.0:8080`), failing with a message that names the server.
+pub async fn bind(what: &str, addr: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("failed to start {what} server on {addr}: {e}"))
+}
+
+/// Serves `app` on `listener` until `stop` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+    {
+        tracing::error!(error = %e, "server error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn get(app: Router, path: &str) -> (StatusCode, String, String) {
+        let resp = app
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let ct = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, ct, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn healthz_and_readyz_bodies() {
+        let h = Health::new(&["config", "broker"], None);
+        let app = health_app(h.clone());
+        assert_eq!(
+            get(app.clone(), "/healthz").await,
+            (
+                StatusCode::OK,
+                "application/json".into(),
+                "{\"status\":\"ok\"}\n".into()
+            )
+        );
+        let (s, _, b) = get(app.clone(), "/readyz").await;
+        assert_eq!(
+            (s, b.as_str()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{\"checks\":{\"broker\":\"error\",\"config\":\"error\"},\"status\":\"error\",\"message\":\"not ready\"}\n"
+            )
+        );
+        h.set("config", true);
+        h.set("broker", true);
+        let (s, _, b) = get(app.clone(), "/readyz").await;
+        assert_eq!(
+            (s, b.as_str()),
+            (
+                StatusCode::OK,
+                "{\"checks\":{\"broker\":\"ok\",\"config\":\"ok\"},\"status\":\"ok\"}\n"
+            )
+        );
+        h.set("broker", false);
+        assert_eq!(
+            get(app.clone(), "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "readiness follows the broker"
+        );
+        h.set_shutting_down();
+        let (s, _, b) = get(app.clone(), "/readyz").await;
+        assert_eq!(
+            (s, b.as_str()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{\"status\":\"error\",\"message\":\"server is shutting down\"}\n"
+            )
+        );
+        assert_eq!(
+            get(app, "/config").await.2,
+            "404 page not found\n",
+            "/config only with debug_config"
+        );
+    }
+
+    #[tokio::test]
+    async fn config_endpoint_serves_the_redacted_yaml() {
+        let app = health_app(Health::new(
+            &["config"],
+            Some("adapter:\n    name: x\n".into()),
+        ));
+        assert_eq!(
+            get(app, "/config").await,
+            (
+                StatusCode::OK,
+                "application/yaml".into(),
+                "adapter:\n    name: x\n".into()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn metrics_endpoint() {
+        let app = metrics_app(Arc::new(Metrics::new("a", "1", "c")));
+        let (s, ct, body) = get(app, "/metrics").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(ct.starts_with("text/plain"));
+        assert!(body.contains("hyperfleet_adapter_up{component=\"a\",version=\"1\"} 1"));
+    }
+}

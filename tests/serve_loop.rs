@@ -1,0 +1,213 @@
+//! The serve loop end to end in-process: an in-memory event source, a fake HyperFleet API
+//! (axum) reached through the real HTTP client, the in-memory transport, and the real health
+//! and metrics servers on ephemeral ports.
+
+mod support;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
+use hyperfleet_adapter::adapters::broker::memory::{MemoryBroker, Settled};
+use hyperfleet_adapter::adapters::transport::MemoryTransport;
+use hyperfleet_adapter::app::metrics::Metrics;
+use hyperfleet_adapter::app::serve::{self, LoopDeps, LoopEnd};
+use hyperfleet_adapter::app::servers::{self, Health};
+use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::domain::{Executor, Ports};
+use hyperfleet_adapter::ports::{LocalFiles, SystemClock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Default)]
+struct Api {
+    gets: Arc<AtomicUsize>,
+    statuses: Arc<AtomicUsize>,
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    max_per_cluster: Arc<Mutex<HashMap<String, usize>>>,
+    max_total: Arc<AtomicUsize>,
+    delay_ms: u64,
+}
+
+async fn cluster(State(api): State<Api>, Path(id): Path<String>) -> String {
+    api.gets.fetch_add(1, Ordering::SeqCst);
+    {
+        let mut f = api.in_flight.lock().unwrap();
+        *f.entry(id.clone()).or_default() += 1;
+        let now = f[&id];
+        let total: usize = f.values().sum();
+        api.max_total.fetch_max(total, Ordering::SeqCst);
+        let mut m = api.max_per_cluster.lock().unwrap();
+        let e = m.entry(id.clone()).or_default();
+        *e = (*e).max(now);
+    }
+    tokio::time::sleep(Duration::from_millis(api.delay_ms)).await;
+    *api.in_flight.lock().unwrap().get_mut(&id).unwrap() -= 1;
+    serde_json::json!({"id": id, "name": format!("name-{id}"), "generation": 3,
+        "spec": {"provider": "aws"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}})
+    .to_string()
+}
+
+async fn status(State(api): State<Api>) -> (axum::http::StatusCode, &'static str) {
+    api.statuses.fetch_add(1, Ordering::SeqCst);
+    (axum::http::StatusCode::CREATED, "{}")
+}
+
+async fn fake_api(delay_ms: u64) -> (String, Api) {
+    let api = Api { delay_ms, ..Default::default() };
+    let app = Router::new()
+        .route("/api/hyperfleet/v1/clusters/{id}", get(cluster))
+        .route("/api/hyperfleet/v1/clusters/{id}/statuses", post(status))
+        .with_state(api.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (format!("http://{addr}"), api)
+}
+
+fn executor(base_url: &str, dir: &std::path::Path) -> Executor {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let a = dir.join("adapter.yaml");
+    std::fs::write(&a, format!("adapter:\n  name: serve-test-adapter\nclients:\n  hyperfleet_api:\n    base_url: {base_url}\n    retry_attempts: 1\n")).unwrap();
+    let env = MapEnv::default();
+    let loaded = config::load(&LoadOptions {
+        adapter_path: Some(a),
+        task_path: Some(root.join("kubernetes/task-config.yaml")),
+        flags: vec![],
+        env: &env,
+        binary_version: "0.0.0-dev".into(),
+    })
+    .unwrap();
+    let settings = Settings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
+    let store = Arc::new(MemoryTransport::default());
+    Executor::new(
+        Arc::new(loaded),
+        Ports {
+            api: Arc::new(HttpApi::new(settings).unwrap()),
+            kubernetes: Some(store.clone()),
+            maestro: Some(store),
+            clock: Arc::new(SystemClock),
+            env: Arc::new(env),
+            files: Arc::new(LocalFiles),
+            observer: None,
+        },
+    )
+}
+
+fn event(id: &str, n: usize) -> Vec<u8> {
+    serde_json::json!({"specversion": "1.0", "id": format!("evt-{id}-{n}"), "type": "io.hyperfleet.cluster.updated",
+        "source": "/test", "data": {"id": id, "kind": "Cluster", "href": format!("/clusters/{id}"), "generation": 3}})
+    .to_string()
+    .into_bytes()
+}
+
+async fn http_get(url: &str) -> (u16, String) {
+    let resp = reqwest::get(url).await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_events_reports_metrics_and_drains_on_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, api) = fake_api(300).await;
+    let metrics = Arc::new(Metrics::new("serve-test-adapter", "0.0.0-dev", "none"));
+    let health = Health::new(&["config", "broker"], None);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let hl = servers::bind("health", "127.0.0.1:0").await.unwrap();
+    let ml = servers::bind("metrics", "127.0.0.1:0").await.unwrap();
+    let (health_url, metrics_url) = (format!("http://{}", hl.local_addr().unwrap()), format!("http://{}", ml.local_addr().unwrap()));
+    tokio::spawn(servers::serve(hl, servers::health_app(health.clone()), stopped(stop_rx.clone())));
+    tokio::spawn(servers::serve(ml, servers::metrics_app(metrics.clone()), stopped(stop_rx.clone())));
+    health.set("config", true);
+    assert_eq!(http_get(&format!("{health_url}/readyz")).await.0, 503, "not ready before the broker");
+    health.set("broker", true);
+    assert_eq!(http_get(&format!("{health_url}/readyz")).await.0, 200);
+
+    let (broker, source) = MemoryBroker::new();
+    let deps = LoopDeps {
+        executor: Arc::new(executor(&base, dir.path())),
+        metrics: metrics.clone(),
+        health: health.clone(),
+        parallelism: 2,
+        drain_timeout: Duration::from_secs(10),
+    };
+    // First batch: processed completely.
+    broker.publish(event("c1", 1));
+    broker.publish(event("c2", 1));
+    broker.publish(b"not a cloudevent".to_vec());
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let lp = tokio::spawn(serve::run(Box::new(source), deps, async move {
+        let _ = shutdown_rx.await;
+    }));
+    wait_for("first batch", || broker.settled().len() == 3).await;
+    assert_eq!(api.statuses.load(Ordering::SeqCst), 2, "each event reported its status");
+    assert!(broker.settled().contains(&Settled::Rejected(b"not a cloudevent".to_vec())), "invalid messages are rejected, not requeued");
+    let scraped = http_get(&format!("{metrics_url}/metrics")).await.1;
+    for line in [
+        "hyperfleet_adapter_events_processed_total{adapter_name=\"serve-test\",component=\"serve-test-adapter\",status=\"success\",version=\"0.0.0-dev\"} 2",
+        "hyperfleet_adapter_events_processed_total{adapter_name=\"serve-test\",component=\"serve-test-adapter\",status=\"failed\",version=\"0.0.0-dev\"} 1",
+        "hyperfleet_adapter_event_processing_duration_seconds_count{adapter_name=\"serve-test\",component=\"serve-test-adapter\",version=\"0.0.0-dev\"} 2",
+        "hyperfleet_adapter_up{component=\"serve-test-adapter\",version=\"0.0.0-dev\"} 1",
+    ] {
+        assert!(scraped.contains(line), "missing {line}\n{scraped}");
+    }
+
+    // Second batch: shut down while two events are in flight.
+    for n in 0..4 {
+        broker.publish(event(&format!("d{n}"), 2));
+    }
+    wait_for("two events in flight", || api.gets.load(Ordering::SeqCst) == 4).await;
+    let _ = shutdown_tx.send(());
+    wait_for("readiness to drop", || !health.is_ready()).await;
+    assert_eq!(http_get(&format!("{health_url}/readyz")).await, (503, "{\"status\":\"error\",\"message\":\"server is shutting down\"}\n".to_string()));
+    assert!(broker.settled().len() < 5, "the in-flight events are still running when readiness drops");
+    let end = lp.await.unwrap();
+    assert_eq!(end, LoopEnd::Shutdown);
+    let started = api.gets.load(Ordering::SeqCst);
+    let acked = broker.settled().iter().filter(|s| matches!(s, Settled::Acked(_))).count();
+    assert_eq!(acked, started, "every event that started finished and was acknowledged");
+    assert_eq!(api.statuses.load(Ordering::SeqCst), started);
+    metrics.set_down();
+    assert!(http_get(&format!("{metrics_url}/metrics")).await.1.contains("hyperfleet_adapter_up{component=\"serve-test-adapter\",version=\"0.0.0-dev\"} 0"));
+    let _ = stop_tx.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_for_one_resource_never_run_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, api) = fake_api(80).await;
+    let (broker, source) = MemoryBroker::new();
+    let deps = LoopDeps {
+        executor: Arc::new(executor(&base, dir.path())),
+        metrics: Arc::new(Metrics::new("a", "v", "c")),
+        health: Health::new(&[], None),
+        parallelism: 4,
+        drain_timeout: Duration::from_secs(10),
+    };
+    for n in 0..3 {
+        broker.publish(event("same", n));
+    }
+    broker.publish(event("other", 0));
+    let lp = tokio::spawn(serve::run(Box::new(source), deps, std::future::pending()));
+    wait_for("all events", || broker.settled().len() == 4).await;
+    let per = api.max_per_cluster.lock().unwrap().clone();
+    assert_eq!(per["same"], 1, "one event at a time for the same cluster");
+    assert!(api.max_total.load(Ordering::SeqCst) >= 2, "different clusters run concurrently");
+    drop(broker);
+    assert_eq!(lp.await.unwrap(), LoopEnd::SourceClosed, "a source that ends is a fatal broker error");
+}
