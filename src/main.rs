@@ -9,7 +9,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use hyperfleet_adapter::app::{Cli, run};
 
 fn main() {
-    let cli = Cli::parse();
+    // Usage errors exit 1, as the Go adapter's do (clap's own code would be 2).
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let code = if e.use_stderr() { 1 } else { 0 };
+        let _ = e.print();
+        std::process::exit(code);
+    });
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

@@ -56,7 +56,10 @@ async fn status(State(api): State<Api>) -> (axum::http::StatusCode, &'static str
 }
 
 async fn fake_api(delay_ms: u64) -> (String, Api) {
-    let api = Api { delay_ms, ..Default::default() };
+    let api = Api {
+        delay_ms,
+        ..Default::default()
+    };
     let app = Router::new()
         .route("/api/hyperfleet/v1/clusters/{id}", get(cluster))
         .route("/api/hyperfleet/v1/clusters/{id}/statuses", post(status))
@@ -130,11 +133,26 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
     };
     let hl = servers::bind("health", "127.0.0.1:0").await.unwrap();
     let ml = servers::bind("metrics", "127.0.0.1:0").await.unwrap();
-    let (health_url, metrics_url) = (format!("http://{}", hl.local_addr().unwrap()), format!("http://{}", ml.local_addr().unwrap()));
-    tokio::spawn(servers::serve(hl, servers::health_app(health.clone()), stopped(stop_rx.clone())));
-    tokio::spawn(servers::serve(ml, servers::metrics_app(metrics.clone()), stopped(stop_rx.clone())));
+    let (health_url, metrics_url) = (
+        format!("http://{}", hl.local_addr().unwrap()),
+        format!("http://{}", ml.local_addr().unwrap()),
+    );
+    tokio::spawn(servers::serve(
+        hl,
+        servers::health_app(health.clone()),
+        stopped(stop_rx.clone()),
+    ));
+    tokio::spawn(servers::serve(
+        ml,
+        servers::metrics_app(metrics.clone()),
+        stopped(stop_rx.clone()),
+    ));
     health.set("config", true);
-    assert_eq!(http_get(&format!("{health_url}/readyz")).await.0, 503, "not ready before the broker");
+    assert_eq!(
+        http_get(&format!("{health_url}/readyz")).await.0,
+        503,
+        "not ready before the broker"
+    );
     health.set("broker", true);
     assert_eq!(http_get(&format!("{health_url}/readyz")).await.0, 200);
 
@@ -155,8 +173,17 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
         let _ = shutdown_rx.await;
     }));
     wait_for("first batch", || broker.settled().len() == 3).await;
-    assert_eq!(api.statuses.load(Ordering::SeqCst), 2, "each event reported its status");
-    assert!(broker.settled().contains(&Settled::Rejected(b"not a cloudevent".to_vec())), "invalid messages are rejected, not requeued");
+    assert_eq!(
+        api.statuses.load(Ordering::SeqCst),
+        2,
+        "each event reported its status"
+    );
+    assert!(
+        broker
+            .settled()
+            .contains(&Settled::Rejected(b"not a cloudevent".to_vec())),
+        "invalid messages are rejected, not requeued"
+    );
     let scraped = http_get(&format!("{metrics_url}/metrics")).await.1;
     for line in [
         "hyperfleet_adapter_events_processed_total{adapter_name=\"serve-test\",component=\"serve-test-adapter\",status=\"success\",version=\"0.0.0-dev\"} 2",
@@ -171,19 +198,45 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
     for n in 0..4 {
         broker.publish(event(&format!("d{n}"), 2));
     }
-    wait_for("two events in flight", || api.gets.load(Ordering::SeqCst) == 4).await;
+    wait_for("two events in flight", || {
+        api.gets.load(Ordering::SeqCst) == 4
+    })
+    .await;
     let _ = shutdown_tx.send(());
     wait_for("readiness to drop", || !health.is_ready()).await;
-    assert_eq!(http_get(&format!("{health_url}/readyz")).await, (503, "{\"status\":\"error\",\"message\":\"server is shutting down\"}\n".to_string()));
-    assert!(broker.settled().len() < 5, "the in-flight events are still running when readiness drops");
+    assert_eq!(
+        http_get(&format!("{health_url}/readyz")).await,
+        (
+            503,
+            "{\"status\":\"error\",\"message\":\"server is shutting down\"}\n".to_string()
+        )
+    );
+    assert!(
+        broker.settled().len() < 5,
+        "the in-flight events are still running when readiness drops"
+    );
     let end = lp.await.unwrap();
     assert_eq!(end, LoopEnd::Shutdown);
     let started = api.gets.load(Ordering::SeqCst);
-    let acked = broker.settled().iter().filter(|s| matches!(s, Settled::Acked(_))).count();
-    assert_eq!(acked, started, "every event that started finished and was acknowledged");
+    let acked = broker
+        .settled()
+        .iter()
+        .filter(|s| matches!(s, Settled::Acked(_)))
+        .count();
+    assert_eq!(
+        acked, started,
+        "every event that started finished and was acknowledged"
+    );
     assert_eq!(api.statuses.load(Ordering::SeqCst), started);
     metrics.set_down();
-    assert!(http_get(&format!("{metrics_url}/metrics")).await.1.contains("hyperfleet_adapter_up{component=\"serve-test-adapter\",version=\"0.0.0-dev\"} 0"));
+    assert!(
+        http_get(&format!("{metrics_url}/metrics"))
+            .await
+            .1
+            .contains(
+                "hyperfleet_adapter_up{component=\"serve-test-adapter\",version=\"0.0.0-dev\"} 0"
+            )
+    );
     let _ = stop_tx.send(true);
 }
 
@@ -207,7 +260,14 @@ async fn events_for_one_resource_never_run_concurrently() {
     wait_for("all events", || broker.settled().len() == 4).await;
     let per = api.max_per_cluster.lock().unwrap().clone();
     assert_eq!(per["same"], 1, "one event at a time for the same cluster");
-    assert!(api.max_total.load(Ordering::SeqCst) >= 2, "different clusters run concurrently");
+    assert!(
+        api.max_total.load(Ordering::SeqCst) >= 2,
+        "different clusters run concurrently"
+    );
     drop(broker);
-    assert_eq!(lp.await.unwrap(), LoopEnd::SourceClosed, "a source that ends is a fatal broker error");
+    assert_eq!(
+        lp.await.unwrap(),
+        LoopEnd::SourceClosed,
+        "a source that ends is a fatal broker error"
+    );
 }

@@ -43,6 +43,30 @@ pub struct ServeArgs {
     /// Dry-run trace format: text or json
     #[arg(long = "dry-run-output", default_value = "text")]
     pub dry_run_output: String,
+    /// Port of the health server (/healthz, /readyz, /config). Env: HYPERFLEET_HEALTH_PORT
+    #[arg(
+        long = "health-port",
+        env = "HYPERFLEET_HEALTH_PORT",
+        default_value_t = 8080,
+        hide_env = true
+    )]
+    pub health_port: u16,
+    /// Port of the metrics server (/metrics). Env: HYPERFLEET_METRICS_PORT
+    #[arg(
+        long = "metrics-port",
+        env = "HYPERFLEET_METRICS_PORT",
+        default_value_t = 9090,
+        hide_env = true
+    )]
+    pub metrics_port: u16,
+    /// Seconds in-flight events may take to finish after SIGTERM. Env: HYPERFLEET_SHUTDOWN_TIMEOUT
+    #[arg(
+        long = "shutdown-timeout",
+        env = "HYPERFLEET_SHUTDOWN_TIMEOUT",
+        default_value_t = 30,
+        hide_env = true
+    )]
+    pub shutdown_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -155,20 +155,22 @@ fn serve(args: &ServeArgs, env: &dyn EnvSource) -> Result<i32> {
     if dry_run {
         return dry_run_command(args);
     }
-    init_logging(&args.config, env, false);
+    let loaded = match config::load(&options(&args.config, env)) {
+        Ok(l) => l,
+        Err(e) => {
+            init_logging(&args.config, env, false);
+            tracing::info!(
+                "Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}"
+            );
+            tracing::error!(error = %e, "Failed to load adapter configuration");
+            bail!("failed to load adapter configuration: {e}")
+        }
+    };
+    // The logger follows the loaded log settings (already file < LOG_* env < --log-* flags).
+    logging::init(&LogSettings::from_config(&loaded.adapter.log), false);
     tracing::info!(
         "Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}"
     );
-    let loaded = load(&args.config, env)?;
-    let api = &loaded.adapter.clients.hyperfleet_api;
-    tracing::info!(
-        "Adapter configuration loaded successfully: name={} ",
-        loaded.adapter.adapter.name
-    );
-    tracing::info!(
-        "HyperFleet API client configured: timeout={} retry_attempts={}",
-        api.timeout,
-        api.retry_attempts
-    );
-    bail!("serve: the event loop is not available in this build yet; the configuration is valid")
+    log_warnings(&loaded.warnings);
+    super::run::serve(loaded, args, Arc::new(ProcessEnv))
 }

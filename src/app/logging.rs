@@ -32,6 +32,22 @@ impl LogSettings {
         }
     }
 
+    /// The settings of a loaded config, with the defaults for what it leaves empty.
+    pub fn from_config(log: &crate::config::adapter::LogConfig) -> Self {
+        let or = |v: &str, d: &str| {
+            if v.is_empty() {
+                d.to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        LogSettings {
+            level: or(&log.level, "info").to_lowercase(),
+            format: or(&log.format, "json").to_lowercase(),
+            output: or(&log.output, "stdout"),
+        }
+    }
+
     /// A level name tracing understands (unknown levels are `info`, as in the Go adapter).
     fn filter(&self) -> &'static str {
         match self.level.as_str() {

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod dryrun;
 pub mod logging;
 pub mod metrics;
+pub mod run;
 pub mod serve;
 pub mod servers;
 pub mod trace;

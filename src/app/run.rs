@@ -1,0 +1,215 @@
+//! `adapter serve`: the startup sequence (servers, API client, transports, executor, broker),
+//! the serve loop, and signal handling — first SIGTERM/SIGINT drains, a second exits 1.
+
+use super::cli::ServeArgs;
+use super::metrics::Metrics;
+use super::serve::{self, LoopDeps, LoopEnd};
+use super::servers::{self, Health};
+use crate::adapters::api::http::{HttpApi, Settings};
+use crate::config::{EnvSource, Loaded};
+use crate::domain::{Executor, Ports};
+use crate::ports::{EventSource, LocalFiles, SystemClock, Transport};
+use crate::version::{COMMIT, VERSION};
+use anyhow::{Result, anyhow, bail};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs the adapter until a signal (exit 0) or a fatal error (exit 1).
+pub fn serve(loaded: Loaded, args: &ServeArgs, env: Arc<dyn EnvSource>) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(start(loaded, args, env))
+}
+
+fn transport_for(client: &str) -> Result<Arc<dyn Transport>> {
+    match client {
+        "maestro" => Err(anyhow!(
+            "failed to create Maestro client: this build has no Maestro transport (build with --features maestro)"
+        )),
+        _ => Err(anyhow!(
+            "failed to create Kubernetes client: this build has no Kubernetes transport (build with --features k8s)"
+        )),
+    }
+}
+
+fn subscriber(loaded: &Loaded) -> Result<Box<dyn EventSource>> {
+    let _ = loaded;
+    Err(anyhow!(
+        "failed to create subscriber: this build has no broker (build with --features rabbitmq or --features pubsub)"
+    ))
+}
+
+fn tracing_setup(env: &dyn EnvSource) {
+    let enabled = env
+        .var("HYPERFLEET_TRACING_ENABLED")
+        .filter(|v| !v.is_empty());
+    match enabled
+        .as_deref()
+        .map(crate::config::layering::parse_go_bool)
+    {
+        Some(Some(false)) => tracing::info!("OpenTelemetry tracing disabled"),
+        Some(None) => {
+            tracing::warn!(
+                "Invalid HYPERFLEET_TRACING_ENABLED value {:?}, defaulting to true",
+                enabled.unwrap_or_default()
+            );
+            tracing::warn!(
+                "OpenTelemetry export is not available in this build; spans are not exported"
+            );
+        }
+        _ => tracing::warn!(
+            "OpenTelemetry export is not available in this build; spans are not exported"
+        ),
+    }
+}
+
+async fn start(loaded: Loaded, args: &ServeArgs, env: Arc<dyn EnvSource>) -> Result<i32> {
+    let cfg = &loaded.adapter;
+    tracing::info!(
+        "Adapter configuration loaded successfully: name={} ",
+        cfg.adapter.name
+    );
+    let api_cfg = &cfg.clients.hyperfleet_api;
+    tracing::info!(
+        "HyperFleet API client configured: timeout={} retry_attempts={}",
+        api_cfg.timeout,
+        api_cfg.retry_attempts
+    );
+    let config_yaml = cfg
+        .debug_config
+        .then(|| crate::yaml::to_yaml_string(&super::commands::dump_value(&loaded)));
+    if let Some(y) = &config_yaml {
+        tracing::info!("Loaded adapter configuration:\n{y}");
+    }
+    tracing_setup(env.as_ref());
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let health = Health::new(&["config", "broker"], config_yaml);
+    let hl = servers::bind("health", &format!("0.0.0.0:{}", args.health_port))
+        .await
+        .map_err(|e| anyhow!(e))?;
+    tracing::info!("Starting health server on port {}", args.health_port);
+    let health_task = tokio::spawn(servers::serve(
+        hl,
+        servers::health_app(health.clone()),
+        stopped(stop_rx.clone()),
+    ));
+    health.set("config", true);
+    let metrics = Arc::new(Metrics::new(&cfg.adapter.name, VERSION, COMMIT));
+    let ml = servers::bind("metrics", &format!("0.0.0.0:{}", args.metrics_port))
+        .await
+        .map_err(|e| anyhow!(e))?;
+    tracing::info!("Starting metrics server on port {}", args.metrics_port);
+    let metrics_task = tokio::spawn(servers::serve(
+        ml,
+        servers::metrics_app(metrics.clone()),
+        stopped(stop_rx.clone()),
+    ));
+
+    tracing::info!("Creating HyperFleet API client...");
+    let settings = Settings::from_config(api_cfg, env.as_ref())
+        .map_err(|e| anyhow!("failed to create HyperFleet API client: {e}"))?;
+    let api = HttpApi::new(settings)
+        .map_err(|e| anyhow!("failed to create HyperFleet API client: {e}"))?;
+
+    let clients: std::collections::BTreeSet<&str> =
+        loaded.task.resources.iter().map(|r| r.client()).collect();
+    let mut kubernetes = None;
+    let mut maestro = None;
+    for client in clients {
+        let label = if client == "maestro" {
+            "Maestro"
+        } else {
+            "Kubernetes"
+        };
+        tracing::info!("Creating {label} transport client...");
+        let t = transport_for(client)?;
+        tracing::info!("{label} transport client created successfully");
+        if client == "maestro" {
+            maestro = Some(t)
+        } else {
+            kubernetes = Some(t)
+        }
+    }
+    tracing::info!("Creating event executor...");
+    let broker = cfg.clients.broker.clone();
+    let executor = Arc::new(Executor::new(
+        Arc::new(loaded.clone()),
+        Ports {
+            api: Arc::new(api),
+            kubernetes,
+            maestro,
+            clock: Arc::new(SystemClock),
+            env: env.clone(),
+            files: Arc::new(LocalFiles),
+            observer: Some(metrics.clone()),
+        },
+    ));
+    for (value, key) in [
+        (&broker.subscription_id, "subscription_id"),
+        (&broker.topic, "topic"),
+    ] {
+        if value.is_empty() {
+            tracing::error!(error = %format!("clients.broker.{key} is required"), "Missing required broker configuration");
+            bail!("clients.broker.{key} is required");
+        }
+    }
+    tracing::info!("Creating broker subscriber...");
+    let source = subscriber(&loaded)?;
+    tracing::info!("Successfully subscribed to broker topic");
+    health.set("broker", true);
+    tracing::info!("Adapter is ready to process events");
+
+    let deps = LoopDeps {
+        executor,
+        metrics: metrics.clone(),
+        health: health.clone(),
+        parallelism: 1,
+        drain_timeout: Duration::from_secs(args.shutdown_timeout),
+    };
+    let end = serve::run(source, deps, signals()).await;
+    metrics.set_down();
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = health_task.await;
+        let _ = metrics_task.await;
+    })
+    .await;
+    tracing::info!("Adapter shutdown complete");
+    match end {
+        LoopEnd::Shutdown => Ok(0),
+        LoopEnd::DrainTimedOut(n) => {
+            bail!("{n} event(s) did not finish within the shutdown timeout")
+        }
+        LoopEnd::SourceClosed => bail!("fatal subscription error: the event source closed"),
+    }
+}
+
+/// Resolves on the first SIGTERM/SIGINT; a second one exits the process with code 1.
+async fn signals() {
+    let name = wait_signal().await;
+    tracing::info!("Received signal {name}, initiating graceful shutdown...");
+    tokio::spawn(async {
+        let name = wait_signal().await;
+        tracing::error!("Received second signal {name}, forcing immediate exit");
+        std::process::exit(1);
+    });
+}
+
+async fn wait_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "terminated",
+        _ = int.recv() => "interrupt",
+    }
+}

@@ -1,0 +1,162 @@
+//! `adapter serve` startup through the real binary: each step of the startup sequence that can
+//! fail exits 1 with the runbook's message (and logs its pattern).
+
+mod support;
+
+use support::{adapter, stderr, stdout};
+
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(adapter_yaml: &str, task_yaml: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("adapter.yaml"), adapter_yaml).unwrap();
+        std::fs::write(dir.path().join("task.yaml"), task_yaml).unwrap();
+        Setup { dir }
+    }
+
+    fn serve(&self, extra: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let a = self.dir.path().join("adapter.yaml").display().to_string();
+        let t = self.dir.path().join("task.yaml").display().to_string();
+        let mut args = vec!["serve", "-c", &a, "-t", &t, "--metrics-port", "0"];
+        if !extra.contains(&"--health-port") {
+            args.extend_from_slice(&["--health-port", "0"]);
+        }
+        args.extend_from_slice(extra);
+        adapter(&args, env)
+    }
+}
+
+const PARAMS_ONLY: &str = "params:\n  - name: clusterId\n    source: event.id\n";
+
+fn expect_failure(out: &std::process::Output, message: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(out),
+        stderr(out)
+    );
+    assert!(
+        stderr(out).contains(&format!("Error: {message}")),
+        "stderr:\n{}",
+        stderr(out)
+    );
+}
+
+#[test]
+fn bad_config_exits_1() {
+    let s = Setup::new("adapter:\n  nmae: x\n", PARAMS_ONLY);
+    let out = s.serve(&[], &[]);
+    expect_failure(
+        &out,
+        "failed to load adapter configuration: failed to parse adapter config YAML",
+    );
+    assert!(
+        stdout(&out).contains("Failed to load adapter configuration"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn missing_api_base_url_exits_1() {
+    let s = Setup::new("adapter:\n  name: x\n", PARAMS_ONLY);
+    let out = s.serve(&[], &[]);
+    expect_failure(
+        &out,
+        "failed to create HyperFleet API client: HyperFleet API base URL not configured",
+    );
+    let logs = stdout(&out);
+    for line in [
+        "Starting Hyperfleet Adapter version=",
+        "Adapter configuration loaded successfully: name=x ",
+        "Starting health server on port 0",
+        "Creating HyperFleet API client...",
+    ] {
+        assert!(logs.contains(line), "missing {line:?} in\n{logs}");
+    }
+}
+
+#[test]
+fn missing_transport_backend_exits_1() {
+    let task = "params:\n  - name: clusterId\n    source: event.id\nresources:\n  - name: ns\n    manifest: {apiVersion: v1, kind: Namespace, metadata: {name: '{{ .clusterId }}'}}\n    discovery: {by_name: '{{ .clusterId }}'}\n";
+    let s = Setup::new(
+        "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    base_url: http://127.0.0.1:1\n",
+        task,
+    );
+    expect_failure(
+        &s.serve(&[], &[]),
+        "failed to create Kubernetes client: this build has no Kubernetes transport (build with --features k8s)",
+    );
+}
+
+#[test]
+fn missing_broker_settings_exit_1() {
+    let s = Setup::new(
+        "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    base_url: http://127.0.0.1:1\n",
+        PARAMS_ONLY,
+    );
+    let out = s.serve(&[], &[]);
+    expect_failure(&out, "clients.broker.subscription_id is required");
+    assert!(
+        stdout(&out).contains("Missing required broker configuration"),
+        "{}",
+        stdout(&out)
+    );
+    let out = s.serve(&[], &[("BROKER_SUBSCRIPTION_ID", "sub")]);
+    expect_failure(&out, "clients.broker.topic is required");
+}
+
+#[test]
+fn missing_broker_backend_exits_1() {
+    let s = Setup::new(
+        "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    base_url: http://127.0.0.1:1\n  broker:\n    subscription_id: s\n    topic: t\n",
+        PARAMS_ONLY,
+    );
+    expect_failure(
+        &s.serve(&[], &[]),
+        "failed to create subscriber: this build has no broker",
+    );
+}
+
+#[test]
+fn a_port_that_cannot_be_bound_exits_1() {
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let s = Setup::new("adapter:\n  name: x\n", PARAMS_ONLY);
+    let out = s.serve(&["--health-port", &port], &[]);
+    expect_failure(
+        &out,
+        &format!("failed to start health server on 0.0.0.0:{port}"),
+    );
+}
+
+#[test]
+fn log_settings_follow_the_config() {
+    let s = Setup::new(
+        "adapter:\n  name: x\nlog:\n  format: text\n  output: stderr\n",
+        PARAMS_ONLY,
+    );
+    let out = s.serve(&[], &[]);
+    assert!(
+        stdout(&out).is_empty(),
+        "text logs go to stderr: {}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("INFO Starting Hyperfleet Adapter"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s.serve(
+        &["--log-format", "json", "--log-output", "stdout"],
+        &[("LOG_LEVEL", "error")],
+    );
+    assert!(
+        !stdout(&out).contains("Starting Hyperfleet Adapter"),
+        "LOG_LEVEL=error hides info lines"
+    );
+}
