@@ -126,10 +126,31 @@ fn serve_loads_the_config_and_reports_what_is_missing() {
         "{}",
         stderr(&out)
     );
-    let out = adapter(&["serve", "-c", &a, "-t", &t, "--health-port", "0", "--metrics-port", "0"], &[]);
+    let out = adapter(
+        &[
+            "serve",
+            "-c",
+            &a,
+            "-t",
+            &t,
+            "--health-port",
+            "0",
+            "--metrics-port",
+            "0",
+        ],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("Adapter configuration loaded successfully: name=cli-test "), "{}", stdout(&out));
-    assert!(stderr(&out).contains("Error: clients.broker.subscription_id is required"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Adapter configuration loaded successfully: name=cli-test "),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("Error: clients.broker.subscription_id is required"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -36,13 +36,14 @@ fn options<'a>(args: &ConfigArgs, env: &'a dyn EnvSource) -> LoadOptions<'a> {
     }
 }
 
-fn init_logging(args: &ConfigArgs, env: &dyn EnvSource, force_stderr: bool) {
-    let settings = LogSettings::bootstrap(
+fn init_logging(args: &ConfigArgs, env: &dyn EnvSource, force_stderr: bool, component: &str) {
+    let mut settings = LogSettings::bootstrap(
         env,
         args.log_level.as_deref(),
         args.log_format.as_deref(),
         args.log_output.as_deref(),
     );
+    settings.component = component.to_string();
     logging::init(&settings, force_stderr);
 }
 
@@ -98,6 +99,7 @@ fn dry_run_command(args: &ServeArgs) -> Result<i32> {
         level: "warn".into(),
         format: "text".into(),
         output: "stderr".into(),
+        component: "dry-run".into(),
     };
     logging::init(&settings, true);
     let loaded = load(&args.config, env.as_ref())?;
@@ -111,7 +113,7 @@ fn dry_run_command(args: &ServeArgs) -> Result<i32> {
 }
 
 fn config_dump(args: &ConfigArgs, env: &dyn EnvSource) -> Result<i32> {
-    init_logging(args, env, true);
+    init_logging(args, env, true, "config-dump");
     tracing::info!("Loading adapter configuration...");
     let loaded = load(args, env)?;
     let text = yaml::to_yaml_string(&dump_value(&loaded));
@@ -120,7 +122,7 @@ fn config_dump(args: &ConfigArgs, env: &dyn EnvSource) -> Result<i32> {
 }
 
 fn validate(args: &ValidateArgs, env: &dyn EnvSource) -> Result<i32> {
-    init_logging(&args.config, env, true);
+    init_logging(&args.config, env, true, "validate");
     let report = config::load_report(&options(&args.config, env));
     let mut errors = 0;
     let mut warnings = 0;
@@ -158,7 +160,7 @@ fn serve(args: &ServeArgs, env: &dyn EnvSource) -> Result<i32> {
     let loaded = match config::load(&options(&args.config, env)) {
         Ok(l) => l,
         Err(e) => {
-            init_logging(&args.config, env, false);
+            init_logging(&args.config, env, false, "hyperfleet-adapter");
             tracing::info!(
                 "Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}"
             );
@@ -167,7 +169,10 @@ fn serve(args: &ServeArgs, env: &dyn EnvSource) -> Result<i32> {
         }
     };
     // The logger follows the loaded log settings (already file < LOG_* env < --log-* flags).
-    logging::init(&LogSettings::from_config(&loaded.adapter.log), false);
+    logging::init(
+        &LogSettings::from_config(&loaded.adapter.log, &loaded.adapter.adapter.name),
+        false,
+    );
     tracing::info!(
         "Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}"
     );

@@ -1,6 +1,7 @@
 //! Logging setup: JSON or text, to stdout or stderr, at the configured level, with the
 //! component name on every line. Precedence: config file < `LOG_*` env < `--log-*` flags.
 
+use super::logfmt::{LineFormat, SpanFields, hostname};
 use crate::config::{EnvSource, env::non_empty};
 use tracing_subscriber::EnvFilter;
 
@@ -10,6 +11,8 @@ pub struct LogSettings {
     pub level: String,
     pub format: String,
     pub output: String,
+    /// The `component` field of every line (`hyperfleet-adapter` until the config names the adapter).
+    pub component: String,
 }
 
 impl LogSettings {
@@ -29,11 +32,12 @@ impl LogSettings {
             level: pick(level, "LOG_LEVEL", "info").to_lowercase(),
             format: pick(format, "LOG_FORMAT", "json").to_lowercase(),
             output: pick(output, "LOG_OUTPUT", "stdout"),
+            component: "hyperfleet-adapter".into(),
         }
     }
 
     /// The settings of a loaded config, with the defaults for what it leaves empty.
-    pub fn from_config(log: &crate::config::adapter::LogConfig) -> Self {
+    pub fn from_config(log: &crate::config::adapter::LogConfig, component: &str) -> Self {
         let or = |v: &str, d: &str| {
             if v.is_empty() {
                 d.to_string()
@@ -45,6 +49,7 @@ impl LogSettings {
             level: or(&log.level, "info").to_lowercase(),
             format: or(&log.format, "json").to_lowercase(),
             output: or(&log.output, "stdout"),
+            component: component.to_string(),
         }
     }
 
@@ -59,35 +64,34 @@ impl LogSettings {
     }
 }
 
+/// The subscriber for `settings`, writing to `writer`.
+pub fn subscriber<W>(settings: &LogSettings, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
+    let format = LineFormat {
+        json: settings.format != "text",
+        component: settings.component.clone(),
+        version: crate::version::VERSION.to_string(),
+        hostname: hostname(),
+    };
+    let fmt_layer = tracing_subscriber::fmt::layer()
+        .event_format(format)
+        .with_writer(writer);
+    tracing_subscriber::registry()
+        .with(EnvFilter::new(settings.filter()))
+        .with(SpanFields)
+        .with(fmt_layer)
+}
+
 /// Installs the global subscriber; `force_stderr` keeps stdout clean for command output.
 pub fn init(settings: &LogSettings, force_stderr: bool) {
-    let filter = EnvFilter::new(settings.filter());
     let to_stderr = force_stderr || settings.output == "stderr";
-    use std::io::IsTerminal;
-    // Colours only for a terminal: log files and collectors get plain text.
-    let ansi = if to_stderr {
-        std::io::stderr().is_terminal()
-    } else {
-        std::io::stdout().is_terminal()
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(ansi);
-    let result = match (settings.format.as_str(), to_stderr) {
-        ("text", true) => builder.with_writer(std::io::stderr).try_init(),
-        ("text", false) => builder.with_writer(std::io::stdout).try_init(),
-        (_, true) => builder
-            .json()
-            .flatten_event(true)
-            .with_writer(std::io::stderr)
-            .try_init(),
-        (_, false) => builder
-            .json()
-            .flatten_event(true)
-            .with_writer(std::io::stdout)
-            .try_init(),
-    };
     // A second init (tests) keeps the first subscriber.
-    let _ = result;
+    let _ = if to_stderr {
+        tracing::subscriber::set_global_default(subscriber(settings, std::io::stderr))
+    } else {
+        tracing::subscriber::set_global_default(subscriber(settings, std::io::stdout))
+    };
 }

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod dryrun;
+pub mod logfmt;
 pub mod logging;
 pub mod metrics;
 pub mod run;

@@ -139,6 +139,30 @@ pub fn parse_data(data: &[u8]) -> Result<Map<String, Value>, String> {
     Ok(map)
 }
 
+/// Log fields naming the resource an event is about (a JSON object, flattened into log lines):
+/// `<kind>_id` (e.g. `cluster_id`), and for owned resources `resource_type` and the owner's
+/// `<kind>_id` too (`nodepool_id` + `cluster_id`).
+pub fn log_fields(data: &[u8]) -> String {
+    let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(data) else {
+        return "{}".into();
+    };
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let kind = s(m.get("kind"));
+    let mut out = Map::new();
+    if let Some(owner) = m.get("owner_references").filter(|o| o.is_object()) {
+        out.insert("resource_type".into(), Value::String(kind.clone()));
+        out.insert(
+            format!("{}_id", s(owner.get("kind")).to_lowercase()),
+            Value::String(s(owner.get("id"))),
+        );
+    }
+    out.insert(
+        format!("{}_id", kind.to_lowercase()),
+        Value::String(s(m.get("id"))),
+    );
+    Value::Object(out).to_string()
+}
+
 fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Array(_) => "array",
@@ -166,6 +190,21 @@ mod tests {
         assert_eq!(data["generation"], 5);
         let b64 = CloudEvent::parse(br#"{"specversion":"1.0","id":"a","type":"t","source":"s","data_base64":"eyJpZCI6ImMxIn0="}"#).unwrap();
         assert_eq!(parse_data(&b64.data).unwrap()["id"], "c1");
+    }
+
+    #[test]
+    fn log_fields_name_the_resource() {
+        assert_eq!(
+            log_fields(br#"{"id":"c1","kind":"Cluster"}"#),
+            r#"{"cluster_id":"c1"}"#
+        );
+        assert_eq!(
+            log_fields(
+                br#"{"id":"n1","kind":"NodePool","owner_references":{"id":"c1","kind":"Cluster"}}"#
+            ),
+            r#"{"resource_type":"NodePool","cluster_id":"c1","nodepool_id":"n1"}"#
+        );
+        assert_eq!(log_fields(b"nope"), "{}");
     }
 
     #[test]

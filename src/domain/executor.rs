@@ -88,7 +88,8 @@ impl Executor {
     /// Everything it logs carries the event id (span `Execute`).
     pub async fn execute(&self, event_id: &str, event_type: &str, data: &[u8]) -> ExecutionResult {
         use tracing::Instrument;
-        let span = tracing::info_span!("Execute", event_id, event_type);
+        let fields = super::event::log_fields(data);
+        let span = tracing::info_span!("Execute", event_id, event_type, log_fields = %fields);
         self.run(event_id, event_type, data).instrument(span).await
     }
 

@@ -1,0 +1,271 @@
+//! Every log pattern the runbook tells operators to search for is emitted by the failure it
+//! names, with the event's fields on the line.
+
+use hyperfleet_adapter::adapters::api::RecordedApi;
+use hyperfleet_adapter::adapters::api::http::{Backoff, HttpApi, Settings, Sleeper};
+use hyperfleet_adapter::adapters::broker::memory::MemoryBroker;
+use hyperfleet_adapter::adapters::transport::MemoryTransport;
+use hyperfleet_adapter::app::logging::{self, LogSettings};
+use hyperfleet_adapter::app::metrics::Metrics;
+use hyperfleet_adapter::app::serve::{self, LoopDeps};
+use hyperfleet_adapter::app::servers::Health;
+use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::domain::{Executor, Ports};
+use hyperfleet_adapter::ports::{ApiRequest, FixedClock, HyperfleetApi, LocalFiles};
+use serde_json::Value;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        self.clone()
+    }
+}
+
+impl Capture {
+    fn lines(&self) -> Vec<Value> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The first line whose message or error contains `needle`.
+    fn find(&self, needle: &str) -> Value {
+        self.lines()
+            .into_iter()
+            .find(|l| {
+                l["msg"].as_str().unwrap_or_default().contains(needle)
+                    || l["error"].as_str().unwrap_or_default().contains(needle)
+            })
+            .unwrap_or_else(|| panic!("no log line with {needle:?}:\n{:#?}", self.lines()))
+    }
+}
+
+fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
+    let c = Capture::default();
+    let settings = LogSettings {
+        level: "debug".into(),
+        format: "json".into(),
+        output: "stdout".into(),
+        component: "patterns-adapter".into(),
+    };
+    let guard = tracing::subscriber::set_default(logging::subscriber(&settings, c.clone()));
+    (c, guard)
+}
+
+const TASK: &str = r#"
+params:
+  - name: clusterId
+    source: event.id
+    required: true
+  - name: provider
+    source: event.provider
+preconditions:
+  - name: awsOnly
+    conditions:
+      - {field: provider, operator: equals, value: aws}
+resources:
+  - name: work
+    transport: {client: maestro, maestro: {target_cluster: c}}
+    manifest:
+      apiVersion: work.open-cluster-management.io/v1
+      kind: ManifestWork
+      metadata: {name: "w-{{ .clusterId }}"}
+    discovery: {by_name: "w-{{ .clusterId }}"}
+post:
+  post_actions:
+    - name: report
+      api_call: {method: POST, url: "/clusters/{{ .clusterId }}/statuses", body: "{}"}
+"#;
+
+fn executor(task: &str) -> (Executor, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.yaml");
+    std::fs::write(&a, "adapter:\n  name: patterns-adapter\n").unwrap();
+    let t = dir.path().join("t.yaml");
+    std::fs::write(&t, task).unwrap();
+    let env = MapEnv::default();
+    let loaded = config::load(&LoadOptions {
+        adapter_path: Some(a),
+        task_path: Some(t),
+        flags: vec![],
+        env: &env,
+        binary_version: "0.0.0-dev".into(),
+    })
+    .unwrap();
+    let store = Arc::new(MemoryTransport::default());
+    let api = RecordedApi::parse(r#"{"responses": [{"match": {"method": "POST", "urlPattern": "statuses"}, "responses": [{"statusCode": 500}]}]}"#).unwrap();
+    let ports = Ports {
+        api: Arc::new(api),
+        kubernetes: Some(store.clone()),
+        maestro: Some(store),
+        clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
+        env: Arc::new(env),
+        files: Arc::new(LocalFiles),
+        observer: None,
+    };
+    (Executor::new(Arc::new(loaded), ports), dir)
+}
+
+#[tokio::test]
+async fn executor_failures_log_their_runbook_patterns() {
+    let (logs, _g) = capture();
+    let (ex, _d) = executor(TASK);
+    ex.execute("evt-bad", "t", br#"{"id": 5}"#).await;
+    ex.execute("evt-param", "t", br#"{"kind": "Cluster"}"#)
+        .await;
+    ex.execute(
+        "evt-notmet",
+        "t",
+        br#"{"id": "c1", "kind": "Cluster", "provider": "gcp"}"#,
+    )
+    .await;
+    ex.execute(
+        "evt-apply",
+        "t",
+        br#"{"id": "c2", "kind": "Cluster", "provider": "aws"}"#,
+    )
+    .await;
+    let parse = logs.find("Failed to parse event data");
+    assert_eq!(parse["level"], "ERROR");
+    assert_eq!(parse["event_id"], "evt-bad");
+    let param = logs.find("failed to extract required parameter");
+    assert_eq!(
+        (param["msg"].as_str(), param["event_id"].as_str()),
+        (Some("Phase param_extraction: FAILED"), Some("evt-param"))
+    );
+    let not_met = logs.find("Precondition[awsOnly] evaluated: NOT_MET");
+    assert_eq!(
+        (not_met["event_id"].as_str(), not_met["cluster_id"].as_str()),
+        (Some("evt-notmet"), Some("c1")),
+        "{not_met}"
+    );
+    let apply = logs.find("failed to apply resource");
+    assert_eq!(
+        (apply["msg"].as_str(), apply["k8s_result"].as_str()),
+        (Some("Resource[work] processed: FAILED"), Some("FAILED"))
+    );
+    let post = logs.find("PostAction[report] processed: FAILED");
+    assert!(
+        post["cluster_id"].is_string() && post["event_id"].is_string(),
+        "{post}"
+    );
+    for line in logs.lines() {
+        assert_eq!(
+            (line["component"].as_str(), line["version"].as_str()),
+            (Some("patterns-adapter"), Some("0.0.0-dev"))
+        );
+        assert!(
+            line["hostname"].is_string() && line["time"].is_string() && line["level"].is_string()
+        );
+    }
+}
+
+#[tokio::test]
+async fn render_and_precondition_failures() {
+    let (logs, _g) = capture();
+    let task = TASK.replace(
+        "operator: equals, value: aws",
+        "operator: greaterThan, value: 1",
+    );
+    let (ex, _d) = executor(&task);
+    ex.execute(
+        "evt-pre",
+        "t",
+        br#"{"id": "c3", "kind": "Cluster", "provider": "aws"}"#,
+    )
+    .await;
+    logs.find("Precondition[awsOnly] evaluated: FAILED");
+    // An optional param that is unset cannot be rendered (`missingkey=error`).
+    let render_task = TASK
+        .replace(
+            "metadata: {name: \"w-{{ .clusterId }}\"}",
+            "metadata: {name: \"w-{{ .provider2 }}\"}",
+        )
+        .replace(
+            "params:\n",
+            "params:\n  - name: provider2\n    source: event.nothing\n",
+        );
+    let (ex, _d) = executor(&render_task);
+    ex.execute(
+        "evt-render",
+        "t",
+        br#"{"id": "c4", "kind": "Cluster", "provider": "aws"}"#,
+    )
+    .await;
+    let render = logs.find("failed to render manifest");
+    assert_eq!(render["event_id"], "evt-render");
+}
+
+struct NoSleep;
+
+#[async_trait::async_trait]
+impl Sleeper for NoSleep {
+    async fn sleep(&self, _: Duration) {}
+}
+
+#[tokio::test]
+async fn api_retries_and_fatal_broker_errors() {
+    let (logs, _g) = capture();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let settings = Settings {
+        base_url: format!("http://{addr}"),
+        timeout: Duration::from_secs(5),
+        retry_attempts: 2,
+        backoff: Backoff::Exponential,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        default_headers: vec![],
+        token_path: None,
+        token_ttl: Duration::ZERO,
+        user_agent: "t".into(),
+    };
+    let api = HttpApi::with_sleeper(settings, Box::new(NoSleep)).unwrap();
+    let _ = api
+        .send(ApiRequest {
+            method: "GET".into(),
+            url: "/x".into(),
+            ..Default::default()
+        })
+        .await;
+    let retry = logs.find("HyperFleet API request returned retryable status 503 (attempt 1/2)");
+    assert_eq!(retry["level"], "WARN");
+    logs.find("Retrying in ");
+
+    let (ex, _d) = executor(TASK);
+    let (broker, source) = MemoryBroker::new();
+    drop(broker);
+    let deps = LoopDeps {
+        executor: Arc::new(ex),
+        metrics: Arc::new(Metrics::new("a", "v", "c")),
+        health: Health::new(&[], None),
+        parallelism: 1,
+        drain_timeout: Duration::from_secs(1),
+    };
+    serve::run(Box::new(source), deps, std::future::pending()).await;
+    assert_eq!(
+        logs.find("Fatal subscription error, shutting down")["level"],
+        "ERROR"
+    );
+}
