@@ -147,7 +147,7 @@ fn log_settings_follow_the_config() {
         stdout(&out)
     );
     assert!(
-        stderr(&out).contains("INFO Starting Hyperfleet Adapter"),
+        stderr(&out).contains("level=INFO msg=\"Starting Hyperfleet Adapter"),
         "{}",
         stderr(&out)
     );
