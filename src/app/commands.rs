@@ -1,5 +1,5 @@
-//! The commands: `version`, `config-dump`, `validate` and `serve` (which, for now, loads the
-//! config and stops; the runtime issue adds the serve loop, the dry-run issue the dry run).
+//! The commands: `version`, `config-dump`, `validate`, and `serve` (the dry run, or the startup
+//! sequence in `run`).
 
 use super::cli::{Cli, Command, ConfigArgs, ServeArgs, ValidateArgs};
 use super::dryrun;
