@@ -48,7 +48,8 @@ impl Run<'_> {
             self.set_param_with(k, v.clone(), t);
             self.result.params.push((k.to_string(), v.clone()));
         }
-        let params = self.ex.loaded.task.params.clone();
+        let ex = self.ex;
+        let params = &ex.loaded.task.params;
         for (i, p) in params.iter().enumerate() {
             let Some(source) = &p.source else { continue };
             let outcome = self.resolve(i, p, source).await;

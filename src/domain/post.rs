@@ -16,7 +16,8 @@ struct ActionFailure {
 
 impl Run<'_> {
     pub async fn post_actions(&mut self) {
-        let Some(post) = self.ex.loaded.task.post.clone() else {
+        let ex = self.ex;
+        let Some(post) = ex.loaded.task.post.as_ref() else {
             tracing::info!("Phase post_actions: RUNNING - 0 configured");
             tracing::info!("Phase post_actions: SUCCESS - 0 executed");
             return;

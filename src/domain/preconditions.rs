@@ -19,7 +19,8 @@ enum Outcome {
 impl Run<'_> {
     /// Runs phase 2. Returns false when processing stops entirely (resource not found).
     pub async fn evaluate_preconditions(&mut self) -> bool {
-        let pcs = self.ex.loaded.task.preconditions.clone();
+        let ex = self.ex;
+        let pcs = &ex.loaded.task.preconditions;
         tracing::info!("Phase preconditions: RUNNING - {} configured", pcs.len());
         for (i, pc) in pcs.iter().enumerate() {
             if let Some(log) = &pc.log {

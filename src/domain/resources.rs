@@ -21,7 +21,8 @@ enum Step {
 
 impl Run<'_> {
     pub async fn process_resources(&mut self) {
-        let resources = self.ex.loaded.task.resources.clone();
+        let ex = self.ex;
+        let resources = &ex.loaded.task.resources;
         tracing::info!("Phase resources: RUNNING - {} configured", resources.len());
         if self.result.resources_skipped {
             tracing::info!("Phase resources: SKIPPED - {}", self.result.skip_reason);
@@ -154,7 +155,8 @@ impl Run<'_> {
                 );
             }
         };
-        let lifecycle = r.lifecycle.clone().unwrap_or_default();
+        let default_lifecycle = Default::default();
+        let lifecycle = r.lifecycle.as_ref().unwrap_or(&default_lifecycle);
         if let Some(create) = &lifecycle.create
             && !self.resources.contains_key(&r.name)
         {
