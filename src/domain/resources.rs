@@ -34,7 +34,7 @@ impl Run<'_> {
                 .as_ref()
                 .is_some_and(|l| l.create.is_some() || l.delete.is_some())
         });
-        if has_lifecycle && let Err(e) = self.pre_discover(&resources).await {
+        if has_lifecycle && let Err(e) = self.pre_discover(resources).await {
             errors.push(e);
         }
         if errors.is_empty() {
