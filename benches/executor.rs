@@ -11,7 +11,6 @@ use hyperfleet_adapter::adapters::transport::MemoryTransport;
 use hyperfleet_adapter::app::dryrun::load_discovery;
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
-use hyperfleet_adapter::ports::{LocalFiles, SystemClock};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -72,15 +71,11 @@ fn executor(s: &Scenario) -> Executor {
     .expect("scenario config loads");
     let store = Arc::new(MemoryTransport::default());
     load_discovery(Path::new(&s.discovery), &store).expect("discovery loads");
-    let ports = Ports {
-        api: Arc::new(RecordedApi::load(&s.responses).expect("responses load")),
-        kubernetes: Some(store.clone()),
-        maestro: Some(store),
-        clock: Arc::new(SystemClock),
-        env: Arc::new(env),
-        files: Arc::new(LocalFiles),
-        observer: None,
-    };
+    let ports = Ports::with_transport(
+        Arc::new(RecordedApi::load(&s.responses).expect("responses load")),
+        store.clone(),
+        Arc::new(env),
+    );
     Executor::new(Arc::new(loaded), ports)
 }
 

@@ -42,13 +42,12 @@ fn harness_with(task: &str, responses: &str, prepare: impl FnOnce(&std::path::Pa
     .unwrap_or_else(|e| panic!("{e}"));
     let store = Arc::new(MemoryTransport::default());
     let ports = Ports {
-        api: Arc::new(RecordedApi::parse(responses).unwrap()),
-        kubernetes: Some(store.clone()),
-        maestro: Some(store.clone()),
         clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
-        env: Arc::new(env),
-        files: Arc::new(LocalFiles),
-        observer: None,
+        ..Ports::with_transport(
+            Arc::new(RecordedApi::parse(responses).unwrap()),
+            store.clone(),
+            Arc::new(env),
+        )
     };
     Harness {
         executor: Executor::new(Arc::new(loaded), ports),
@@ -601,13 +600,12 @@ async fn nothing_is_compiled_per_event() {
         .unwrap_or_else(|e| panic!("{e}"));
         let store = Arc::new(MemoryTransport::default());
         let ports = Ports {
-            api: Arc::new(RecordedApi::parse(CLUSTER_OK).unwrap()),
-            kubernetes: Some(store.clone()),
-            maestro: Some(store),
             clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
-            env: Arc::new(env),
-            files: Arc::new(LocalFiles),
-            observer: None,
+            ..Ports::with_transport(
+                Arc::new(RecordedApi::parse(CLUSTER_OK).unwrap()),
+                store,
+                Arc::new(env),
+            )
         };
         let ex = Executor::new(Arc::new(loaded), ports);
         let data = br#"{"id":"abc123","kind":"Cluster","href":"/x","generation":5}"#;

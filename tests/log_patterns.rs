@@ -11,7 +11,7 @@ use hyperfleet_adapter::app::serve::{self, LoopDeps};
 use hyperfleet_adapter::app::servers::Health;
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
-use hyperfleet_adapter::ports::{ApiRequest, FixedClock, HyperfleetApi, LocalFiles};
+use hyperfleet_adapter::ports::{ApiRequest, FixedClock, HyperfleetApi};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -113,13 +113,8 @@ fn executor(task: &str) -> (Executor, tempfile::TempDir) {
     let store = Arc::new(MemoryTransport::default());
     let api = RecordedApi::parse(r#"{"responses": [{"match": {"method": "POST", "urlPattern": "statuses"}, "responses": [{"statusCode": 500}]}]}"#).unwrap();
     let ports = Ports {
-        api: Arc::new(api),
-        kubernetes: Some(store.clone()),
-        maestro: Some(store),
         clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
-        env: Arc::new(env),
-        files: Arc::new(LocalFiles),
-        observer: None,
+        ..Ports::with_transport(Arc::new(api), store.clone(), Arc::new(env))
     };
     (Executor::new(Arc::new(loaded), ports), dir)
 }

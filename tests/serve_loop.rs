@@ -15,7 +15,6 @@ use hyperfleet_adapter::app::serve::{self, LoopDeps, LoopEnd};
 use hyperfleet_adapter::app::servers::{self, Health};
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
-use hyperfleet_adapter::ports::{LocalFiles, SystemClock};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -87,15 +86,11 @@ fn executor(base_url: &str, dir: &std::path::Path) -> Executor {
     let store = Arc::new(MemoryTransport::default());
     Executor::new(
         Arc::new(loaded),
-        Ports {
-            api: Arc::new(HttpApi::new(settings).unwrap()),
-            kubernetes: Some(store.clone()),
-            maestro: Some(store),
-            clock: Arc::new(SystemClock),
-            env: Arc::new(env),
-            files: Arc::new(LocalFiles),
-            observer: None,
-        },
+        Ports::with_transport(
+            Arc::new(HttpApi::new(settings).unwrap()),
+            store.clone(),
+            Arc::new(env),
+        ),
     )
 }
 

@@ -9,7 +9,6 @@ use crate::adapters::transport::MemoryTransport;
 use crate::config::{EnvSource, Loaded};
 use crate::domain::event::CloudEvent;
 use crate::domain::{Executor, Ports};
-use crate::ports::{LocalFiles, SystemClock};
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
 use std::io::Write;
@@ -76,15 +75,7 @@ pub fn run(loaded: Loaded, args: &ServeArgs, env: Arc<dyn EnvSource>) -> Result<
         load_discovery(Path::new(&args.dry_run_discovery), &store)
             .map_err(|e| anyhow!("failed to load discovery overrides: {e}"))?;
     }
-    let ports = Ports {
-        api: Arc::new(api),
-        kubernetes: Some(store.clone()),
-        maestro: Some(store.clone()),
-        clock: Arc::new(SystemClock),
-        env,
-        files: Arc::new(LocalFiles),
-        observer: None,
-    };
+    let ports = Ports::with_transport(Arc::new(api), store.clone(), env);
     let executor = Executor::new(Arc::new(loaded), ports);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

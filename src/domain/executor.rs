@@ -34,6 +34,26 @@ pub struct Ports {
     pub observer: Option<Arc<dyn ExecutionObserver>>,
 }
 
+impl Ports {
+    /// One transport for both clients (dry runs, tests), the system clock, local files, no
+    /// observer. Fields can be replaced afterwards.
+    pub fn with_transport(
+        api: Arc<dyn HyperfleetApi>,
+        transport: Arc<dyn Transport>,
+        env: Arc<dyn EnvSource>,
+    ) -> Self {
+        Ports {
+            api,
+            kubernetes: Some(transport.clone()),
+            maestro: Some(transport),
+            clock: Arc::new(crate::ports::SystemClock),
+            env,
+            files: Arc::new(crate::ports::LocalFiles),
+            observer: None,
+        }
+    }
+}
+
 /// Runs events through the task config. Cheap to share: one per process.
 pub struct Executor {
     pub(super) loaded: Arc<Loaded>,
