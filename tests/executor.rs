@@ -24,17 +24,16 @@ fn harness(task: &str, responses: &str) -> Harness {
     harness_with(task, responses, |_| {})
 }
 
-fn harness_with(task: &str, responses: &str, prepare: impl FnOnce(&std::path::Path)) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    prepare(dir.path());
-    let a = dir.path().join("adapter.yaml");
-    std::fs::write(&a, ADAPTER).unwrap();
-    let t = dir.path().join("task.yaml");
-    std::fs::write(&t, task).unwrap();
-    let env = MapEnv::from_pairs([("REGION", "eu-west-1"), ("API_TOKEN", "secret")]);
+/// Loads both configs and builds an executor over the in-memory transport and recorded API.
+fn build(
+    adapter: &std::path::Path,
+    task: &std::path::Path,
+    env: MapEnv,
+    responses: &str,
+) -> (Executor, Arc<MemoryTransport>) {
     let loaded = config::load(&LoadOptions {
-        adapter_path: Some(a),
-        task_path: Some(t),
+        adapter_path: Some(adapter.to_path_buf()),
+        task_path: Some(task.to_path_buf()),
         flags: vec![],
         env: &env,
         binary_version: "0.0.0-dev".into(),
@@ -49,8 +48,20 @@ fn harness_with(task: &str, responses: &str, prepare: impl FnOnce(&std::path::Pa
             Arc::new(env),
         )
     };
+    (Executor::new(Arc::new(loaded), ports), store)
+}
+
+fn harness_with(task: &str, responses: &str, prepare: impl FnOnce(&std::path::Path)) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(dir.path());
+    let a = dir.path().join("adapter.yaml");
+    std::fs::write(&a, ADAPTER).unwrap();
+    let t = dir.path().join("task.yaml");
+    std::fs::write(&t, task).unwrap();
+    let env = MapEnv::from_pairs([("REGION", "eu-west-1"), ("API_TOKEN", "secret")]);
+    let (executor, store) = build(&a, &t, env, responses);
     Harness {
-        executor: Executor::new(Arc::new(loaded), ports),
+        executor,
         store,
         _dir: dir,
     }
@@ -589,25 +600,7 @@ async fn nothing_is_compiled_per_event() {
         }
     }
     for (dir, a, t) in configs {
-        let env = MapEnv::default();
-        let loaded = config::load(&LoadOptions {
-            adapter_path: Some(dir.join(a)),
-            task_path: Some(dir.join(t)),
-            flags: vec![],
-            env: &env,
-            binary_version: "0.0.0-dev".into(),
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-        let store = Arc::new(MemoryTransport::default());
-        let ports = Ports {
-            clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
-            ..Ports::with_transport(
-                Arc::new(RecordedApi::parse(CLUSTER_OK).unwrap()),
-                store,
-                Arc::new(env),
-            )
-        };
-        let ex = Executor::new(Arc::new(loaded), ports);
+        let (ex, _) = build(&dir.join(a), &dir.join(t), MapEnv::default(), CLUSTER_OK);
         let data = br#"{"id":"abc123","kind":"Cluster","href":"/x","generation":5}"#;
         let _ = ex.execute("e", "t", data).await;
     }
