@@ -142,10 +142,7 @@ pub fn parse_data(data: &[u8]) -> Result<Map<String, Value>, String> {
 /// Log fields naming the resource an event is about (a JSON object, flattened into log lines):
 /// `<kind>_id` (e.g. `cluster_id`), and for owned resources `resource_type` and the owner's
 /// `<kind>_id` too (`nodepool_id` + `cluster_id`).
-pub fn log_fields(data: &[u8]) -> String {
-    let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(data) else {
-        return "{}".into();
-    };
+pub fn log_fields(m: &Map<String, Value>) -> String {
     let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
     let kind = s(m.get("kind"));
     let mut out = Map::new();
@@ -194,17 +191,17 @@ mod tests {
 
     #[test]
     fn log_fields_name_the_resource() {
+        let fields = |d: &[u8]| log_fields(&parse_data(d).unwrap());
         assert_eq!(
-            log_fields(br#"{"id":"c1","kind":"Cluster"}"#),
+            fields(br#"{"id":"c1","kind":"Cluster"}"#),
             r#"{"cluster_id":"c1"}"#
         );
         assert_eq!(
-            log_fields(
+            fields(
                 br#"{"id":"n1","kind":"NodePool","owner_references":{"id":"c1","kind":"Cluster"}}"#
             ),
             r#"{"resource_type":"NodePool","cluster_id":"c1","nodepool_id":"n1"}"#
         );
-        assert_eq!(log_fields(b"nope"), "{}");
     }
 
     #[test]

@@ -108,14 +108,25 @@ impl Executor {
     /// Everything it logs carries the event id (span `Execute`).
     pub async fn execute(&self, event_id: &str, event_type: &str, data: &[u8]) -> ExecutionResult {
         use tracing::Instrument;
-        let fields = super::event::log_fields(data);
+        let parsed = parse_data(data);
+        let fields = parsed
+            .as_ref()
+            .map(super::event::log_fields)
+            .unwrap_or_else(|_| "{}".into());
         let span = tracing::info_span!("Execute", event_id, event_type, log_fields = %fields);
-        self.run(event_id, event_type, data).instrument(span).await
+        self.run(event_id, event_type, parsed)
+            .instrument(span)
+            .await
     }
 
-    async fn run(&self, event_id: &str, event_type: &str, data: &[u8]) -> ExecutionResult {
+    async fn run(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        parsed: Result<Map<String, Value>, String>,
+    ) -> ExecutionResult {
         let mut run = Run::new(self, event_id, event_type);
-        let event_data = match parse_data(data) {
+        let event_data = match parsed {
             Ok(m) => m,
             Err(e) => {
                 let msg = format!("failed to parse event data: {e}");
