@@ -65,7 +65,7 @@ impl Template {
             None => Ok(self.source.clone()),
             Some(t) => t
                 .execute_to_string(data)
-                .map_err(|e| TemplateError::Execute(e.to_string())),
+                .map_err(|e| TemplateError::Execute(go_error_text(&e.to_string()))),
         }
     }
 
@@ -73,6 +73,16 @@ impl Template {
     pub fn render_json(&self, data: &Value) -> Result<String, TemplateError> {
         self.render(&to_template_value(data))
     }
+}
+
+/// Go's wording for a missing key (`map has no entry for key "x"`), which log searches and
+/// alerts written for the Go adapter look for.
+fn go_error_text(msg: &str) -> String {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"map has no entry for key:? ([^\s"]+)"#).expect("valid regex")
+    });
+    RE.replace_all(msg, "map has no entry for key \"$1\"")
+        .into_owned()
 }
 
 /// Compiles and renders in one step (tests and one-off uses).

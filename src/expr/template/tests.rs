@@ -43,7 +43,11 @@ fn missing_keys_are_errors() {
         e.to_string().starts_with("failed to execute template:"),
         "{e}"
     );
-    assert!(e.to_string().contains("missing"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("map has no entry for key \"missing\""),
+        "Go's wording: {e}"
+    );
     let e = render_str("{{ .missing | default \"d\" }}", &data()).unwrap_err();
     assert!(
         e.to_string().contains("missing"),
