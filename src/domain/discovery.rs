@@ -4,7 +4,7 @@
 
 use super::generation::generation_of;
 use crate::ports::Gvk;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A rendered discovery.
@@ -122,19 +122,6 @@ fn enrich(parent: &Value, mut obj: Value) -> Value {
         }
     }
     obj
-}
-
-/// A `Map` of the names → objects; convenience for tests.
-pub fn by_name(items: &[Value]) -> Map<String, Value> {
-    items
-        .iter()
-        .filter_map(|v| {
-            Some((
-                v.pointer("/metadata/name")?.as_str()?.to_string(),
-                v.clone(),
-            ))
-        })
-        .collect()
 }
 
 #[cfg(test)]
