@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod expr;
 pub mod ports;
+pub mod telemetry;
 pub mod yaml;
 
 /// The binary's version, commit and build date (set at build time by `ADAPTER_VERSION`,

@@ -288,6 +288,10 @@ async fn headers_token_and_body() {
     );
     assert_eq!(h["content-type"], "application/json");
     assert_eq!(h["user-agent"], "hyperfleet-adapter/test");
+    assert!(
+        h.get("traceparent").is_none(),
+        "no trace context is sent while tracing is off"
+    );
     assert_eq!(echoed["body"], "{\"a\":1}");
     // TTL 0: the file is read on every request.
     std::fs::write(&token, "tok-2").unwrap();

@@ -66,7 +66,7 @@ fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
         output: "stdout".into(),
         component: "patterns-adapter".into(),
     };
-    let guard = tracing::subscriber::set_default(logging::subscriber(&settings, c.clone()));
+    let guard = tracing::subscriber::set_default(logging::subscriber(&settings, c.clone(), None));
     (c, guard)
 }
 

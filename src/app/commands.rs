@@ -168,14 +168,10 @@ fn serve(args: &ServeArgs, env: &dyn EnvSource) -> Result<i32> {
             bail!("failed to load adapter configuration: {e}")
         }
     };
-    // The logger follows the loaded log settings (already file < LOG_* env < --log-* flags).
-    logging::init(
-        &LogSettings::from_config(&loaded.adapter.log, &loaded.adapter.adapter.name),
-        false,
-    );
-    tracing::info!(
-        "Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}"
-    );
-    log_warnings(&loaded.warnings);
-    super::run::serve(loaded, args, Arc::new(ProcessEnv))
+    super::run::serve(loaded, args, Arc::new(ProcessEnv), |loaded| {
+        tracing::info!(
+            "Starting Hyperfleet Adapter version={VERSION} commit={COMMIT} built={BUILD_DATE}"
+        );
+        log_warnings(&loaded.warnings);
+    })
 }

@@ -2,6 +2,7 @@
 //! the serve loop, and signal handling — first SIGTERM/SIGINT drains, a second exits 1.
 
 use super::cli::ServeArgs;
+use super::logging::{self, LogSettings};
 use super::metrics::Metrics;
 use super::serve::{self, LoopDeps, LoopEnd};
 use super::servers::{self, Health};
@@ -9,17 +10,41 @@ use crate::adapters::api::http::{HttpApi, Settings};
 use crate::config::{EnvSource, Loaded};
 use crate::domain::{Executor, Ports};
 use crate::ports::{EventSource, LocalFiles, SystemClock, Transport};
+use crate::telemetry::{self, Telemetry};
 use crate::version::{COMMIT, VERSION};
 use anyhow::{Result, anyhow, bail};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Runs the adapter until a signal (exit 0) or a fatal error (exit 1).
-pub fn serve(loaded: Loaded, args: &ServeArgs, env: Arc<dyn EnvSource>) -> Result<i32> {
+/// Runs the adapter until a signal (exit 0) or a fatal error (exit 1). Sets up logging (with
+/// OpenTelemetry spans when tracing is on), then calls `started` before anything else is logged.
+pub fn serve(
+    loaded: Loaded,
+    args: &ServeArgs,
+    env: Arc<dyn EnvSource>,
+    started: impl FnOnce(&Loaded),
+) -> Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(start(loaded, args, env))
+    let _guard = runtime.enter();
+    // The logger follows the loaded log settings (already file < LOG_* env < --log-* flags).
+    let log = LogSettings::from_config(&loaded.adapter.log, &loaded.adapter.adapter.name);
+    let trace = telemetry::Settings::from_env(env.as_ref(), &loaded.adapter.adapter.name);
+    let (telemetry, tracer) = match Telemetry::start(&trace, VERSION) {
+        Ok(t) => t,
+        Err(e) => {
+            logging::init(&log, false);
+            started(&loaded);
+            tracing::error!(error = %e, "Failed to initialize OpenTelemetry");
+            bail!("failed to initialize OpenTelemetry: {e}");
+        }
+    };
+    logging::init_traced(&log, false, tracer);
+    started(&loaded);
+    let code = runtime.block_on(start(loaded, args, env, &trace));
+    runtime.block_on(telemetry.shutdown());
+    code
 }
 
 fn transport_for(client: &str) -> Result<Arc<dyn Transport>> {
@@ -40,31 +65,33 @@ fn subscriber(loaded: &Loaded) -> Result<Box<dyn EventSource>> {
     ))
 }
 
-fn tracing_setup(env: &dyn EnvSource) {
-    let enabled = env
-        .var("HYPERFLEET_TRACING_ENABLED")
-        .filter(|v| !v.is_empty());
-    match enabled
-        .as_deref()
-        .map(crate::config::layering::parse_go_bool)
-    {
-        Some(Some(false)) => tracing::info!("OpenTelemetry tracing disabled"),
-        Some(None) => {
-            tracing::warn!(
-                "Invalid HYPERFLEET_TRACING_ENABLED value {:?}, defaulting to true",
-                enabled.unwrap_or_default()
-            );
-            tracing::warn!(
-                "OpenTelemetry export is not available in this build; spans are not exported"
-            );
+/// Logs what the tracing settings decided (the startup step after the config).
+fn tracing_setup(trace: &telemetry::Settings) {
+    for note in &trace.notes {
+        if note.warn {
+            tracing::warn!("{}", note.message);
+        } else {
+            tracing::info!("{}", note.message);
         }
-        _ => tracing::warn!(
-            "OpenTelemetry export is not available in this build; spans are not exported"
-        ),
+    }
+    if trace.enabled {
+        tracing::info!(
+            "OpenTelemetry initialized: service={} sampler={} ratio={}",
+            trace.service_name,
+            trace.sampler,
+            trace.ratio
+        );
+    } else {
+        tracing::info!("OpenTelemetry tracing disabled");
     }
 }
 
-async fn start(loaded: Loaded, args: &ServeArgs, env: Arc<dyn EnvSource>) -> Result<i32> {
+async fn start(
+    loaded: Loaded,
+    args: &ServeArgs,
+    env: Arc<dyn EnvSource>,
+    trace: &telemetry::Settings,
+) -> Result<i32> {
     let cfg = &loaded.adapter;
     tracing::info!(
         "Adapter configuration loaded successfully: name={} ",
@@ -82,7 +109,7 @@ async fn start(loaded: Loaded, args: &ServeArgs, env: Arc<dyn EnvSource>) -> Res
     if let Some(y) = &config_yaml {
         tracing::info!("Loaded adapter configuration:\n{y}");
     }
-    tracing_setup(env.as_ref());
+    tracing_setup(trace);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {

@@ -170,7 +170,9 @@ async fn handle(delivery: Box<dyn Delivery>, deps: &LoopDeps, locks: &Arc<KeyLoc
     let started = Instant::now();
     let result = deps
         .executor
-        .execute(&event.id, &event.kind, &event.data)
+        .execute_in(&event.id, &event.kind, &event.data, |span| {
+            crate::telemetry::adopt(span, &event.extensions)
+        })
         .await;
     deps.metrics
         .record_event(&result, started.elapsed().as_secs_f64());

@@ -107,13 +107,34 @@ impl Executor {
     /// Runs one event's data through the pipeline. Never fails: failures are in the result.
     /// Everything it logs carries the event id (span `Execute`).
     pub async fn execute(&self, event_id: &str, event_type: &str, data: &[u8]) -> ExecutionResult {
+        self.execute_in(event_id, event_type, data, |_| {}).await
+    }
+
+    /// [`Executor::execute`], with `adopt` called on the `Execute` span before it is entered
+    /// (the composition root uses it to join the event's distributed trace and record the
+    /// span's `trace_id`/`span_id` fields).
+    pub async fn execute_in(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        data: &[u8],
+        adopt: impl FnOnce(&tracing::Span),
+    ) -> ExecutionResult {
         use tracing::Instrument;
         let parsed = parse_data(data);
         let fields = parsed
             .as_ref()
             .map(super::event::log_fields)
             .unwrap_or_else(|_| "{}".into());
-        let span = tracing::info_span!("Execute", event_id, event_type, log_fields = %fields);
+        let span = tracing::info_span!(
+            "Execute",
+            event_id,
+            event_type,
+            log_fields = %fields,
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
+        );
+        adopt(&span);
         self.run(event_id, event_type, parsed)
             .instrument(span)
             .await

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// How long to wait between attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +198,12 @@ impl HttpApi {
         Ok(Some(token))
     }
 
-    fn build(&self, req: &ApiRequest, url: &str) -> Result<reqwest::RequestBuilder, String> {
+    fn build(
+        &self,
+        req: &ApiRequest,
+        url: &str,
+        span: &tracing::Span,
+    ) -> Result<reqwest::RequestBuilder, String> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| format!("invalid method {:?}: {e}", req.method))?;
         let mut headers: Vec<(String, String)> = self.settings.default_headers.clone();
@@ -225,6 +231,7 @@ impl HttpApi {
         if !has("user-agent", &headers) {
             headers.push(("User-Agent".into(), self.settings.user_agent.clone()));
         }
+        crate::telemetry::inject(span, &mut headers);
         let mut rb = self
             .client
             .request(method, url)
@@ -238,8 +245,13 @@ impl HttpApi {
         Ok(rb)
     }
 
-    async fn attempt(&self, req: &ApiRequest, url: &str) -> Result<ApiResponse, String> {
-        let rb = self.build(req, url)?;
+    async fn attempt(
+        &self,
+        req: &ApiRequest,
+        url: &str,
+        span: &tracing::Span,
+    ) -> Result<ApiResponse, String> {
+        let rb = self.build(req, url, span)?;
         let resp = rb.send().await.map_err(describe)?;
         let status = resp.status().as_u16();
         let headers = resp
@@ -305,42 +317,57 @@ impl HyperfleetApi for HttpApi {
         };
         tracing::debug!("HyperFleet API request: {} {}", req.method, url);
         for n in 1..=attempts {
-            match self.attempt(&req, &url).await {
+            // One span per attempt (`HTTP <METHOD>`), whose context goes out as `traceparent`.
+            let span = tracing::info_span!(
+                "HTTP",
+                otel.name = %format!("HTTP {}", req.method),
+                http.request.method = %req.method,
+                url.full = %url,
+                trace_id = tracing::field::Empty,
+                span_id = tracing::field::Empty,
+            );
+            crate::telemetry::annotate(&span);
+            let outcome = self
+                .attempt(&req, &url, &span)
+                .instrument(span.clone())
+                .await;
+            // The attempt's outcome is logged inside its span (the lines carry its span id).
+            let delay = span.in_scope(|| match outcome {
                 Ok(mut resp) => {
                     tracing::debug!("HyperFleet API response: {} {}", resp.status, url);
                     resp.attempts = n;
                     if !retryable(resp.status) || n == attempts {
-                        return Ok(resp);
+                        return Err(Ok(resp));
                     }
                     tracing::warn!(
                         "HyperFleet API request returned retryable status {} (attempt {n}/{attempts})",
                         resp.status
                     );
-                    let delay = match retry_after(&resp) {
+                    Ok(match retry_after(&resp) {
                         Some(d) => d.min(self.settings.max_delay),
                         None => self.backoff_delay(strategy, n),
-                    };
-                    tracing::info!(
-                        "Retrying in {}...",
-                        crate::config::GoDuration(delay.as_nanos() as i64)
-                    );
-                    self.sleeper.sleep(delay).await;
+                    })
                 }
                 Err(e) => {
                     tracing::warn!("HyperFleet API request failed (attempt {n}/{attempts}): {e}");
                     if n == attempts {
-                        return Err(ApiTransportError {
+                        return Err(Err(ApiTransportError {
                             message: e,
                             attempts: n,
-                        });
+                        }));
                     }
-                    let delay = self.backoff_delay(strategy, n);
+                    Ok(self.backoff_delay(strategy, n))
+                }
+            });
+            match delay {
+                Ok(delay) => {
                     tracing::info!(
                         "Retrying in {}...",
                         crate::config::GoDuration(delay.as_nanos() as i64)
                     );
                     self.sleeper.sleep(delay).await;
                 }
+                Err(done) => return done,
             }
         }
         Err(ApiTransportError {

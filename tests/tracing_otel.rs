@@ -1,0 +1,372 @@
+//! OpenTelemetry end to end: an event carrying a `traceparent` runs through the executor and the
+//! real HTTP client against a fake HyperFleet API; the spans reach an in-process OTLP collector
+//! (over HTTP/protobuf and over gRPC), the API sees the trace context in its headers, and the
+//! log lines carry the trace and span ids.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings as ApiSettings};
+use hyperfleet_adapter::adapters::transport::MemoryTransport;
+use hyperfleet_adapter::app::logging::{self, LogSettings};
+use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::domain::{Executor, Ports};
+use hyperfleet_adapter::telemetry::{self, Export, Telemetry};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_SPAN: &str = "00f067aa0ba902b7";
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        self.clone()
+    }
+}
+
+impl Capture {
+    fn lines(&self) -> Vec<Value> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// What the collector received.
+#[derive(Clone, Default)]
+struct Collected(Arc<Mutex<Vec<ExportTraceServiceRequest>>>);
+
+impl Collected {
+    fn spans(&self) -> Vec<(Span, Vec<(String, String)>)> {
+        let mut out = Vec::new();
+        for req in self.0.lock().unwrap().iter() {
+            for rs in &req.resource_spans {
+                let resource: Vec<(String, String)> = rs
+                    .resource
+                    .iter()
+                    .flat_map(|r| r.attributes.iter())
+                    .map(|kv| (kv.key.clone(), attr(kv)))
+                    .collect();
+                for ss in &rs.scope_spans {
+                    for s in &ss.spans {
+                        out.push((s.clone(), resource.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn attr(kv: &opentelemetry_proto::tonic::common::v1::KeyValue) -> String {
+    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(AnyValue::StringValue(s)) => s.clone(),
+        Some(AnyValue::IntValue(i)) => i.to_string(),
+        Some(AnyValue::BoolValue(b)) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+async fn http_collector() -> (String, Collected) {
+    let c = Collected::default();
+    let app = Router::new()
+        .route(
+            "/v1/traces",
+            post(
+                |State(c): State<Collected>, body: axum::body::Bytes| async move {
+                    let req = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf body");
+                    c.0.lock().unwrap().push(req);
+                    ExportTraceServiceResponse::default().encode_to_vec()
+                },
+            ),
+        )
+        .with_state(c.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (format!("http://{addr}"), c)
+}
+
+#[tonic::async_trait]
+impl TraceService for Collected {
+    async fn export(
+        &self,
+        req: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.lock().unwrap().push(req.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn grpc_collector() -> (String, Collected) {
+    let c = Collected::default();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let svc = TraceServiceServer::new(c.clone());
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l))
+            .await
+            .unwrap()
+    });
+    (format!("http://{addr}"), c)
+}
+
+/// The fake HyperFleet API: records the `traceparent` of every request.
+#[derive(Clone, Default)]
+struct Api(Arc<Mutex<Vec<Option<String>>>>);
+
+fn seen(api: &Api, h: &HeaderMap) {
+    api.0.lock().unwrap().push(
+        h.get("traceparent")
+            .map(|v| v.to_str().unwrap().to_string()),
+    );
+}
+
+async fn fake_api() -> (String, Api) {
+    let api = Api::default();
+    let app = Router::new()
+        .route(
+            "/api/hyperfleet/v1/clusters/{id}",
+            get(
+                |State(api): State<Api>, h: HeaderMap, Path(id): Path<String>| async move {
+                    seen(&api, &h);
+                    serde_json::json!({"id": id, "name": "n", "generation": 1,
+                        "spec": {"provider": "aws"}, "status": {"conditions": []}})
+                    .to_string()
+                },
+            ),
+        )
+        .route(
+            "/api/hyperfleet/v1/clusters/{id}/statuses",
+            post(|State(api): State<Api>, h: HeaderMap| async move {
+                seen(&api, &h);
+                (axum::http::StatusCode::CREATED, "{}")
+            }),
+        )
+        .with_state(api.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (format!("http://{addr}"), api)
+}
+
+fn executor(base_url: &str, dir: &std::path::Path) -> Executor {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let a = dir.join("adapter.yaml");
+    std::fs::write(&a, format!("adapter:\n  name: trace-test-adapter\nclients:\n  hyperfleet_api:\n    base_url: {base_url}\n    retry_attempts: 1\n")).unwrap();
+    let env = MapEnv::default();
+    let loaded = config::load(&LoadOptions {
+        adapter_path: Some(a),
+        task_path: Some(root.join("kubernetes/task-config.yaml")),
+        flags: vec![],
+        env: &env,
+        binary_version: "0.0.0-dev".into(),
+    })
+    .unwrap();
+    let settings = ApiSettings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
+    Executor::new(
+        Arc::new(loaded),
+        Ports::with_transport(
+            Arc::new(HttpApi::new(settings).unwrap()),
+            Arc::new(MemoryTransport::default()),
+            Arc::new(env),
+        ),
+    )
+}
+
+fn env(pairs: &[(&str, &str)]) -> MapEnv {
+    MapEnv(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+/// Runs one traced event with tracing configured by `vars`; returns the collector's spans, the
+/// API's `traceparent` headers and the log lines.
+async fn traced_event(
+    vars: &[(&str, &str)],
+    collected: &Collected,
+) -> (
+    Vec<(Span, Vec<(String, String)>)>,
+    Vec<Option<String>>,
+    Vec<Value>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, api) = fake_api().await;
+    let settings = telemetry::Settings::from_env(&env(vars), "trace-test-adapter");
+    let (tel, tracer) = Telemetry::start(&settings, "1.2.3").unwrap();
+    assert!(tracer.is_some());
+    let logs = Capture::default();
+    let log_settings = LogSettings {
+        level: "info".into(),
+        format: "json".into(),
+        output: "stdout".into(),
+        component: "trace-test-adapter".into(),
+    };
+    let guard =
+        tracing::subscriber::set_default(logging::subscriber(&log_settings, logs.clone(), tracer));
+    let exec = executor(&base, dir.path());
+    let mut ext = Map::new();
+    ext.insert(
+        "traceparent".into(),
+        Value::String(format!("00-{TRACE_ID}-{PARENT_SPAN}-01")),
+    );
+    let data = br#"{"id":"c1","kind":"Cluster","href":"/clusters/c1","generation":1}"#;
+    let result = exec
+        .execute_in("evt-1", "io.hyperfleet.cluster.updated", data, |span| {
+            telemetry::adopt(span, &ext)
+        })
+        .await;
+    assert!(!result.is_failed(), "{result:?}");
+    drop(guard);
+    tel.shutdown().await;
+    let headers = api.0.lock().unwrap().clone();
+    (collected.spans(), headers, logs.lines())
+}
+
+fn check(spans: &[(Span, Vec<(String, String)>)], headers: &[Option<String>], logs: &[Value]) {
+    let execute: Vec<_> = spans.iter().filter(|(s, _)| s.name == "Execute").collect();
+    assert_eq!(execute.len(), 1, "one Execute span: {spans:#?}");
+    let (execute, resource) = execute[0];
+    assert_eq!(hex(&execute.trace_id), TRACE_ID, "joins the event's trace");
+    assert_eq!(hex(&execute.parent_span_id), PARENT_SPAN);
+    let get = |k: &str| {
+        resource
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("service.name"), Some("trace-test-adapter"));
+    assert_eq!(get("service.version"), Some("1.2.3"));
+
+    let http: Vec<&Span> = spans
+        .iter()
+        .map(|(s, _)| s)
+        .filter(|s| s.name.starts_with("HTTP "))
+        .collect();
+    assert_eq!(
+        http.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["HTTP GET", "HTTP POST"],
+        "one span per API attempt"
+    );
+    for s in &http {
+        assert_eq!(hex(&s.trace_id), TRACE_ID);
+        assert_eq!(s.parent_span_id, execute.span_id, "child of Execute");
+        let attrs: Vec<(String, String)> = s
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.clone(), attr(kv)))
+            .collect();
+        assert!(
+            attrs
+                .iter()
+                .any(|(k, v)| k == "url.full" && v.contains("/clusters/c1")),
+            "{attrs:?}"
+        );
+        assert!(attrs.iter().any(|(k, _)| k == "http.request.method"));
+    }
+    // Each API request carried its own attempt span as the parent.
+    let expected: Vec<Option<String>> = http
+        .iter()
+        .map(|s| Some(format!("00-{TRACE_ID}-{}-01", hex(&s.span_id))))
+        .collect();
+    assert_eq!(headers, expected);
+    // Log lines inside the event carry its trace and span ids.
+    let line = logs
+        .iter()
+        .find(|l| l["event_id"] == "evt-1" && l["span_id"] == hex(&execute.span_id))
+        .unwrap_or_else(|| panic!("no event log line with the span ids: {logs:#?}"));
+    assert_eq!(line["trace_id"], TRACE_ID);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn otlp_http_exports_spans_that_join_the_event_trace() {
+    let (endpoint, collected) = http_collector().await;
+    let vars = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+    ];
+    let s = telemetry::Settings::from_env(&env(&vars), "x");
+    assert_eq!(s.export, Export::OtlpHttp);
+    let (spans, headers, logs) = traced_event(&vars, &collected).await;
+    check(&spans, &headers, &logs);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn otlp_grpc_is_the_default_protocol() {
+    let (endpoint, collected) = grpc_collector().await;
+    let vars = [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint.as_str())];
+    let (spans, headers, logs) = traced_event(&vars, &collected).await;
+    check(&spans, &headers, &logs);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn without_a_collector_ids_are_still_propagated_and_logged() {
+    let collected = Collected::default();
+    let (spans, headers, logs) = traced_event(&[], &collected).await;
+    assert!(spans.is_empty());
+    assert_eq!(headers.len(), 2);
+    for h in &headers {
+        let h = h.as_deref().expect("traceparent sent");
+        assert!(h.starts_with(&format!("00-{TRACE_ID}-")), "{h}");
+    }
+    assert!(
+        logs.iter()
+            .any(|l| l["event_id"] == "evt-1" && l["trace_id"] == TRACE_ID),
+        "{logs:#?}"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn always_off_sampler_exports_nothing_but_keeps_the_trace() {
+    let (endpoint, collected) = http_collector().await;
+    let vars = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_TRACES_SAMPLER", "always_off"),
+    ];
+    let (spans, headers, _) = traced_event(&vars, &collected).await;
+    assert!(spans.is_empty(), "{spans:#?}");
+    for h in &headers {
+        let h = h.as_deref().expect("traceparent sent");
+        assert!(
+            h.starts_with(&format!("00-{TRACE_ID}-")) && h.ends_with("-00"),
+            "unsampled flag: {h}"
+        );
+    }
+}
