@@ -120,7 +120,8 @@ async fn wait_for(what: &str, cond: impl Fn() -> bool) {
 async fn serves_events_reports_metrics_and_drains_on_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     let (base, api) = fake_api(300).await;
-    let metrics = Arc::new(Metrics::new("serve-test-adapter", "0.0.0-dev", "none"));
+    let metrics =
+        Arc::new(Metrics::new("serve-test-adapter", "0.0.0-dev", "none").with_topic("clusters"));
     let health = Health::new(&["config", "broker"], None);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -182,12 +183,18 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
     let scraped = http_get(&format!("{metrics_url}/metrics")).await.1;
     for line in [
         "hyperfleet_adapter_events_processed_total{adapter_name=\"serve-test\",component=\"serve-test-adapter\",status=\"success\",version=\"0.0.0-dev\"} 2",
-        "hyperfleet_adapter_events_processed_total{adapter_name=\"serve-test\",component=\"serve-test-adapter\",status=\"failed\",version=\"0.0.0-dev\"} 1",
+        "hyperfleet_broker_messages_consumed_total{component=\"serve-test-adapter\",topic=\"clusters\",version=\"0.0.0-dev\"} 3",
+        "hyperfleet_broker_errors_total{component=\"serve-test-adapter\",error_type=\"conversion\",topic=\"clusters\",version=\"0.0.0-dev\"} 1",
+        "hyperfleet_broker_message_duration_seconds_count{component=\"serve-test-adapter\",topic=\"clusters\",version=\"0.0.0-dev\"} 3",
         "hyperfleet_adapter_event_processing_duration_seconds_count{adapter_name=\"serve-test\",component=\"serve-test-adapter\",version=\"0.0.0-dev\"} 2",
         "hyperfleet_adapter_up{component=\"serve-test-adapter\",version=\"0.0.0-dev\"} 1",
     ] {
         assert!(scraped.contains(line), "missing {line}\n{scraped}");
     }
+    assert!(
+        !scraped.contains("status=\"failed\""),
+        "a message that is not a CloudEvent never reaches the executor\n{scraped}"
+    );
 
     // Second batch: shut down while two events are in flight.
     for n in 0..4 {

@@ -110,15 +110,54 @@ fn missing_broker_settings_exit_1() {
     expect_failure(&out, "clients.broker.topic is required");
 }
 
+const WITH_BROKER: &str = "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    base_url: http://127.0.0.1:1\n  broker:\n    subscription_id: s\n    topic: t\n";
+
+#[test]
+fn broker_config_problems_exit_1() {
+    let s = Setup::new(WITH_BROKER, PARAMS_ONLY);
+    // No broker.yaml and no BROKER_TYPE.
+    let out = s.serve(&[], &[]);
+    expect_failure(&out, "failed to create subscriber: invalid broker config");
+    assert!(
+        stderr(&out).contains("unsupported broker type: "),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("Failed to create subscriber"));
+    // A broker.yaml with every problem named, with its line.
+    let broker = s.dir.path().join("broker.yaml");
+    std::fs::write(
+        &broker,
+        "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: http://h\n    exchange_type: weird\n",
+    )
+    .unwrap();
+    let out = s.serve(&[], &[("BROKER_CONFIG_FILE", broker.to_str().unwrap())]);
+    expect_failure(&out, "failed to create subscriber: invalid broker config");
+    let err = stderr(&out);
+    assert!(
+        err.contains("broker.yaml:4") && err.contains("rabbitmq.url must start with 'amqp://' or 'amqps://'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broker.yaml:5")
+            && err.contains("rabbitmq.exchange_type must be one of: direct, fanout, topic, headers"),
+        "{err}"
+    );
+}
+
+#[cfg(not(feature = "pubsub"))]
 #[test]
 fn missing_broker_backend_exits_1() {
-    let s = Setup::new(
-        "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    base_url: http://127.0.0.1:1\n  broker:\n    subscription_id: s\n    topic: t\n",
-        PARAMS_ONLY,
-    );
+    let s = Setup::new(WITH_BROKER, PARAMS_ONLY);
     expect_failure(
-        &s.serve(&[], &[]),
-        "failed to create subscriber: this build has no broker",
+        &s.serve(
+            &[],
+            &[
+                ("BROKER_TYPE", "googlepubsub"),
+                ("BROKER_GOOGLEPUBSUB_PROJECT_ID", "p"),
+            ],
+        ),
+        "failed to create subscriber: this build has no googlepubsub broker (build with --features pubsub)",
     );
 }
 

@@ -1,7 +1,7 @@
 //! Prometheus metrics: every `hyperfleet_adapter_*` series of the Go adapter with the same
 //! names, help texts, labels and buckets, declared once here, plus process metrics.
 
-use crate::domain::{ExecutionResult, Phase};
+use crate::domain::ExecutionResult;
 use crate::ports::ExecutionObserver;
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
@@ -32,6 +32,11 @@ pub struct Metrics {
     deletions: IntCounterVec,
     deletion_duration: HistogramVec,
     in_progress: GaugeVec,
+    broker_consumed: IntCounterVec,
+    broker_errors: IntCounterVec,
+    broker_duration: HistogramVec,
+    /// The subscribed topic (`topic` label of the broker series).
+    topic: String,
 }
 
 fn must<T>(r: Result<T, prometheus::Error>) -> T {
@@ -115,8 +120,37 @@ impl Metrics {
             .const_labels(with_name.clone()),
             &["resource_type"],
         ));
+        // The broker library's series: `topic` is a label, `component`/`version` constant.
+        let broker_consumed = must(IntCounterVec::new(
+            Opts::new(
+                "hyperfleet_broker_messages_consumed_total",
+                "Total number of messages consumed from the broker",
+            )
+            .const_labels(base.clone()),
+            &["topic"],
+        ));
+        let broker_errors = must(IntCounterVec::new(
+            Opts::new(
+                "hyperfleet_broker_errors_total",
+                "Total number of broker message errors",
+            )
+            .const_labels(base.clone()),
+            &["topic", "error_type"],
+        ));
+        let broker_duration = must(HistogramVec::new(
+            HistogramOpts::new(
+                "hyperfleet_broker_message_duration_seconds",
+                "Duration of broker message handling in seconds",
+            )
+            .const_labels(base.clone())
+            .buckets(BUCKETS.to_vec()),
+            &["topic"],
+        ));
         for c in [
             Box::new(build) as Box<dyn prometheus::core::Collector>,
+            Box::new(broker_consumed.clone()),
+            Box::new(broker_errors.clone()),
+            Box::new(broker_duration.clone()),
             Box::new(up.clone()),
             Box::new(events.clone()),
             Box::new(duration.clone()),
@@ -137,7 +171,29 @@ impl Metrics {
             deletions,
             deletion_duration,
             in_progress,
+            broker_consumed,
+            broker_errors,
+            broker_duration,
+            topic: String::new(),
         }
+    }
+
+    /// The topic the broker series are labelled with.
+    pub fn with_topic(mut self, topic: &str) -> Self {
+        self.topic = topic.to_string();
+        self
+    }
+
+    /// A message arrived from the broker.
+    pub fn record_consumed(&self) {
+        self.broker_consumed.with_label_values(&[&self.topic]).inc();
+    }
+
+    /// A message was handled (settled) after `seconds`.
+    pub fn record_handled(&self, seconds: f64) {
+        self.broker_duration
+            .with_label_values(&[&self.topic])
+            .observe(seconds);
     }
 
     /// Records one processed event: its status (`failed` > `skipped` > `success`), one error per
@@ -159,11 +215,11 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// Counts an event that failed before it could be executed (not a CloudEvent).
+    /// A message that is not a CloudEvent: a broker `conversion` error (it never reaches the
+    /// executor, so the adapter's event series do not count it).
     pub fn record_unparseable(&self) {
-        self.events.with_label_values(&["failed"]).inc();
-        self.errors
-            .with_label_values(&[Phase::ParamExtraction.as_str()])
+        self.broker_errors
+            .with_label_values(&[&self.topic, "conversion"])
             .inc();
     }
 
@@ -212,6 +268,7 @@ impl ExecutionObserver for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Phase;
 
     #[test]
     fn adapter_name_label() {
@@ -223,7 +280,10 @@ mod tests {
 
     #[test]
     fn exposition_has_every_series() {
-        let m = Metrics::new("hyperfleet-adapter-gcp", "1.2.3", "abc");
+        let m = Metrics::new("hyperfleet-adapter-gcp", "1.2.3", "abc").with_topic("clusters");
+        m.record_consumed();
+        m.record_unparseable();
+        m.record_handled(0.05);
         let mut r = ExecutionResult::default();
         m.record_event(&r, 0.2);
         r.fail(Phase::Resources, "x".into());
@@ -243,6 +303,9 @@ mod tests {
             "hyperfleet_adapter_resource_deletions_in_progress{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",resource_type=\"Unknown\",version=\"1.2.3\"} 0",
             "# HELP hyperfleet_adapter_events_processed_total Total number of CloudEvents processed by the adapter",
             "# TYPE hyperfleet_adapter_event_processing_duration_seconds histogram",
+            "hyperfleet_broker_messages_consumed_total{component=\"hyperfleet-adapter-gcp\",topic=\"clusters\",version=\"1.2.3\"} 1",
+            "hyperfleet_broker_errors_total{component=\"hyperfleet-adapter-gcp\",error_type=\"conversion\",topic=\"clusters\",version=\"1.2.3\"} 1",
+            "hyperfleet_broker_message_duration_seconds_bucket{component=\"hyperfleet-adapter-gcp\",topic=\"clusters\",version=\"1.2.3\",le=\"0.1\"} 1",
         ] {
             assert!(text.contains(line), "missing {line}\n{text}");
         }

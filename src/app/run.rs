@@ -7,6 +7,7 @@ use super::metrics::Metrics;
 use super::serve::{self, LoopDeps, LoopEnd};
 use super::servers::{self, Health};
 use crate::adapters::api::http::{HttpApi, Settings};
+use crate::config::broker::{BrokerConfig, BrokerKind};
 use crate::config::{EnvSource, Loaded};
 use crate::domain::{Executor, Ports};
 use crate::ports::{EventSource, LocalFiles, SystemClock, Transport};
@@ -58,11 +59,44 @@ fn transport_for(client: &str) -> Result<Arc<dyn Transport>> {
     }
 }
 
-fn subscriber(loaded: &Loaded) -> Result<Box<dyn EventSource>> {
+fn subscriber(loaded: &Loaded, broker: &BrokerConfig) -> Result<Box<dyn EventSource>> {
     let _ = loaded;
     Err(anyhow!(
-        "failed to create subscriber: this build has no broker (build with --features rabbitmq or --features pubsub)"
+        "failed to create subscriber: this build has no {} broker (build with --features {})",
+        broker.kind.as_str(),
+        match broker.kind {
+            BrokerKind::RabbitMq => "rabbitmq",
+            BrokerKind::GooglePubSub => "pubsub",
+        }
     ))
+}
+
+/// Loads `broker.yaml` (and its environment overrides), logging what it found.
+fn broker_config(env: &dyn EnvSource) -> Result<BrokerConfig> {
+    let broker = crate::config::broker::load(env).map_err(|e| {
+        tracing::error!(error = %e, "Failed to create subscriber");
+        anyhow!("failed to create subscriber: {e}")
+    })?;
+    for w in &broker.warnings {
+        tracing::warn!(file = %w.file.display(), line = w.line, path = %w.path, "{}", w.message);
+    }
+    match &broker.file {
+        Some(f) => tracing::info!(
+            "Broker configuration loaded from {}: type={} parallelism={}",
+            f.display(),
+            broker.kind.as_str(),
+            broker.parallelism
+        ),
+        None => tracing::info!(
+            "No broker config file found, using defaults and environment: type={} parallelism={}",
+            broker.kind.as_str(),
+            broker.parallelism
+        ),
+    }
+    if broker.log_config {
+        tracing::info!("Broker configuration: {}", broker.to_log_json());
+    }
+    Ok(broker)
 }
 
 /// Logs what the tracing settings decided (the startup step after the config).
@@ -126,7 +160,9 @@ async fn start(
         stopped(stop_rx.clone()),
     ));
     health.set("config", true);
-    let metrics = Arc::new(Metrics::new(&cfg.adapter.name, VERSION, COMMIT));
+    let metrics = Arc::new(
+        Metrics::new(&cfg.adapter.name, VERSION, COMMIT).with_topic(&cfg.clients.broker.topic),
+    );
     let ml = servers::bind("metrics", &format!("0.0.0.0:{}", args.metrics_port))
         .await
         .map_err(|e| anyhow!(e))?;
@@ -186,7 +222,8 @@ async fn start(
         }
     }
     tracing::info!("Creating broker subscriber...");
-    let source = subscriber(&loaded)?;
+    let broker_cfg = broker_config(env.as_ref())?;
+    let source = subscriber(&loaded, &broker_cfg)?;
     tracing::info!("Successfully subscribed to broker topic");
     health.set("broker", true);
     tracing::info!("Adapter is ready to process events");
@@ -195,7 +232,7 @@ async fn start(
         executor,
         metrics: metrics.clone(),
         health: health.clone(),
-        parallelism: 1,
+        parallelism: broker_cfg.parallelism,
         drain_timeout: Duration::from_secs(args.shutdown_timeout),
     };
     let end = serve::run(source, deps, signals()).await;

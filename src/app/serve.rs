@@ -145,6 +145,8 @@ pub async fn run(
 
 /// One delivery: parse, serialise per resource, execute, record, settle.
 async fn handle(delivery: Box<dyn Delivery>, deps: &LoopDeps, locks: &Arc<KeyLocks>) {
+    let received = Instant::now();
+    deps.metrics.record_consumed();
     let event = match CloudEvent::parse(delivery.payload()) {
         Ok(e) => e,
         Err(e) => {
@@ -155,6 +157,8 @@ async fn handle(delivery: Box<dyn Delivery>, deps: &LoopDeps, locks: &Arc<KeyLoc
             if let Err(e) = delivery.reject().await {
                 tracing::error!(error = %e, "Failed to reject message");
             }
+            deps.metrics
+                .record_handled(received.elapsed().as_secs_f64());
             return;
         }
     };
@@ -184,6 +188,8 @@ async fn handle(delivery: Box<dyn Delivery>, deps: &LoopDeps, locks: &Arc<KeyLoc
     if let Err(e) = delivery.ack().await {
         tracing::error!(event_id = %event.id, error = %e, "Failed to acknowledge message");
     }
+    deps.metrics
+        .record_handled(received.elapsed().as_secs_f64());
 }
 
 #[cfg(test)]

@@ -1,0 +1,786 @@
+//! `broker.yaml`: the broker connection settings, which live apart from the adapter config (the
+//! HyperFleet broker library's file, shared with the Sentinel).
+//!
+//! Found as the library finds it: `BROKER_CONFIG_FILE`, else `broker.yaml` beside the executable
+//! (symlinks resolved), else `./broker.yaml`; no file at all is not an error (defaults and
+//! environment). Every key can be overridden by the environment variable named after its path
+//! (`broker.rabbitmq.url` → `BROKER_RABBITMQ_URL`, `subscriber.parallelism` →
+//! `SUBSCRIBER_PARALLELISM`). Keys are case-insensitive. Unknown keys are reported as warnings,
+//! not errors, so files written for other tools keep loading.
+
+use super::env::{EnvSource, non_empty};
+use super::layering::parse_go_bool;
+use super::problem::Problem;
+use super::{ConfigError, GoDuration};
+use crate::yaml::{self, Node, NodeKind};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    RabbitMq,
+    GooglePubSub,
+}
+
+impl BrokerKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BrokerKind::RabbitMq => "rabbitmq",
+            BrokerKind::GooglePubSub => "googlepubsub",
+        }
+    }
+}
+
+/// `broker.rabbitmq.*`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RabbitMqConfig {
+    pub url: String,
+    /// Exchange name; empty means the topic name.
+    pub exchange: String,
+    /// `direct`, `fanout`, `topic` or `headers`; empty means `topic`.
+    pub exchange_type: String,
+    /// Queue name prefix; empty means the topic name.
+    pub queue: String,
+    /// Routing key for publishing (`adapter publish`).
+    pub routing_key: String,
+    pub prefetch_count: u16,
+    pub prefetch_size: u32,
+    pub consumer_tag: String,
+    pub publisher_confirm: bool,
+}
+
+impl RabbitMqConfig {
+    /// The exchange for `topic`.
+    pub fn exchange_for(&self, topic: &str) -> String {
+        if self.exchange.is_empty() {
+            topic.to_string()
+        } else {
+            self.exchange.clone()
+        }
+    }
+
+    /// The queue one subscription consumes: `<queue>-<subscription_id>`, or
+    /// `<topic>-<subscription_id>` without a configured queue.
+    pub fn queue_for(&self, topic: &str, subscription_id: &str) -> String {
+        let base = if self.queue.is_empty() {
+            topic
+        } else {
+            &self.queue
+        };
+        format!("{base}-{subscription_id}")
+    }
+
+    /// The exchange type (default `topic`).
+    pub fn kind(&self) -> &str {
+        if self.exchange_type.is_empty() {
+            "topic"
+        } else {
+            &self.exchange_type
+        }
+    }
+
+    /// The URL with its password replaced, for logs.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+/// `broker.googlepubsub.*`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PubSubConfig {
+    pub project_id: String,
+    pub ack_deadline_seconds: u32,
+    pub message_retention_duration: Option<Duration>,
+    /// `Some(0)` means never expire.
+    pub expiration_ttl: Option<Duration>,
+    pub enable_message_ordering: bool,
+    pub retry_min_backoff: Option<Duration>,
+    pub retry_max_backoff: Option<Duration>,
+    pub dead_letter_max_attempts: u32,
+    pub max_outstanding_messages: i64,
+    pub max_outstanding_bytes: i64,
+    pub num_goroutines: u32,
+    pub create_topic_if_missing: bool,
+    pub create_subscription_if_missing: bool,
+}
+
+impl Default for PubSubConfig {
+    fn default() -> Self {
+        PubSubConfig {
+            project_id: String::new(),
+            ack_deadline_seconds: 10,
+            message_retention_duration: None,
+            expiration_ttl: None,
+            enable_message_ordering: false,
+            retry_min_backoff: None,
+            retry_max_backoff: None,
+            dead_letter_max_attempts: 5,
+            max_outstanding_messages: 1000,
+            max_outstanding_bytes: 1_000_000_000,
+            num_goroutines: 10,
+            create_topic_if_missing: false,
+            create_subscription_if_missing: false,
+        }
+    }
+}
+
+impl PubSubConfig {
+    /// The dead-letter topic of a subscription (always `<subscription_id>-dlq`).
+    pub fn dead_letter_topic(subscription_id: &str) -> String {
+        format!("{subscription_id}-dlq")
+    }
+}
+
+/// The loaded `broker.yaml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerConfig {
+    pub kind: BrokerKind,
+    pub log_config: bool,
+    /// Events in flight at once (at least 1).
+    pub parallelism: usize,
+    pub rabbitmq: RabbitMqConfig,
+    pub googlepubsub: PubSubConfig,
+    /// The file read, if any.
+    pub file: Option<PathBuf>,
+    /// Unknown keys and ignored settings.
+    pub warnings: Vec<Problem>,
+}
+
+impl BrokerConfig {
+    /// The settings as JSON for `log_config`, with the password masked.
+    pub fn to_log_json(&self) -> Value {
+        let r = &self.rabbitmq;
+        let p = &self.googlepubsub;
+        let d = |d: Option<Duration>| d.map(|d| GoDuration(d.as_nanos() as i64).to_string());
+        json!({
+            "broker": {
+                "type": self.kind.as_str(),
+                "rabbitmq": {"url": r.redacted_url(), "exchange": r.exchange, "exchange_type": r.exchange_type,
+                    "queue": r.queue, "routing_key": r.routing_key, "prefetch_count": r.prefetch_count,
+                    "prefetch_size": r.prefetch_size, "consumer_tag": r.consumer_tag,
+                    "publisher_confirm": r.publisher_confirm},
+                "googlepubsub": {"project_id": p.project_id, "ack_deadline_seconds": p.ack_deadline_seconds,
+                    "message_retention_duration": d(p.message_retention_duration),
+                    "expiration_ttl": d(p.expiration_ttl), "enable_message_ordering": p.enable_message_ordering,
+                    "retry_min_backoff": d(p.retry_min_backoff), "retry_max_backoff": d(p.retry_max_backoff),
+                    "dead_letter_max_attempts": p.dead_letter_max_attempts,
+                    "max_outstanding_messages": p.max_outstanding_messages,
+                    "max_outstanding_bytes": p.max_outstanding_bytes, "num_goroutines": p.num_goroutines,
+                    "create_topic_if_missing": p.create_topic_if_missing,
+                    "create_subscription_if_missing": p.create_subscription_if_missing},
+            },
+            "subscriber": {"parallelism": self.parallelism},
+            "log_config": self.log_config,
+        })
+    }
+}
+
+/// `amqp://user:secret@host` → `amqp://user:***@host`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &authority[..colon],
+            &url[scheme_end + 3 + at..]
+        ),
+        _ => url.to_string(),
+    }
+}
+
+/// Every key the file may hold, with its kind.
+const KEYS: &[(&str, Kind)] = &[
+    ("broker.type", Kind::Str),
+    ("log_config", Kind::Bool),
+    ("subscriber.parallelism", Kind::Int),
+    ("broker.rabbitmq.url", Kind::Str),
+    ("broker.rabbitmq.exchange", Kind::Str),
+    ("broker.rabbitmq.exchange_type", Kind::Str),
+    ("broker.rabbitmq.queue", Kind::Str),
+    ("broker.rabbitmq.routing_key", Kind::Str),
+    ("broker.rabbitmq.prefetch_count", Kind::Int),
+    ("broker.rabbitmq.prefetch_size", Kind::Int),
+    ("broker.rabbitmq.consumer_tag", Kind::Str),
+    ("broker.rabbitmq.publisher_confirm", Kind::Bool),
+    ("broker.googlepubsub.project_id", Kind::Str),
+    ("broker.googlepubsub.ack_deadline_seconds", Kind::Int),
+    ("broker.googlepubsub.message_retention_duration", Kind::Duration),
+    ("broker.googlepubsub.expiration_ttl", Kind::Duration),
+    ("broker.googlepubsub.enable_message_ordering", Kind::Bool),
+    ("broker.googlepubsub.retry_min_backoff", Kind::Duration),
+    ("broker.googlepubsub.retry_max_backoff", Kind::Duration),
+    ("broker.googlepubsub.dead_letter_max_attempts", Kind::Int),
+    ("broker.googlepubsub.max_outstanding_messages", Kind::Int),
+    ("broker.googlepubsub.max_outstanding_bytes", Kind::Int),
+    ("broker.googlepubsub.num_goroutines", Kind::Int),
+    ("broker.googlepubsub.create_topic_if_missing", Kind::Bool),
+    ("broker.googlepubsub.create_subscription_if_missing", Kind::Bool),
+];
+
+/// Keys that deployments write but the broker does not read (the topic and subscription come
+/// from the adapter config; the dead-letter topic is always `<subscription_id>-dlq`).
+const IGNORED: &[&str] = &[
+    "broker.googlepubsub.topic",
+    "broker.googlepubsub.subscription_id",
+    "broker.googlepubsub.dead_letter_topic",
+    "broker.googlepubsub.topic_retention_duration",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Int,
+    Bool,
+    Duration,
+}
+
+/// A raw value and where it came from.
+#[derive(Debug, Clone)]
+struct Raw {
+    text: String,
+    /// Line in the file, 0 for the environment.
+    line: usize,
+    /// The environment variable it came from.
+    var: Option<String>,
+}
+
+/// The environment variable of a key (`broker.rabbitmq.url` → `BROKER_RABBITMQ_URL`).
+pub fn env_var(key: &str) -> String {
+    key.replace('.', "_").to_uppercase()
+}
+
+/// Which file to read: `BROKER_CONFIG_FILE`, else `broker.yaml` beside the executable, else
+/// `./broker.yaml`; `None` when none exists (and none was named).
+pub fn locate(env: &dyn EnvSource, exe_dir: Option<&Path>) -> Option<PathBuf> {
+    if let Some(f) = non_empty(env, "BROKER_CONFIG_FILE") {
+        return Some(PathBuf::from(f));
+    }
+    let beside = exe_dir.map(|d| d.join("broker.yaml"));
+    beside
+        .into_iter()
+        .chain([PathBuf::from("broker.yaml")])
+        .find(|p| p.is_file())
+}
+
+/// The directory of the running executable, symlinks resolved.
+pub fn exe_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    exe.parent().map(Path::to_path_buf)
+}
+
+/// Loads the broker settings: the located file (if any), then the environment.
+pub fn load(env: &dyn EnvSource) -> Result<BrokerConfig, ConfigError> {
+    load_from(env, locate(env, exe_dir().as_deref()).as_deref())
+}
+
+/// Loads `file` (or only defaults and environment when `None`).
+pub fn load_from(env: &dyn EnvSource, file: Option<&Path>) -> Result<BrokerConfig, ConfigError> {
+    let shown = file
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("broker.yaml"));
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut values: BTreeMap<String, Raw> = BTreeMap::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::plain(
+                "invalid broker config",
+                path,
+                format!("failed to read broker config file {}: {e}", path.display()),
+            )
+        })?;
+        let root = yaml::parse(&text).map_err(|e| {
+            ConfigError::new(
+                "invalid broker config",
+                vec![Problem::error(path, e.line, "", e.to_string())],
+            )
+        })?;
+        flatten(&root, "", &mut values, &mut |line, key, msg| {
+            warnings.push(Problem::warning(path, line, key, msg))
+        });
+        for (key, raw) in &values {
+            if IGNORED.contains(&key.as_str()) {
+                continue;
+            }
+            if !KEYS.iter().any(|(k, _)| k == key) {
+                warnings.push(Problem::warning(
+                    path,
+                    raw.line,
+                    key.clone(),
+                    format!("unknown broker config key {key} (ignored)"),
+                ));
+            }
+        }
+    }
+    for (key, _) in KEYS {
+        let var = env_var(key);
+        if let Some(v) = non_empty(env, &var) {
+            values.insert(
+                key.to_string(),
+                Raw {
+                    text: v,
+                    line: 0,
+                    var: Some(var),
+                },
+            );
+        }
+    }
+    let mut r = Reader {
+        values: &values,
+        file: &shown,
+        errors: &mut errors,
+    };
+    let kind_text = r.string("broker.type").to_lowercase();
+    let log_config = r.boolean("log_config").unwrap_or(false);
+    let parallelism = r.int("subscriber.parallelism").unwrap_or(1).max(1) as usize;
+    let rabbitmq = RabbitMqConfig {
+        url: r.string("broker.rabbitmq.url"),
+        exchange: r.string("broker.rabbitmq.exchange"),
+        exchange_type: r.string("broker.rabbitmq.exchange_type"),
+        queue: r.string("broker.rabbitmq.queue"),
+        routing_key: r.string("broker.rabbitmq.routing_key"),
+        prefetch_count: r.bounded("broker.rabbitmq.prefetch_count", 0, u16::MAX as i64, 0) as u16,
+        prefetch_size: r.bounded("broker.rabbitmq.prefetch_size", 0, u32::MAX as i64, 0) as u32,
+        consumer_tag: r.string("broker.rabbitmq.consumer_tag"),
+        publisher_confirm: r
+            .boolean("broker.rabbitmq.publisher_confirm")
+            .unwrap_or(false),
+    };
+    let defaults = PubSubConfig::default();
+    let p = "broker.googlepubsub.";
+    let googlepubsub = PubSubConfig {
+        project_id: r.string(&format!("{p}project_id")),
+        ack_deadline_seconds: match r.int(&format!("{p}ack_deadline_seconds")) {
+            None | Some(0) => defaults.ack_deadline_seconds,
+            Some(_) => r.bounded(&format!("{p}ack_deadline_seconds"), 10, 600, 10) as u32,
+        },
+        message_retention_duration: r.duration(&format!("{p}message_retention_duration")),
+        expiration_ttl: r.duration(&format!("{p}expiration_ttl")),
+        enable_message_ordering: r
+            .boolean(&format!("{p}enable_message_ordering"))
+            .unwrap_or(false),
+        retry_min_backoff: r.duration(&format!("{p}retry_min_backoff")),
+        retry_max_backoff: r.duration(&format!("{p}retry_max_backoff")),
+        dead_letter_max_attempts: match r.int(&format!("{p}dead_letter_max_attempts")) {
+            None | Some(0) => defaults.dead_letter_max_attempts,
+            Some(_) => r.bounded(&format!("{p}dead_letter_max_attempts"), 5, 100, 5) as u32,
+        },
+        max_outstanding_messages: r
+            .int(&format!("{p}max_outstanding_messages"))
+            .filter(|v| *v != 0)
+            .unwrap_or(defaults.max_outstanding_messages),
+        max_outstanding_bytes: r
+            .int(&format!("{p}max_outstanding_bytes"))
+            .filter(|v| *v != 0)
+            .unwrap_or(defaults.max_outstanding_bytes),
+        num_goroutines: match r.int(&format!("{p}num_goroutines")) {
+            None | Some(0) => defaults.num_goroutines,
+            Some(_) => r.bounded(&format!("{p}num_goroutines"), 1, 1000, 10) as u32,
+        },
+        create_topic_if_missing: r
+            .boolean(&format!("{p}create_topic_if_missing"))
+            .unwrap_or(false),
+        create_subscription_if_missing: r
+            .boolean(&format!("{p}create_subscription_if_missing"))
+            .unwrap_or(false),
+    };
+    let kind = match kind_text.as_str() {
+        "rabbitmq" => Some(BrokerKind::RabbitMq),
+        "googlepubsub" => Some(BrokerKind::GooglePubSub),
+        other => {
+            r.error("broker.type", format!("unsupported broker type: {other}"));
+            None
+        }
+    };
+    match kind {
+        Some(BrokerKind::RabbitMq) => {
+            let url = &rabbitmq.url;
+            if url.is_empty() {
+                r.error("broker.rabbitmq.url", "rabbitmq.url is required".into());
+            } else if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
+                r.error(
+                    "broker.rabbitmq.url",
+                    "rabbitmq.url must start with 'amqp://' or 'amqps://'".into(),
+                );
+            }
+            if !matches!(
+                rabbitmq.exchange_type.as_str(),
+                "" | "direct" | "fanout" | "topic" | "headers"
+            ) {
+                r.error(
+                    "broker.rabbitmq.exchange_type",
+                    "rabbitmq.exchange_type must be one of: direct, fanout, topic, headers".into(),
+                );
+            }
+        }
+        Some(BrokerKind::GooglePubSub) => {
+            let g = &googlepubsub;
+            if g.project_id.is_empty() {
+                r.error(
+                    "broker.googlepubsub.project_id",
+                    "googlepubsub.project_id is required".into(),
+                );
+            }
+            let within = |d: Option<Duration>, lo: u64, hi: u64| {
+                d.is_none_or(|d| d.is_zero() || (d.as_secs() >= lo && d.as_secs() <= hi))
+            };
+            const DAY: u64 = 86_400;
+            if !within(g.message_retention_duration, 600, 31 * DAY) {
+                r.error(
+                    "broker.googlepubsub.message_retention_duration",
+                    "googlepubsub.message_retention_duration must be between 10m and 31d".into(),
+                );
+            }
+            if !within(g.expiration_ttl, DAY, u64::MAX) {
+                r.error(
+                    "broker.googlepubsub.expiration_ttl",
+                    "googlepubsub.expiration_ttl must be 0 (never expire) or at least 1d".into(),
+                );
+            }
+            for (d, name) in [
+                (g.retry_min_backoff, "retry_min_backoff"),
+                (g.retry_max_backoff, "retry_max_backoff"),
+            ] {
+                if !within(d, 0, 600) {
+                    r.error(
+                        &format!("broker.googlepubsub.{name}"),
+                        format!("googlepubsub.{name} must be between 0s and 600s"),
+                    );
+                }
+            }
+            if let (Some(lo), Some(hi)) = (g.retry_min_backoff, g.retry_max_backoff)
+                && lo > hi
+            {
+                r.error(
+                    "broker.googlepubsub.retry_min_backoff",
+                    "googlepubsub.retry_min_backoff must not exceed retry_max_backoff".into(),
+                );
+            }
+        }
+        None => {}
+    }
+    if !errors.is_empty() {
+        return Err(ConfigError::new("invalid broker config", errors));
+    }
+    Ok(BrokerConfig {
+        kind: kind.unwrap_or(BrokerKind::RabbitMq),
+        log_config,
+        parallelism,
+        rabbitmq,
+        googlepubsub,
+        file: file.map(Path::to_path_buf),
+        warnings,
+    })
+}
+
+fn flatten(
+    node: &Node,
+    prefix: &str,
+    out: &mut BTreeMap<String, Raw>,
+    warn: &mut dyn FnMut(usize, String, String),
+) {
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            for (k, v) in entries {
+                let name = k.as_str().unwrap_or_default().to_lowercase();
+                let key = if prefix.is_empty() {
+                    name
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                flatten(v, &key, out, warn);
+            }
+        }
+        NodeKind::Scalar { .. } if node.is_null() => {}
+        NodeKind::Scalar { text, .. } => {
+            out.insert(
+                prefix.to_string(),
+                Raw {
+                    text: text.clone(),
+                    line: node.line,
+                    var: None,
+                },
+            );
+        }
+        NodeKind::Seq(_) => warn(
+            node.line,
+            prefix.to_string(),
+            format!("{prefix}: a list is not a broker setting (ignored)"),
+        ),
+    }
+}
+
+/// A key as the broker library's messages name it (`rabbitmq.url`).
+fn short(key: &str) -> &str {
+    key.strip_prefix("broker.").unwrap_or(key)
+}
+
+/// Typed reads of the raw values, collecting errors.
+struct Reader<'a> {
+    values: &'a BTreeMap<String, Raw>,
+    file: &'a Path,
+    errors: &'a mut Vec<Problem>,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, key: &str, msg: String) {
+        let raw = self.values.get(key);
+        let (line, msg) = match raw.and_then(|r| r.var.as_ref()) {
+            Some(var) => (0, format!("{msg} (from environment variable {var})")),
+            None => (raw.map_or(0, |r| r.line), msg),
+        };
+        self.errors
+            .push(Problem::error(self.file, line, key.to_string(), msg));
+    }
+
+    fn string(&mut self, key: &str) -> String {
+        self.values
+            .get(key)
+            .map(|r| r.text.clone())
+            .unwrap_or_default()
+    }
+
+    fn int(&mut self, key: &str) -> Option<i64> {
+        let text = self.values.get(key)?.text.trim().to_string();
+        match text.parse::<i64>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.error(key, format!("{}: invalid integer {text:?}", short(key)));
+                None
+            }
+        }
+    }
+
+    /// An integer that must lie in `lo..=hi`; `default` when absent or invalid.
+    fn bounded(&mut self, key: &str, lo: i64, hi: i64, default: i64) -> i64 {
+        match self.int(key) {
+            None => default,
+            Some(v) if (lo..=hi).contains(&v) => v,
+            Some(v) => {
+                let msg = format!("{} must be between {lo} and {hi}, got {v}", short(key));
+                self.error(key, msg);
+                default
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        let text = self.values.get(key)?.text.trim().to_string();
+        match parse_go_bool(&text) {
+            Some(b) => Some(b),
+            None => {
+                self.error(key, format!("{}: invalid boolean {text:?}", short(key)));
+                None
+            }
+        }
+    }
+
+    /// Go duration syntax, or a whole number of days (`7d`).
+    fn duration(&mut self, key: &str) -> Option<Duration> {
+        let text = self.values.get(key)?.text.trim().to_string();
+        let parsed = match text.strip_suffix('d').map(str::parse::<u64>) {
+            Some(Ok(days)) => Ok(Duration::from_secs(days * 86_400)),
+            _ => GoDuration::parse(&text).and_then(|d| {
+                if d.is_negative() {
+                    Err(format!("negative duration {text:?}"))
+                } else {
+                    Ok(d.to_std())
+                }
+            }),
+        };
+        match parsed {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(key, format!("{}: invalid duration {text:?}: {e}", short(key)));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MapEnv;
+
+    fn env(pairs: &[(&str, &str)]) -> MapEnv {
+        MapEnv(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn load_text(text: &str, vars: &[(&str, &str)]) -> Result<BrokerConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("broker.yaml");
+        std::fs::write(&f, text).unwrap();
+        load_from(&env(vars), Some(&f))
+    }
+
+    fn messages(e: &ConfigError) -> Vec<String> {
+        e.problems.iter().map(|p| p.message.clone()).collect()
+    }
+
+    #[test]
+    fn rabbitmq_file_with_env_overrides() {
+        let c = load_text(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: amqp://u:p@h:5672/\n    exchange_type: fanout\n    prefetch_count: 20\nsubscriber:\n  parallelism: 4\n",
+            &[("SUBSCRIBER_PARALLELISM", "8"), ("BROKER_RABBITMQ_QUEUE", "q")],
+        )
+        .unwrap();
+        assert_eq!(c.kind, BrokerKind::RabbitMq);
+        assert_eq!(c.parallelism, 8, "environment wins");
+        assert_eq!(c.rabbitmq.prefetch_count, 20);
+        assert_eq!(c.rabbitmq.kind(), "fanout");
+        assert_eq!(c.rabbitmq.queue_for("topic", "sub"), "q-sub");
+        assert_eq!(c.rabbitmq.exchange_for("topic"), "topic");
+        assert_eq!(c.rabbitmq.redacted_url(), "amqp://u:***@h:5672/");
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn no_file_means_defaults_and_environment() {
+        let c = load_from(
+            &env(&[
+                ("BROKER_TYPE", "googlepubsub"),
+                ("BROKER_GOOGLEPUBSUB_PROJECT_ID", "p"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.kind, BrokerKind::GooglePubSub);
+        assert_eq!(c.parallelism, 1);
+        assert_eq!(c.googlepubsub.project_id, "p");
+        assert_eq!(c.googlepubsub.dead_letter_max_attempts, 5);
+        assert_eq!(c.googlepubsub.ack_deadline_seconds, 10);
+        let e = load_from(&env(&[]), None).unwrap_err();
+        assert_eq!(messages(&e), ["unsupported broker type: "]);
+    }
+
+    #[test]
+    fn validation_reports_every_problem_with_lines() {
+        let e = load_text(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: http://h\n    exchange_type: weird\n    prefetch_count: -1\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            messages(&e),
+            [
+                "rabbitmq.prefetch_count must be between 0 and 65535, got -1",
+                "rabbitmq.url must start with 'amqp://' or 'amqps://'",
+                "rabbitmq.exchange_type must be one of: direct, fanout, topic, headers",
+            ]
+        );
+        assert_eq!(
+            e.problems.iter().map(|p| p.line).collect::<Vec<_>>(),
+            [6, 4, 5]
+        );
+        let e = load_text("broker:\n  type: kafka\n", &[]).unwrap_err();
+        assert_eq!(messages(&e), ["unsupported broker type: kafka"]);
+        let e = load_text("broker:\n  type: rabbitmq\n", &[]).unwrap_err();
+        assert_eq!(messages(&e), ["rabbitmq.url is required"]);
+    }
+
+    #[test]
+    fn pubsub_ranges_and_durations() {
+        let c = load_text(
+            "broker:\n  type: googlepubsub\n  googlepubsub:\n    project_id: p\n    message_retention_duration: 7d\n    expiration_ttl: \"0\"\n    retry_min_backoff: 10s\n    retry_max_backoff: 10m\n",
+            &[],
+        )
+        .unwrap();
+        let g = &c.googlepubsub;
+        assert_eq!(
+            g.message_retention_duration,
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(g.expiration_ttl, Some(Duration::ZERO));
+        assert_eq!(g.retry_max_backoff, Some(Duration::from_secs(600)));
+        let e = load_text(
+            "broker:\n  type: googlepubsub\n  googlepubsub:\n    ack_deadline_seconds: 5\n    message_retention_duration: 5m\n    expiration_ttl: 1h\n    retry_max_backoff: 11m\n    dead_letter_max_attempts: 200\n    num_goroutines: abc\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            messages(&e),
+            [
+                "googlepubsub.ack_deadline_seconds must be between 10 and 600, got 5",
+                "googlepubsub.dead_letter_max_attempts must be between 5 and 100, got 200",
+                "googlepubsub.num_goroutines: invalid integer \"abc\"",
+                "googlepubsub.project_id is required",
+                "googlepubsub.message_retention_duration must be between 10m and 31d",
+                "googlepubsub.expiration_ttl must be 0 (never expire) or at least 1d",
+                "googlepubsub.retry_max_backoff must be between 0s and 600s",
+            ]
+        );
+    }
+
+    #[test]
+    fn environment_errors_name_the_variable() {
+        let e = load_text(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: amqp://h\n",
+            &[("SUBSCRIBER_PARALLELISM", "many")],
+        )
+        .unwrap_err();
+        assert_eq!(
+            messages(&e),
+            ["subscriber.parallelism: invalid integer \"many\" (from environment variable SUBSCRIBER_PARALLELISM)"]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_warn_and_chart_keys_are_accepted() {
+        let c = load_text(
+            "broker:\n  type: googlepubsub\n  googlepubsub:\n    project_id: p\n    topic: t\n    dead_letter_topic: d\n    projectid: x\nSubscriber:\n  Parallelism: 0\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.parallelism, 1, "<= 0 means 1; keys are case-insensitive");
+        let w: Vec<_> = c
+            .warnings
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        assert_eq!(
+            w,
+            [(
+                7,
+                "unknown broker config key broker.googlepubsub.projectid (ignored)"
+            )]
+        );
+    }
+
+    #[test]
+    fn locate_order() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            locate(&env(&[("BROKER_CONFIG_FILE", "/x/b.yaml")]), None),
+            Some(PathBuf::from("/x/b.yaml"))
+        );
+        std::fs::write(dir.path().join("broker.yaml"), "").unwrap();
+        assert_eq!(
+            locate(&env(&[]), Some(dir.path())),
+            Some(dir.path().join("broker.yaml"))
+        );
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redact_url("amqp://guest:guest@localhost:5672/"), "amqp://guest:***@localhost:5672/");
+        assert_eq!(redact_url("amqps://host/vhost"), "amqps://host/vhost");
+        assert_eq!(redact_url("amqp://user@host"), "amqp://user@host");
+        assert_eq!(redact_url("amqp://u:p%40ss@host/v?x=@"), "amqp://u:***@host/v?x=@");
+    }
+}
