@@ -314,6 +314,10 @@ pub trait Delivery: Send {
 #[async_trait]
 pub trait EventSource: Send {
     async fn next(&mut self) -> Option<Box<dyn Delivery>>;
+
+    /// Stops consuming and releases the connection, once every delivery taken from `next` was
+    /// settled. Deliveries not taken yet return to the broker.
+    async fn close(&mut self) {}
 }
 
 // ---- observation --------------------------------------------------------------------------

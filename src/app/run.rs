@@ -59,16 +59,46 @@ fn transport_for(client: &str) -> Result<Arc<dyn Transport>> {
     }
 }
 
-fn subscriber(loaded: &Loaded, broker: &BrokerConfig) -> Result<Box<dyn EventSource>> {
-    let _ = loaded;
-    Err(anyhow!(
-        "failed to create subscriber: this build has no {} broker (build with --features {})",
-        broker.kind.as_str(),
-        match broker.kind {
-            BrokerKind::RabbitMq => "rabbitmq",
-            BrokerKind::GooglePubSub => "pubsub",
+/// Subscribes to the configured broker; `health`'s `broker` check follows the connection.
+async fn subscriber(
+    loaded: &Loaded,
+    broker: &BrokerConfig,
+    health: &Arc<Health>,
+) -> Result<Box<dyn EventSource>> {
+    let b = &loaded.adapter.clients.broker;
+    let _ = (b, health);
+    match broker.kind {
+        #[cfg(feature = "rabbitmq")]
+        BrokerKind::RabbitMq => {
+            use crate::adapters::broker::rabbitmq;
+            let h = health.clone();
+            tracing::info!("Subscribing to broker topic...");
+            let source = rabbitmq::subscribe(
+                broker.rabbitmq.clone(),
+                rabbitmq::Subscription {
+                    topic: b.topic.clone(),
+                    subscription_id: b.subscription_id.clone(),
+                    parallelism: broker.parallelism,
+                },
+                Arc::new(move |up| h.set("broker", up)),
+            )
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "Failed to subscribe to topic");
+                anyhow!("failed to subscribe to topic: {e}")
+            })?;
+            Ok(Box::new(source))
         }
-    ))
+        #[allow(unreachable_patterns)]
+        kind => Err(anyhow!(
+            "failed to create subscriber: this build has no {} broker (build with --features {})",
+            kind.as_str(),
+            match kind {
+                BrokerKind::RabbitMq => "rabbitmq",
+                BrokerKind::GooglePubSub => "pubsub",
+            }
+        )),
+    }
 }
 
 /// Loads `broker.yaml` (and its environment overrides), logging what it found.
@@ -223,7 +253,7 @@ async fn start(
     }
     tracing::info!("Creating broker subscriber...");
     let broker_cfg = broker_config(env.as_ref())?;
-    let source = subscriber(&loaded, &broker_cfg)?;
+    let source = subscriber(&loaded, &broker_cfg, &health).await?;
     tracing::info!("Successfully subscribed to broker topic");
     health.set("broker", true);
     tracing::info!("Adapter is ready to process events");

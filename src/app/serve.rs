@@ -132,7 +132,7 @@ pub async fn run(
         while tasks.join_next().await.is_some() {}
     })
     .await;
-    match (end, drained) {
+    let end = match (end, drained) {
         (LoopEnd::Shutdown, Err(_)) => {
             let left = tasks.len();
             tracing::warn!("{left} event(s) still running at the drain timeout");
@@ -140,7 +140,11 @@ pub async fn run(
             LoopEnd::DrainTimedOut(left)
         }
         (end, _) => end,
-    }
+    };
+    tracing::info!("Closing broker subscriber...");
+    source.close().await;
+    tracing::info!("Subscriber closed successfully");
+    end
 }
 
 /// One delivery: parse, serialise per resource, execute, record, settle.

@@ -2,3 +2,5 @@
 //! Pub/Sub subscribers come with their Cargo features.
 
 pub mod memory;
+#[cfg(feature = "rabbitmq")]
+pub mod rabbitmq;

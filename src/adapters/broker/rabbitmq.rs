@@ -1,0 +1,464 @@
+//! RabbitMQ (feature `rabbitmq`): the subscriber the serve loop consumes and the publisher of
+//! `adapter publish`, with the HyperFleet broker library's topology — a durable exchange
+//! (`exchange`, else the topic; type `exchange_type`, else `topic`) and a durable queue
+//! `<queue>-<subscription_id>` (else `<topic>-<subscription_id>`) bound with an empty routing key.
+//!
+//! The connection is watched: when it or the channel drops, readiness goes to false, the
+//! subscriber reconnects with backoff (redeclaring the topology) and readiness comes back.
+//! Messages are acknowledged only after processing, so whatever was in flight at a drop is
+//! redelivered by the broker, never lost. Messages may be structured-mode CloudEvents (the body)
+//! or binary-mode ones (attributes in `cloudEvents:*` / `cloudEvents_*` headers).
+
+use crate::config::broker::RabbitMqConfig;
+use crate::ports::{Delivery, EventSource};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use lapin::message::Delivery as AmqpDelivery;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions,
+    BasicQosOptions, BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Acker, BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Called with `true` when the subscription is consuming and `false` while it is not.
+pub type Readiness = Arc<dyn Fn(bool) + Send + Sync>;
+
+/// What one subscription consumes.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub topic: String,
+    pub subscription_id: String,
+    /// Deliveries handed to the serve loop ahead of processing (the loop's parallelism).
+    pub parallelism: usize,
+}
+
+impl Subscription {
+    fn prefetch(&self, cfg: &RabbitMqConfig) -> u16 {
+        if cfg.prefetch_count > 0 {
+            cfg.prefetch_count
+        } else {
+            // Unset: enough for every worker plus one waiting each, instead of unbounded.
+            (self.parallelism.max(1) * 2).min(u16::MAX as usize) as u16
+        }
+    }
+}
+
+fn short(what: &str, s: &str) -> Result<ShortString, String> {
+    ShortString::try_new(s).map_err(|_| format!("{what} {s:?} is longer than 255 bytes"))
+}
+
+fn exchange_kind(cfg: &RabbitMqConfig) -> ExchangeKind {
+    match cfg.kind() {
+        "direct" => ExchangeKind::Direct,
+        "fanout" => ExchangeKind::Fanout,
+        "headers" => ExchangeKind::Headers,
+        _ => ExchangeKind::Topic,
+    }
+}
+
+/// Connects and opens a channel.
+async fn connect(cfg: &RabbitMqConfig, name: &str) -> Result<(Connection, Channel), String> {
+    let props = ConnectionProperties::default().with_connection_name(name.into());
+    let conn = Connection::connect(&cfg.url, props).await.map_err(|e| {
+        format!(
+            "failed to connect to RabbitMQ at {}: {e}",
+            cfg.redacted_url()
+        )
+    })?;
+    let channel = conn
+        .create_channel()
+        .await
+        .map_err(|e| format!("failed to open a RabbitMQ channel: {e}"))?;
+    Ok((conn, channel))
+}
+
+/// Declares the durable exchange of `topic`.
+async fn declare_exchange(
+    channel: &Channel,
+    cfg: &RabbitMqConfig,
+    topic: &str,
+) -> Result<String, String> {
+    let exchange = cfg.exchange_for(topic);
+    channel
+        .exchange_declare(
+            short("exchange", &exchange)?,
+            exchange_kind(cfg),
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| format!("failed to declare exchange {exchange:?}: {e}"))?;
+    Ok(exchange)
+}
+
+/// Declares the exchange and the subscription's queue, binds them, sets the prefetch and starts
+/// consuming.
+async fn consume(
+    cfg: &RabbitMqConfig,
+    sub: &Subscription,
+) -> Result<(Connection, Channel, lapin::Consumer), String> {
+    let (conn, channel) = connect(cfg, &format!("hyperfleet-adapter/{}", sub.subscription_id)).await?;
+    let exchange = declare_exchange(&channel, cfg, &sub.topic).await?;
+    let queue = cfg.queue_for(&sub.topic, &sub.subscription_id);
+    let queue_name = short("queue", &queue)?;
+    channel
+        .queue_declare(
+            queue_name.clone(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| format!("failed to declare queue {queue:?}: {e}"))?;
+    channel
+        .queue_bind(
+            queue_name.clone(),
+            short("exchange", &exchange)?,
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| format!("failed to bind queue {queue:?} to exchange {exchange:?}: {e}"))?;
+    channel
+        .basic_qos(sub.prefetch(cfg), BasicQosOptions::default())
+        .await
+        .map_err(|e| format!("failed to set the prefetch count: {e}"))?;
+    let consumer = channel
+        .basic_consume(
+            queue_name,
+            short("consumer_tag", &cfg.consumer_tag)?,
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| format!("failed to consume from queue {queue:?}: {e}"))?;
+    Ok((conn, channel, consumer))
+}
+
+/// The consuming side handed to the serve loop.
+pub struct RabbitSource {
+    rx: mpsc::Receiver<Box<dyn Delivery>>,
+    stop: Option<oneshot::Sender<oneshot::Sender<()>>>,
+}
+
+/// Subscribes: connects, declares the topology and starts consuming. The first connection must
+/// succeed (a startup error otherwise); later drops are reconnected in the background.
+pub async fn subscribe(
+    cfg: RabbitMqConfig,
+    sub: Subscription,
+    readiness: Readiness,
+) -> Result<RabbitSource, String> {
+    if cfg.prefetch_size > 0 {
+        tracing::warn!(
+            "broker.rabbitmq.prefetch_size={} ignored: RabbitMQ does not implement prefetch by size",
+            cfg.prefetch_size
+        );
+    }
+    let first = consume(&cfg, &sub).await?;
+    tracing::info!(
+        "Consuming RabbitMQ queue {} (exchange {}, type {}) at {}",
+        cfg.queue_for(&sub.topic, &sub.subscription_id),
+        cfg.exchange_for(&sub.topic),
+        cfg.kind(),
+        cfg.redacted_url()
+    );
+    let (tx, rx) = mpsc::channel(sub.parallelism.max(1));
+    let (stop_tx, stop_rx) = oneshot::channel();
+    tokio::spawn(pump(cfg, sub, first, tx, stop_rx, readiness));
+    Ok(RabbitSource {
+        rx,
+        stop: Some(stop_tx),
+    })
+}
+
+/// Forwards deliveries until stopped, reconnecting whenever the connection drops.
+async fn pump(
+    cfg: RabbitMqConfig,
+    sub: Subscription,
+    first: (Connection, Channel, lapin::Consumer),
+    tx: mpsc::Sender<Box<dyn Delivery>>,
+    mut stop: oneshot::Receiver<oneshot::Sender<()>>,
+    readiness: Readiness,
+) {
+    let (mut conn, mut channel, mut consumer) = first;
+    readiness(true);
+    loop {
+        // Forward deliveries until the stream breaks or a stop is asked for.
+        let lost = loop {
+            tokio::select! {
+                done = &mut stop => {
+                    close(&conn, &channel, &consumer).await;
+                    readiness(false);
+                    if let Ok(done) = done {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+                next = consumer.next() => match next {
+                    Some(Ok(d)) => {
+                        let delivery = RabbitDelivery::from_amqp(d);
+                        if tx.send(Box::new(delivery)).await.is_err() {
+                            // The loop is gone: unacked messages go back to the queue.
+                            close(&conn, &channel, &consumer).await;
+                            return;
+                        }
+                    }
+                    Some(Err(e)) => break e.to_string(),
+                    None => break "the consumer was cancelled".to_string(),
+                },
+            }
+        };
+        readiness(false);
+        tracing::error!(error = %lost, "RabbitMQ connection lost, reconnecting");
+        let mut delay = Duration::from_millis(500);
+        loop {
+            tokio::select! {
+                done = &mut stop => {
+                    if let Ok(done) = done {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+                _ = tokio::time::sleep(delay) => {}
+            }
+            match consume(&cfg, &sub).await {
+                Ok((c, ch, cons)) => {
+                    (conn, channel, consumer) = (c, ch, cons);
+                    tracing::info!("RabbitMQ connection restored, consuming again");
+                    readiness(true);
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "RabbitMQ reconnect failed, retrying in {delay:?}");
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+}
+
+async fn close(conn: &Connection, channel: &Channel, consumer: &lapin::Consumer) {
+    let _ = channel
+        .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+        .await;
+    let _ = conn.close(200, "adapter shutting down".into()).await;
+}
+
+#[async_trait]
+impl EventSource for RabbitSource {
+    async fn next(&mut self) -> Option<Box<dyn Delivery>> {
+        self.rx.recv().await
+    }
+
+    async fn close(&mut self) {
+        // Deliveries already handed over but not yet taken go back to the queue on close.
+        self.rx.close();
+        if let Some(stop) = self.stop.take() {
+            let (done_tx, done_rx) = oneshot::channel();
+            if stop.send(done_tx).is_ok() {
+                let _ = tokio::time::timeout(Duration::from_secs(30), done_rx).await;
+            }
+        }
+    }
+}
+
+/// One message: its CloudEvent (structured JSON) and the acker of its channel.
+struct RabbitDelivery {
+    body: Vec<u8>,
+    acker: Acker,
+}
+
+impl RabbitDelivery {
+    fn from_amqp(d: AmqpDelivery) -> Self {
+        let body = structured(&d.properties, d.data);
+        RabbitDelivery {
+            body,
+            acker: d.acker,
+        }
+    }
+}
+
+#[async_trait]
+impl Delivery for RabbitDelivery {
+    fn payload(&self) -> &[u8] {
+        &self.body
+    }
+
+    async fn ack(self: Box<Self>) -> Result<(), String> {
+        match self.acker.ack(BasicAckOptions::default()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the message was already settled".into()),
+            Err(e) => Err(format!(
+                "ack failed ({e}); the broker will redeliver the message"
+            )),
+        }
+    }
+
+    async fn reject(self: Box<Self>) -> Result<(), String> {
+        self.acker
+            .reject(BasicRejectOptions { requeue: false })
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("reject failed: {e}"))
+    }
+}
+
+fn header_text(v: &AMQPValue) -> Option<String> {
+    match v {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_string()),
+        AMQPValue::ByteArray(b) => Some(String::from_utf8_lossy(b.as_slice()).into_owned()),
+        AMQPValue::Boolean(b) => Some(b.to_string()),
+        AMQPValue::ShortShortInt(i) => Some(i.to_string()),
+        AMQPValue::ShortShortUInt(i) => Some(i.to_string()),
+        AMQPValue::ShortInt(i) => Some(i.to_string()),
+        AMQPValue::ShortUInt(i) => Some(i.to_string()),
+        AMQPValue::LongInt(i) => Some(i.to_string()),
+        AMQPValue::LongUInt(i) => Some(i.to_string()),
+        AMQPValue::LongLongInt(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+/// The message as a structured-mode CloudEvent: the body itself, or — for a binary-mode
+/// message (a `cloudEvents:specversion` header) — a JSON envelope built from the headers, the
+/// content type and the body.
+pub fn structured(props: &BasicProperties, data: Vec<u8>) -> Vec<u8> {
+    let Some(headers) = props.headers() else {
+        return data;
+    };
+    let mut attrs = Map::new();
+    for (k, v) in headers.inner() {
+        let key = k.as_str();
+        let name = key
+            .strip_prefix("cloudEvents:")
+            .or_else(|| key.strip_prefix("cloudEvents_"));
+        if let (Some(name), Some(text)) = (name, header_text(v)) {
+            attrs.insert(name.to_string(), Value::String(text));
+        }
+    }
+    if !attrs.contains_key("specversion") {
+        return data;
+    }
+    let content_type = props
+        .content_type()
+        .as_ref()
+        .map(|c| c.as_str().to_string());
+    let is_json = content_type
+        .as_deref()
+        .is_none_or(|c| c.contains("json"));
+    if let Some(ct) = content_type {
+        attrs.insert("datacontenttype".into(), Value::String(ct));
+    }
+    let data_value = if is_json {
+        serde_json::from_slice(&data).ok()
+    } else {
+        None
+    };
+    match data_value {
+        Some(v) => {
+            attrs.insert("data".into(), v);
+        }
+        None if data.is_empty() => {}
+        None => {
+            use base64::Engine as _;
+            attrs.insert(
+                "data_base64".into(),
+                Value::String(base64::engine::general_purpose::STANDARD.encode(&data)),
+            );
+        }
+    }
+    serde_json::to_vec(&Value::Object(attrs)).unwrap_or(data)
+}
+
+/// Publishes `body` (a structured-mode CloudEvent) to the exchange of `topic`, with the
+/// configured routing key, persistent, and waits for the broker's confirmation.
+pub async fn publish(cfg: &RabbitMqConfig, topic: &str, body: &[u8]) -> Result<(), String> {
+    let (conn, channel) = connect(cfg, "hyperfleet-adapter/publish").await?;
+    let exchange = declare_exchange(&channel, cfg, topic).await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| format!("failed to enable publisher confirms: {e}"))?;
+    let confirm = channel
+        .basic_publish(
+            short("exchange", &exchange)?,
+            short("routing_key", &cfg.routing_key)?,
+            BasicPublishOptions::default(),
+            body,
+            BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_content_type("application/cloudevents+json".into()),
+        )
+        .await
+        .map_err(|e| format!("failed to publish to exchange {exchange:?}: {e}"))?
+        .await
+        .map_err(|e| format!("the broker did not confirm the message: {e}"))?;
+    if confirm.is_nack() {
+        return Err(format!("the broker refused the message (exchange {exchange:?})"));
+    }
+    let _ = conn.close(200, "published".into()).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lapin::types::LongString;
+
+    #[test]
+    fn binary_mode_messages_become_structured() {
+        let mut h = FieldTable::default();
+        for (k, v) in [
+            ("cloudEvents:specversion", "1.0"),
+            ("cloudEvents:id", "e1"),
+            ("cloudEvents_type", "io.hyperfleet.cluster.updated"),
+            ("cloudEvents:source", "/sentinel"),
+            ("cloudEvents:traceparent", "00-abc"),
+            ("other", "x"),
+        ] {
+            h.insert(k.into(), AMQPValue::LongString(LongString::from(v)));
+        }
+        let props = BasicProperties::default()
+            .with_headers(h)
+            .with_content_type("application/json".into());
+        let out: Value =
+            serde_json::from_slice(&structured(&props, br#"{"id":"c1"}"#.to_vec())).unwrap();
+        assert_eq!(
+            out,
+            serde_json::json!({"specversion": "1.0", "id": "e1", "type": "io.hyperfleet.cluster.updated",
+                "source": "/sentinel", "traceparent": "00-abc", "datacontenttype": "application/json",
+                "data": {"id": "c1"}})
+        );
+        // Structured mode (no CloudEvents headers): the body as it is.
+        let body = br#"{"specversion":"1.0"}"#.to_vec();
+        assert_eq!(structured(&BasicProperties::default(), body.clone()), body);
+    }
+
+    #[test]
+    fn prefetch_defaults_to_twice_the_parallelism() {
+        let sub = Subscription {
+            topic: "t".into(),
+            subscription_id: "s".into(),
+            parallelism: 5,
+        };
+        assert_eq!(sub.prefetch(&RabbitMqConfig::default()), 10);
+        let cfg = RabbitMqConfig {
+            prefetch_count: 3,
+            ..Default::default()
+        };
+        assert_eq!(sub.prefetch(&cfg), 3);
+    }
+}
