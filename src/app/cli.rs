@@ -20,8 +20,24 @@ pub enum Command {
     ConfigDump(ConfigArgs),
     /// Check both configs: every CEL expression, template and variable, all problems at once
     Validate(ValidateArgs),
+    /// Publish a CloudEvent JSON file to the broker of broker.yaml (e.g. to reprocess an event)
+    Publish(PublishArgs),
     /// Print the version, commit and build date
     Version,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The CloudEvent (structured-mode JSON) to publish
+    #[arg(long = "event")]
+    pub event: PathBuf,
+    /// The topic (default: clients.broker.topic of the adapter config given with -c, else
+    /// HYPERFLEET_BROKER_TOPIC or BROKER_TOPIC)
+    #[arg(long = "topic")]
+    pub topic: Option<String>,
+    /// The adapter config to take the topic from
+    #[arg(short = 'c', long = "config", env = "HYPERFLEET_ADAPTER_CONFIG", hide_env = true)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::ConfigDump(args) => config_dump(&args, &env),
         Command::Validate(args) => validate(&args, &env),
         Command::Serve(args) => serve(&args, &env),
+        Command::Publish(args) => super::publish::run(&args, &env),
     }
 }
 

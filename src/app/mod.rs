@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod dryrun;
 pub mod logfmt;
+pub mod publish;
 pub mod logging;
 pub mod metrics;
 pub mod run;

@@ -7,7 +7,7 @@ use super::metrics::Metrics;
 use super::serve::{self, LoopDeps, LoopEnd};
 use super::servers::{self, Health};
 use crate::adapters::api::http::{HttpApi, Settings};
-use crate::config::broker::{BrokerConfig, BrokerKind};
+use crate::config::broker::BrokerConfig;
 use crate::config::{EnvSource, Loaded};
 use crate::domain::{Executor, Ports};
 use crate::ports::{EventSource, LocalFiles, SystemClock, Transport};
@@ -69,7 +69,7 @@ async fn subscriber(
     let _ = (b, health);
     match broker.kind {
         #[cfg(feature = "rabbitmq")]
-        BrokerKind::RabbitMq => {
+        crate::config::broker::BrokerKind::RabbitMq => {
             use crate::adapters::broker::rabbitmq;
             let h = health.clone();
             tracing::info!("Subscribing to broker topic...");
@@ -93,10 +93,7 @@ async fn subscriber(
         kind => Err(anyhow!(
             "failed to create subscriber: this build has no {} broker (build with --features {})",
             kind.as_str(),
-            match kind {
-                BrokerKind::RabbitMq => "rabbitmq",
-                BrokerKind::GooglePubSub => "pubsub",
-            }
+            kind.feature()
         )),
     }
 }

@@ -32,6 +32,14 @@ impl BrokerKind {
             BrokerKind::GooglePubSub => "googlepubsub",
         }
     }
+
+    /// The Cargo feature that builds this broker in.
+    pub fn feature(&self) -> &'static str {
+        match self {
+            BrokerKind::RabbitMq => "rabbitmq",
+            BrokerKind::GooglePubSub => "pubsub",
+        }
+    }
 }
 
 /// `broker.rabbitmq.*`.

@@ -383,34 +383,78 @@ pub fn structured(props: &BasicProperties, data: Vec<u8>) -> Vec<u8> {
     serde_json::to_vec(&Value::Object(attrs)).unwrap_or(data)
 }
 
-/// Publishes `body` (a structured-mode CloudEvent) to the exchange of `topic`, with the
-/// configured routing key, persistent, and waits for the broker's confirmation.
-pub async fn publish(cfg: &RabbitMqConfig, topic: &str, body: &[u8]) -> Result<(), String> {
-    let (conn, channel) = connect(cfg, "hyperfleet-adapter/publish").await?;
-    let exchange = declare_exchange(&channel, cfg, topic).await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .map_err(|e| format!("failed to enable publisher confirms: {e}"))?;
-    let confirm = channel
-        .basic_publish(
-            short("exchange", &exchange)?,
-            short("routing_key", &cfg.routing_key)?,
-            BasicPublishOptions::default(),
-            body,
-            BasicProperties::default()
-                .with_delivery_mode(2)
-                .with_content_type("application/cloudevents+json".into()),
-        )
-        .await
-        .map_err(|e| format!("failed to publish to exchange {exchange:?}: {e}"))?
-        .await
-        .map_err(|e| format!("the broker did not confirm the message: {e}"))?;
-    if confirm.is_nack() {
-        return Err(format!("the broker refused the message (exchange {exchange:?})"));
+/// Publishes structured-mode CloudEvents to the exchange of a topic with the configured routing
+/// key, persistent, each confirmed by the broker.
+pub struct Publisher {
+    conn: Connection,
+    channel: Channel,
+    exchange: ShortString,
+    routing_key: ShortString,
+}
+
+impl Publisher {
+    /// Connects and declares the exchange of `topic`.
+    pub async fn connect(cfg: &RabbitMqConfig, topic: &str) -> Result<Publisher, String> {
+        let (conn, channel) = connect(cfg, "hyperfleet-adapter/publish").await?;
+        let exchange = declare_exchange(&channel, cfg, topic).await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| format!("failed to enable publisher confirms: {e}"))?;
+        Ok(Publisher {
+            conn,
+            channel,
+            exchange: short("exchange", &exchange)?,
+            routing_key: short("routing_key", &cfg.routing_key)?,
+        })
     }
-    let _ = conn.close(200, "published".into()).await;
-    Ok(())
+
+    /// Publishes one message and waits for its confirmation.
+    pub async fn send(&self, body: &[u8]) -> Result<(), String> {
+        self.send_with(body, BasicProperties::default()).await
+    }
+
+    /// [`Publisher::send`] with extra properties (headers for binary-mode events).
+    pub async fn send_with(&self, body: &[u8], props: BasicProperties) -> Result<(), String> {
+        let props = if props.content_type().is_none() {
+            props.with_content_type("application/cloudevents+json".into())
+        } else {
+            props
+        };
+        let confirm = self
+            .channel
+            .basic_publish(
+                self.exchange.clone(),
+                self.routing_key.clone(),
+                BasicPublishOptions::default(),
+                body,
+                props.with_delivery_mode(2),
+            )
+            .await
+            .map_err(|e| format!("failed to publish to exchange {}: {e}", self.exchange))?
+            .await
+            .map_err(|e| format!("the broker did not confirm the message: {e}"))?;
+        if confirm.is_nack() {
+            return Err(format!(
+                "the broker refused the message (exchange {})",
+                self.exchange
+            ));
+        }
+        Ok(())
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        let _ = self.conn.close(200, "done".into()).await;
+    }
+}
+
+/// Publishes one message (see [`Publisher`]).
+pub async fn publish(cfg: &RabbitMqConfig, topic: &str, body: &[u8]) -> Result<(), String> {
+    let p = Publisher::connect(cfg, topic).await?;
+    let sent = p.send(body).await;
+    p.close().await;
+    sent
 }
 
 #[cfg(test)]

@@ -1,0 +1,511 @@
+//! The RabbitMQ subscriber against the real broker (127.0.0.1:5672, or
+//! `HYPERFLEET_TEST_AMQP_URL`; `scripts/test` starts it when it is not running): the broker
+//! library's topology, fan-out across subscription ids, competing consumers within one,
+//! malformed messages dead-lettered or dropped (never requeued), binary-mode events, and a
+//! graceful shutdown with events in flight that loses nothing.
+
+#![cfg(feature = "rabbitmq")]
+
+#[path = "support/fake_api.rs"]
+mod fake_api;
+
+use fake_api::{FakeApi, event, write_configs};
+use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
+use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher, Subscription};
+use hyperfleet_adapter::adapters::transport::MemoryTransport;
+use hyperfleet_adapter::app::metrics::Metrics;
+use hyperfleet_adapter::app::serve::{self, LoopDeps, LoopEnd};
+use hyperfleet_adapter::app::servers::Health;
+use hyperfleet_adapter::config::broker::RabbitMqConfig;
+use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::domain::{Executor, Ports};
+use hyperfleet_adapter::ports::EventSource;
+use lapin::options::{
+    BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn url() -> String {
+    std::env::var("HYPERFLEET_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+fn cfg() -> RabbitMqConfig {
+    RabbitMqConfig {
+        url: url(),
+        ..Default::default()
+    }
+}
+
+/// A name no other run uses.
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+async fn admin() -> lapin::Channel {
+    let conn = Connection::connect(&url(), ConnectionProperties::default())
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "RabbitMQ is not reachable at {} ({e}); scripts/test starts it",
+                url()
+            )
+        });
+    let ch = conn.create_channel().await.unwrap();
+    // Keep the connection alive as long as the channel is used.
+    std::mem::forget(conn);
+    ch
+}
+
+/// Messages ready in `queue`.
+async fn ready(queue: &str) -> u32 {
+    admin()
+        .await
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap()
+        .message_count()
+}
+
+async fn cleanup(queues: &[String], exchanges: &[String]) {
+    let ch = admin().await;
+    for q in queues {
+        let _ = ch
+            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+            .await;
+    }
+    for e in exchanges {
+        let _ = ch
+            .exchange_delete(e.as_str().into(), Default::default())
+            .await;
+    }
+}
+
+fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
+    Subscription {
+        topic: topic.into(),
+        subscription_id: id.into(),
+        parallelism,
+    }
+}
+
+fn no_readiness() -> rabbitmq::Readiness {
+    Arc::new(|_| {})
+}
+
+async fn wait_for(what: &str, secs: u64, cond: impl Fn() -> bool) {
+    for _ in 0..secs * 50 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Consumes `source`, acking everything, recording event ids.
+fn drain(mut source: rabbitmq::RabbitSource, seen: Arc<Mutex<Vec<String>>>) {
+    tokio::spawn(async move {
+        while let Some(d) = source.next().await {
+            let v: serde_json::Value = serde_json::from_slice(d.payload()).unwrap();
+            seen.lock()
+                .unwrap()
+                .push(v["id"].as_str().unwrap().to_string());
+            d.ack().await.unwrap();
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_out_across_subscriptions_and_competing_consumers_within_one() {
+    let topic = unique("fanout");
+    let a1 = rabbitmq::subscribe(cfg(), sub(&topic, "alpha", 1), no_readiness())
+        .await
+        .unwrap();
+    let a2 = rabbitmq::subscribe(cfg(), sub(&topic, "alpha", 1), no_readiness())
+        .await
+        .unwrap();
+    let b = rabbitmq::subscribe(cfg(), sub(&topic, "beta", 4), no_readiness())
+        .await
+        .unwrap();
+    let (s1, s2, sb) = Default::default();
+    let (s1, s2, sb): (
+        Arc<Mutex<Vec<String>>>,
+        Arc<Mutex<Vec<String>>>,
+        Arc<Mutex<Vec<String>>>,
+    ) = (s1, s2, sb);
+    drain(a1, s1.clone());
+    drain(a2, s2.clone());
+    drain(b, sb.clone());
+    let p = Publisher::connect(&cfg(), &topic).await.unwrap();
+    for n in 0..40 {
+        p.send(&event(&format!("e{n}"), "c1")).await.unwrap();
+    }
+    p.close().await;
+    let total = || s1.lock().unwrap().len() + s2.lock().unwrap().len();
+    wait_for("both subscriptions to get every event", 20, || {
+        total() >= 40 && sb.lock().unwrap().len() >= 40
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all: Vec<String> = (0..40).map(|n| format!("e{n}")).collect();
+    let mut alpha: Vec<String> = s1.lock().unwrap().clone();
+    alpha.extend(s2.lock().unwrap().clone());
+    alpha.sort();
+    let mut expected = all.clone();
+    expected.sort();
+    assert_eq!(
+        alpha, expected,
+        "competing consumers share one queue: each event exactly once"
+    );
+    assert!(
+        !s1.lock().unwrap().is_empty() && !s2.lock().unwrap().is_empty(),
+        "both consumers of one subscription got work"
+    );
+    let mut beta = sb.lock().unwrap().clone();
+    beta.sort();
+    assert_eq!(beta, expected, "fan-out: the other subscription got every event");
+    let queues = [format!("{topic}-alpha"), format!("{topic}-beta")];
+    for q in &queues {
+        assert_eq!(ready(q).await, 0, "{q} is empty");
+    }
+    cleanup(&queues, &[topic]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topology_follows_broker_yaml() {
+    let topic = unique("topo");
+    let exchange = unique("custom-exchange");
+    let c = RabbitMqConfig {
+        url: url(),
+        exchange: exchange.clone(),
+        exchange_type: "fanout".into(),
+        queue: unique("orders"),
+        ..Default::default()
+    };
+    let mut source = rabbitmq::subscribe(c.clone(), sub(&topic, "sub1", 1), no_readiness())
+        .await
+        .unwrap();
+    let queue = format!("{}-sub1", c.queue);
+    // The queue exists, is durable (a passive declare with durable succeeds) and is bound to the
+    // configured exchange: a message published there arrives.
+    let ch = admin().await;
+    ch.exchange_declare(
+        exchange.as_str().into(),
+        ExchangeKind::Fanout,
+        ExchangeDeclareOptions {
+            passive: true,
+            ..Default::default()
+        },
+        FieldTable::default(),
+    )
+    .await
+    .expect("the configured fanout exchange was declared");
+    let publisher = Publisher::connect(
+        &RabbitMqConfig {
+            routing_key: "anything".into(),
+            ..c.clone()
+        },
+        &topic,
+    )
+    .await
+    .unwrap();
+    publisher.send(&event("t1", "c1")).await.unwrap();
+    publisher.close().await;
+    let d = tokio::time::timeout(Duration::from_secs(10), source.next())
+        .await
+        .expect("delivery")
+        .unwrap();
+    assert!(String::from_utf8_lossy(d.payload()).contains("\"t1\""));
+    d.ack().await.unwrap();
+    source.close().await;
+    assert_eq!(ready(&queue).await, 0);
+    cleanup(&[queue], &[exchange]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_mode_events_are_accepted() {
+    let topic = unique("binary");
+    let mut source = rabbitmq::subscribe(cfg(), sub(&topic, "s1", 1), no_readiness())
+        .await
+        .unwrap();
+    let mut h = FieldTable::default();
+    for (k, v) in [
+        ("cloudEvents:specversion", "1.0"),
+        ("cloudEvents:id", "bin-1"),
+        ("cloudEvents:type", "io.hyperfleet.cluster.updated"),
+        ("cloudEvents:source", "/sentinel"),
+    ] {
+        h.insert(k.into(), AMQPValue::LongString(LongString::from(v)));
+    }
+    let p = Publisher::connect(&cfg(), &topic).await.unwrap();
+    p.send_with(
+        br#"{"id":"c9","kind":"Cluster","href":"/clusters/c9","generation":2}"#,
+        BasicProperties::default()
+            .with_headers(h)
+            .with_content_type("application/json".into()),
+    )
+    .await
+    .unwrap();
+    p.close().await;
+    let d = tokio::time::timeout(Duration::from_secs(10), source.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let e = hyperfleet_adapter::domain::event::CloudEvent::parse(d.payload()).unwrap();
+    assert_eq!(e.id, "bin-1");
+    assert_eq!(e.source, "/sentinel");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&e.data).unwrap()["id"],
+        "c9"
+    );
+    d.ack().await.unwrap();
+    source.close().await;
+    cleanup(&[format!("{topic}-s1")], &[topic]).await;
+}
+
+/// The serve loop over a RabbitMQ subscription with the fake API.
+struct Running {
+    api: FakeApi,
+    metrics: Arc<Metrics>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<LoopEnd>,
+    _dir: tempfile::TempDir,
+}
+
+async fn serve_loop(topic: &str, subscription: &str, parallelism: usize, delay_ms: u64) -> Running {
+    let api = FakeApi {
+        delay: Duration::from_millis(delay_ms),
+        ..Default::default()
+    };
+    let base = api.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, t) = write_configs(dir.path(), "rabbit-test-adapter", &base, topic, subscription);
+    let env = MapEnv::default();
+    let loaded = config::load(&LoadOptions {
+        adapter_path: Some(a),
+        task_path: Some(t),
+        flags: vec![],
+        env: &env,
+        binary_version: "0.0.0-dev".into(),
+    })
+    .unwrap();
+    let settings = Settings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
+    let executor = Executor::new(
+        Arc::new(loaded),
+        Ports::with_transport(
+            Arc::new(HttpApi::new(settings).unwrap()),
+            Arc::new(MemoryTransport::default()),
+            Arc::new(env),
+        ),
+    );
+    let metrics = Arc::new(Metrics::new("rabbit-test-adapter", "v", "c").with_topic(topic));
+    let health = Health::new(&["config", "broker"], None);
+    let h = health.clone();
+    let source = rabbitmq::subscribe(
+        cfg(),
+        sub(topic, subscription, parallelism),
+        Arc::new(move |up| h.set("broker", up)),
+    )
+    .await
+    .unwrap();
+    let deps = LoopDeps {
+        executor: Arc::new(executor),
+        metrics: metrics.clone(),
+        health,
+        parallelism,
+        drain_timeout: Duration::from_secs(20),
+    };
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(serve::run(Box::new(source), deps, async move {
+        let _ = stop_rx.await;
+    }));
+    Running {
+        api,
+        metrics,
+        stop,
+        handle,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_are_dropped_not_requeued() {
+    let topic = unique("malformed");
+    let run = serve_loop(&topic, "s1", 2, 0).await;
+    let p = Publisher::connect(&cfg(), &topic).await.unwrap();
+    p.send(b"this is not a cloudevent").await.unwrap();
+    p.send(&event("ok-1", "c1")).await.unwrap();
+    p.close().await;
+    wait_for("the valid event to be reported", 10, || {
+        run.api.statuses().len() == 1
+    })
+    .await;
+    wait_for("the malformed message to be counted", 10, || {
+        run.metrics.render().contains("error_type=\"conversion\"")
+    })
+    .await;
+    // Not requeued: nothing is left in the queue and nothing comes back.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let queue = format!("{topic}-s1");
+    let _ = run.stop.send(());
+    assert_eq!(run.handle.await.unwrap(), LoopEnd::Shutdown);
+    assert_eq!(ready(&queue).await, 0, "the malformed message is gone");
+    let text = run.metrics.render();
+    assert!(
+        text.contains(&format!("hyperfleet_broker_errors_total{{component=\"rabbit-test-adapter\",error_type=\"conversion\",topic=\"{topic}\",version=\"v\"}} 1")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("hyperfleet_broker_messages_consumed_total{{component=\"rabbit-test-adapter\",topic=\"{topic}\",version=\"v\"}} 2")),
+        "{text}"
+    );
+    cleanup(&[queue], &[topic]).await;
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("rabbitmqctl {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_go_to_the_dead_letter_exchange_when_one_is_configured() {
+    let topic = unique("dlx");
+    let queue = format!("{topic}-s1");
+    let dlx = format!("{topic}.dlx");
+    let dlq = format!("{topic}.dlq");
+    // The operator's dead-letter setup: a policy on the queue and a dead-letter exchange + queue.
+    let ch = admin().await;
+    ch.exchange_declare(
+        dlx.as_str().into(),
+        ExchangeKind::Fanout,
+        ExchangeDeclareOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    ch.queue_declare(
+        dlq.as_str().into(),
+        QueueDeclareOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    ch.queue_bind(
+        dlq.as_str().into(),
+        dlx.as_str().into(),
+        "".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    let policy = unique("dlx-policy");
+    rabbitmqctl(&[
+        "set_policy",
+        &policy,
+        &format!("^{queue}$"),
+        &format!("{{\"dead-letter-exchange\":\"{dlx}\"}}"),
+        "--apply-to",
+        "queues",
+    ]);
+    let run = serve_loop(&topic, "s1", 1, 0).await;
+    let p = Publisher::connect(&cfg(), &topic).await.unwrap();
+    p.send(b"{\"not\": \"an event\"}").await.unwrap();
+    p.close().await;
+    let mut got = None;
+    for _ in 0..250 {
+        if let Some(m) = ch
+            .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+        {
+            got = Some(m.delivery.data.clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    rabbitmqctl(&["clear_policy", &policy]);
+    assert_eq!(
+        got.as_deref(),
+        Some(&b"{\"not\": \"an event\"}"[..]),
+        "the message was dead-lettered"
+    );
+    let _ = run.stop.send(());
+    run.handle.await.unwrap();
+    assert_eq!(ready(&queue).await, 0);
+    cleanup(&[queue, dlq], &[topic, dlx]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_in_flight_events_and_leaves_the_rest_queued() {
+    let topic = unique("shutdown");
+    let queue = format!("{topic}-s1");
+    let run = serve_loop(&topic, "s1", 2, 700).await;
+    let p = Publisher::connect(&cfg(), &topic).await.unwrap();
+    for n in 0..8 {
+        p.send(&event(&format!("e{n}"), &format!("c{n}")))
+            .await
+            .unwrap();
+    }
+    p.close().await;
+    wait_for("two events in flight", 10, || run.api.gets().len() == 2).await;
+    let _ = run.stop.send(());
+    assert_eq!(run.handle.await.unwrap(), LoopEnd::Shutdown);
+    let reported: BTreeSet<String> = run.api.statuses().into_iter().map(|(id, _)| id).collect();
+    let fetched: BTreeSet<String> = run.api.gets().into_iter().collect();
+    assert_eq!(fetched.len(), 2, "no new event started after shutdown");
+    assert_eq!(reported, fetched, "every in-flight event finished");
+    // The rest went back to the queue (unacknowledged), ready for the next consumer.
+    let mut left = 0;
+    for _ in 0..100 {
+        left = ready(&queue).await;
+        if left == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 6, "8 published, 2 processed, 6 still queued");
+    cleanup(&[queue], &[topic]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_fails_clearly_when_the_broker_is_unreachable() {
+    let bad = RabbitMqConfig {
+        url: "amqp://guest:secret@127.0.0.1:1/%2f".into(),
+        ..Default::default()
+    };
+    let err = match rabbitmq::subscribe(bad, sub("t", "s", 1), no_readiness()).await {
+        Ok(_) => panic!("subscribed to a closed port"),
+        Err(e) => e,
+    };
+    assert!(
+        err.starts_with("failed to connect to RabbitMQ at amqp://guest:***@127.0.0.1:1/%2f"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "the password is never shown");
+}
