@@ -8,116 +8,23 @@
 
 #[path = "support/fake_api.rs"]
 mod fake_api;
+#[path = "support/rabbit.rs"]
+mod rabbit;
 
-use fake_api::{FakeApi, event, write_configs};
-use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
-use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher, Subscription};
-use hyperfleet_adapter::adapters::transport::MemoryTransport;
-use hyperfleet_adapter::app::metrics::Metrics;
-use hyperfleet_adapter::app::serve::{self, LoopDeps, LoopEnd};
-use hyperfleet_adapter::app::servers::Health;
+use fake_api::event;
+use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher};
+use hyperfleet_adapter::app::serve::LoopEnd;
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
-use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
-use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::ports::EventSource;
 use lapin::options::{
     BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-    QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{BasicProperties, ExchangeKind};
+use rabbit::*;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn url() -> String {
-    std::env::var("HYPERFLEET_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
-
-fn cfg() -> RabbitMqConfig {
-    RabbitMqConfig {
-        url: url(),
-        ..Default::default()
-    }
-}
-
-/// A name no other run uses.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-async fn admin() -> lapin::Channel {
-    let conn = Connection::connect(&url(), ConnectionProperties::default())
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "RabbitMQ is not reachable at {} ({e}); scripts/test starts it",
-                url()
-            )
-        });
-    let ch = conn.create_channel().await.unwrap();
-    // Keep the connection alive as long as the channel is used.
-    std::mem::forget(conn);
-    ch
-}
-
-/// Messages ready in `queue`.
-async fn ready(queue: &str) -> u32 {
-    admin()
-        .await
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap()
-        .message_count()
-}
-
-async fn cleanup(queues: &[String], exchanges: &[String]) {
-    let ch = admin().await;
-    for q in queues {
-        let _ = ch
-            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-            .await;
-    }
-    for e in exchanges {
-        let _ = ch
-            .exchange_delete(e.as_str().into(), Default::default())
-            .await;
-    }
-}
-
-fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
-    Subscription {
-        topic: topic.into(),
-        subscription_id: id.into(),
-        parallelism,
-    }
-}
-
-fn no_readiness() -> rabbitmq::Readiness {
-    Arc::new(|_| {})
-}
-
-async fn wait_for(what: &str, secs: u64, cond: impl Fn() -> bool) {
-    for _ in 0..secs * 50 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 /// Consumes `source`, acking everything, recording event ids.
 fn drain(mut source: rabbitmq::RabbitSource, seen: Arc<Mutex<Vec<String>>>) {
@@ -144,12 +51,8 @@ async fn fan_out_across_subscriptions_and_competing_consumers_within_one() {
     let b = rabbitmq::subscribe(cfg(), sub(&topic, "beta", 4), no_readiness())
         .await
         .unwrap();
-    let (s1, s2, sb) = Default::default();
-    let (s1, s2, sb): (
-        Arc<Mutex<Vec<String>>>,
-        Arc<Mutex<Vec<String>>>,
-        Arc<Mutex<Vec<String>>>,
-    ) = (s1, s2, sb);
+    type Seen = Arc<Mutex<Vec<String>>>;
+    let (s1, s2, sb) = (Seen::default(), Seen::default(), Seen::default());
     drain(a1, s1.clone());
     drain(a2, s2.clone());
     drain(b, sb.clone());
@@ -180,7 +83,10 @@ async fn fan_out_across_subscriptions_and_competing_consumers_within_one() {
     );
     let mut beta = sb.lock().unwrap().clone();
     beta.sort();
-    assert_eq!(beta, expected, "fan-out: the other subscription got every event");
+    assert_eq!(
+        beta, expected,
+        "fan-out: the other subscription got every event"
+    );
     let queues = [format!("{topic}-alpha"), format!("{topic}-beta")];
     for q in &queues {
         assert_eq!(ready(q).await, 0, "{q} is empty");
@@ -280,71 +186,6 @@ async fn binary_mode_events_are_accepted() {
     cleanup(&[format!("{topic}-s1")], &[topic]).await;
 }
 
-/// The serve loop over a RabbitMQ subscription with the fake API.
-struct Running {
-    api: FakeApi,
-    metrics: Arc<Metrics>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    handle: tokio::task::JoinHandle<LoopEnd>,
-    _dir: tempfile::TempDir,
-}
-
-async fn serve_loop(topic: &str, subscription: &str, parallelism: usize, delay_ms: u64) -> Running {
-    let api = FakeApi {
-        delay: Duration::from_millis(delay_ms),
-        ..Default::default()
-    };
-    let base = api.start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (a, t) = write_configs(dir.path(), "rabbit-test-adapter", &base, topic, subscription);
-    let env = MapEnv::default();
-    let loaded = config::load(&LoadOptions {
-        adapter_path: Some(a),
-        task_path: Some(t),
-        flags: vec![],
-        env: &env,
-        binary_version: "0.0.0-dev".into(),
-    })
-    .unwrap();
-    let settings = Settings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
-    let executor = Executor::new(
-        Arc::new(loaded),
-        Ports::with_transport(
-            Arc::new(HttpApi::new(settings).unwrap()),
-            Arc::new(MemoryTransport::default()),
-            Arc::new(env),
-        ),
-    );
-    let metrics = Arc::new(Metrics::new("rabbit-test-adapter", "v", "c").with_topic(topic));
-    let health = Health::new(&["config", "broker"], None);
-    let h = health.clone();
-    let source = rabbitmq::subscribe(
-        cfg(),
-        sub(topic, subscription, parallelism),
-        Arc::new(move |up| h.set("broker", up)),
-    )
-    .await
-    .unwrap();
-    let deps = LoopDeps {
-        executor: Arc::new(executor),
-        metrics: metrics.clone(),
-        health,
-        parallelism,
-        drain_timeout: Duration::from_secs(20),
-    };
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(serve::run(Box::new(source), deps, async move {
-        let _ = stop_rx.await;
-    }));
-    Running {
-        api,
-        metrics,
-        stop,
-        handle,
-        _dir: dir,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_messages_are_dropped_not_requeued() {
     let topic = unique("malformed");
@@ -377,19 +218,6 @@ async fn malformed_messages_are_dropped_not_requeued() {
         "{text}"
     );
     cleanup(&[queue], &[topic]).await;
-}
-
-fn rabbitmqctl(args: &[&str]) {
-    let out = std::process::Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("rabbitmqctl {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

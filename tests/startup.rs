@@ -135,17 +135,19 @@ fn broker_config_problems_exit_1() {
     expect_failure(&out, "failed to create subscriber: invalid broker config");
     let err = stderr(&out);
     assert!(
-        err.contains("broker.yaml:4") && err.contains("rabbitmq.url must start with 'amqp://' or 'amqps://'"),
+        err.contains("broker.yaml:4")
+            && err.contains("rabbitmq.url must start with 'amqp://' or 'amqps://'"),
         "{err}"
     );
     assert!(
         err.contains("broker.yaml:5")
-            && err.contains("rabbitmq.exchange_type must be one of: direct, fanout, topic, headers"),
+            && err
+                .contains("rabbitmq.exchange_type must be one of: direct, fanout, topic, headers"),
         "{err}"
     );
 }
 
-#[cfg(not(feature = "pubsub"))]
+#[cfg(not(feature = "rabbitmq"))]
 #[test]
 fn missing_broker_backend_exits_1() {
     let s = Setup::new(WITH_BROKER, PARAMS_ONLY);
@@ -153,12 +155,31 @@ fn missing_broker_backend_exits_1() {
         &s.serve(
             &[],
             &[
-                ("BROKER_TYPE", "googlepubsub"),
-                ("BROKER_GOOGLEPUBSUB_PROJECT_ID", "p"),
+                ("BROKER_TYPE", "rabbitmq"),
+                ("BROKER_RABBITMQ_URL", "amqp://127.0.0.1:1/"),
             ],
         ),
-        "failed to create subscriber: this build has no googlepubsub broker (build with --features pubsub)",
+        "failed to create subscriber: this build has no rabbitmq broker (build with --features rabbitmq)",
     );
+}
+
+#[cfg(feature = "rabbitmq")]
+#[test]
+fn unreachable_broker_exits_1() {
+    let s = Setup::new(WITH_BROKER, PARAMS_ONLY);
+    let out = s.serve(
+        &[],
+        &[
+            ("BROKER_TYPE", "rabbitmq"),
+            ("BROKER_RABBITMQ_URL", "amqp://guest:hidden@127.0.0.1:1/"),
+        ],
+    );
+    expect_failure(
+        &out,
+        "failed to subscribe to topic: failed to connect to RabbitMQ at amqp://guest:***@127.0.0.1:1/",
+    );
+    assert!(stdout(&out).contains("Failed to subscribe to topic"));
+    assert!(!stdout(&out).contains("hidden") && !stderr(&out).contains("hidden"));
 }
 
 #[test]

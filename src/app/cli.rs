@@ -36,7 +36,12 @@ pub struct PublishArgs {
     #[arg(long = "topic")]
     pub topic: Option<String>,
     /// The adapter config to take the topic from
-    #[arg(short = 'c', long = "config", env = "HYPERFLEET_ADAPTER_CONFIG", hide_env = true)]
+    #[arg(
+        short = 'c',
+        long = "config",
+        env = "HYPERFLEET_ADAPTER_CONFIG",
+        hide_env = true
+    )]
     pub config: Option<PathBuf>,
 }
 

@@ -15,7 +15,9 @@ fn topic(args: &PublishArgs, env: &dyn EnvSource) -> Result<String> {
     if let Some(t) = args.topic.as_ref().filter(|t| !t.is_empty()) {
         return Ok(t.clone());
     }
-    if let Some(t) = non_empty(env, "HYPERFLEET_BROKER_TOPIC").or_else(|| non_empty(env, "BROKER_TOPIC")) {
+    if let Some(t) =
+        non_empty(env, "HYPERFLEET_BROKER_TOPIC").or_else(|| non_empty(env, "BROKER_TOPIC"))
+    {
         return Ok(t);
     }
     if let Some(path) = &args.config {
@@ -37,9 +39,7 @@ fn topic(args: &PublishArgs, env: &dyn EnvSource) -> Result<String> {
             path.display()
         );
     }
-    bail!(
-        "no topic: give --topic, set HYPERFLEET_BROKER_TOPIC, or point -c at the adapter config"
-    )
+    bail!("no topic: give --topic, set HYPERFLEET_BROKER_TOPIC, or point -c at the adapter config")
 }
 
 pub fn run(args: &PublishArgs, env: &dyn EnvSource) -> Result<i32> {

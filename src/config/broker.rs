@@ -221,7 +221,10 @@ const KEYS: &[(&str, Kind)] = &[
     ("broker.rabbitmq.publisher_confirm", Kind::Bool),
     ("broker.googlepubsub.project_id", Kind::Str),
     ("broker.googlepubsub.ack_deadline_seconds", Kind::Int),
-    ("broker.googlepubsub.message_retention_duration", Kind::Duration),
+    (
+        "broker.googlepubsub.message_retention_duration",
+        Kind::Duration,
+    ),
     ("broker.googlepubsub.expiration_ttl", Kind::Duration),
     ("broker.googlepubsub.enable_message_ordering", Kind::Bool),
     ("broker.googlepubsub.retry_min_backoff", Kind::Duration),
@@ -231,7 +234,10 @@ const KEYS: &[(&str, Kind)] = &[
     ("broker.googlepubsub.max_outstanding_bytes", Kind::Int),
     ("broker.googlepubsub.num_goroutines", Kind::Int),
     ("broker.googlepubsub.create_topic_if_missing", Kind::Bool),
-    ("broker.googlepubsub.create_subscription_if_missing", Kind::Bool),
+    (
+        "broker.googlepubsub.create_subscription_if_missing",
+        Kind::Bool,
+    ),
 ];
 
 /// Keys that deployments write but the broker does not read (the topic and subscription come
@@ -609,7 +615,10 @@ impl Reader<'_> {
         match parsed {
             Ok(d) => Some(d),
             Err(e) => {
-                self.error(key, format!("{}: invalid duration {text:?}: {e}", short(key)));
+                self.error(
+                    key,
+                    format!("{}: invalid duration {text:?}: {e}", short(key)),
+                );
                 None
             }
         }
@@ -744,7 +753,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             messages(&e),
-            ["subscriber.parallelism: invalid integer \"many\" (from environment variable SUBSCRIBER_PARALLELISM)"]
+            [
+                "subscriber.parallelism: invalid integer \"many\" (from environment variable SUBSCRIBER_PARALLELISM)"
+            ]
         );
     }
 
@@ -786,9 +797,15 @@ mod tests {
 
     #[test]
     fn redaction() {
-        assert_eq!(redact_url("amqp://guest:guest@localhost:5672/"), "amqp://guest:***@localhost:5672/");
+        assert_eq!(
+            redact_url("amqp://guest:guest@localhost:5672/"),
+            "amqp://guest:***@localhost:5672/"
+        );
         assert_eq!(redact_url("amqps://host/vhost"), "amqps://host/vhost");
         assert_eq!(redact_url("amqp://user@host"), "amqp://user@host");
-        assert_eq!(redact_url("amqp://u:p%40ss@host/v?x=@"), "amqp://u:***@host/v?x=@");
+        assert_eq!(
+            redact_url("amqp://u:p%40ss@host/v?x=@"),
+            "amqp://u:***@host/v?x=@"
+        );
     }
 }

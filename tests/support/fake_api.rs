@@ -32,13 +32,15 @@ impl FakeApi {
         let app = Router::new()
             .route(
                 "/api/hyperfleet/v1/clusters/{id}",
-                get(|State(api): State<FakeApi>, Path(id): Path<String>| async move {
-                    api.gets.lock().unwrap().push(id.clone());
-                    tokio::time::sleep(api.delay).await;
-                    serde_json::json!({"id": id, "name": format!("name-{id}"), "generation": 1,
+                get(
+                    |State(api): State<FakeApi>, Path(id): Path<String>| async move {
+                        api.gets.lock().unwrap().push(id.clone());
+                        tokio::time::sleep(api.delay).await;
+                        serde_json::json!({"id": id, "name": format!("name-{id}"), "generation": 1,
                         "spec": {"provider": "aws"}, "status": {"conditions": []}})
-                    .to_string()
-                }),
+                        .to_string()
+                    },
+                ),
             )
             .route(
                 "/api/hyperfleet/v1/clusters/{id}/statuses",

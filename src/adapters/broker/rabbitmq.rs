@@ -15,9 +15,9 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use lapin::message::Delivery as AmqpDelivery;
 use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions,
-    BasicQosOptions, BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
-    QueueBindOptions, QueueDeclareOptions,
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Acker, BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -106,7 +106,8 @@ async fn consume(
     cfg: &RabbitMqConfig,
     sub: &Subscription,
 ) -> Result<(Connection, Channel, lapin::Consumer), String> {
-    let (conn, channel) = connect(cfg, &format!("hyperfleet-adapter/{}", sub.subscription_id)).await?;
+    let (conn, channel) =
+        connect(cfg, &format!("hyperfleet-adapter/{}", sub.subscription_id)).await?;
     let exchange = declare_exchange(&channel, cfg, &sub.topic).await?;
     let queue = cfg.queue_for(&sub.topic, &sub.subscription_id);
     let queue_name = short("queue", &queue)?;
@@ -149,7 +150,7 @@ async fn consume(
 
 /// The consuming side handed to the serve loop.
 pub struct RabbitSource {
-    rx: mpsc::Receiver<Box<dyn Delivery>>,
+    rx: mpsc::Receiver<RabbitDelivery>,
     stop: Option<oneshot::Sender<oneshot::Sender<()>>>,
 }
 
@@ -188,7 +189,7 @@ async fn pump(
     cfg: RabbitMqConfig,
     sub: Subscription,
     first: (Connection, Channel, lapin::Consumer),
-    tx: mpsc::Sender<Box<dyn Delivery>>,
+    tx: mpsc::Sender<RabbitDelivery>,
     mut stop: oneshot::Receiver<oneshot::Sender<()>>,
     readiness: Readiness,
 ) {
@@ -209,7 +210,7 @@ async fn pump(
                 next = consumer.next() => match next {
                     Some(Ok(d)) => {
                         let delivery = RabbitDelivery::from_amqp(d);
-                        if tx.send(Box::new(delivery)).await.is_err() {
+                        if tx.send(delivery).await.is_err() {
                             // The loop is gone: unacked messages go back to the queue.
                             close(&conn, &channel, &consumer).await;
                             return;
@@ -259,7 +260,15 @@ async fn close(conn: &Connection, channel: &Channel, consumer: &lapin::Consumer)
 #[async_trait]
 impl EventSource for RabbitSource {
     async fn next(&mut self) -> Option<Box<dyn Delivery>> {
-        self.rx.recv().await
+        loop {
+            let d = self.rx.recv().await?;
+            if d.acker.usable() {
+                return Some(Box::new(d));
+            }
+            // Taken from a connection that has since dropped: the broker redelivers it, so
+            // processing it now would only process it twice.
+            tracing::debug!("Skipping a delivery from a closed channel; the broker redelivers it");
+        }
     }
 
     async fn close(&mut self) {
@@ -299,6 +308,9 @@ impl Delivery for RabbitDelivery {
     async fn ack(self: Box<Self>) -> Result<(), String> {
         match self.acker.ack(BasicAckOptions::default()).await {
             Ok(true) => Ok(()),
+            Ok(false) if self.acker.poisoned() => Err(
+                "the channel closed before the ack; the broker will redeliver the message".into(),
+            ),
             Ok(false) => Err("the message was already settled".into()),
             Err(e) => Err(format!(
                 "ack failed ({e}); the broker will redeliver the message"
@@ -356,9 +368,7 @@ pub fn structured(props: &BasicProperties, data: Vec<u8>) -> Vec<u8> {
         .content_type()
         .as_ref()
         .map(|c| c.as_str().to_string());
-    let is_json = content_type
-        .as_deref()
-        .is_none_or(|c| c.contains("json"));
+    let is_json = content_type.as_deref().is_none_or(|c| c.contains("json"));
     if let Some(ct) = content_type {
         attrs.insert("datacontenttype".into(), Value::String(ct));
     }

@@ -1,0 +1,201 @@
+//! Helpers for the tests against the real RabbitMQ: names, the admin channel, queue depth,
+//! cleanup, rabbitmqctl, and the serve loop over a RabbitMQ subscription with the fake API.
+
+#![allow(dead_code)]
+
+use super::fake_api::{FakeApi, write_configs};
+use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
+use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Subscription};
+use hyperfleet_adapter::adapters::transport::MemoryTransport;
+use hyperfleet_adapter::app::metrics::Metrics;
+use hyperfleet_adapter::app::serve::{self, LoopDeps, LoopEnd};
+use hyperfleet_adapter::app::servers::Health;
+use hyperfleet_adapter::config::broker::RabbitMqConfig;
+use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::domain::{Executor, Ports};
+use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn url() -> String {
+    std::env::var("HYPERFLEET_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+pub fn cfg() -> RabbitMqConfig {
+    RabbitMqConfig {
+        url: url(),
+        ..Default::default()
+    }
+}
+
+/// A name no other run uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+pub async fn admin() -> lapin::Channel {
+    let conn = Connection::connect(&url(), ConnectionProperties::default())
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "RabbitMQ is not reachable at {} ({e}); scripts/test starts it",
+                url()
+            )
+        });
+    let ch = conn.create_channel().await.unwrap();
+    // Keep the connection alive as long as the channel is used.
+    std::mem::forget(conn);
+    ch
+}
+
+/// Messages ready in `queue`.
+pub async fn ready(queue: &str) -> u32 {
+    admin()
+        .await
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap()
+        .message_count()
+}
+
+pub async fn cleanup(queues: &[String], exchanges: &[String]) {
+    let ch = admin().await;
+    for q in queues {
+        let _ = ch
+            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+            .await;
+    }
+    for e in exchanges {
+        let _ = ch
+            .exchange_delete(e.as_str().into(), Default::default())
+            .await;
+    }
+}
+
+pub fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
+    Subscription {
+        topic: topic.into(),
+        subscription_id: id.into(),
+        parallelism,
+    }
+}
+
+pub fn no_readiness() -> rabbitmq::Readiness {
+    Arc::new(|_| {})
+}
+
+pub async fn wait_for(what: &str, secs: u64, cond: impl Fn() -> bool) {
+    for _ in 0..secs * 50 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The serve loop over a RabbitMQ subscription with the fake API.
+pub struct Running {
+    pub api: FakeApi,
+    pub health: Arc<Health>,
+    pub metrics: Arc<Metrics>,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub handle: tokio::task::JoinHandle<LoopEnd>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn serve_loop(
+    topic: &str,
+    subscription: &str,
+    parallelism: usize,
+    delay_ms: u64,
+) -> Running {
+    let api = FakeApi {
+        delay: Duration::from_millis(delay_ms),
+        ..Default::default()
+    };
+    let base = api.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, t) = write_configs(
+        dir.path(),
+        "rabbit-test-adapter",
+        &base,
+        topic,
+        subscription,
+    );
+    let env = MapEnv::default();
+    let loaded = config::load(&LoadOptions {
+        adapter_path: Some(a),
+        task_path: Some(t),
+        flags: vec![],
+        env: &env,
+        binary_version: "0.0.0-dev".into(),
+    })
+    .unwrap();
+    let settings = Settings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
+    let executor = Executor::new(
+        Arc::new(loaded),
+        Ports::with_transport(
+            Arc::new(HttpApi::new(settings).unwrap()),
+            Arc::new(MemoryTransport::default()),
+            Arc::new(env),
+        ),
+    );
+    let metrics = Arc::new(Metrics::new("rabbit-test-adapter", "v", "c").with_topic(topic));
+    let health = Health::new(&["config", "broker"], None);
+    health.set("config", true);
+    let h = health.clone();
+    let source = rabbitmq::subscribe(
+        cfg(),
+        sub(topic, subscription, parallelism),
+        Arc::new(move |up| h.set("broker", up)),
+    )
+    .await
+    .unwrap();
+    let deps = LoopDeps {
+        executor: Arc::new(executor),
+        metrics: metrics.clone(),
+        health: health.clone(),
+        parallelism,
+        drain_timeout: Duration::from_secs(20),
+    };
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(serve::run(Box::new(source), deps, async move {
+        let _ = stop_rx.await;
+    }));
+    Running {
+        api,
+        health,
+        metrics,
+        stop,
+        handle,
+        _dir: dir,
+    }
+}
+
+pub fn rabbitmqctl(args: &[&str]) {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("rabbitmqctl {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
