@@ -53,7 +53,7 @@ pub fn run(args: &PublishArgs, env: &dyn EnvSource) -> Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let target = runtime.block_on(send(&cfg, &topic, &body))?;
+    let target = runtime.block_on(send(&cfg, &topic, &body, env))?;
     println!(
         "Published event {} (type {}) to topic {topic} via {target}",
         event.id, event.kind
@@ -62,8 +62,8 @@ pub fn run(args: &PublishArgs, env: &dyn EnvSource) -> Result<i32> {
 }
 
 /// Publishes `body`; returns where it went, for the confirmation line.
-async fn send(cfg: &BrokerConfig, topic: &str, body: &[u8]) -> Result<String> {
-    let _ = (topic, body);
+async fn send(cfg: &BrokerConfig, topic: &str, body: &[u8], env: &dyn EnvSource) -> Result<String> {
+    let _ = (topic, body, env);
     match cfg.kind {
         #[cfg(feature = "rabbitmq")]
         broker::BrokerKind::RabbitMq => {
@@ -74,6 +74,25 @@ async fn send(cfg: &BrokerConfig, topic: &str, body: &[u8]) -> Result<String> {
                 "RabbitMQ exchange {} at {}",
                 cfg.rabbitmq.exchange_for(topic),
                 cfg.rabbitmq.redacted_url()
+            ))
+        }
+        #[cfg(feature = "pubsub")]
+        broker::BrokerKind::GooglePubSub => {
+            use crate::adapters::broker::pubsub;
+            let target = pubsub::Target {
+                project_id: cfg.googlepubsub.project_id.clone(),
+                topic: topic.to_string(),
+                subscription_id: String::new(),
+                parallelism: 1,
+                emulator_host: non_empty(env, "PUBSUB_EMULATOR_HOST"),
+            };
+            let p = pubsub::PubSubPublisher::connect(&cfg.googlepubsub, &target)
+                .await
+                .map_err(|e| anyhow!("failed to publish: {e}"))?;
+            let id = p.send(body).await.map_err(|e| anyhow!("{e}"))?;
+            Ok(format!(
+                "Pub/Sub topic projects/{}/topics/{topic} (message id {id})",
+                cfg.googlepubsub.project_id
             ))
         }
         #[allow(unreachable_patterns)]

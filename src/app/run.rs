@@ -64,9 +64,10 @@ async fn subscriber(
     loaded: &Loaded,
     broker: &BrokerConfig,
     health: &Arc<Health>,
+    env: &dyn EnvSource,
 ) -> Result<Box<dyn EventSource>> {
     let b = &loaded.adapter.clients.broker;
-    let _ = (b, health);
+    let _ = (b, health, env);
     match broker.kind {
         #[cfg(feature = "rabbitmq")]
         crate::config::broker::BrokerKind::RabbitMq => {
@@ -79,6 +80,29 @@ async fn subscriber(
                     topic: b.topic.clone(),
                     subscription_id: b.subscription_id.clone(),
                     parallelism: broker.parallelism,
+                },
+                Arc::new(move |up| h.set("broker", up)),
+            )
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "Failed to subscribe to topic");
+                anyhow!("failed to subscribe to topic: {e}")
+            })?;
+            Ok(Box::new(source))
+        }
+        #[cfg(feature = "pubsub")]
+        crate::config::broker::BrokerKind::GooglePubSub => {
+            use crate::adapters::broker::pubsub;
+            let h = health.clone();
+            tracing::info!("Subscribing to broker topic...");
+            let source = pubsub::subscribe(
+                broker.googlepubsub.clone(),
+                pubsub::Target {
+                    project_id: broker.googlepubsub.project_id.clone(),
+                    topic: b.topic.clone(),
+                    subscription_id: b.subscription_id.clone(),
+                    parallelism: broker.parallelism,
+                    emulator_host: crate::config::env::non_empty(env, "PUBSUB_EMULATOR_HOST"),
                 },
                 Arc::new(move |up| h.set("broker", up)),
             )
@@ -250,7 +274,7 @@ async fn start(
     }
     tracing::info!("Creating broker subscriber...");
     let broker_cfg = broker_config(env.as_ref())?;
-    let source = subscriber(&loaded, &broker_cfg, &health).await?;
+    let source = subscriber(&loaded, &broker_cfg, &health, env.as_ref()).await?;
     tracing::info!("Successfully subscribed to broker topic");
     health.set("broker", true);
     tracing::info!("Adapter is ready to process events");

@@ -108,7 +108,8 @@ pub struct PubSubConfig {
     pub retry_min_backoff: Option<Duration>,
     pub retry_max_backoff: Option<Duration>,
     pub dead_letter_max_attempts: u32,
-    pub max_outstanding_messages: i64,
+    /// Unset: twice the subscriber parallelism (see `docs/brokers.md`).
+    pub max_outstanding_messages: Option<i64>,
     pub max_outstanding_bytes: i64,
     pub num_goroutines: u32,
     pub create_topic_if_missing: bool,
@@ -126,7 +127,7 @@ impl Default for PubSubConfig {
             retry_min_backoff: None,
             retry_max_backoff: None,
             dead_letter_max_attempts: 5,
-            max_outstanding_messages: 1000,
+            max_outstanding_messages: None,
             max_outstanding_bytes: 1_000_000_000,
             num_goroutines: 10,
             create_topic_if_missing: false,
@@ -391,8 +392,7 @@ pub fn load_from(env: &dyn EnvSource, file: Option<&Path>) -> Result<BrokerConfi
         },
         max_outstanding_messages: r
             .int(&format!("{p}max_outstanding_messages"))
-            .filter(|v| *v != 0)
-            .unwrap_or(defaults.max_outstanding_messages),
+            .filter(|v| *v > 0),
         max_outstanding_bytes: r
             .int(&format!("{p}max_outstanding_bytes"))
             .filter(|v| *v != 0)

@@ -2,5 +2,7 @@
 //! Pub/Sub subscribers come with their Cargo features.
 
 pub mod memory;
+#[cfg(feature = "pubsub")]
+pub mod pubsub;
 #[cfg(feature = "rabbitmq")]
 pub mod rabbitmq;
