@@ -22,6 +22,7 @@ use google_cloud_pubsub::model::{
 use google_cloud_pubsub::subscriber::handler::Handler;
 use serde_json::{Map, Value};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -211,6 +212,13 @@ async fn ensure(admin: &Admin, cfg: &PubSubConfig, t: &Target) -> Result<bool, S
         .is_some_and(|p| !p.dead_letter_topic.is_empty()))
 }
 
+/// Checks (or creates, as `cfg` allows) the topic, the dead-letter topic and the subscription
+/// without consuming. Returns whether the subscription dead-letters.
+pub async fn prepare(cfg: &PubSubConfig, target: &Target) -> Result<bool, String> {
+    let admin = admin(target.emulator_host.as_deref()).await?;
+    ensure(&admin, cfg, target).await
+}
+
 /// The consuming side handed to the serve loop.
 pub struct PubSubSource {
     rx: mpsc::Receiver<PubSubDelivery>,
@@ -262,6 +270,42 @@ pub async fn subscribe(
 /// How often the subscription is probed for readiness.
 const PROBE_EVERY: Duration = Duration::from_secs(5);
 
+/// Probes the subscription (`GetSubscription`) and reports changes to `readiness`.
+async fn probe(admin: Admin, name: String, readiness: Readiness) {
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut up = true;
+    loop {
+        tick.tick().await;
+        let ok = tokio::time::timeout(
+            Duration::from_secs(10),
+            admin
+                .subscriptions
+                .get_subscription()
+                .set_subscription(&name)
+                .send(),
+        )
+        .await;
+        let now_up = matches!(ok, Ok(Ok(_)));
+        if now_up != up {
+            up = now_up;
+            readiness(up);
+            match ok {
+                Ok(Ok(_)) => tracing::info!("Pub/Sub subscription {name} reachable again"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "Pub/Sub subscription {name} unreachable")
+                }
+                Err(_) => {
+                    tracing::error!("Pub/Sub subscription {name} unreachable: probe timed out")
+                }
+            }
+        }
+    }
+}
+
+/// Forwards messages until stopped, reopening the stream when it fails. `MessageStream::next`
+/// is never raced against anything else: dropping it mid-poll can lose a message the client
+/// then keeps leased. A stop cancels the stream's shutdown token instead, which `next` sees.
 #[allow(clippy::too_many_arguments)]
 async fn pump(
     cfg: PubSubConfig,
@@ -270,120 +314,70 @@ async fn pump(
     subscriber: Subscriber,
     dead_letters: bool,
     tx: mpsc::Sender<PubSubDelivery>,
-    mut stop: oneshot::Receiver<oneshot::Sender<()>>,
+    stop: oneshot::Receiver<oneshot::Sender<()>>,
     readiness: Readiness,
 ) {
     let name = target.subscription_name();
-    let mut probe = tokio::time::interval(PROBE_EVERY);
-    probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let prober = tokio::spawn(probe(admin, name.clone(), readiness.clone()));
+    let stopping = Arc::new(AtomicBool::new(false));
+    let (token_tx, mut token_rx) = tokio::sync::watch::channel(None);
+    // Waits for the stop request, then cancels the current stream.
+    let stopper = {
+        let stopping = stopping.clone();
+        tokio::spawn(async move {
+            let done = stop.await.ok();
+            stopping.store(true, Ordering::SeqCst);
+            let token: Option<google_cloud_pubsub::subscriber::ShutdownToken> =
+                token_rx.borrow_and_update().clone();
+            if let Some(token) = token {
+                let _ = tokio::time::timeout(Duration::from_secs(20), token.shutdown()).await;
+            }
+            done
+        })
+    };
     let mut delay = Duration::from_millis(500);
-    let mut up = true;
     readiness(true);
-    loop {
+    'outer: loop {
         let mut stream = subscriber
             .subscribe(name.clone())
-            .set_max_outstanding_messages(
-                cfg.max_outstanding_messages
-                    .unwrap_or((target.parallelism.max(1) * 2) as i64),
-            )
+            .set_max_outstanding_messages(cfg.max_outstanding_messages.unwrap_or(
+                (target.parallelism.max(1) * 2) as i64,
+            ))
             .set_max_outstanding_bytes(cfg.max_outstanding_bytes)
             // Leases are extended by the subscription's ack deadline, not the library's 60 s:
             // whatever this process held but never finished (a crash, a shutdown) is
             // redelivered within `ack_deadline_seconds`.
             .set_max_lease_extension(Duration::from_secs(cfg.ack_deadline_seconds as u64))
             .build();
-        let ended = loop {
-            tokio::select! {
-                done = &mut stop => {
-                    readiness(false);
-                    shutdown(&mut stream).await;
-                    if let Ok(done) = done {
-                        let _ = done.send(());
-                    }
-                    return;
-                }
-                _ = probe.tick() => {
-                    let ok = tokio::time::timeout(
-                        Duration::from_secs(10),
-                        admin.subscriptions.get_subscription().set_subscription(&name).send(),
-                    )
-                    .await;
-                    let now_up = matches!(ok, Ok(Ok(_)));
-                    if now_up != up {
-                        up = now_up;
-                        readiness(up);
-                        match ok {
-                            Ok(Ok(_)) => tracing::info!("Pub/Sub subscription {name} reachable again"),
-                            Ok(Err(e)) => tracing::error!(error = %e, "Pub/Sub subscription {name} unreachable"),
-                            Err(_) => tracing::error!("Pub/Sub subscription {name} unreachable: probe timed out"),
-                        }
+        let _ = token_tx.send(Some(stream.shutdown_token()));
+        if stopping.load(Ordering::SeqCst) {
+            break 'outer;
+        }
+        let error = loop {
+            match stream.next().await {
+                Some(Ok((m, h))) => {
+                    delay = Duration::from_millis(500);
+                    let d = PubSubDelivery::new(m, h, dead_letters);
+                    // Handed over as workers free up; a closed loop means shutdown.
+                    if tx.send(d).await.is_err() {
+                        break 'outer;
                     }
                 }
-                next = stream.next() => match next {
-                    Some(Ok((m, h))) => {
-                        delay = Duration::from_millis(500);
-                        let d = PubSubDelivery::new(m, h, dead_letters);
-                        // The loop takes deliveries only as workers free up: wait for that,
-                        // or for a stop.
-                        let sent = tokio::select! {
-                            sent = tx.send(d) => sent.is_ok(),
-                            _ = tx.closed() => false,
-                        };
-                        if !sent {
-                            // The source is closing (it closed the channel, then asks to stop).
-                            readiness(false);
-                            shutdown(&mut stream).await;
-                            if let Ok(Ok(done)) = tokio::time::timeout(Duration::from_secs(5), &mut stop).await {
-                                let _ = done.send(());
-                            }
-                            return;
-                        }
-                    }
-                    Some(Err(e)) => break e.to_string(),
-                    None => break "the stream ended".to_string(),
-                },
+                Some(Err(e)) => break e.to_string(),
+                None if stopping.load(Ordering::SeqCst) => break 'outer,
+                None => break "the stream ended".to_string(),
             }
         };
         readiness(false);
-        up = false;
-        tracing::error!(error = %ended, "Pub/Sub streaming pull failed, resubscribing in {delay:?}");
-        tokio::select! {
-            done = &mut stop => {
-                if let Ok(done) = done {
-                    let _ = done.send(());
-                }
-                return;
-            }
-            _ = tokio::time::sleep(delay) => {}
-        }
+        tracing::error!(error = %error, "Pub/Sub streaming pull failed, resubscribing in {delay:?}");
+        tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(30));
+        readiness(true);
     }
-}
-
-/// Stops the streaming pull, flushing pending acks and nacks. Messages the client library had
-/// pulled but not yet handed over are not lost: Pub/Sub redelivers them when their lease runs
-/// out (about 90 s on the emulator). Keeping `max_outstanding_messages` near the parallelism
-/// keeps that number small.
-async fn shutdown(stream: &mut google_cloud_pubsub::subscriber::MessageStream) {
-    // Cancelling the token stops the stream only once `next` sees it (that closes the
-    // underlying gRPC stream); until then the client keeps pulling and leasing messages.
-    let token = stream.shutdown_token();
-    let waiting = tokio::spawn(async move { token.shutdown().await });
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        while let Some(next) = stream.next().await {
-            // Pulled while shutting down: never started, so handed back.
-            if let Ok((_, h)) = next {
-                h.nack();
-            }
-        }
-    })
-    .await;
-    if closed.is_err()
-        || tokio::time::timeout(Duration::from_secs(20), waiting)
-            .await
-            .is_err()
-    {
-        tracing::warn!("Pub/Sub stream shutdown did not complete in time");
+    readiness(false);
+    prober.abort();
+    if let Ok(Ok(Some(done))) = tokio::time::timeout(Duration::from_secs(25), stopper).await {
+        let _ = done.send(());
     }
 }
 
