@@ -356,9 +356,13 @@ mod pubsub_bench {
 
     pub async fn source(topic: &str, n: usize, parallelism: usize) -> f64 {
         let topic = &format!("{topic}-adapter");
-        let mut source = pubsub::subscribe(cfg(parallelism), target(topic, parallelism), Arc::new(|_| {}))
-            .await
-            .unwrap();
+        let mut source = pubsub::subscribe(
+            cfg(parallelism),
+            target(topic, parallelism),
+            Arc::new(|_| {}),
+        )
+        .await
+        .unwrap();
         let started = Instant::now();
         for _ in 0..n {
             let d = source.next().await.unwrap();
@@ -369,9 +373,13 @@ mod pubsub_bench {
 
     pub async fn adapter(topic: &str, n: usize, parallelism: usize) -> f64 {
         let topic = &format!("{topic}-adapter");
-        let source = pubsub::subscribe(cfg(parallelism), target(topic, parallelism), Arc::new(|_| {}))
-            .await
-            .unwrap();
+        let source = pubsub::subscribe(
+            cfg(parallelism),
+            target(topic, parallelism),
+            Arc::new(|_| {}),
+        )
+        .await
+        .unwrap();
         adapter_loop(Box::new(source), n, parallelism).await
     }
 }
@@ -400,7 +408,14 @@ async fn child(args: &[String]) {
 
 fn run_child(broker: &str, kind: &str, topic: &str, n: usize, p: usize) -> (f64, u64) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--child", broker, kind, topic, &n.to_string(), &p.to_string()])
+        .args([
+            "--child",
+            broker,
+            kind,
+            topic,
+            &n.to_string(),
+            &p.to_string(),
+        ])
         .output()
         .unwrap();
     assert!(

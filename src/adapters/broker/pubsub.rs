@@ -340,9 +340,10 @@ async fn pump(
     'outer: loop {
         let mut stream = subscriber
             .subscribe(name.clone())
-            .set_max_outstanding_messages(cfg.max_outstanding_messages.unwrap_or(
-                (target.parallelism.max(1) * 2) as i64,
-            ))
+            .set_max_outstanding_messages(
+                cfg.max_outstanding_messages
+                    .unwrap_or((target.parallelism.max(1) * 2) as i64),
+            )
             .set_max_outstanding_bytes(cfg.max_outstanding_bytes)
             // Leases are extended by the subscription's ack deadline, not the library's 60 s:
             // whatever this process held but never finished (a crash, a shutdown) is
