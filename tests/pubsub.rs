@@ -10,18 +10,12 @@
 #[path = "support/fake_api.rs"]
 mod fake_api;
 
-use fake_api::{FakeApi, event, write_configs};
+use fake_api::{FakeApi, Running, event, harness, write_configs};
 use google_cloud_pubsub::client::SubscriptionAdmin;
 use google_cloud_pubsub::model::Message;
-use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
 use hyperfleet_adapter::adapters::broker::pubsub::{self, PubSubPublisher, Target};
-use hyperfleet_adapter::adapters::transport::MemoryTransport;
-use hyperfleet_adapter::app::metrics::Metrics;
-use hyperfleet_adapter::app::serve::{self, LoopDeps, LoopEnd};
-use hyperfleet_adapter::app::servers::Health;
+use hyperfleet_adapter::app::serve::LoopEnd;
 use hyperfleet_adapter::config::broker::PubSubConfig;
-use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
-use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::ports::EventSource;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -269,14 +263,6 @@ async fn binary_mode_events_are_accepted() {
     source.close().await;
 }
 
-struct Running {
-    api: FakeApi,
-    metrics: Arc<Metrics>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    handle: tokio::task::JoinHandle<LoopEnd>,
-    _dir: tempfile::TempDir,
-}
-
 async fn serve_loop(
     cfg: PubSubConfig,
     topic: &str,
@@ -284,54 +270,11 @@ async fn serve_loop(
     parallelism: usize,
     delay_ms: u64,
 ) -> Running {
-    let api = FakeApi {
-        delay: Duration::from_millis(delay_ms),
-        ..Default::default()
-    };
-    let base = api.start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (a, t) = write_configs(dir.path(), "pubsub-test-adapter", &base, topic, sub);
-    let env = MapEnv::default();
-    let loaded = config::load(&LoadOptions {
-        adapter_path: Some(a),
-        task_path: Some(t),
-        flags: vec![],
-        env: &env,
-        binary_version: "0.0.0-dev".into(),
-    })
-    .unwrap();
-    let settings = Settings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
-    let executor = Executor::new(
-        Arc::new(loaded),
-        Ports::with_transport(
-            Arc::new(HttpApi::new(settings).unwrap()),
-            Arc::new(MemoryTransport::default()),
-            Arc::new(env),
-        ),
-    );
-    let metrics = Arc::new(Metrics::new("pubsub-test-adapter", "v", "c").with_topic(topic));
-    let health = Health::new(&["config", "broker"], None);
+    let h = harness("pubsub-test-adapter", topic, sub, delay_ms).await;
     let source = pubsub::subscribe(cfg, target(topic, sub, parallelism), no_readiness())
         .await
         .unwrap();
-    let deps = LoopDeps {
-        executor: Arc::new(executor),
-        metrics: metrics.clone(),
-        health,
-        parallelism,
-        drain_timeout: Duration::from_secs(20),
-    };
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(serve::run(Box::new(source), deps, async move {
-        let _ = stop_rx.await;
-    }));
-    Running {
-        api,
-        metrics,
-        stop,
-        handle,
-        _dir: dir,
-    }
+    h.run(Box::new(source), parallelism)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

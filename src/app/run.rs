@@ -59,6 +59,13 @@ fn transport_for(client: &str) -> Result<Arc<dyn Transport>> {
     }
 }
 
+/// The startup error of a failed subscription, logged with the runbook's pattern.
+#[cfg(any(feature = "rabbitmq", feature = "pubsub"))]
+fn subscribe_failed(e: String) -> anyhow::Error {
+    tracing::error!(error = %e, "Failed to subscribe to topic");
+    anyhow!("failed to subscribe to topic: {e}")
+}
+
 /// Subscribes to the configured broker; `health`'s `broker` check follows the connection.
 async fn subscriber(
     loaded: &Loaded,
@@ -84,10 +91,7 @@ async fn subscriber(
                 Arc::new(move |up| h.set("broker", up)),
             )
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "Failed to subscribe to topic");
-                anyhow!("failed to subscribe to topic: {e}")
-            })?;
+            .map_err(subscribe_failed)?;
             Ok(Box::new(source))
         }
         #[cfg(feature = "pubsub")]
@@ -107,10 +111,7 @@ async fn subscriber(
                 Arc::new(move |up| h.set("broker", up)),
             )
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "Failed to subscribe to topic");
-                anyhow!("failed to subscribe to topic: {e}")
-            })?;
+            .map_err(subscribe_failed)?;
             Ok(Box::new(source))
         }
         #[allow(unreachable_patterns)]

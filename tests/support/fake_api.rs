@@ -6,6 +6,14 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
+use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
+use hyperfleet_adapter::adapters::transport::MemoryTransport;
+use hyperfleet_adapter::app::metrics::Metrics;
+use hyperfleet_adapter::app::serve::{self, LoopDeps, LoopEnd};
+use hyperfleet_adapter::app::servers::Health;
+use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::domain::{Executor, Ports};
+use hyperfleet_adapter::ports::EventSource;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -114,4 +122,86 @@ pub fn event(event_id: &str, id: &str) -> Vec<u8> {
         "data": {"id": id, "kind": "Cluster", "href": format!("/clusters/{id}"), "generation": 1}})
     .to_string()
     .into_bytes()
+}
+
+/// Everything a serve loop needs but its event source: the fake API (answering after
+/// `delay_ms`), the configs, the executor, metrics and health (`config` ok).
+pub struct Harness {
+    pub api: FakeApi,
+    pub health: Arc<Health>,
+    pub metrics: Arc<Metrics>,
+    executor: Executor,
+    dir: tempfile::TempDir,
+}
+
+/// The serve loop running over a source, with a way to stop it.
+pub struct Running {
+    pub api: FakeApi,
+    pub health: Arc<Health>,
+    pub metrics: Arc<Metrics>,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub handle: tokio::task::JoinHandle<LoopEnd>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn harness(name: &str, topic: &str, subscription: &str, delay_ms: u64) -> Harness {
+    let api = FakeApi {
+        delay: Duration::from_millis(delay_ms),
+        ..Default::default()
+    };
+    let base = api.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, t) = write_configs(dir.path(), name, &base, topic, subscription);
+    let env = MapEnv::default();
+    let loaded = config::load(&LoadOptions {
+        adapter_path: Some(a),
+        task_path: Some(t),
+        flags: vec![],
+        env: &env,
+        binary_version: "0.0.0-dev".into(),
+    })
+    .unwrap();
+    let settings = Settings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
+    let executor = Executor::new(
+        Arc::new(loaded),
+        Ports::with_transport(
+            Arc::new(HttpApi::new(settings).unwrap()),
+            Arc::new(MemoryTransport::default()),
+            Arc::new(env),
+        ),
+    );
+    let health = Health::new(&["config", "broker"], None);
+    health.set("config", true);
+    Harness {
+        api,
+        health,
+        metrics: Arc::new(Metrics::new(name, "v", "c").with_topic(topic)),
+        executor,
+        dir,
+    }
+}
+
+impl Harness {
+    /// Starts the serve loop over `source`.
+    pub fn run(self, source: Box<dyn EventSource>, parallelism: usize) -> Running {
+        let deps = LoopDeps {
+            executor: Arc::new(self.executor),
+            metrics: self.metrics.clone(),
+            health: self.health.clone(),
+            parallelism,
+            drain_timeout: Duration::from_secs(20),
+        };
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(serve::run(source, deps, async move {
+            let _ = stop_rx.await;
+        }));
+        Running {
+            api: self.api,
+            health: self.health,
+            metrics: self.metrics,
+            stop,
+            handle,
+            _dir: self.dir,
+        }
+    }
 }

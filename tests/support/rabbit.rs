@@ -3,16 +3,9 @@
 
 #![allow(dead_code)]
 
-use super::fake_api::{FakeApi, write_configs};
-use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
+use super::fake_api::{Running, harness};
 use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Subscription};
-use hyperfleet_adapter::adapters::transport::MemoryTransport;
-use hyperfleet_adapter::app::metrics::Metrics;
-use hyperfleet_adapter::app::serve::{self, LoopDeps, LoopEnd};
-use hyperfleet_adapter::app::servers::Health;
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
-use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
-use hyperfleet_adapter::domain::{Executor, Ports};
 use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
@@ -109,82 +102,22 @@ pub async fn wait_for(what: &str, secs: u64, cond: impl Fn() -> bool) {
 }
 
 /// The serve loop over a RabbitMQ subscription with the fake API.
-pub struct Running {
-    pub api: FakeApi,
-    pub health: Arc<Health>,
-    pub metrics: Arc<Metrics>,
-    pub stop: tokio::sync::oneshot::Sender<()>,
-    pub handle: tokio::task::JoinHandle<LoopEnd>,
-    _dir: tempfile::TempDir,
-}
-
 pub async fn serve_loop(
     topic: &str,
     subscription: &str,
     parallelism: usize,
     delay_ms: u64,
 ) -> Running {
-    let api = FakeApi {
-        delay: Duration::from_millis(delay_ms),
-        ..Default::default()
-    };
-    let base = api.start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (a, t) = write_configs(
-        dir.path(),
-        "rabbit-test-adapter",
-        &base,
-        topic,
-        subscription,
-    );
-    let env = MapEnv::default();
-    let loaded = config::load(&LoadOptions {
-        adapter_path: Some(a),
-        task_path: Some(t),
-        flags: vec![],
-        env: &env,
-        binary_version: "0.0.0-dev".into(),
-    })
-    .unwrap();
-    let settings = Settings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
-    let executor = Executor::new(
-        Arc::new(loaded),
-        Ports::with_transport(
-            Arc::new(HttpApi::new(settings).unwrap()),
-            Arc::new(MemoryTransport::default()),
-            Arc::new(env),
-        ),
-    );
-    let metrics = Arc::new(Metrics::new("rabbit-test-adapter", "v", "c").with_topic(topic));
-    let health = Health::new(&["config", "broker"], None);
-    health.set("config", true);
-    let h = health.clone();
+    let h = harness("rabbit-test-adapter", topic, subscription, delay_ms).await;
+    let health = h.health.clone();
     let source = rabbitmq::subscribe(
         cfg(),
         sub(topic, subscription, parallelism),
-        Arc::new(move |up| h.set("broker", up)),
+        Arc::new(move |up| health.set("broker", up)),
     )
     .await
     .unwrap();
-    let deps = LoopDeps {
-        executor: Arc::new(executor),
-        metrics: metrics.clone(),
-        health: health.clone(),
-        parallelism,
-        drain_timeout: Duration::from_secs(20),
-    };
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(serve::run(Box::new(source), deps, async move {
-        let _ = stop_rx.await;
-    }));
-    Running {
-        api,
-        health,
-        metrics,
-        stop,
-        handle,
-        _dir: dir,
-    }
+    h.run(Box::new(source), parallelism)
 }
 
 pub fn rabbitmqctl(args: &[&str]) {
