@@ -9,6 +9,8 @@
 
 #[path = "support/fake_api.rs"]
 mod fake_api;
+#[path = "support/process.rs"]
+mod process;
 
 use fake_api::{FakeApi, Running, event, harness, write_configs};
 use google_cloud_pubsub::client::SubscriptionAdmin;
@@ -18,7 +20,6 @@ use hyperfleet_adapter::app::serve::LoopEnd;
 use hyperfleet_adapter::config::broker::PubSubConfig;
 use hyperfleet_adapter::ports::EventSource;
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -332,14 +333,6 @@ async fn shutdown_finishes_in_flight_events_and_starts_no_new_one() {
     // tests/rabbitmq.rs; the emulator's lease expiry takes minutes, too long to wait for here).
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_and_serve_round_trip_as_processes() {
     let topic = unique("process");
@@ -356,58 +349,15 @@ async fn publish_and_serve_round_trip_as_processes() {
         ),
     )
     .unwrap();
-    let (hp, mp) = (free_port(), free_port());
-    let bin = env!("CARGO_BIN_EXE_adapter");
-    let mut child = Command::new(bin)
-        .args(["serve", "-c"])
-        .arg(&a)
-        .arg("-t")
-        .arg(&t)
-        .args([
-            "--health-port",
-            &hp.to_string(),
-            "--metrics-port",
-            &mp.to_string(),
-        ])
-        .env_clear()
-        .env("BROKER_CONFIG_FILE", &broker)
-        .env("PUBSUB_EMULATOR_HOST", emulator())
-        .env("HYPERFLEET_TRACING_ENABLED", "false")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let ready_url = format!("http://127.0.0.1:{hp}/readyz");
-    let mut ready = false;
-    for _ in 0..400 {
-        if let Ok(r) = reqwest::get(&ready_url).await
-            && r.status().as_u16() == 200
-        {
-            ready = true;
-            break;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "adapter exited early ({status}):\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the adapter became ready");
+    let host = emulator();
+    let env = [
+        ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
+        ("PUBSUB_EMULATOR_HOST", host.as_str()),
+    ];
+    let served = process::serve(&a, &t, &env).await;
     let event_file = dir.path().join("event.json");
     std::fs::write(&event_file, event("evt-ps-1", "cls-ps")).unwrap();
-    let out = Command::new(bin)
-        .args(["publish", "--event"])
-        .arg(&event_file)
-        .args(["--topic", &topic])
-        .env_clear()
-        .env("BROKER_CONFIG_FILE", &broker)
-        .env("PUBSUB_EMULATOR_HOST", emulator())
-        .output()
-        .unwrap();
+    let out = process::publish(&event_file, &["--topic", &topic], &env);
     let published = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -424,37 +374,12 @@ async fn publish_and_serve_round_trip_as_processes() {
         api.statuses().iter().any(|(id, _)| id == "cls-ps")
     })
     .await;
-    let metrics = reqwest::get(format!("http://127.0.0.1:{mp}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = served.metrics().await;
     assert!(
         metrics.contains("hyperfleet_adapter_events_processed_total{adapter_name=\"pubsub-process\",component=\"pubsub-process-adapter\",status=\"success\",version=\"0.0.0-dev\"} 1"),
         "{metrics}"
     );
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut status = None;
-    for _ in 0..600 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        status.and_then(|s| s.code()),
-        Some(0),
-        "SIGTERM exits 0\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, logs, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "SIGTERM exits 0\n{logs}{stderr}");
+    assert!(logs.contains("Subscriber closed successfully"), "{logs}");
 }

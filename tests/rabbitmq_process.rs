@@ -7,26 +7,13 @@
 
 #[path = "support/fake_api.rs"]
 mod fake_api;
+#[path = "support/process.rs"]
+mod process;
 #[path = "support/rabbit.rs"]
 mod rabbit;
 
 use fake_api::{FakeApi, event, write_configs};
 use rabbit::*;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn get(url: &str) -> Option<(u16, String)> {
-    let resp = reqwest::get(url).await.ok()?;
-    Some((resp.status().as_u16(), resp.text().await.ok()?))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
@@ -45,61 +32,17 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
         ),
     )
     .unwrap();
-    let (hp, mp) = (free_port(), free_port());
-    let bin = env!("CARGO_BIN_EXE_adapter");
-    let mut child = Command::new(bin)
-        .args(["serve", "-c"])
-        .arg(&a)
-        .arg("-t")
-        .arg(&t)
-        .args([
-            "--health-port",
-            &hp.to_string(),
-            "--metrics-port",
-            &mp.to_string(),
-        ])
-        .env_clear()
-        .env("BROKER_CONFIG_FILE", &broker)
-        .env("HYPERFLEET_TRACING_ENABLED", "false")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let ready_url = format!("http://127.0.0.1:{hp}/readyz");
-    let mut is_ready = false;
-    for _ in 0..200 {
-        if let Some((200, _)) = get(&ready_url).await {
-            is_ready = true;
-            break;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "adapter exited early ({status}):\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(is_ready, "the adapter became ready");
+    let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
+    let served = process::serve(&a, &t, &env).await;
     assert_eq!(
-        get(&ready_url).await.unwrap().1.trim_end(),
+        served.readyz().await.1.trim_end(),
         r#"{"checks":{"broker":"ok","config":"ok"},"status":"ok"}"#
     );
 
     // `adapter publish` with the same broker.yaml, topic from the adapter config.
     let event_file = dir.path().join("event.json");
     std::fs::write(&event_file, event("evt-proc-1", "cls-proc")).unwrap();
-    let out = Command::new(bin)
-        .args(["publish", "--event"])
-        .arg(&event_file)
-        .arg("-c")
-        .arg(&a)
-        .env_clear()
-        .env("BROKER_CONFIG_FILE", &broker)
-        .output()
-        .unwrap();
+    let out = process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
     let published = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -120,10 +63,7 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
     let (_, body) = api.statuses()[0].clone();
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["adapter"], "process-adapter");
-    let metrics = get(&format!("http://127.0.0.1:{mp}/metrics"))
-        .await
-        .unwrap()
-        .1;
+    let metrics = served.metrics().await;
     for line in [
         "hyperfleet_adapter_events_processed_total{adapter_name=\"process\",component=\"process-adapter\",status=\"success\",version=\"0.0.0-dev\"} 1".to_string(),
         format!("hyperfleet_broker_messages_consumed_total{{component=\"process-adapter\",topic=\"{topic}\",version=\"0.0.0-dev\"}} 1"),
@@ -132,30 +72,8 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
         assert!(metrics.contains(&line), "missing {line}\n{metrics}");
     }
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut status = None;
-    for _ in 0..300 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let out = child.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        status.and_then(|s| s.code()),
-        Some(0),
-        "SIGTERM exits 0\n{logs}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, logs, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "SIGTERM exits 0\n{logs}{stderr}");
     for msg in [
         "Broker configuration loaded from",
         "Successfully subscribed to broker topic",

@@ -1,0 +1,125 @@
+//! The real `adapter` process for end-to-end tests: `serve` on free ports until ready, `publish`,
+//! HTTP gets, and SIGTERM with the exit status and output.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_adapter");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub async fn get(url: &str) -> Option<(u16, String)> {
+    let resp = reqwest::get(url).await.ok()?;
+    Some((resp.status().as_u16(), resp.text().await.ok()?))
+}
+
+/// A running `adapter serve`.
+pub struct Served {
+    pub child: Child,
+    pub health_port: u16,
+    pub metrics_port: u16,
+}
+
+/// Starts `adapter serve -c adapter -t task` with a clean environment plus `env` (tracing off)
+/// and waits until `/readyz` answers 200; panics with the output if it exits first.
+pub async fn serve(adapter: &Path, task: &Path, env: &[(&str, &str)]) -> Served {
+    let (hp, mp) = (free_port(), free_port());
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "-c"])
+        .arg(adapter)
+        .arg("-t")
+        .arg(task)
+        .args(["--health-port", &hp.to_string()])
+        .args(["--metrics-port", &mp.to_string()])
+        .env_clear()
+        .env("HYPERFLEET_TRACING_ENABLED", "false")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let ready_url = format!("http://127.0.0.1:{hp}/readyz");
+    for _ in 0..400 {
+        if let Some((200, _)) = get(&ready_url).await {
+            return Served {
+                child,
+                health_port: hp,
+                metrics_port: mp,
+            };
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "adapter exited early ({status}):\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the adapter did not become ready");
+}
+
+impl Served {
+    pub async fn readyz(&self) -> (u16, String) {
+        get(&format!("http://127.0.0.1:{}/readyz", self.health_port))
+            .await
+            .unwrap()
+    }
+
+    pub async fn metrics(&self) -> String {
+        get(&format!("http://127.0.0.1:{}/metrics", self.metrics_port))
+            .await
+            .unwrap()
+            .1
+    }
+
+    /// Sends SIGTERM and waits (up to 30 s) for the exit; returns the exit code and the output.
+    pub async fn terminate(mut self) -> (Option<i32>, String, String) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let mut code = None;
+        for _ in 0..600 {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                code = s.code();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let out = self.child.wait_with_output().unwrap();
+        (
+            code,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// `adapter publish --event FILE ARGS...` with a clean environment plus `env`.
+pub fn publish(event: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["publish", "--event"])
+        .arg(event)
+        .args(args)
+        .env_clear();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
