@@ -74,13 +74,14 @@ async fn subscriber(
     env: &dyn EnvSource,
 ) -> Result<Box<dyn EventSource>> {
     let b = &loaded.adapter.clients.broker;
-    let _ = (b, health, env);
+    let h = health.clone();
+    let readiness: crate::adapters::broker::Readiness = Arc::new(move |up| h.set("broker", up));
+    let _ = (b, env, &readiness);
+    tracing::info!("Subscribing to broker topic...");
     match broker.kind {
         #[cfg(feature = "rabbitmq")]
         crate::config::broker::BrokerKind::RabbitMq => {
             use crate::adapters::broker::rabbitmq;
-            let h = health.clone();
-            tracing::info!("Subscribing to broker topic...");
             let source = rabbitmq::subscribe(
                 broker.rabbitmq.clone(),
                 rabbitmq::Subscription {
@@ -88,7 +89,7 @@ async fn subscriber(
                     subscription_id: b.subscription_id.clone(),
                     parallelism: broker.parallelism,
                 },
-                Arc::new(move |up| h.set("broker", up)),
+                readiness,
             )
             .await
             .map_err(subscribe_failed)?;
@@ -97,8 +98,6 @@ async fn subscriber(
         #[cfg(feature = "pubsub")]
         crate::config::broker::BrokerKind::GooglePubSub => {
             use crate::adapters::broker::pubsub;
-            let h = health.clone();
-            tracing::info!("Subscribing to broker topic...");
             let source = pubsub::subscribe(
                 broker.googlepubsub.clone(),
                 pubsub::Target {
@@ -108,7 +107,7 @@ async fn subscriber(
                     parallelism: broker.parallelism,
                     emulator_host: crate::config::env::non_empty(env, "PUBSUB_EMULATOR_HOST"),
                 },
-                Arc::new(move |up| h.set("broker", up)),
+                readiness,
             )
             .await
             .map_err(subscribe_failed)?;

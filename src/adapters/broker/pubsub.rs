@@ -24,10 +24,10 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-/// Called with `true` when the subscription is reachable and consuming, `false` otherwise.
-pub type Readiness = Arc<dyn Fn(bool) + Send + Sync>;
+pub use super::Readiness;
+use super::{StopRequest, Stopper};
 
 /// What one subscription consumes.
 #[derive(Debug, Clone)]
@@ -222,7 +222,7 @@ pub async fn prepare(cfg: &PubSubConfig, target: &Target) -> Result<bool, String
 /// The consuming side handed to the serve loop.
 pub struct PubSubSource {
     rx: mpsc::Receiver<PubSubDelivery>,
-    stop: Option<oneshot::Sender<oneshot::Sender<()>>>,
+    stop: Stopper,
 }
 
 /// Subscribes: checks (or creates) the topic and subscription, then starts the streaming pull.
@@ -250,7 +250,7 @@ pub async fn subscribe(
         }
     );
     let (tx, rx) = mpsc::channel(target.parallelism.max(1));
-    let (stop_tx, stop_rx) = oneshot::channel();
+    let (stopper, stop_rx) = Stopper::new();
     tokio::spawn(pump(
         cfg,
         target,
@@ -261,10 +261,7 @@ pub async fn subscribe(
         stop_rx,
         readiness,
     ));
-    Ok(PubSubSource {
-        rx,
-        stop: Some(stop_tx),
-    })
+    Ok(PubSubSource { rx, stop: stopper })
 }
 
 /// How often the subscription is probed for readiness.
@@ -314,7 +311,7 @@ async fn pump(
     subscriber: Subscriber,
     dead_letters: bool,
     tx: mpsc::Sender<PubSubDelivery>,
-    stop: oneshot::Receiver<oneshot::Sender<()>>,
+    stop: StopRequest,
     readiness: Readiness,
 ) {
     let name = target.subscription_name();
@@ -398,12 +395,7 @@ impl EventSource for PubSubSource {
         while let Ok(d) = self.rx.try_recv() {
             drop(d);
         }
-        if let Some(stop) = self.stop.take() {
-            let (done_tx, done_rx) = oneshot::channel();
-            if stop.send(done_tx).is_ok() {
-                let _ = tokio::time::timeout(Duration::from_secs(30), done_rx).await;
-            }
-        }
+        self.stop.stop().await;
     }
 }
 

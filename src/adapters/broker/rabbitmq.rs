@@ -22,12 +22,11 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Acker, BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{Map, Value};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-/// Called with `true` when the subscription is consuming and `false` while it is not.
-pub type Readiness = Arc<dyn Fn(bool) + Send + Sync>;
+pub use super::Readiness;
+use super::{StopRequest, Stopper};
 
 /// What one subscription consumes.
 #[derive(Debug, Clone)]
@@ -151,7 +150,7 @@ async fn consume(
 /// The consuming side handed to the serve loop.
 pub struct RabbitSource {
     rx: mpsc::Receiver<RabbitDelivery>,
-    stop: Option<oneshot::Sender<oneshot::Sender<()>>>,
+    stop: Stopper,
 }
 
 /// Subscribes: connects, declares the topology and starts consuming. The first connection must
@@ -176,12 +175,9 @@ pub async fn subscribe(
         cfg.redacted_url()
     );
     let (tx, rx) = mpsc::channel(sub.parallelism.max(1));
-    let (stop_tx, stop_rx) = oneshot::channel();
+    let (stopper, stop_rx) = Stopper::new();
     tokio::spawn(pump(cfg, sub, first, tx, stop_rx, readiness));
-    Ok(RabbitSource {
-        rx,
-        stop: Some(stop_tx),
-    })
+    Ok(RabbitSource { rx, stop: stopper })
 }
 
 /// Forwards deliveries until stopped, reconnecting whenever the connection drops.
@@ -190,7 +186,7 @@ async fn pump(
     sub: Subscription,
     first: (Connection, Channel, lapin::Consumer),
     tx: mpsc::Sender<RabbitDelivery>,
-    mut stop: oneshot::Receiver<oneshot::Sender<()>>,
+    mut stop: StopRequest,
     readiness: Readiness,
 ) {
     let (mut conn, mut channel, mut consumer) = first;
@@ -274,12 +270,7 @@ impl EventSource for RabbitSource {
     async fn close(&mut self) {
         // Deliveries already handed over but not yet taken go back to the queue on close.
         self.rx.close();
-        if let Some(stop) = self.stop.take() {
-            let (done_tx, done_rx) = oneshot::channel();
-            if stop.send(done_tx).is_ok() {
-                let _ = tokio::time::timeout(Duration::from_secs(30), done_rx).await;
-            }
-        }
+        self.stop.stop().await;
     }
 }
 
