@@ -363,12 +363,7 @@ mod tests {
     use crate::config::MapEnv;
 
     fn settings(vars: &[(&str, &str)]) -> Settings {
-        let env = MapEnv(
-            vars.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        );
-        Settings::from_env(&env, "my-adapter")
+        Settings::from_env(&MapEnv::from_pairs(vars), "my-adapter")
     }
 
     fn warnings(s: &Settings) -> Vec<&str> {

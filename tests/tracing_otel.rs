@@ -207,15 +207,6 @@ fn executor(base_url: &str, dir: &std::path::Path) -> Executor {
     )
 }
 
-fn env(pairs: &[(&str, &str)]) -> MapEnv {
-    MapEnv(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    )
-}
-
 /// Runs one traced event with tracing configured by `vars`; returns the collector's spans, the
 /// API's `traceparent` headers and the log lines.
 async fn traced_event(
@@ -228,7 +219,7 @@ async fn traced_event(
 ) {
     let dir = tempfile::tempdir().unwrap();
     let (base, api) = fake_api().await;
-    let settings = telemetry::Settings::from_env(&env(vars), "trace-test-adapter");
+    let settings = telemetry::Settings::from_env(&MapEnv::from_pairs(vars), "trace-test-adapter");
     let (tel, tracer) = Telemetry::start(&settings, "1.2.3").unwrap();
     assert!(tracer.is_some());
     let logs = Capture::default();
@@ -321,7 +312,7 @@ async fn otlp_http_exports_spans_that_join_the_event_trace() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
     ];
-    let s = telemetry::Settings::from_env(&env(&vars), "x");
+    let s = telemetry::Settings::from_env(&MapEnv::from_pairs(vars), "x");
     assert_eq!(s.export, Export::OtlpHttp);
     let (spans, headers, logs) = traced_event(&vars, &collected).await;
     check(&spans, &headers, &logs);

@@ -630,20 +630,11 @@ mod tests {
     use super::*;
     use crate::config::MapEnv;
 
-    fn env(pairs: &[(&str, &str)]) -> MapEnv {
-        MapEnv(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     fn load_text(text: &str, vars: &[(&str, &str)]) -> Result<BrokerConfig, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("broker.yaml");
         std::fs::write(&f, text).unwrap();
-        load_from(&env(vars), Some(&f))
+        load_from(&MapEnv::from_pairs(vars), Some(&f))
     }
 
     fn messages(e: &ConfigError) -> Vec<String> {
@@ -670,7 +661,7 @@ mod tests {
     #[test]
     fn no_file_means_defaults_and_environment() {
         let c = load_from(
-            &env(&[
+            &MapEnv::from_pairs([
                 ("BROKER_TYPE", "googlepubsub"),
                 ("BROKER_GOOGLEPUBSUB_PROJECT_ID", "p"),
             ]),
@@ -682,7 +673,7 @@ mod tests {
         assert_eq!(c.googlepubsub.project_id, "p");
         assert_eq!(c.googlepubsub.dead_letter_max_attempts, 5);
         assert_eq!(c.googlepubsub.ack_deadline_seconds, 10);
-        let e = load_from(&env(&[]), None).unwrap_err();
+        let e = load_from(&MapEnv::default(), None).unwrap_err();
         assert_eq!(messages(&e), ["unsupported broker type: "]);
     }
 
@@ -785,12 +776,15 @@ mod tests {
     fn locate_order() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(
-            locate(&env(&[("BROKER_CONFIG_FILE", "/x/b.yaml")]), None),
+            locate(
+                &MapEnv::from_pairs([("BROKER_CONFIG_FILE", "/x/b.yaml")]),
+                None
+            ),
             Some(PathBuf::from("/x/b.yaml"))
         );
         std::fs::write(dir.path().join("broker.yaml"), "").unwrap();
         assert_eq!(
-            locate(&env(&[]), Some(dir.path())),
+            locate(&MapEnv::default(), Some(dir.path())),
             Some(dir.path().join("broker.yaml"))
         );
     }

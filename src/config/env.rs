@@ -30,9 +30,11 @@ impl EnvSource for ProcessEnv {
 pub struct MapEnv(pub BTreeMap<String, String>);
 
 impl MapEnv {
-    pub fn from_pairs<const N: usize>(pairs: [(&str, &str); N]) -> Self {
+    /// The variables of `pairs` (an array or a slice of `(name, value)`).
+    pub fn from_pairs<'a>(pairs: impl AsRef<[(&'a str, &'a str)]>) -> Self {
         MapEnv(
             pairs
+                .as_ref()
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
