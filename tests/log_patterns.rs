@@ -1,6 +1,10 @@
 //! Every log pattern the runbook tells operators to search for is emitted by the failure it
 //! names, with the event's fields on the line.
 
+#[path = "support/capture.rs"]
+mod capture;
+
+use capture::Capture;
 use hyperfleet_adapter::adapters::api::RecordedApi;
 use hyperfleet_adapter::adapters::api::http::{Backoff, HttpApi, Settings, Sleeper};
 use hyperfleet_adapter::adapters::broker::memory::MemoryBroker;
@@ -12,51 +16,8 @@ use hyperfleet_adapter::app::servers::Health;
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::ports::{ApiRequest, FixedClock, HyperfleetApi};
-use serde_json::Value;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
-
-impl Capture {
-    fn lines(&self) -> Vec<Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    /// The first line whose message or error contains `needle`.
-    fn find(&self, needle: &str) -> Value {
-        self.lines()
-            .into_iter()
-            .find(|l| {
-                l["msg"].as_str().unwrap_or_default().contains(needle)
-                    || l["error"].as_str().unwrap_or_default().contains(needle)
-            })
-            .unwrap_or_else(|| panic!("no log line with {needle:?}:\n{:#?}", self.lines()))
-    }
-}
 
 fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
     let c = Capture::default();

@@ -12,7 +12,7 @@ mod fake_api;
 #[path = "support/process.rs"]
 mod process;
 
-use fake_api::{FakeApi, Running, event, harness, write_configs};
+use fake_api::{FakeApi, Running, event, harness, unique, wait_for, write_configs};
 use google_cloud_pubsub::client::SubscriptionAdmin;
 use google_cloud_pubsub::model::Message;
 use hyperfleet_adapter::adapters::broker::pubsub::{self, PubSubPublisher, Target};
@@ -33,14 +33,6 @@ fn emulator() -> String {
             "PUBSUB_EMULATOR_HOST is not set: run scripts/test (it starts the emulator), or start \
              /usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator and set it",
         )
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
 fn creating() -> PubSubConfig {
@@ -64,16 +56,6 @@ fn target(topic: &str, subscription: &str, parallelism: usize) -> Target {
 
 fn no_readiness() -> pubsub::Readiness {
     Arc::new(|_| {})
-}
-
-async fn wait_for(what: &str, secs: u64, cond: impl Fn() -> bool) {
-    for _ in 0..secs * 50 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 async fn publisher(topic: &str) -> PubSubPublisher {

@@ -3,15 +3,18 @@
 //! (over HTTP/protobuf and over gRPC), the API sees the trace context in its headers, and the
 //! log lines carry the trace and span ids.
 
+#[path = "support/capture.rs"]
+mod capture;
+#[path = "support/fake_api.rs"]
+mod fake_api;
+
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings as ApiSettings};
-use hyperfleet_adapter::adapters::transport::MemoryTransport;
+use axum::extract::State;
+use axum::routing::post;
+use capture::Capture;
+use fake_api::FakeApi;
 use hyperfleet_adapter::app::logging::{self, LogSettings};
-use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
-use hyperfleet_adapter::domain::{Executor, Ports};
+use hyperfleet_adapter::config::MapEnv;
 use hyperfleet_adapter::telemetry::{self, Export, Telemetry};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -23,41 +26,10 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::{Map, Value};
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_SPAN: &str = "00f067aa0ba902b7";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
-
-impl Capture {
-    fn lines(&self) -> Vec<Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
 
 /// What the collector received.
 #[derive(Clone, Default)]
@@ -144,69 +116,6 @@ async fn grpc_collector() -> (String, Collected) {
     (format!("http://{addr}"), c)
 }
 
-/// The fake HyperFleet API: records the `traceparent` of every request.
-#[derive(Clone, Default)]
-struct Api(Arc<Mutex<Vec<Option<String>>>>);
-
-fn seen(api: &Api, h: &HeaderMap) {
-    api.0.lock().unwrap().push(
-        h.get("traceparent")
-            .map(|v| v.to_str().unwrap().to_string()),
-    );
-}
-
-async fn fake_api() -> (String, Api) {
-    let api = Api::default();
-    let app = Router::new()
-        .route(
-            "/api/hyperfleet/v1/clusters/{id}",
-            get(
-                |State(api): State<Api>, h: HeaderMap, Path(id): Path<String>| async move {
-                    seen(&api, &h);
-                    serde_json::json!({"id": id, "name": "n", "generation": 1,
-                        "spec": {"provider": "aws"}, "status": {"conditions": []}})
-                    .to_string()
-                },
-            ),
-        )
-        .route(
-            "/api/hyperfleet/v1/clusters/{id}/statuses",
-            post(|State(api): State<Api>, h: HeaderMap| async move {
-                seen(&api, &h);
-                (axum::http::StatusCode::CREATED, "{}")
-            }),
-        )
-        .with_state(api.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    (format!("http://{addr}"), api)
-}
-
-fn executor(base_url: &str, dir: &std::path::Path) -> Executor {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let a = dir.join("adapter.yaml");
-    std::fs::write(&a, format!("adapter:\n  name: trace-test-adapter\nclients:\n  hyperfleet_api:\n    base_url: {base_url}\n    retry_attempts: 1\n")).unwrap();
-    let env = MapEnv::default();
-    let loaded = config::load(&LoadOptions {
-        adapter_path: Some(a),
-        task_path: Some(root.join("kubernetes/task-config.yaml")),
-        flags: vec![],
-        env: &env,
-        binary_version: "0.0.0-dev".into(),
-    })
-    .unwrap();
-    let settings = ApiSettings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
-    Executor::new(
-        Arc::new(loaded),
-        Ports::with_transport(
-            Arc::new(HttpApi::new(settings).unwrap()),
-            Arc::new(MemoryTransport::default()),
-            Arc::new(env),
-        ),
-    )
-}
-
 /// Runs one traced event with tracing configured by `vars`; returns the collector's spans, the
 /// API's `traceparent` headers and the log lines.
 async fn traced_event(
@@ -218,7 +127,8 @@ async fn traced_event(
     Vec<Value>,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let (base, api) = fake_api().await;
+    let api = FakeApi::default();
+    let base = api.start().await;
     let settings = telemetry::Settings::from_env(&MapEnv::from_pairs(vars), "trace-test-adapter");
     let (tel, tracer) = Telemetry::start(&settings, "1.2.3").unwrap();
     assert!(tracer.is_some());
@@ -231,7 +141,7 @@ async fn traced_event(
     };
     let guard =
         tracing::subscriber::set_default(logging::subscriber(&log_settings, logs.clone(), tracer));
-    let exec = executor(&base, dir.path());
+    let exec = fake_api::executor(dir.path(), "trace-test-adapter", &base, "t", "s");
     let mut ext = Map::new();
     ext.insert(
         "traceparent".into(),
@@ -246,7 +156,7 @@ async fn traced_event(
     assert!(!result.is_failed(), "{result:?}");
     drop(guard);
     tel.shutdown().await;
-    let headers = api.0.lock().unwrap().clone();
+    let headers = api.traceparents();
     (collected.spans(), headers, logs.lines())
 }
 

@@ -5,6 +5,7 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
@@ -23,6 +24,8 @@ pub struct FakeApi {
     pub gets: Arc<Mutex<Vec<String>>>,
     /// `(cluster id, body)` of every status report.
     pub statuses: Arc<Mutex<Vec<(String, String)>>>,
+    /// The `traceparent` header of every request, in order.
+    pub traceparents: Arc<Mutex<Vec<Option<String>>>>,
     pub delay: Duration,
 }
 
@@ -35,13 +38,25 @@ impl FakeApi {
         self.statuses.lock().unwrap().clone()
     }
 
+    pub fn traceparents(&self) -> Vec<Option<String>> {
+        self.traceparents.lock().unwrap().clone()
+    }
+
+    fn seen(&self, h: &HeaderMap) {
+        self.traceparents.lock().unwrap().push(
+            h.get("traceparent")
+                .map(|v| v.to_str().unwrap_or_default().to_string()),
+        );
+    }
+
     /// Starts the server on an ephemeral port; returns its base URL.
     pub async fn start(&self) -> String {
         let app = Router::new()
             .route(
                 "/api/hyperfleet/v1/clusters/{id}",
                 get(
-                    |State(api): State<FakeApi>, Path(id): Path<String>| async move {
+                    |State(api): State<FakeApi>, h: HeaderMap, Path(id): Path<String>| async move {
+                        api.seen(&h);
                         api.gets.lock().unwrap().push(id.clone());
                         tokio::time::sleep(api.delay).await;
                         serde_json::json!({"id": id, "name": format!("name-{id}"), "generation": 1,
@@ -53,7 +68,11 @@ impl FakeApi {
             .route(
                 "/api/hyperfleet/v1/clusters/{id}/statuses",
                 post(
-                    |State(api): State<FakeApi>, Path(id): Path<String>, body: String| async move {
+                    |State(api): State<FakeApi>,
+                     h: HeaderMap,
+                     Path(id): Path<String>,
+                     body: String| async move {
+                        api.seen(&h);
                         api.statuses.lock().unwrap().push((id, body));
                         (axum::http::StatusCode::CREATED, "{}")
                     },
@@ -65,6 +84,26 @@ impl FakeApi {
         tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
         format!("http://{addr}")
     }
+}
+
+/// A name no other test or run uses (queues, topics, subscriptions).
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// Polls `cond` every 20 ms for up to `secs` seconds; panics naming `what` when it stays false.
+pub async fn wait_for(what: &str, secs: u64, cond: impl Fn() -> bool) {
+    for _ in 0..secs * 50 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
 }
 
 /// A task config that fetches the cluster and reports a status: no resources, so no transport.
@@ -144,14 +183,16 @@ pub struct Running {
     _dir: tempfile::TempDir,
 }
 
-pub async fn harness(name: &str, topic: &str, subscription: &str, delay_ms: u64) -> Harness {
-    let api = FakeApi {
-        delay: Duration::from_millis(delay_ms),
-        ..Default::default()
-    };
-    let base = api.start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (a, t) = write_configs(dir.path(), name, &base, topic, subscription);
+/// The executor of [`write_configs`]'s configs (written into `dir`): the real HTTP client to
+/// the fake API at `base_url`, the in-memory transport.
+pub fn executor(
+    dir: &std::path::Path,
+    name: &str,
+    base_url: &str,
+    topic: &str,
+    subscription: &str,
+) -> Executor {
+    let (a, t) = write_configs(dir, name, base_url, topic, subscription);
     let env = MapEnv::default();
     let loaded = config::load(&LoadOptions {
         adapter_path: Some(a),
@@ -162,14 +203,24 @@ pub async fn harness(name: &str, topic: &str, subscription: &str, delay_ms: u64)
     })
     .unwrap();
     let settings = Settings::from_config(&loaded.adapter.clients.hyperfleet_api, &env).unwrap();
-    let executor = Executor::new(
+    Executor::new(
         Arc::new(loaded),
         Ports::with_transport(
             Arc::new(HttpApi::new(settings).unwrap()),
             Arc::new(MemoryTransport::default()),
             Arc::new(env),
         ),
-    );
+    )
+}
+
+pub async fn harness(name: &str, topic: &str, subscription: &str, delay_ms: u64) -> Harness {
+    let api = FakeApi {
+        delay: Duration::from_millis(delay_ms),
+        ..Default::default()
+    };
+    let base = api.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let executor = executor(dir.path(), name, &base, topic, subscription);
     let health = Health::new(&["config", "broker"], None);
     health.set("config", true);
     Harness {

@@ -4,13 +4,13 @@
 #![allow(dead_code)]
 
 use super::fake_api::{Running, harness};
+pub use super::fake_api::{unique, wait_for};
 use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Subscription};
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
 use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub fn url() -> String {
     std::env::var("HYPERFLEET_TEST_AMQP_URL")
@@ -25,14 +25,6 @@ pub fn cfg() -> RabbitMqConfig {
 }
 
 /// A name no other run uses.
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
 pub async fn admin() -> lapin::Channel {
     let conn = Connection::connect(&url(), ConnectionProperties::default())
         .await
@@ -89,16 +81,6 @@ pub fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
 
 pub fn no_readiness() -> rabbitmq::Readiness {
     Arc::new(|_| {})
-}
-
-pub async fn wait_for(what: &str, secs: u64, cond: impl Fn() -> bool) {
-    for _ in 0..secs * 50 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// The serve loop over a RabbitMQ subscription with the fake API.
