@@ -111,8 +111,9 @@ impl Served {
     }
 }
 
-/// `adapter publish --event FILE ARGS...` with a clean environment plus `env`.
-pub fn publish(event: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `adapter publish --event FILE ARGS...` with a clean environment plus `env`; asserts it
+/// succeeded and returns what it printed.
+pub fn publish(event: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut cmd = Command::new(BIN);
     cmd.args(["publish", "--event"])
         .arg(event)
@@ -121,5 +122,12 @@ pub fn publish(event: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    let out: Output = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "adapter publish failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
