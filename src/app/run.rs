@@ -48,11 +48,27 @@ pub fn serve(
     code
 }
 
-fn transport_for(client: &str) -> Result<Arc<dyn Transport>> {
+/// Builds the transport for `client` (`kubernetes` or `maestro`).
+async fn transport_for(
+    client: &str,
+    loaded: &Loaded,
+    env: &dyn EnvSource,
+) -> Result<Arc<dyn Transport>> {
+    let _ = (loaded, env);
     match client {
         "maestro" => Err(anyhow!(
             "failed to create Maestro client: this build has no Maestro transport (build with --features maestro)"
         )),
+        #[cfg(feature = "k8s")]
+        _ => {
+            use crate::adapters::transport::kubernetes::{KubernetesTransport, Settings};
+            let settings = Settings::from_config(&loaded.adapter.clients.kubernetes, env);
+            let transport = KubernetesTransport::connect(&settings)
+                .await
+                .map_err(|e| anyhow!("failed to create Kubernetes client: {e}"))?;
+            Ok(Arc::new(transport))
+        }
+        #[cfg(not(feature = "k8s"))]
         _ => Err(anyhow!(
             "failed to create Kubernetes client: this build has no Kubernetes transport (build with --features k8s)"
         )),
@@ -241,7 +257,7 @@ async fn start(
             "Kubernetes"
         };
         tracing::info!("Creating {label} transport client...");
-        let t = transport_for(client)?;
+        let t = transport_for(client, &loaded, env.as_ref()).await?;
         tracing::info!("{label} transport client created successfully");
         if client == "maestro" {
             maestro = Some(t)

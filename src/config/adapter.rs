@@ -106,6 +106,17 @@ pub struct KubernetesConfig {
     pub qps: f64,
     #[serde(default)]
     pub burst: i64,
+    /// Per-request timeout (one attempt). Not in the Go adapter; default 30s.
+    #[serde(default)]
+    pub timeout: GoDuration,
+    /// Attempts per request for transient failures (timeouts, 429, 5xx, connection errors).
+    /// Not in the Go adapter; default 3.
+    #[serde(default)]
+    pub retry_attempts: i64,
+    /// How long `recreate` waits for the old object to disappear. Not in the Go adapter (which
+    /// can wait forever); default 60s.
+    #[serde(default)]
+    pub recreate_timeout: GoDuration,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -355,6 +366,17 @@ impl ClientsConfig {
         }
         if k.burst != 0 {
             km.insert("burst".into(), json!(k.burst));
+        }
+        for (key, d) in [
+            ("timeout", &k.timeout),
+            ("recreate_timeout", &k.recreate_timeout),
+        ] {
+            if !d.is_zero() {
+                km.insert(key.into(), json!(d.to_string()));
+            }
+        }
+        if k.retry_attempts != 0 {
+            km.insert("retry_attempts".into(), json!(k.retry_attempts));
         }
         m.insert("kubernetes".into(), Value::Object(km));
         m.insert(

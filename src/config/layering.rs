@@ -100,6 +100,18 @@ pub const ENV_TABLE: &[(&str, &str)] = &[
     ),
     ("clients.kubernetes.qps", "HYPERFLEET_KUBERNETES_QPS"),
     ("clients.kubernetes.burst", "HYPERFLEET_KUBERNETES_BURST"),
+    (
+        "clients.kubernetes.timeout",
+        "HYPERFLEET_KUBERNETES_TIMEOUT",
+    ),
+    (
+        "clients.kubernetes.retry_attempts",
+        "HYPERFLEET_KUBERNETES_RETRY_ATTEMPTS",
+    ),
+    (
+        "clients.kubernetes.recreate_timeout",
+        "HYPERFLEET_KUBERNETES_RECREATE_TIMEOUT",
+    ),
 ];
 
 /// Paths whose values are booleans: env and flag text goes through Go's `ParseBool`.

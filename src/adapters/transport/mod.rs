@@ -2,6 +2,8 @@
 //! contract suite checks every implementation against the `Transport` port's contract.
 
 pub mod contract;
+#[cfg(feature = "k8s")]
+pub mod kubernetes;
 pub mod memory;
 
 pub use memory::{MemoryTransport, TransportOp};

@@ -1,0 +1,688 @@
+//! The Kubernetes transport: manifests applied with server-side apply (field manager
+//! `hyperfleet-adapter`, forced) under the generation rule, objects read by name or label
+//! selector, deleted with a propagation policy. Kinds are resolved through the API server's
+//! discovery documents, cached, and looked up again on a miss so CRDs installed later are found.
+
+pub mod api;
+
+use self::api::{ApiClient, CallPolicy, Failure, RateLimiter};
+use crate::config::EnvSource;
+use crate::config::adapter::KubernetesConfig;
+use crate::domain::generation::{GENERATION_ANNOTATION, decide};
+use crate::ports::{
+    Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
+};
+use async_trait::async_trait;
+use kube::core::Request;
+use kube::core::params::{
+    DeleteParams, GetParams, ListParams, Patch, PatchParams, PropagationPolicy,
+};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The field manager of every apply.
+pub const FIELD_MANAGER: &str = "hyperfleet-adapter";
+
+/// Where the client's credentials come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A kubeconfig file; `from_env` when it came from `KUBECONFIG`.
+    Kubeconfig { path: PathBuf, from_env: bool },
+    /// The pod's service account.
+    InCluster,
+}
+
+/// Everything the transport needs from the adapter config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub source: Source,
+    pub qps: f64,
+    pub burst: u32,
+    pub policy: CallPolicy,
+    pub recreate_timeout: Duration,
+    /// How often `recreate` checks whether the old object is gone.
+    pub recreate_poll: Duration,
+}
+
+impl Settings {
+    /// From `clients.kubernetes`: `kube_config_path`, else `KUBECONFIG` (first path of the
+    /// list), else the in-cluster service account. Zero values take the defaults (qps 100,
+    /// burst 200, timeout 30s, 3 attempts, recreate timeout 60s).
+    pub fn from_config(cfg: &KubernetesConfig, env: &dyn EnvSource) -> Self {
+        let source = if !cfg.kube_config_path.is_empty() {
+            Source::Kubeconfig {
+                path: PathBuf::from(&cfg.kube_config_path),
+                from_env: false,
+            }
+        } else if let Some(first) = crate::config::env::non_empty(env, "KUBECONFIG")
+            .and_then(|v| v.split(':').find(|p| !p.is_empty()).map(PathBuf::from))
+        {
+            Source::Kubeconfig {
+                path: first,
+                from_env: true,
+            }
+        } else {
+            Source::InCluster
+        };
+        let positive = |d: &crate::config::duration::GoDuration, default: u64| {
+            if d.0 > 0 {
+                d.to_std()
+            } else {
+                Duration::from_secs(default)
+            }
+        };
+        let policy = CallPolicy {
+            timeout: positive(&cfg.timeout, 30),
+            attempts: if cfg.retry_attempts > 0 {
+                u32::try_from(cfg.retry_attempts).unwrap_or(u32::MAX)
+            } else {
+                3
+            },
+            ..CallPolicy::default()
+        };
+        Settings {
+            source,
+            qps: if cfg.qps > 0.0 { cfg.qps } else { 100.0 },
+            burst: if cfg.burst > 0 {
+                u32::try_from(cfg.burst).unwrap_or(u32::MAX)
+            } else {
+                200
+            },
+            policy,
+            recreate_timeout: positive(&cfg.recreate_timeout, 60),
+            recreate_poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// How a kind is addressed: its plural resource name and scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Resolved {
+    plural: String,
+    namespaced: bool,
+}
+
+/// The transport. Cheap to share (`Arc`); every call is independent.
+pub struct KubernetesTransport {
+    api: ApiClient,
+    kinds: Mutex<HashMap<Gvk, Resolved>>,
+    recreate_timeout: Duration,
+    recreate_poll: Duration,
+}
+
+/// The client configuration the settings describe, logging where its credentials come from.
+pub async fn config(settings: &Settings) -> Result<kube::Config, String> {
+    let config = match &settings.source {
+        Source::Kubeconfig { path, from_env } => {
+            if *from_env {
+                tracing::info!("Using kubeconfig from: {} (KUBECONFIG)", path.display());
+            } else {
+                tracing::info!("Using kubeconfig from: {}", path.display());
+            }
+            let failed = |e: &dyn std::fmt::Display| {
+                format!("failed to load kubeconfig from {}: {e}", path.display())
+            };
+            let file = kube::config::Kubeconfig::read_from(path).map_err(|e| failed(&e))?;
+            kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| failed(&e))?
+        }
+        Source::InCluster => {
+            tracing::info!("Using in-cluster Kubernetes configuration (ServiceAccount)");
+            kube::Config::incluster()
+                .map_err(|e| format!("failed to create in-cluster config: {e}"))?
+        }
+    };
+    Ok(config)
+}
+
+impl KubernetesTransport {
+    /// Connects as the settings say (no request is made until the first operation).
+    pub async fn connect(settings: &Settings) -> Result<Self, String> {
+        Self::with_config(config(settings).await?, settings)
+    }
+
+    /// The transport over a client built from `config`. kube's own retry layer is turned off:
+    /// the transport's policy (every transient class, `Retry-After`, bounded) replaces it.
+    pub fn with_config(mut config: kube::Config, settings: &Settings) -> Result<Self, String> {
+        config.default_retry = false;
+        let client = kube::Client::try_from(config)
+            .map_err(|e| format!("failed to create kubernetes client: {e}"))?;
+        Ok(Self::with_client(client, settings))
+    }
+
+    /// The transport over an existing client (whose own retry layer, if on, adds to ours).
+    pub fn with_client(client: kube::Client, settings: &Settings) -> Self {
+        KubernetesTransport {
+            api: ApiClient::new(
+                client,
+                RateLimiter::new(settings.qps, settings.burst),
+                settings.policy.clone(),
+            ),
+            kinds: Mutex::default(),
+            recreate_timeout: settings.recreate_timeout,
+            recreate_poll: settings.recreate_poll,
+        }
+    }
+
+    fn cached(&self, gvk: &Gvk) -> Option<Resolved> {
+        self.kinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(gvk)
+            .cloned()
+    }
+
+    fn forget(&self, gvk: &Gvk) {
+        self.kinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(gvk);
+    }
+
+    /// The kind's resource, from the cache or the group version's discovery document.
+    async fn resolve(&self, gvk: &Gvk) -> Result<Resolved, String> {
+        if let Some(r) = self.cached(gvk) {
+            return Ok(r);
+        }
+        let no_match = || {
+            format!(
+                "no matches for kind {:?} in version {:?}",
+                gvk.kind,
+                gvk.api_version()
+            )
+        };
+        if gvk.kind.is_empty() || gvk.version.is_empty() {
+            return Err(no_match());
+        }
+        let request = http::Request::get(group_version_path(gvk))
+            .body(Vec::new())
+            .map_err(|e| e.to_string())?;
+        let document = match self.api.call(request).await {
+            Ok(reply) => reply.json().map_err(|f| f.message)?,
+            Err(f) if f.is_not_found() => return Err(no_match()),
+            Err(f) => return Err(format!("failed to discover {}: {f}", gvk.api_version())),
+        };
+        let found = document
+            .get("resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                r.get("kind").and_then(Value::as_str) == Some(gvk.kind.as_str())
+                    && r.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| !n.contains('/'))
+            })
+            .ok_or_else(no_match)?;
+        let resolved = Resolved {
+            plural: found["name"].as_str().unwrap_or_default().to_string(),
+            namespaced: found
+                .get("namespaced")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        };
+        self.kinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(gvk.clone(), resolved.clone());
+        Ok(resolved)
+    }
+
+    /// Runs `op` on the kind's resource; when the server says the resource type itself is
+    /// gone (a deleted CRD), forgets it and resolves once more.
+    async fn on_resource<T, F, Fut>(&self, gvk: &Gvk, op: F) -> Result<T, OpError>
+    where
+        F: Fn(Resolved) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Failure>>,
+    {
+        let resolved = self.resolve(gvk).await.map_err(OpError::Resolve)?;
+        match op(resolved).await {
+            Err(f) if f.is_missing_resource_type() => {
+                self.forget(gvk);
+                let resolved = self.resolve(gvk).await.map_err(OpError::Resolve)?;
+                op(resolved).await.map_err(OpError::Api)
+            }
+            other => other.map_err(OpError::Api),
+        }
+    }
+
+    async fn get_object(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, OpError> {
+        let found = self
+            .on_resource(gvk, |r| async move {
+                let ns = scoped(&r, namespace);
+                let req = Request::new(collection_path(gvk, &r, ns))
+                    .get(name, &GetParams::default())
+                    .map_err(build_failure)?;
+                self.api.call(req).await?.json()
+            })
+            .await;
+        match found {
+            Ok(obj) => Ok(Some(with_type(obj, gvk))),
+            Err(OpError::Api(f)) if f.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Server-side apply; returns the HTTP status (201 created, 200 existed) and the object.
+    async fn server_side_apply(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        body: &Value,
+    ) -> Result<(u16, Value), OpError> {
+        self.on_resource(gvk, |r| async move {
+            let ns = scoped(&r, namespace);
+            let params = PatchParams::apply(FIELD_MANAGER).force();
+            let req = Request::new(collection_path(gvk, &r, ns))
+                .patch(name, &params, &Patch::Apply(body))
+                .map_err(build_failure)?;
+            let reply = self.api.call(req).await?;
+            Ok((reply.status, with_type(reply.json()?, gvk)))
+        })
+        .await
+    }
+
+    async fn delete_object(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        propagation: Propagation,
+    ) -> Result<(), OpError> {
+        let policy = match propagation {
+            Propagation::Background => PropagationPolicy::Background,
+            Propagation::Foreground => PropagationPolicy::Foreground,
+            Propagation::Orphan => PropagationPolicy::Orphan,
+        };
+        let deleted = self
+            .on_resource(gvk, |r| {
+                let policy = policy.clone();
+                async move {
+                    let ns = scoped(&r, namespace);
+                    let params = DeleteParams {
+                        propagation_policy: Some(policy.clone()),
+                        ..DeleteParams::default()
+                    };
+                    let req = Request::new(collection_path(gvk, &r, ns))
+                        .delete(name, &params)
+                        .map_err(build_failure)?;
+                    self.api.call(req).await.map(drop)
+                }
+            })
+            .await;
+        match deleted {
+            Err(OpError::Api(f)) if f.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Recreate: delete, wait (bounded) until the object is gone, then apply.
+    async fn recreate(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        existing: &Value,
+        body: &Value,
+    ) -> Result<Value, String> {
+        let what = describe(gvk, namespace, name);
+        self.delete_object(gvk, namespace, name, Propagation::Background)
+            .await
+            .map_err(|e| {
+                format!(
+                    "failed to delete resource for recreation: {}",
+                    e.render("delete", &what)
+                )
+            })?;
+        let old_uid = existing.pointer("/metadata/uid").and_then(Value::as_str);
+        let deadline = Instant::now() + self.recreate_timeout;
+        loop {
+            let current = self.get_object(gvk, namespace, name).await.map_err(|e| {
+                format!(
+                    "failed waiting for resource deletion: error checking deletion status: {}",
+                    e.render("get", &what)
+                )
+            })?;
+            let still =
+                current.filter(|c| c.pointer("/metadata/uid").and_then(Value::as_str) == old_uid);
+            let Some(still) = still else { break };
+            if Instant::now() >= deadline {
+                let finalizers = still
+                    .pointer("/metadata/finalizers")
+                    .and_then(Value::as_array)
+                    .map(|f| {
+                        f.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                return Err(format!(
+                    "failed waiting for resource deletion: {}/{name} still present after {:?} (finalizers: [{finalizers}])",
+                    gvk.kind, self.recreate_timeout
+                ));
+            }
+            tokio::time::sleep(self.recreate_poll).await;
+        }
+        self.server_side_apply(gvk, namespace, name, body)
+            .await
+            .map(|(_, obj)| obj)
+            .map_err(|e| e.render("create", &what))
+    }
+}
+
+/// A failed operation: the kind could not be resolved, or the API call failed.
+#[derive(Debug)]
+enum OpError {
+    Resolve(String),
+    Api(Failure),
+}
+
+impl OpError {
+    /// `K8s <op> operation failed: <Kind>/<name> (namespace: <ns>): <msg>`.
+    fn render(&self, op: &str, what: &str) -> String {
+        match self {
+            OpError::Resolve(m) => format!("K8s {op} operation failed: {what}: {m}"),
+            OpError::Api(f) => format!("K8s {op} operation failed: {what}: {f}"),
+        }
+    }
+}
+
+fn build_failure(e: kube::core::request::Error) -> Failure {
+    Failure {
+        code: None,
+        reason: "InvalidRequest".into(),
+        message: e.to_string(),
+        retry_after: None,
+        attempts: 1,
+    }
+}
+
+/// `<Kind>/<name>` with ` (namespace: <ns>)` when there is one.
+fn describe(gvk: &Gvk, namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        format!("{}/{name}", gvk.kind)
+    } else {
+        format!("{}/{name} (namespace: {namespace})", gvk.kind)
+    }
+}
+
+fn group_version_path(gvk: &Gvk) -> String {
+    if gvk.group.is_empty() {
+        format!("/api/{}", gvk.version)
+    } else {
+        format!("/apis/{}/{}", gvk.group, gvk.version)
+    }
+}
+
+/// The namespace a request uses: none for cluster-scoped kinds.
+fn scoped<'a>(r: &Resolved, namespace: &'a str) -> &'a str {
+    if r.namespaced { namespace } else { "" }
+}
+
+fn collection_path(gvk: &Gvk, r: &Resolved, namespace: &str) -> String {
+    let base = group_version_path(gvk);
+    if namespace.is_empty() {
+        format!("{base}/{}", r.plural)
+    } else {
+        format!("{base}/namespaces/{namespace}/{}", r.plural)
+    }
+}
+
+/// List items come without `apiVersion`/`kind`; the executor reads the kind of what it found.
+fn with_type(mut obj: Value, gvk: &Gvk) -> Value {
+    if let Some(map) = obj.as_object_mut() {
+        map.entry("apiVersion")
+            .or_insert_with(|| Value::String(gvk.api_version()));
+        map.entry("kind")
+            .or_insert_with(|| Value::String(gvk.kind.clone()));
+    }
+    obj
+}
+
+fn meta<'a>(obj: &'a Value, field: &str) -> &'a str {
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn has_generation(obj: &Value) -> bool {
+    obj.pointer("/metadata/annotations")
+        .and_then(|a| a.get(GENERATION_ANNOTATION))
+        .is_some()
+}
+
+#[async_trait]
+impl Transport for KubernetesTransport {
+    async fn apply(
+        &self,
+        manifest: &Value,
+        recreate_on_change: bool,
+        _target: &Target,
+    ) -> Result<Applied, TransportError> {
+        let gvk = Gvk::of(manifest);
+        let name = meta(manifest, "name");
+        if gvk.kind.is_empty() || gvk.version.is_empty() || name.is_empty() {
+            return Err(TransportError::Invalid(
+                "failed to parse manifest: apiVersion, kind and metadata.name are required".into(),
+            ));
+        }
+        let resolved = self.resolve(&gvk).await.map_err(|e| {
+            TransportError::Failed(format!(
+                "failed to get existing resource {}/{name}: {e}",
+                gvk.kind
+            ))
+        })?;
+        let mut body = manifest.clone();
+        let namespace = if resolved.namespaced {
+            let ns = meta(manifest, "namespace");
+            if ns.is_empty() {
+                return Err(TransportError::Invalid(format!(
+                    "failed to apply resource {}/{name}: metadata.namespace is required for a namespaced kind",
+                    gvk.kind
+                )));
+            }
+            ns.to_string()
+        } else {
+            // The API server ignores it on cluster-scoped kinds; an apply body must not carry it.
+            if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("namespace");
+            }
+            String::new()
+        };
+        let what = describe(&gvk, &namespace, name);
+        let existing = self.get_object(&gvk, &namespace, name).await.map_err(|e| {
+            TransportError::Failed(format!(
+                "failed to get existing resource {}/{name}: {}",
+                gvk.kind,
+                e.render("get", &what)
+            ))
+        })?;
+        let (mut operation, mut reason) = decide(&body, existing.as_ref(), recreate_on_change);
+        if operation == Operation::Skip && !has_generation(&body) {
+            // Without the annotation there is nothing to compare: server-side apply is
+            // idempotent, so the manifest is applied every time.
+            operation = Operation::Update;
+            reason = format!("no {GENERATION_ANNOTATION} annotation, applied");
+        }
+        let failed = |op: Operation, e: String| {
+            TransportError::Failed(format!(
+                "failed to {} resource {}/{name}: {e}",
+                op.as_str(),
+                gvk.kind
+            ))
+        };
+        let object = match (operation, existing) {
+            (Operation::Skip, Some(existing)) => existing,
+            (Operation::Recreate, Some(existing)) => self
+                .recreate(&gvk, &namespace, name, &existing, &body)
+                .await
+                .map_err(|e| failed(operation, e))?,
+            _ => {
+                let (status, object) = self
+                    .server_side_apply(&gvk, &namespace, name, &body)
+                    .await
+                    .map_err(|e| failed(operation, e.render(operation.as_str(), &what)))?;
+                if operation == Operation::Create && status == 200 {
+                    // Someone created it between our read and our apply.
+                    return Ok(Applied {
+                        operation: Operation::Skip,
+                        reason: "already exists (concurrent create)".into(),
+                        object,
+                    });
+                }
+                object
+            }
+        };
+        Ok(Applied {
+            operation,
+            reason,
+            object,
+        })
+    }
+
+    async fn get(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        _target: &Target,
+    ) -> Result<Value, TransportError> {
+        let what = describe(gvk, namespace, name);
+        match self.get_object(gvk, namespace, name).await {
+            Ok(Some(obj)) => Ok(obj),
+            Ok(None) => Err(TransportError::not_found(&gvk.kind, name)),
+            Err(e) => Err(TransportError::Failed(e.render("get", &what))),
+        }
+    }
+
+    async fn discover(
+        &self,
+        gvk: &Gvk,
+        selector: &Selector,
+        _target: &Target,
+    ) -> Result<Vec<Value>, TransportError> {
+        tracing::debug!(
+            kind = %gvk.kind,
+            namespace = %selector.namespace,
+            selector = %selector.label_string(),
+            "Discovering resources by label selector"
+        );
+        let labels = selector.label_string();
+        let listed = self
+            .on_resource(gvk, |r| {
+                let labels = labels.clone();
+                async move {
+                    let ns = scoped(&r, &selector.namespace);
+                    let mut params = ListParams::default();
+                    if !labels.is_empty() {
+                        params = params.labels(&labels);
+                    }
+                    let req = Request::new(collection_path(gvk, &r, ns))
+                        .list(&params)
+                        .map_err(build_failure)?;
+                    self.api.call(req).await?.json()
+                }
+            })
+            .await
+            .map_err(|e| {
+                let what = if selector.namespace.is_empty() {
+                    format!("{} (selector: {labels})", gvk.kind)
+                } else {
+                    format!(
+                        "{} (namespace: {}, selector: {labels})",
+                        gvk.kind, selector.namespace
+                    )
+                };
+                TransportError::Failed(e.render("list", &what))
+            })?;
+        Ok(listed
+            .get("items")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().map(|i| with_type(i.clone(), gvk)).collect())
+            .unwrap_or_default())
+    }
+
+    async fn delete(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        propagation: Propagation,
+        _target: &Target,
+    ) -> Result<(), TransportError> {
+        self.delete_object(gvk, namespace, name, propagation)
+            .await
+            .map_err(|e| {
+                TransportError::Failed(e.render("delete", &describe(gvk, namespace, name)))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MapEnv;
+
+    #[test]
+    fn settings_follow_config_then_kubeconfig_env_then_in_cluster() {
+        let mut cfg = KubernetesConfig::default();
+        let env = MapEnv::from_pairs([("KUBECONFIG", "/a/config:/b/config")]);
+        let s = Settings::from_config(&cfg, &env);
+        assert_eq!(
+            s.source,
+            Source::Kubeconfig {
+                path: "/a/config".into(),
+                from_env: true
+            }
+        );
+        assert_eq!((s.qps, s.burst, s.policy.attempts), (100.0, 200, 3));
+        assert_eq!(s.recreate_timeout, Duration::from_secs(60));
+        cfg.kube_config_path = "/etc/kube".into();
+        cfg.qps = 5.0;
+        cfg.burst = 7;
+        cfg.retry_attempts = 1;
+        cfg.recreate_timeout = crate::config::duration::GoDuration::from_secs(2);
+        let s = Settings::from_config(&cfg, &env);
+        assert_eq!(
+            s.source,
+            Source::Kubeconfig {
+                path: "/etc/kube".into(),
+                from_env: false
+            }
+        );
+        assert_eq!((s.qps, s.burst, s.policy.attempts), (5.0, 7, 1));
+        assert_eq!(s.recreate_timeout, Duration::from_secs(2));
+        let none = Settings::from_config(&KubernetesConfig::default(), &MapEnv::default());
+        assert_eq!(none.source, Source::InCluster);
+    }
+
+    #[test]
+    fn paths_and_descriptions() {
+        let cm = Gvk::new("v1", "ConfigMap");
+        let r = Resolved {
+            plural: "configmaps".into(),
+            namespaced: true,
+        };
+        assert_eq!(
+            collection_path(&cm, &r, "ns"),
+            "/api/v1/namespaces/ns/configmaps"
+        );
+        assert_eq!(collection_path(&cm, &r, ""), "/api/v1/configmaps");
+        let job = Gvk::new("batch/v1", "Job");
+        assert_eq!(group_version_path(&job), "/apis/batch/v1");
+        assert_eq!(describe(&cm, "ns", "a"), "ConfigMap/a (namespace: ns)");
+        assert_eq!(describe(&cm, "", "a"), "ConfigMap/a");
+    }
+}
