@@ -41,6 +41,31 @@ pub fn decide(
     }
 }
 
+/// Whether the object carries the generation annotation at all.
+pub fn has_generation(obj: &Value) -> bool {
+    obj.pointer("/metadata/annotations")
+        .and_then(|a| a.get(GENERATION_ANNOTATION))
+        .is_some()
+}
+
+/// [`decide`] for Kubernetes objects: a manifest without the annotation has nothing to compare,
+/// so it is applied every time (server-side apply is idempotent) instead of being skipped
+/// forever once it exists, as the Go adapter does.
+pub fn decide_kubernetes(
+    new: &Value,
+    existing: Option<&Value>,
+    recreate_on_change: bool,
+) -> (Operation, String) {
+    let (operation, reason) = decide(new, existing, recreate_on_change);
+    if operation == Operation::Skip && !has_generation(new) {
+        return (
+            Operation::Update,
+            format!("no {GENERATION_ANNOTATION} annotation, applied"),
+        );
+    }
+    (operation, reason)
+}
+
 /// Validates a ManifestWork for Maestro: the work and every manifest carry a positive
 /// generation annotation.
 pub fn validate_manifest_work(work: &Value) -> Result<(), String> {
@@ -111,6 +136,29 @@ mod tests {
             }
             None => json!({"metadata": {"name": "x"}}),
         }
+    }
+
+    #[test]
+    fn kubernetes_applies_unannotated_manifests_every_time() {
+        let plain = obj(None);
+        assert_eq!(
+            decide(&plain, Some(&plain), false),
+            (Operation::Skip, "generation 0 unchanged".into()),
+            "the Go rule"
+        );
+        assert_eq!(
+            decide_kubernetes(&plain, Some(&plain), false),
+            (
+                Operation::Update,
+                "no hyperfleet.io/generation annotation, applied".into()
+            )
+        );
+        assert_eq!(decide_kubernetes(&plain, None, false).0, Operation::Create);
+        let annotated = obj(Some("2"));
+        assert_eq!(
+            decide_kubernetes(&annotated, Some(&annotated), true).0,
+            Operation::Skip
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod api;
 use self::api::{ApiClient, CallPolicy, Failure, RateLimiter};
 use crate::config::EnvSource;
 use crate::config::adapter::KubernetesConfig;
-use crate::domain::generation::{GENERATION_ANNOTATION, decide};
+use crate::domain::generation::decide_kubernetes;
 use crate::ports::{
     Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
 };
@@ -457,12 +457,6 @@ fn meta<'a>(obj: &'a Value, field: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-fn has_generation(obj: &Value) -> bool {
-    obj.pointer("/metadata/annotations")
-        .and_then(|a| a.get(GENERATION_ANNOTATION))
-        .is_some()
-}
-
 #[async_trait]
 impl Transport for KubernetesTransport {
     async fn apply(
@@ -509,13 +503,7 @@ impl Transport for KubernetesTransport {
                 e.render("get", &what)
             ))
         })?;
-        let (mut operation, mut reason) = decide(&body, existing.as_ref(), recreate_on_change);
-        if operation == Operation::Skip && !has_generation(&body) {
-            // Without the annotation there is nothing to compare: server-side apply is
-            // idempotent, so the manifest is applied every time.
-            operation = Operation::Update;
-            reason = format!("no {GENERATION_ANNOTATION} annotation, applied");
-        }
+        let (operation, reason) = decide_kubernetes(&body, existing.as_ref(), recreate_on_change);
         let failed = |op: Operation, e: String| {
             TransportError::Failed(format!(
                 "failed to {} resource {}/{name}: {e}",
