@@ -105,6 +105,35 @@ fn env_config_paths_and_flag_precedence() {
 }
 
 #[test]
+fn kubernetes_client_settings_from_flags_and_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, t) = write_pair(dir.path());
+    let out = adapter(
+        &[
+            "config-dump",
+            "-c",
+            &a,
+            "-t",
+            &t,
+            "--kubernetes-recreate-timeout",
+            "5s",
+            "--kubernetes-retry-attempts",
+            "4",
+        ],
+        &[("HYPERFLEET_KUBERNETES_TIMEOUT", "7s")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let yaml = stdout(&out);
+    for line in [
+        "        timeout: 7s\n",
+        "        recreate_timeout: 5s\n",
+        "        retry_attempts: 4\n",
+    ] {
+        assert!(yaml.contains(line), "{line:?} in\n{yaml}");
+    }
+}
+
+#[test]
 fn serve_loads_the_config_and_reports_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let (a, t) = write_pair(dir.path());

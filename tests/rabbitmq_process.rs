@@ -1,12 +1,16 @@
 //! The real `adapter` process end to end over the real RabbitMQ: `adapter serve` subscribes
 //! (broker.yaml via BROKER_CONFIG_FILE), `adapter publish` sends an event, the adapter calls the
 //! in-process fake HyperFleet API and reports status, `/readyz` and `/metrics` show it, and
-//! SIGTERM stops it with exit 0.
+//! SIGTERM stops it with exit 0. With the Kubernetes transport, the same against the fake
+//! Kubernetes API server named by `KUBECONFIG`.
 
 #![cfg(feature = "rabbitmq")]
 
 #[path = "support/fake_api.rs"]
 mod fake_api;
+#[cfg(feature = "k8s")]
+#[path = "support/fake_kube.rs"]
+mod fake_kube;
 #[path = "support/process.rs"]
 mod process;
 #[path = "support/rabbit.rs"]
@@ -82,5 +86,107 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
     }
     let queue = format!("{topic}-{subscription}");
     assert_eq!(ready(&queue).await, 0);
+    cleanup(&[queue], &[topic]).await;
+}
+
+/// `adapter serve` applying resources to the cluster a kubeconfig names (`KUBECONFIG`), here the
+/// fake API server: the event creates a ConfigMap by server-side apply and the status report
+/// carries what the cluster returned.
+#[cfg(feature = "k8s")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_applies_resources_to_the_cluster_a_kubeconfig_names() {
+    let fake = fake_kube::FakeKube::start().await;
+    fake.put(
+        "setup",
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fleet"}}),
+    );
+    let topic = unique("kube");
+    let api = FakeApi::default();
+    let base = api.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, t) = write_configs(dir.path(), "kube-adapter", &base, &topic, "kube");
+    std::fs::write(
+        &t,
+        r#"
+params:
+  - name: clusterId
+    source: event.id
+    required: true
+  - name: generation
+    source: event.generation
+    type: int
+resources:
+  - name: config
+    transport: {client: kubernetes}
+    manifest:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: "cluster-{{ .clusterId }}"
+        namespace: fleet
+        annotations: {hyperfleet.io/generation: "{{ .generation }}"}
+      data: {cluster: "{{ .clusterId }}"}
+    discovery:
+      namespace: fleet
+      by_name: "cluster-{{ .clusterId }}"
+post:
+  payloads:
+    - name: statusPayload
+      build:
+        adapter: "{{ .adapter.name }}"
+        uid:
+          expression: resources.config.metadata.uid
+  post_actions:
+    - name: reportStatus
+      api_call:
+        method: POST
+        url: "/clusters/{{ .clusterId }}/statuses"
+        body: "{{ .statusPayload }}"
+"#,
+    )
+    .unwrap();
+    let broker = dir.path().join("broker.yaml");
+    std::fs::write(
+        &broker,
+        format!(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\n",
+            url()
+        ),
+    )
+    .unwrap();
+    let kubeconfig = fake.kubeconfig(dir.path(), None);
+    let env = [
+        ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
+        ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+    ];
+    let served = process::serve(&a, &t, &env).await;
+    let event_file = dir.path().join("event.json");
+    std::fs::write(&event_file, event("evt-kube-1", "c1")).unwrap();
+    process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
+    wait_for("the status report", 20, || {
+        api.statuses().iter().any(|(id, _)| id == "c1")
+    })
+    .await;
+    let stored = fake
+        .get("v1", "ConfigMap", "fleet", "cluster-c1")
+        .expect("the ConfigMap was applied");
+    assert_eq!(stored["data"]["cluster"], "c1");
+    assert_eq!(
+        stored["metadata"]["managedFields"][0]["manager"],
+        "hyperfleet-adapter"
+    );
+    let (_, body) = api.statuses()[0].clone();
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["uid"], stored["metadata"]["uid"], "{body}");
+    let (code, logs, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "{logs}{stderr}");
+    assert!(
+        logs.contains(&format!(
+            "Using kubeconfig from: {} (KUBECONFIG)",
+            kubeconfig.display()
+        )),
+        "{logs}"
+    );
+    let queue = format!("{topic}-kube");
     cleanup(&[queue], &[topic]).await;
 }

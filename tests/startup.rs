@@ -80,17 +80,49 @@ fn missing_api_base_url_exits_1() {
     }
 }
 
+const NAMESPACE_TASK: &str = "params:\n  - name: clusterId\n    source: event.id\nresources:\n  - name: ns\n    manifest: {apiVersion: v1, kind: Namespace, metadata: {name: '{{ .clusterId }}'}}\n    discovery: {by_name: '{{ .clusterId }}'}\n";
+const WITH_API: &str =
+    "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    base_url: http://127.0.0.1:1\n";
+
+#[cfg(not(feature = "k8s"))]
 #[test]
 fn missing_transport_backend_exits_1() {
-    let task = "params:\n  - name: clusterId\n    source: event.id\nresources:\n  - name: ns\n    manifest: {apiVersion: v1, kind: Namespace, metadata: {name: '{{ .clusterId }}'}}\n    discovery: {by_name: '{{ .clusterId }}'}\n";
-    let s = Setup::new(
-        "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    base_url: http://127.0.0.1:1\n",
-        task,
-    );
+    let s = Setup::new(WITH_API, NAMESPACE_TASK);
     expect_failure(
         &s.serve(&[], &[]),
         "failed to create Kubernetes client: this build has no Kubernetes transport (build with --features k8s)",
     );
+}
+
+#[cfg(feature = "k8s")]
+#[test]
+fn kubernetes_client_failures_exit_1() {
+    let s = Setup::new(WITH_API, NAMESPACE_TASK);
+    // Not in a pod and no kubeconfig: the in-cluster configuration is missing.
+    let out = s.serve(&[], &[]);
+    expect_failure(
+        &out,
+        "failed to create Kubernetes client: failed to create in-cluster config:",
+    );
+    assert!(
+        stdout(&out).contains("Using in-cluster Kubernetes configuration (ServiceAccount)"),
+        "{}",
+        stdout(&out)
+    );
+    // A kubeconfig path that does not exist, from the flag and from KUBECONFIG.
+    let missing = s.dir.path().join("nope").display().to_string();
+    let out = s.serve(&["--kubernetes-kube-config-path", &missing], &[]);
+    expect_failure(
+        &out,
+        &format!("failed to create Kubernetes client: failed to load kubeconfig from {missing}:"),
+    );
+    assert!(stdout(&out).contains(&format!("Using kubeconfig from: {missing}")));
+    let out = s.serve(&[], &[("KUBECONFIG", &missing)]);
+    expect_failure(
+        &out,
+        &format!("failed to create Kubernetes client: failed to load kubeconfig from {missing}:"),
+    );
+    assert!(stdout(&out).contains(&format!("Using kubeconfig from: {missing} (KUBECONFIG)")));
 }
 
 #[test]

@@ -194,4 +194,10 @@ override_flags! {
     kubernetes_qps: f64 = "kubernetes-qps" => "clients.kubernetes.qps",
     /// Kubernetes client burst. Env: HYPERFLEET_KUBERNETES_BURST
     kubernetes_burst: i64 = "kubernetes-burst" => "clients.kubernetes.burst",
+    /// Kubernetes request timeout per attempt (default 30s). Env: HYPERFLEET_KUBERNETES_TIMEOUT
+    kubernetes_timeout: String = "kubernetes-timeout" => "clients.kubernetes.timeout",
+    /// Kubernetes request attempts for transient failures (default 3). Env: HYPERFLEET_KUBERNETES_RETRY_ATTEMPTS
+    kubernetes_retry_attempts: i64 = "kubernetes-retry-attempts" => "clients.kubernetes.retry_attempts",
+    /// How long recreate_on_change waits for the old object (default 60s). Env: HYPERFLEET_KUBERNETES_RECREATE_TIMEOUT
+    kubernetes_recreate_timeout: String = "kubernetes-recreate-timeout" => "clients.kubernetes.recreate_timeout",
 }

@@ -147,6 +147,7 @@ struct State {
     seen: Vec<Seen>,
     version: u64,
     token: Option<String>,
+    verbose: bool,
 }
 
 /// The fake server. Dropping it stops it.
@@ -228,6 +229,11 @@ impl FakeKube {
         s.types.retain(|t| !gone.contains(t));
         s.objects
             .retain(|(g, p, _, _), _| !gone.iter().any(|t| &t.group == g && &t.plural == p));
+    }
+
+    /// Logs every request to stderr, and the stored objects after every change.
+    pub fn log_to_stderr(&self) {
+        self.lock().verbose = true;
     }
 
     /// Requires `Authorization: Bearer <token>` on every request.
@@ -459,6 +465,29 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Repl
     }
     let response = s.route(&method, &path, &query, &content_type, &body);
     s.reconcile();
+    if s.verbose {
+        eprintln!("{method} {uri} -> {}", response.status().as_u16());
+        if method != Method::GET && response.status().is_success() {
+            for o in s.objects.values() {
+                eprintln!(
+                    "    {}/{} {}{} resourceVersion={}{}",
+                    o.obj["apiVersion"].as_str().unwrap_or_default(),
+                    o.obj["kind"].as_str().unwrap_or_default(),
+                    match meta(&o.obj, "namespace") {
+                        "" => String::new(),
+                        ns => format!("{ns}/"),
+                    },
+                    meta(&o.obj, "name"),
+                    meta(&o.obj, "resourceVersion"),
+                    if o.obj.pointer("/metadata/deletionTimestamp").is_some() {
+                        " (deleting)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
     Ok(response)
 }
 
