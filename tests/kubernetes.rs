@@ -6,6 +6,8 @@
 
 #![cfg(feature = "k8s")]
 
+#[path = "support/certs.rs"]
+mod certs;
 #[path = "support/fake_kube.rs"]
 mod fake_kube;
 
@@ -726,6 +728,193 @@ async fn kubeconfig_with_a_token_and_the_client_side_rate_limit() {
             "failed to load kubeconfig from {}",
             dir.path().join("absent").display()
         )),
+        "{err}"
+    );
+}
+
+/// The fake behaves as the API server does for what other clients do to the objects the adapter
+/// manages (so the transport's tests mean something): POST conflicts, optimistic concurrency on
+/// PUT, apply conflicts without `force`, and kinds beyond the adapter's examples.
+#[tokio::test]
+async fn the_fake_api_server_enforces_the_real_protocol() {
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+    let fake = fake_with_namespaces(&["ns"]).await;
+    let client = kube::Client::try_from(kube::Config::new(fake.url.parse().unwrap())).unwrap();
+    let api_for = |kind: &str| {
+        Api::<DynamicObject>::namespaced_with(
+            client.clone(),
+            "ns",
+            &ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", kind)),
+        )
+    };
+    let status_of = |e: kube::Error| match e {
+        kube::Error::Api(s) => (s.code, s.reason.clone(), s.message.clone()),
+        other => panic!("not an API error: {other}"),
+    };
+    let secrets = api_for("Secret");
+    let secret: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "s"}, "stringData": {"k": "v"}}))
+        .unwrap();
+    let created = secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    assert_eq!(created.metadata.namespace.as_deref(), Some("ns"));
+    let again = status_of(
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        again,
+        (
+            409,
+            "AlreadyExists".into(),
+            "secrets \"s\" already exists".into()
+        )
+    );
+
+    // Optimistic concurrency: a PUT with a stale resourceVersion conflicts.
+    let mut stale = created.clone();
+    secrets
+        .replace("s", &PostParams::default(), &created)
+        .await
+        .unwrap();
+    stale.data["stringData"]["k"] = json!("w");
+    let conflict = status_of(
+        secrets
+            .replace("s", &PostParams::default(), &stale)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((conflict.0, conflict.1.as_str()), (409, "Conflict"));
+    assert!(
+        conflict.2.contains("the object has been modified"),
+        "{}",
+        conflict.2
+    );
+
+    // Server-side apply without force: a field another manager owns conflicts.
+    let sas = api_for("ServiceAccount");
+    let sa = |value: &str| {
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "sa", "labels": {"owner": value}}})
+    };
+    sas.patch(
+        "sa",
+        &PatchParams::apply("first"),
+        &Patch::Apply(sa("first")),
+    )
+    .await
+    .unwrap();
+    let contested = status_of(
+        sas.patch(
+            "sa",
+            &PatchParams::apply("second"),
+            &Patch::Apply(sa("second")),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!((contested.0, contested.1.as_str()), (409, "Conflict"));
+    assert!(
+        contested.2.contains("conflict with \"first\""),
+        "{}",
+        contested.2
+    );
+    sas.patch(
+        "sa",
+        &PatchParams::apply("second").force(),
+        &Patch::Apply(sa("second")),
+    )
+    .await
+    .unwrap();
+    let got = sas.get("sa").await.unwrap();
+    assert_eq!(got.metadata.labels.unwrap()["owner"], "second");
+
+    // Unknown resources and objects: the two 404s differ as on a real server.
+    let missing = status_of(api_for("ConfigMap").get("nope").await.unwrap_err());
+    assert_eq!(
+        missing,
+        (
+            404,
+            "NotFound".into(),
+            "configmaps \"nope\" not found".into()
+        )
+    );
+    let unknown = status_of(api_for("Pod").get("p").await.unwrap_err());
+    assert_eq!(
+        unknown.2,
+        "the server could not find the requested resource"
+    );
+}
+
+/// Discovery by selector: of several matches the executor's pick takes the highest generation,
+/// ties broken by name — applied to what a real list returns (items without `kind`).
+#[tokio::test]
+async fn selector_discovery_picks_the_highest_generation_then_name() {
+    let fake = fake_with_namespaces(&["ns"]).await;
+    for (name, generation) in [("cm-c", "10"), ("cm-a", "10"), ("cm-b", "2")] {
+        let mut o = cm(name, Some(generation), json!({}));
+        o["metadata"]["labels"] = json!({"app": "pick"});
+        fake.put("another-adapter", o);
+    }
+    let t = transport(&fake);
+    let items = t
+        .discover(
+            &cm_gvk(),
+            &Selector {
+                namespace: "ns".into(),
+                labels: [("app".to_string(), "pick".to_string())].into(),
+            },
+            &K,
+        )
+        .await
+        .unwrap();
+    let picked = hyperfleet_adapter::domain::discovery::pick(items).unwrap();
+    assert_eq!(picked["metadata"]["name"], "cm-a");
+    assert_eq!(picked["kind"], "ConfigMap");
+}
+
+/// HTTPS with the cluster CA from the kubeconfig (as every real cluster is reached); a server
+/// certificate from another CA is refused.
+#[tokio::test]
+async fn https_api_server_verified_with_the_kubeconfig_ca() {
+    let pki = certs::TestPki::default();
+    let server = pki.server();
+    let fake = FakeKube::start_tls(pki.server_config(&server, None, &[b"http/1.1"])).await;
+    assert!(fake.url.starts_with("https://127.0.0.1:"));
+    fake.put("test-setup", namespace("secure"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings();
+    s.source = Source::Kubeconfig {
+        path: fake.kubeconfig_with_ca(dir.path(), None, Some(&pki.ca_pem())),
+        from_env: false,
+    };
+    let t = KubernetesTransport::connect(&s).await.unwrap();
+    let got = t
+        .get(&Gvk::new("v1", "Namespace"), "", "secure", &K)
+        .await
+        .unwrap();
+    assert_eq!(got["metadata"]["name"], "secure");
+
+    let stranger = certs::TestPki::new("another CA");
+    s.source = Source::Kubeconfig {
+        path: fake.kubeconfig_with_ca(dir.path(), None, Some(&stranger.ca_pem())),
+        from_env: false,
+    };
+    let err = KubernetesTransport::connect(&s)
+        .await
+        .unwrap()
+        .get(&Gvk::new("v1", "Namespace"), "", "secure", &K)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("UnknownIssuer") || err.contains("certificate"),
         "{err}"
     );
 }

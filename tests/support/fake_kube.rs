@@ -176,7 +176,23 @@ impl FakeKube {
 
     /// Serves on `listener` (a fixed port for local experiments).
     pub fn serve(listener: tokio::net::TcpListener) -> FakeKube {
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        Self::serve_with(listener, None)
+    }
+
+    /// Starts on a free port serving HTTPS with `tls` (the kubeconfig then needs the CA).
+    pub async fn start_tls(tls: std::sync::Arc<tokio_rustls::rustls::ServerConfig>) -> FakeKube {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake kube");
+        Self::serve_with(listener, Some(tokio_rustls::TlsAcceptor::from(tls)))
+    }
+
+    fn serve_with(
+        listener: tokio::net::TcpListener,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> FakeKube {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().expect("addr"));
         let state = Arc::new(Mutex::new(State {
             types: vec![
                 ResourceType::new("v1", "Namespace", "namespaces", false),
@@ -194,14 +210,26 @@ impl FakeKube {
                     continue;
                 };
                 let state = shared.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let state = state.clone();
                         async move { handle(state, req).await }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            let _ = http.serve_connection(io, service).await;
+                        }
+                        Some(acceptor) => {
+                            // A failed handshake (an untrusted client) just closes the connection.
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let io = hyper_util::rt::TokioIo::new(stream);
+                                let _ = http.serve_connection(io, service).await;
+                            }
+                        }
+                    }
                 });
             }
         });
@@ -309,12 +337,31 @@ impl FakeKube {
 
     /// A kubeconfig pointing at the fake (with `token` as the user's bearer token when given).
     pub fn kubeconfig(&self, dir: &std::path::Path, token: Option<&str>) -> std::path::PathBuf {
+        self.kubeconfig_with_ca(dir, token, None)
+    }
+
+    /// [`Self::kubeconfig`] trusting `ca_pem` (for the HTTPS fake).
+    pub fn kubeconfig_with_ca(
+        &self,
+        dir: &std::path::Path,
+        token: Option<&str>,
+        ca_pem: Option<&str>,
+    ) -> std::path::PathBuf {
+        use base64::Engine;
+        let ca = ca_pem
+            .map(|p| {
+                format!(
+                    "    certificate-authority-data: {}\n",
+                    base64::engine::general_purpose::STANDARD.encode(p)
+                )
+            })
+            .unwrap_or_default();
         let user = match token {
             Some(t) => format!("    token: {t}\n"),
             None => "    {}\n".to_string(),
         };
         let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: default\ncurrent-context: fake\nusers:\n- name: fake\n  user:\n{user}",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n{ca}contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: default\ncurrent-context: fake\nusers:\n- name: fake\n  user:\n{user}",
             self.url
         );
         let path = dir.join("kubeconfig");
