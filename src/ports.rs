@@ -52,6 +52,21 @@ impl Gvk {
     }
 }
 
+/// A manifest's kind and name, which every transport needs before it can do anything.
+pub fn manifest_identity(manifest: &Value) -> Result<(Gvk, &str), TransportError> {
+    let gvk = Gvk::of(manifest);
+    let name = manifest
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if gvk.kind.is_empty() || gvk.version.is_empty() || name.is_empty() {
+        return Err(TransportError::Invalid(
+            "failed to parse manifest: apiVersion, kind and metadata.name are required".into(),
+        ));
+    }
+    Ok((gvk, name))
+}
+
 /// Where a resource goes: the cluster the adapter talks to, or a Maestro consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {

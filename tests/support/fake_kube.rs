@@ -858,10 +858,7 @@ impl State {
                 json!({"name": name, "kind": target.t.plural}),
             ));
         }
-        let manager = query
-            .get("fieldManager")
-            .cloned()
-            .unwrap_or_else(|| "unknown".into());
+        let manager = update_manager(query);
         let t = target.t.clone();
         let stored = self.write_update(&t, None, self.place(target, body), &manager);
         let obj = stored.obj.clone();
@@ -911,10 +908,7 @@ impl State {
                 json!({"name": name, "kind": target.t.plural}),
             ));
         }
-        let manager = query
-            .get("fieldManager")
-            .cloned()
-            .unwrap_or_else(|| "unknown".into());
+        let manager = update_manager(query);
         let t = target.t.clone();
         let placed = self.place(target, body);
         let stored = self.write_update(&t, Some(existing), placed, &manager);
@@ -971,10 +965,7 @@ impl State {
             };
             let mut merged = existing.obj.clone();
             merge_patch(&mut merged, &body);
-            let manager = query
-                .get("fieldManager")
-                .cloned()
-                .unwrap_or_else(|| "unknown".into());
+            let manager = update_manager(query);
             let placed = self.place(target, merged);
             let stored = self.write_update(&t, Some(existing), placed, &manager);
             let obj = stored.obj.clone();
@@ -1453,6 +1444,14 @@ fn remove_at(obj: &mut Value, path: &FieldPath) {
     if let Some(m) = cur.as_object_mut() {
         m.remove(&path[path.len() - 1]);
     }
+}
+
+/// The field manager of a non-apply write (`unknown` when the client names none).
+fn update_manager(query: &BTreeMap<String, String>) -> String {
+    query
+        .get("fieldManager")
+        .cloned()
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// RFC 7386 merge patch.

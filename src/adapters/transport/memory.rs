@@ -6,6 +6,7 @@
 use crate::domain::generation::{decide, decide_kubernetes, validate_manifest_work};
 use crate::ports::{
     Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
+    manifest_identity,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -138,13 +139,8 @@ impl Transport for MemoryTransport {
         recreate_on_change: bool,
         target: &Target,
     ) -> Result<Applied, TransportError> {
-        let gvk = Gvk::of(manifest);
-        let name = meta_str(manifest, "name");
-        if gvk.kind.is_empty() || gvk.version.is_empty() || name.is_empty() {
-            return Err(TransportError::Invalid(
-                "failed to parse manifest: apiVersion, kind and metadata.name are required".into(),
-            ));
-        }
+        let (gvk, name) = manifest_identity(manifest)?;
+        let name = name.to_string();
         let mut obj = manifest.clone();
         if let Target::Maestro { consumer } = target {
             if consumer.is_empty() {

@@ -11,6 +11,7 @@ use crate::config::adapter::KubernetesConfig;
 use crate::domain::generation::decide_kubernetes;
 use crate::ports::{
     Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
+    manifest_identity,
 };
 use async_trait::async_trait;
 use kube::core::Request;
@@ -465,13 +466,7 @@ impl Transport for KubernetesTransport {
         recreate_on_change: bool,
         _target: &Target,
     ) -> Result<Applied, TransportError> {
-        let gvk = Gvk::of(manifest);
-        let name = meta(manifest, "name");
-        if gvk.kind.is_empty() || gvk.version.is_empty() || name.is_empty() {
-            return Err(TransportError::Invalid(
-                "failed to parse manifest: apiVersion, kind and metadata.name are required".into(),
-            ));
-        }
+        let (gvk, name) = manifest_identity(manifest)?;
         let resolved = self.resolve(&gvk).await.map_err(|e| {
             TransportError::Failed(format!(
                 "failed to get existing resource {}/{name}: {e}",
