@@ -4,6 +4,8 @@
 pub mod contract;
 #[cfg(feature = "k8s")]
 pub mod kubernetes;
+#[cfg(feature = "maestro")]
+pub mod maestro;
 pub mod memory;
 
 pub use memory::{MemoryTransport, TransportOp};

@@ -1,0 +1,832 @@
+//! The Maestro transport: ManifestWorks for remote clusters. Writes are CloudEvents published
+//! over Maestro's gRPC service (`create_request`, `update_request` as a merge patch of the
+//! current work, `delete_request`); reads go to its REST API; the Subscribe stream is kept open
+//! as the liveness channel (heartbeats within `server_healthiness_timeout`, reconnect with
+//! backoff) and drives readiness.
+
+pub mod events;
+pub mod proto;
+pub mod rest;
+mod subscription;
+
+use self::events::{Action, SpecEvent, bundle_of, resource_id};
+use self::proto::cloud_event_service_client::CloudEventServiceClient;
+use self::proto::{CloudEvent, PublishRequest};
+use self::rest::{Rest, to_manifest_work};
+use crate::adapters::broker::Readiness;
+use crate::config::adapter::MaestroConfig;
+use crate::config::duration::GoDuration;
+use crate::domain::generation::{decide, validate_manifest_work};
+use crate::ports::{
+    Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
+    manifest_identity,
+};
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// A bearer token read from a file on every use (so rotated tokens are picked up).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenFile(pub PathBuf);
+
+impl TokenFile {
+    pub fn read(&self) -> Result<String, String> {
+        let text = std::fs::read_to_string(&self.0)
+            .map_err(|e| format!("failed to read token file {}: {e}", self.0.display()))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(format!(
+                "token file {} is empty or contains only whitespace",
+                self.0.display()
+            ));
+        }
+        Ok(token.to_string())
+    }
+}
+
+/// How the gRPC channel is secured (the Go adapter's order of precedence).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GrpcSecurity {
+    /// `insecure: true`: plaintext h2c.
+    Plaintext,
+    /// TLS verifying the server with the CA (plus the system roots); optionally a client
+    /// certificate (mTLS) or a bearer token.
+    Tls {
+        ca_file: PathBuf,
+        identity: Option<(PathBuf, PathBuf)>,
+        token: Option<TokenFile>,
+    },
+}
+
+/// Everything the transport needs from `clients.maestro`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `host:port` of the gRPC service.
+    pub grpc_address: String,
+    /// `http(s)://host:port` of the REST API.
+    pub http_address: String,
+    pub source_id: String,
+    /// REST request timeout (`timeout`, default 10s).
+    pub timeout: Duration,
+    /// No heartbeat within this → reconnect (`server_healthiness_timeout`, default 20s).
+    pub healthiness_timeout: Duration,
+    pub grpc: GrpcSecurity,
+    /// `insecure: true`: REST skips certificate verification.
+    pub insecure: bool,
+    /// The REST trust store: `http_ca_file`, else `ca_file`; none → system roots.
+    pub http_ca_file: Option<PathBuf>,
+    /// Sent to the REST API too when configured.
+    pub token: Option<TokenFile>,
+    /// Publish attempts when Maestro is unavailable, and the first delay (doubling).
+    pub publish_attempts: u32,
+    pub publish_backoff: Duration,
+    /// Subscribe reconnect backoff: first delay (doubling) and cap.
+    pub reconnect_base: Duration,
+    pub reconnect_max: Duration,
+}
+
+fn duration_or(text: &str, key: &str, default: u64) -> Result<Duration, String> {
+    if text.trim().is_empty() {
+        return Ok(Duration::from_secs(default));
+    }
+    let d = GoDuration::parse(text).map_err(|e| format!("clients.maestro.{key}: {e}"))?;
+    if d.0 <= 0 {
+        return Ok(Duration::from_secs(default));
+    }
+    Ok(d.to_std())
+}
+
+fn non_empty(s: &str) -> Option<PathBuf> {
+    (!s.trim().is_empty()).then(|| PathBuf::from(s))
+}
+
+impl Settings {
+    /// Validates `clients.maestro` with the Go adapter's messages.
+    pub fn from_config(cfg: Option<&MaestroConfig>) -> Result<Settings, String> {
+        let cfg = cfg.ok_or("maestro config is required")?;
+        let http = cfg.http_server_address.trim();
+        if http.is_empty() {
+            return Err("maestro server address is required".into());
+        }
+        let scheme = http.split_once("://").map(|(s, _)| s).unwrap_or_default();
+        if scheme != "http" && scheme != "https" {
+            return Err(format!(
+                "MaestroServerAddr must use http:// or https:// scheme (got scheme {scheme:?} in {http:?})"
+            ));
+        }
+        if !cfg.insecure && scheme != "https" {
+            return Err(format!(
+                "MaestroServerAddr must use https:// scheme when Insecure=false (got {http:?}); use https:// URL or set Insecure=true for http:// connections"
+            ));
+        }
+        let grpc = cfg.grpc_server_address.trim();
+        if grpc.is_empty() {
+            return Err("maestro gRPC server address is required".into());
+        }
+        if cfg.source_id.trim().is_empty() {
+            return Err("maestro sourceID is required".into());
+        }
+        let tls = cfg.auth.tls_config.clone().unwrap_or_default();
+        let token = non_empty(&tls.token_file).map(TokenFile);
+        let security = if cfg.insecure {
+            GrpcSecurity::Plaintext
+        } else {
+            let ca_file = non_empty(&tls.ca_file).ok_or(
+                "no TLS configuration provided: set CAFile (with optional ClientCertFile/ClientKeyFile or TokenFile) or set Insecure=true for plaintext connections",
+            )?;
+            let identity = match (non_empty(&tls.cert_file), non_empty(&tls.key_file)) {
+                (Some(c), Some(k)) => Some((c, k)),
+                _ => None,
+            };
+            GrpcSecurity::Tls {
+                ca_file,
+                token: if identity.is_none() {
+                    token.clone()
+                } else {
+                    None
+                },
+                identity,
+            }
+        };
+        Ok(Settings {
+            grpc_address: grpc.to_string(),
+            http_address: http.to_string(),
+            source_id: cfg.source_id.trim().to_string(),
+            timeout: duration_or(&cfg.timeout, "timeout", 10)?,
+            healthiness_timeout: duration_or(
+                &cfg.server_healthiness_timeout,
+                "server_healthiness_timeout",
+                20,
+            )?,
+            grpc: security,
+            insecure: cfg.insecure,
+            http_ca_file: non_empty(&tls.http_ca_file).or_else(|| non_empty(&tls.ca_file)),
+            token,
+            publish_attempts: 3,
+            publish_backoff: Duration::from_secs(1),
+            reconnect_base: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(60),
+        })
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call when a token file is configured.
+#[derive(Clone)]
+pub struct Auth(Option<TokenFile>);
+
+impl tonic::service::Interceptor for Auth {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(file) = &self.0 {
+            let token = file.read().map_err(tonic::Status::unauthenticated)?;
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| tonic::Status::unauthenticated("the token is not a valid header"))?;
+            req.metadata_mut().insert("authorization", value);
+        }
+        Ok(req)
+    }
+}
+
+type Client = CloudEventServiceClient<InterceptedService<Channel, Auth>>;
+
+fn read_pem(path: &PathBuf) -> Result<Vec<u8>, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+    if !String::from_utf8_lossy(&bytes).contains("-----BEGIN") {
+        return Err(format!(
+            "failed to parse CA certificate from {}",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
+fn grpc_client(settings: &Settings) -> Result<Client, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("failed to create Maestro work client: {e}");
+    let (url, token, tls) = match &settings.grpc {
+        GrpcSecurity::Plaintext => (format!("http://{}", settings.grpc_address), None, None),
+        GrpcSecurity::Tls {
+            ca_file,
+            identity,
+            token,
+        } => {
+            let ca = read_pem(ca_file)?;
+            let mut tls = tonic::transport::ClientTlsConfig::new()
+                .with_native_roots()
+                .ca_certificate(tonic::transport::Certificate::from_pem(ca));
+            if let Some((cert, key)) = identity {
+                let cert = std::fs::read(cert)
+                    .map_err(|e| format!("failed to read {}: {e}", cert.display()))?;
+                let key = std::fs::read(key)
+                    .map_err(|e| format!("failed to read {}: {e}", key.display()))?;
+                tls = tls.identity(tonic::transport::Identity::from_pem(cert, key));
+            }
+            (
+                format!("https://{}", settings.grpc_address),
+                token.clone(),
+                Some(tls),
+            )
+        }
+    };
+    let mut endpoint = Channel::from_shared(url)
+        .map_err(|e| failed(&e))?
+        .connect_timeout(Duration::from_secs(3));
+    if let Some(tls) = tls {
+        endpoint = endpoint.tls_config(tls).map_err(|e| failed(&e))?;
+    }
+    let channel = endpoint.connect_lazy();
+    Ok(CloudEventServiceClient::with_interceptor(
+        channel,
+        Auth(token),
+    ))
+}
+
+fn rest_client(settings: &Settings) -> Result<Rest, String> {
+    let mut builder = reqwest::Client::builder().timeout(settings.timeout);
+    if settings.insecure {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    } else if let Some(ca) = &settings.http_ca_file {
+        let pem = read_pem(ca)?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| format!("failed to parse CA certificate from {}", ca.display()))?;
+        builder = builder.tls_certs_only(certs);
+    }
+    let http = builder
+        .build()
+        .map_err(|e| format!("failed to create Maestro HTTP client: {e}"))?;
+    Ok(Rest::new(
+        http,
+        &settings.http_address,
+        settings.token.clone(),
+    ))
+}
+
+/// The transport. One per process; its subscription task ends when it is dropped.
+pub struct MaestroTransport {
+    source: String,
+    grpc: Client,
+    rest: Rest,
+    /// Consumers confirmed registered (looked up once, before the first create).
+    consumers: Mutex<HashSet<String>>,
+    publish_attempts: u32,
+    publish_backoff: Duration,
+    subscription: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MaestroTransport {
+    fn drop(&mut self) {
+        self.subscription.abort();
+    }
+}
+
+const WORK_GROUP: &str = "work.open-cluster-management.io";
+
+impl MaestroTransport {
+    /// Builds the clients (the gRPC channel connects lazily, as in the Go adapter) and starts
+    /// the subscription, which reports Maestro's health to `readiness`.
+    pub fn connect(settings: &Settings, readiness: Option<Readiness>) -> Result<Self, String> {
+        let grpc = grpc_client(settings)?;
+        let rest = rest_client(settings)?;
+        let subscription = tokio::spawn(subscription::run(
+            grpc.clone(),
+            subscription::Options {
+                source: settings.source_id.clone(),
+                healthiness_timeout: settings.healthiness_timeout,
+                reconnect_base: settings.reconnect_base,
+                reconnect_max: settings.reconnect_max,
+            },
+            readiness,
+        ));
+        Ok(MaestroTransport {
+            source: settings.source_id.clone(),
+            grpc,
+            rest,
+            consumers: Mutex::default(),
+            publish_attempts: settings.publish_attempts.max(1),
+            publish_backoff: settings.publish_backoff,
+            subscription,
+        })
+    }
+
+    /// Publishes, retrying while Maestro is unavailable.
+    async fn publish(&self, event: CloudEvent) -> Result<(), tonic::Status> {
+        let mut attempt = 1;
+        loop {
+            let request = PublishRequest {
+                event: Some(event.clone()),
+            };
+            match self.grpc.clone().publish(request).await {
+                Ok(_) => return Ok(()),
+                Err(status)
+                    if status.code() == tonic::Code::Unavailable
+                        && attempt < self.publish_attempts =>
+                {
+                    let delay = self.publish_backoff * 2u32.pow(attempt - 1);
+                    tracing::warn!(
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "Maestro unavailable, retrying publish: {}",
+                        status.message()
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(status) => return Err(status),
+            }
+        }
+    }
+
+    /// Refuses a create for a consumer Maestro does not know (asked once per consumer).
+    async fn check_consumer(&self, consumer: &str) -> Result<(), TransportError> {
+        if self
+            .consumers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(consumer)
+        {
+            return Ok(());
+        }
+        match self.rest.consumer_exists(consumer).await {
+            Ok(true) => {
+                self.consumers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(consumer.to_string());
+                Ok(())
+            }
+            Ok(false) => Err(consumer_not_registered(consumer)),
+            // The create itself will tell (the foreign-key error) if the lookup cannot.
+            Err(e) => {
+                tracing::debug!(consumer, "Maestro consumer lookup failed: {e}");
+                Ok(())
+            }
+        }
+    }
+
+    async fn work(&self, consumer: &str, name: &str) -> Result<Option<Value>, String> {
+        let id = resource_id(&self.source, consumer, name);
+        Ok(self.rest.bundle(&id).await?.map(|b| to_manifest_work(&b)))
+    }
+
+    async fn works(&self, consumer: &str) -> Result<Vec<Value>, String> {
+        Ok(self
+            .rest
+            .bundles(&self.source, consumer)
+            .await?
+            .iter()
+            .map(to_manifest_work)
+            .collect())
+    }
+}
+
+fn consumer_not_registered(consumer: &str) -> TransportError {
+    TransportError::NotFound(format!(
+        "consumer {consumer:?} is not registered in Maestro"
+    ))
+}
+
+/// The Go client's rendering of a gRPC error.
+fn rpc_error(status: &tonic::Status) -> String {
+    format!(
+        "rpc error: code = {:?} desc = {}",
+        status.code(),
+        status.message()
+    )
+}
+
+fn consumer_of(target: &Target) -> Result<&str, TransportError> {
+    match target {
+        Target::Maestro { consumer } if !consumer.is_empty() => Ok(consumer),
+        Target::Maestro { .. } => Err(TransportError::Invalid(
+            "consumer name (target cluster) is required: set TransportContext.ConsumerName".into(),
+        )),
+        Target::Kubernetes => Err(TransportError::Invalid(
+            "the Maestro transport needs a Maestro target (transport.maestro.target_cluster)"
+                .into(),
+        )),
+    }
+}
+
+fn labels_match(obj: &Value, selector: &Selector) -> bool {
+    selector.labels.iter().all(|(k, v)| {
+        obj.pointer("/metadata/labels")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_str)
+            == Some(v.as_str())
+    })
+}
+
+fn meta<'a>(obj: &'a Value, field: &str) -> &'a str {
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// RFC 7386 merge patch.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Some(p) = patch.as_object() else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    let t = target.as_object_mut().expect("object");
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for MaestroTransport {
+    async fn apply(
+        &self,
+        manifest: &Value,
+        _recreate_on_change: bool,
+        target: &Target,
+    ) -> Result<Applied, TransportError> {
+        let consumer = consumer_of(target)?;
+        let (gvk, name) = manifest_identity(manifest)?;
+        if !gvk.is_manifest_work() {
+            return Err(TransportError::Invalid(format!(
+                "the Maestro transport applies ManifestWorks ({WORK_GROUP}/v1), not {}",
+                gvk.kind
+            )));
+        }
+        validate_manifest_work(manifest).map_err(|e| {
+            TransportError::Invalid(format!(
+                "failed to apply ManifestWork: invalid ManifestWork: {e}"
+            ))
+        })?;
+        let mut work = manifest.clone();
+        work["metadata"]["namespace"] = json!(consumer);
+        let id = resource_id(&self.source, consumer, name);
+        let existing = self.work(consumer, name).await.map_err(|e| {
+            TransportError::Failed(format!("failed to get ManifestWork {consumer}/{name}: {e}"))
+        })?;
+        // Maestro patches works: there is no recreate.
+        let (operation, reason) = decide(&work, existing.as_ref(), false);
+        let failed = |verb: &str, e: String| {
+            TransportError::Failed(format!(
+                "failed to {verb} ManifestWork {consumer}/{name}: {e}"
+            ))
+        };
+        let now = chrono::Utc::now();
+        let object = match (operation, existing) {
+            (Operation::Skip, Some(existing)) => existing,
+            (Operation::Update, Some(existing)) => {
+                let version = existing
+                    .pointer("/metadata/generation")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let mut patched = existing.clone();
+                let patch = json!({
+                    "metadata": {"labels": work["metadata"].get("labels").cloned().unwrap_or(Value::Null),
+                                 "annotations": work["metadata"].get("annotations").cloned().unwrap_or(Value::Null)},
+                    "spec": work.get("spec").cloned().unwrap_or(Value::Null),
+                });
+                merge_patch(&mut patched, &patch);
+                let mut metadata = json!({
+                    "name": name, "namespace": consumer, "uid": id,
+                    "resourceVersion": version.to_string(), "generation": version,
+                    "creationTimestamp": existing.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null),
+                });
+                for key in ["labels", "annotations"] {
+                    if let Some(v) = patched["metadata"].get(key) {
+                        metadata[key] = v.clone();
+                    }
+                }
+                let bundle = bundle_of(&patched);
+                let event = SpecEvent {
+                    action: Action::Update,
+                    source: &self.source,
+                    consumer,
+                    resource_id: &id,
+                    version,
+                    metadata: &metadata,
+                    bundle: Some(&bundle),
+                    now,
+                }
+                .encode()
+                .map_err(|e| failed("patch", e))?;
+                self.publish(event).await.map_err(|s| {
+                    failed(
+                        "patch",
+                        format!("Failed to publish resource {name}: {}", rpc_error(&s)),
+                    )
+                })?;
+                patched
+            }
+            _ => {
+                self.check_consumer(consumer).await?;
+                let mut metadata = json!({
+                    "name": name, "namespace": consumer, "uid": id,
+                    "resourceVersion": "0", "creationTimestamp": null,
+                });
+                for key in ["labels", "annotations"] {
+                    if let Some(v) = work["metadata"].get(key) {
+                        metadata[key] = v.clone();
+                    }
+                }
+                let bundle = bundle_of(&work);
+                let event = SpecEvent {
+                    action: Action::Create,
+                    source: &self.source,
+                    consumer,
+                    resource_id: &id,
+                    version: 0,
+                    metadata: &metadata,
+                    bundle: Some(&bundle),
+                    now,
+                }
+                .encode()
+                .map_err(|e| failed("create", e))?;
+                if let Err(s) = self.publish(event).await {
+                    if s.message().contains("fk_resources_consumers") {
+                        return Err(consumer_not_registered(consumer));
+                    }
+                    return Err(failed(
+                        "create",
+                        format!("Failed to publish resource {name}: {}", rpc_error(&s)),
+                    ));
+                }
+                work["metadata"]["uid"] = json!(id);
+                work["metadata"]["resourceVersion"] = json!("0");
+                work
+            }
+        };
+        Ok(Applied {
+            operation,
+            reason,
+            object,
+        })
+    }
+
+    async fn get(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        target: &Target,
+    ) -> Result<Value, TransportError> {
+        let consumer = consumer_of(target)?;
+        if gvk.is_manifest_work() {
+            return self
+                .work(consumer, name)
+                .await
+                .map_err(|e| {
+                    TransportError::Failed(format!(
+                        "failed to get ManifestWork {consumer}/{name}: {e}"
+                    ))
+                })?
+                .ok_or_else(|| {
+                    TransportError::NotFound(format!(
+                        "manifestworks.{WORK_GROUP} {name:?} not found"
+                    ))
+                });
+        }
+        // Any other kind: the manifest inside one of the consumer's works.
+        let works = self.works(consumer).await.map_err(|e| {
+            TransportError::Failed(format!(
+                "failed to list ManifestWorks for consumer {consumer}: {e}"
+            ))
+        })?;
+        works
+            .iter()
+            .flat_map(|w| {
+                w.pointer("/spec/workload/manifests")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .find(|m| {
+                Gvk::of(m) == *gvk && meta(m, "name") == name && meta(m, "namespace") == namespace
+            })
+            .ok_or_else(|| TransportError::not_found(&gvk.kind, name))
+    }
+
+    async fn discover(
+        &self,
+        gvk: &Gvk,
+        selector: &Selector,
+        target: &Target,
+    ) -> Result<Vec<Value>, TransportError> {
+        let consumer = consumer_of(target)?;
+        let works = self.works(consumer).await.map_err(|e| {
+            TransportError::Failed(format!(
+                "failed to list ManifestWorks for consumer {consumer}: {e}"
+            ))
+        })?;
+        if gvk.is_manifest_work() {
+            return Ok(works
+                .into_iter()
+                .filter(|w| labels_match(w, selector))
+                .collect());
+        }
+        Ok(works
+            .iter()
+            .flat_map(|w| {
+                w.pointer("/spec/workload/manifests")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter(|m| {
+                Gvk::of(m) == *gvk
+                    && (selector.namespace.is_empty() || meta(m, "namespace") == selector.namespace)
+                    && labels_match(m, selector)
+            })
+            .collect())
+    }
+
+    async fn delete(
+        &self,
+        gvk: &Gvk,
+        _namespace: &str,
+        name: &str,
+        _propagation: Propagation,
+        target: &Target,
+    ) -> Result<(), TransportError> {
+        let consumer = consumer_of(target)?;
+        if !gvk.is_manifest_work() {
+            return Err(TransportError::Invalid(format!(
+                "the Maestro transport deletes ManifestWorks, not {}",
+                gvk.kind
+            )));
+        }
+        let failed = |e: String| {
+            TransportError::Failed(format!(
+                "failed to delete ManifestWork {consumer}/{name}: {e}"
+            ))
+        };
+        let Some(existing) = self.work(consumer, name).await.map_err(failed)? else {
+            return Ok(());
+        };
+        if existing.pointer("/metadata/deletionTimestamp").is_some() {
+            return Ok(());
+        }
+        let now = chrono::Utc::now();
+        let version = existing
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let mut metadata = existing["metadata"].clone();
+        metadata["deletionTimestamp"] =
+            json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let id = resource_id(&self.source, consumer, name);
+        let event = SpecEvent {
+            action: Action::Delete,
+            source: &self.source,
+            consumer,
+            resource_id: &id,
+            version,
+            metadata: &metadata,
+            bundle: None,
+            now,
+        }
+        .encode()
+        .map_err(failed)?;
+        self.publish(event).await.map_err(|s| {
+            failed(format!(
+                "Failed to publish resource {name}: {}",
+                rpc_error(&s)
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::adapter::{MaestroAuthConfig, TlsConfig};
+
+    fn cfg() -> MaestroConfig {
+        MaestroConfig {
+            grpc_server_address: "maestro-grpc:8090".into(),
+            http_server_address: "https://maestro:8000".into(),
+            source_id: "hyperfleet-adapter".into(),
+            auth: MaestroAuthConfig {
+                kind: String::new(),
+                tls_config: Some(TlsConfig {
+                    ca_file: "/ca.pem".into(),
+                    ..TlsConfig::default()
+                }),
+            },
+            ..MaestroConfig::default()
+        }
+    }
+
+    #[test]
+    fn settings_validation_uses_the_go_messages() {
+        assert_eq!(
+            Settings::from_config(None).unwrap_err(),
+            "maestro config is required"
+        );
+        let mut c = cfg();
+        c.http_server_address = String::new();
+        assert_eq!(
+            Settings::from_config(Some(&c)).unwrap_err(),
+            "maestro server address is required"
+        );
+        c.http_server_address = "ftp://x".into();
+        assert!(
+            Settings::from_config(Some(&c))
+                .unwrap_err()
+                .starts_with("MaestroServerAddr must use http:// or https:// scheme")
+        );
+        c.http_server_address = "http://x:8000".into();
+        assert!(
+            Settings::from_config(Some(&c))
+                .unwrap_err()
+                .starts_with("MaestroServerAddr must use https:// scheme when Insecure=false")
+        );
+        c.insecure = true;
+        let s = Settings::from_config(Some(&c)).unwrap();
+        assert_eq!(s.grpc, GrpcSecurity::Plaintext);
+        assert_eq!(
+            (s.timeout, s.healthiness_timeout),
+            (Duration::from_secs(10), Duration::from_secs(20))
+        );
+        c.grpc_server_address = String::new();
+        assert_eq!(
+            Settings::from_config(Some(&c)).unwrap_err(),
+            "maestro gRPC server address is required"
+        );
+        let mut c = cfg();
+        c.source_id = " ".into();
+        assert_eq!(
+            Settings::from_config(Some(&c)).unwrap_err(),
+            "maestro sourceID is required"
+        );
+        let mut c = cfg();
+        c.auth.tls_config = None;
+        assert!(
+            Settings::from_config(Some(&c))
+                .unwrap_err()
+                .starts_with("no TLS configuration provided")
+        );
+    }
+
+    #[test]
+    fn tls_modes_in_the_go_order() {
+        let mut c = cfg();
+        let tls = c.auth.tls_config.as_mut().unwrap();
+        tls.token_file = "/token".into();
+        let s = Settings::from_config(Some(&c)).unwrap();
+        assert_eq!(
+            s.grpc,
+            GrpcSecurity::Tls {
+                ca_file: "/ca.pem".into(),
+                identity: None,
+                token: Some(TokenFile("/token".into()))
+            }
+        );
+        let tls = c.auth.tls_config.as_mut().unwrap();
+        tls.cert_file = "/c.pem".into();
+        tls.key_file = "/k.pem".into();
+        let s = Settings::from_config(Some(&c)).unwrap();
+        assert!(matches!(
+            s.grpc,
+            GrpcSecurity::Tls {
+                identity: Some(_),
+                token: None,
+                ..
+            }
+        ));
+        assert_eq!(s.http_ca_file, Some("/ca.pem".into()));
+        c.timeout = "3s".into();
+        c.server_healthiness_timeout = "nonsense".into();
+        assert!(
+            Settings::from_config(Some(&c))
+                .unwrap_err()
+                .starts_with("clients.maestro.server_healthiness_timeout")
+        );
+    }
+
+    #[test]
+    fn token_files_are_trimmed_and_must_not_be_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t");
+        std::fs::write(&p, "  abc \n").unwrap();
+        assert_eq!(TokenFile(p.clone()).read().unwrap(), "abc");
+        std::fs::write(&p, " \n").unwrap();
+        assert!(
+            TokenFile(p)
+                .read()
+                .unwrap_err()
+                .ends_with("is empty or contains only whitespace")
+        );
+    }
+}

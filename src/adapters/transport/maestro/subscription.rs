@@ -1,0 +1,90 @@
+//! The Subscribe stream as Maestro's liveness channel: heartbeats must arrive within the
+//! healthiness timeout, or the stream is dropped and opened again with backoff. Readiness
+//! follows: up while the stream is open and beating, down while reconnecting. Status events are
+//! decoded and logged (the adapter reads status over REST).
+
+use super::Client;
+use super::events::{DATA_TYPE, HEARTBEAT, attr_string};
+use super::proto::SubscriptionRequest;
+use crate::adapters::broker::Readiness;
+use std::time::Duration;
+
+pub struct Options {
+    pub source: String,
+    pub healthiness_timeout: Duration,
+    pub reconnect_base: Duration,
+    pub reconnect_max: Duration,
+}
+
+fn set(readiness: &Option<Readiness>, up: bool) {
+    if let Some(r) = readiness {
+        r(up);
+    }
+}
+
+/// Runs until the task is aborted.
+pub async fn run(client: Client, options: Options, readiness: Option<Readiness>) {
+    let mut failures: u32 = 0;
+    loop {
+        let request = SubscriptionRequest {
+            source: options.source.clone(),
+            cluster_name: String::new(),
+            data_type: DATA_TYPE.into(),
+        };
+        match client.clone().subscribe(request).await {
+            Ok(response) => {
+                failures = 0;
+                tracing::info!(source = %options.source, "Subscribed to Maestro");
+                set(&readiness, true);
+                let mut stream = response.into_inner();
+                loop {
+                    match tokio::time::timeout(options.healthiness_timeout, stream.message()).await
+                    {
+                        Err(_) => {
+                            tracing::warn!(
+                                "No heartbeat from Maestro within {:?}, reconnecting",
+                                options.healthiness_timeout
+                            );
+                            break;
+                        }
+                        Ok(Ok(Some(event))) if event.r#type == HEARTBEAT => {
+                            set(&readiness, true);
+                        }
+                        Ok(Ok(Some(event))) => {
+                            tracing::debug!(
+                                event_type = %event.r#type,
+                                resource_id = %attr_string(&event, "ce-resourceid").unwrap_or_default(),
+                                "Maestro status event received"
+                            );
+                        }
+                        Ok(Ok(None)) => {
+                            tracing::warn!("Maestro closed the subscription stream, reconnecting");
+                            break;
+                        }
+                        Ok(Err(status)) => {
+                            tracing::warn!(
+                                "Maestro subscription stream failed, reconnecting: {}",
+                                status.message()
+                            );
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(status) => {
+                tracing::warn!(
+                    code = ?status.code(),
+                    "Failed to subscribe to Maestro: {}",
+                    status.message()
+                );
+            }
+        }
+        set(&readiness, false);
+        let delay = options
+            .reconnect_base
+            .saturating_mul(2u32.saturating_pow(failures))
+            .min(options.reconnect_max);
+        failures = failures.saturating_add(1);
+        tokio::time::sleep(delay).await;
+    }
+}
