@@ -20,12 +20,32 @@ fn config_map(name: &str, ns: &str, generation: &str, labels: Value) -> Value {
     })
 }
 
-fn ensure(cond: bool, what: &str) -> Result<(), String> {
-    if cond { Ok(()) } else { Err(what.to_string()) }
+/// The object a check applies: a ConfigMap for Kubernetes; for Maestro a ManifestWork of the
+/// same name carrying that ConfigMap (Maestro only takes works; they live in the consumer's
+/// namespace).
+fn object(target: &Target, name: &str, ns: &str, generation: &str, labels: Value) -> Value {
+    match target {
+        Target::Kubernetes => config_map(name, ns, generation, labels),
+        Target::Maestro { consumer } => json!({
+            "apiVersion": "work.open-cluster-management.io/v1",
+            "kind": "ManifestWork",
+            "metadata": {"name": name, "namespace": consumer, "labels": labels,
+                         "annotations": {"hyperfleet.io/generation": generation}},
+            "spec": {"workload": {"manifests": [config_map(&format!("{name}-data"), ns, generation, json!({}))]}}
+        }),
+    }
 }
 
-fn cm_gvk() -> Gvk {
-    Gvk::new("v1", "ConfigMap")
+/// The kind [`object`] applies.
+fn kind(target: &Target) -> Gvk {
+    match target {
+        Target::Kubernetes => Gvk::new("v1", "ConfigMap"),
+        Target::Maestro { .. } => Gvk::new("work.open-cluster-management.io/v1", "ManifestWork"),
+    }
+}
+
+fn ensure(cond: bool, what: &str) -> Result<(), String> {
+    if cond { Ok(()) } else { Err(what.to_string()) }
 }
 
 /// Every check, by name.
@@ -64,7 +84,7 @@ pub async fn run_all(make: impl Fn() -> Arc<dyn Transport>, target: Target) -> V
 }
 
 async fn generation_rule(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
-    let v1 = config_map("a", "ns", "1", json!({}));
+    let v1 = object(&target, "a", "ns", "1", json!({}));
     let first = t
         .apply(&v1, false, &target)
         .await
@@ -81,7 +101,7 @@ async fn generation_rule(t: Arc<dyn Transport>, target: Target) -> Result<(), St
         again.operation == Operation::Skip && again.reason == "generation 1 unchanged",
         "same generation skips",
     )?;
-    let v2 = config_map("a", "ns", "2", json!({}));
+    let v2 = object(&target, "a", "ns", "2", json!({}));
     let up = t
         .apply(&v2, false, &target)
         .await
@@ -91,14 +111,14 @@ async fn generation_rule(t: Arc<dyn Transport>, target: Target) -> Result<(), St
         "new generation updates",
     )?;
     let got = t
-        .get(&cm_gvk(), "ns", "a", &target)
+        .get(&kind(&target), "ns", "a", &target)
         .await
         .map_err(|e| e.to_string())?;
     ensure(
         got.pointer("/metadata/annotations/hyperfleet.io~1generation") == Some(&json!("2")),
         "get returns the update",
     )?;
-    let v3 = config_map("a", "ns", "3", json!({}));
+    let v3 = object(&target, "a", "ns", "3", json!({}));
     let re = t
         .apply(&v3, true, &target)
         .await
@@ -118,7 +138,7 @@ async fn generation_rule(t: Arc<dyn Transport>, target: Target) -> Result<(), St
 }
 
 async fn get_missing_is_not_found(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
-    match t.get(&cm_gvk(), "ns", "nope", &target).await {
+    match t.get(&kind(&target), "ns", "nope", &target).await {
         Err(e) if e.is_not_found() => Ok(()),
         other => Err(format!("expected NotFound, got {other:?}")),
     }
@@ -127,7 +147,7 @@ async fn get_missing_is_not_found(t: Arc<dyn Transport>, target: Target) -> Resu
 async fn discover_filters(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
     for (name, ns, app) in [("a", "ns1", "x"), ("b", "ns1", "y"), ("c", "ns2", "x")] {
         t.apply(
-            &config_map(name, ns, "1", json!({"app": app})),
+            &object(&target, name, ns, "1", json!({"app": app})),
             false,
             &target,
         )
@@ -149,18 +169,23 @@ async fn discover_filters(t: Arc<dyn Transport>, target: Target) -> Result<(), S
             .unwrap_or_default(),
     };
     let all_x = t
-        .discover(&cm_gvk(), &sel("", Some("x")), &target)
+        .discover(&kind(&target), &sel("", Some("x")), &target)
         .await
         .map_err(|e| e.to_string())?;
     ensure(
         names(all_x) == ["a", "c"],
         "label selector across namespaces",
     )?;
-    let ns1 = t
-        .discover(&cm_gvk(), &sel("ns1", None), &target)
+    // Kubernetes objects live in their namespaces; Maestro works all in the consumer's.
+    let (namespace, expected): (&str, &[&str]) = match &target {
+        Target::Kubernetes => ("ns1", &["a", "b"]),
+        Target::Maestro { consumer } => (consumer, &["a", "b", "c"]),
+    };
+    let in_namespace = t
+        .discover(&kind(&target), &sel(namespace, None), &target)
         .await
         .map_err(|e| e.to_string())?;
-    ensure(names(ns1) == ["a", "b"], "namespace filter")?;
+    ensure(names(in_namespace) == expected, "namespace filter")?;
     let none = t
         .discover(&Gvk::new("v1", "Secret"), &sel("", None), &target)
         .await
@@ -169,16 +194,17 @@ async fn discover_filters(t: Arc<dyn Transport>, target: Target) -> Result<(), S
 }
 
 async fn delete_semantics(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
-    t.delete(&cm_gvk(), "ns", "never", Propagation::Background, &target)
+    let k = kind(&target);
+    t.delete(&k, "ns", "never", Propagation::Background, &target)
         .await
         .map_err(|e| format!("deleting a missing object: {e}"))?;
-    t.apply(&config_map("a", "ns", "1", json!({})), false, &target)
+    t.apply(&object(&target, "a", "ns", "1", json!({})), false, &target)
         .await
         .map_err(|e| e.to_string())?;
-    t.delete(&cm_gvk(), "ns", "a", Propagation::Foreground, &target)
+    t.delete(&k, "ns", "a", Propagation::Foreground, &target)
         .await
         .map_err(|e| e.to_string())?;
-    match t.get(&cm_gvk(), "ns", "a", &target).await {
+    match t.get(&k, "ns", "a", &target).await {
         Err(e) if e.is_not_found() => Ok(()),
         // Deletion in progress (finalizers, Maestro's asynchronous delete) is allowed.
         Ok(obj) if obj.pointer("/metadata/deletionTimestamp").is_some() => Ok(()),
@@ -189,16 +215,17 @@ async fn delete_semantics(t: Arc<dyn Transport>, target: Target) -> Result<(), S
 }
 
 async fn finalizers_hold(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
-    let mut held = config_map("f", "ns", "1", json!({}));
+    let k = kind(&target);
+    let mut held = object(&target, "f", "ns", "1", json!({}));
     held["metadata"]["finalizers"] = json!(["example.com/hold"]);
     t.apply(&held, false, &target)
         .await
         .map_err(|e| e.to_string())?;
-    t.delete(&cm_gvk(), "ns", "f", Propagation::Background, &target)
+    t.delete(&k, "ns", "f", Propagation::Background, &target)
         .await
         .map_err(|e| e.to_string())?;
     let still = t
-        .get(&cm_gvk(), "ns", "f", &target)
+        .get(&k, "ns", "f", &target)
         .await
         .map_err(|e| format!("held object must still be readable: {e}"))?;
     ensure(
@@ -208,18 +235,25 @@ async fn finalizers_hold(t: Arc<dyn Transport>, target: Target) -> Result<(), St
 }
 
 async fn cluster_scoped(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
-    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a", "annotations": {"hyperfleet.io/generation": "4"}}});
+    // A Namespace for Kubernetes; for Maestro a work read back without a namespace.
+    let (obj, k) = match &target {
+        Target::Kubernetes => (
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a", "annotations": {"hyperfleet.io/generation": "4"}}}),
+            Gvk::new("v1", "Namespace"),
+        ),
+        Target::Maestro { .. } => (object(&target, "team-a", "", "4", json!({})), kind(&target)),
+    };
     let applied = t
-        .apply(&ns, false, &target)
+        .apply(&obj, false, &target)
         .await
         .map_err(|e| e.to_string())?;
-    ensure(applied.operation == Operation::Create, "namespace created")?;
+    ensure(applied.operation == Operation::Create, "created")?;
     let got = t
-        .get(&Gvk::new("v1", "Namespace"), "", "team-a", &target)
+        .get(&k, "", "team-a", &target)
         .await
         .map_err(|e| e.to_string())?;
     ensure(
         got.pointer("/metadata/name") == Some(&json!("team-a")),
-        "cluster-scoped get by name",
+        "get by name without a namespace",
     )
 }

@@ -1,0 +1,516 @@
+//! The Maestro transport against the in-process fake Maestro (`support/fake_maestro.rs`): the
+//! transport contract suite, the wire format of create/update/delete, merge-patch updates,
+//! status read back over REST, unregistered consumers, retries while Maestro is unavailable,
+//! the Subscribe liveness channel (reconnect after a dropped stream or stalled heartbeats,
+//! readiness following it) and the asynchronous deletion flow.
+
+#![cfg(feature = "maestro")]
+
+#[path = "support/fake_maestro.rs"]
+mod fake_maestro;
+
+use fake_maestro::{FakeMaestro, Report};
+use hyperfleet_adapter::adapters::broker::Readiness;
+use hyperfleet_adapter::adapters::transport::contract;
+use hyperfleet_adapter::adapters::transport::maestro::events::{
+    DATA_TYPE, attr_int, attr_string, data_json, resource_id,
+};
+use hyperfleet_adapter::adapters::transport::maestro::{GrpcSecurity, MaestroTransport, Settings};
+use hyperfleet_adapter::ports::{Gvk, Operation, Propagation, Selector, Target, Transport};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SOURCE: &str = "hyperfleet-adapter";
+
+fn target() -> Target {
+    Target::Maestro {
+        consumer: "cluster1".into(),
+    }
+}
+
+fn settings(fake: &FakeMaestro) -> Settings {
+    Settings {
+        grpc_address: fake.grpc_address.clone(),
+        http_address: fake.http_url.clone(),
+        source_id: SOURCE.into(),
+        timeout: Duration::from_secs(5),
+        healthiness_timeout: Duration::from_millis(500),
+        grpc: GrpcSecurity::Plaintext,
+        insecure: true,
+        http_ca_file: None,
+        token: None,
+        publish_attempts: 3,
+        publish_backoff: Duration::from_millis(20),
+        reconnect_base: Duration::from_millis(50),
+        reconnect_max: Duration::from_millis(200),
+    }
+}
+
+async fn fake() -> FakeMaestro {
+    let fake = FakeMaestro::start(Duration::from_millis(100)).await;
+    fake.register_consumer("cluster1");
+    fake
+}
+
+fn work(name: &str, generation: &str, labels: Value, manifests: Value) -> Value {
+    json!({
+        "apiVersion": "work.open-cluster-management.io/v1", "kind": "ManifestWork",
+        "metadata": {"name": name, "namespace": "ignored", "labels": labels,
+                     "annotations": {"hyperfleet.io/generation": generation}},
+        "spec": {
+            "workload": {"manifests": manifests},
+            "deleteOption": {"propagationPolicy": "Foreground", "gracePeriodSeconds": 30},
+            "manifestConfigs": [{"resourceIdentifier": {"group": "", "resource": "namespaces", "name": "abc123"},
+                                 "updateStrategy": {"type": "ServerSideApply", "serverSideApply": {"fieldManager": "hyperfleet-adapter"}},
+                                 "feedbackRules": [{"type": "JSONPaths", "jsonPaths": [{"name": "phase", "path": ".status.phase"}]}]}]
+        }
+    })
+}
+
+fn namespace_manifest(generation: &str) -> Value {
+    json!([{"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "abc123", "labels": {"app": "demo"}, "annotations": {"hyperfleet.io/generation": generation}}}])
+}
+
+fn mw_gvk() -> Gvk {
+    Gvk::new("work.open-cluster-management.io/v1", "ManifestWork")
+}
+
+async fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_suite_passes_against_the_fake_maestro() {
+    let fakes: Arc<Mutex<Vec<(FakeMaestro, MaestroTransportHolder)>>> = Arc::default();
+    let keep = fakes.clone();
+    let make = move || -> Arc<dyn Transport> {
+        let fake = futures_block(FakeMaestro::start(Duration::from_millis(100)));
+        fake.register_consumer("cluster1");
+        let t = Arc::new(MaestroTransport::connect(&settings(&fake), None).unwrap());
+        keep.lock()
+            .unwrap()
+            .push((fake, MaestroTransportHolder(t.clone())));
+        t
+    };
+    let failures = contract::run_all(make, target()).await;
+    assert!(failures.is_empty(), "contract failures: {failures:#?}");
+    assert_eq!(fakes.lock().unwrap().len(), contract::checks().len());
+}
+
+/// Keeps a transport alive as long as its fake.
+struct MaestroTransportHolder(#[allow(dead_code)] Arc<MaestroTransport>);
+
+/// Runs a future to completion from synchronous code inside the multi-threaded runtime.
+fn futures_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
+
+#[tokio::test]
+async fn create_update_skip_on_the_wire() {
+    let fake = fake().await;
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    let first = t
+        .apply(
+            &work(
+                "abc123-mw",
+                "5",
+                json!({"team": "a", "old": "x"}),
+                namespace_manifest("5"),
+            ),
+            false,
+            &target(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.operation, first.reason.as_str()),
+        (Operation::Create, "resource not found")
+    );
+    let id = resource_id(SOURCE, "cluster1", "abc123-mw");
+    assert_eq!(
+        id, "c8a68a66-5562-5e7b-bc78-2006e1459591",
+        "the protocol's test vector"
+    );
+    let create = fake.published().pop().unwrap();
+    assert_eq!(create.r#type, format!("{DATA_TYPE}.spec.create_request"));
+    assert_eq!(create.source, SOURCE);
+    assert_eq!(
+        attr_string(&create, "ce-clustername").as_deref(),
+        Some("cluster1")
+    );
+    assert_eq!(
+        attr_string(&create, "ce-resourceid").as_deref(),
+        Some(id.as_str())
+    );
+    assert_eq!(attr_int(&create, "ce-resourceversion"), Some(0));
+    let meta: Value = serde_json::from_str(&attr_string(&create, "ce-metadata").unwrap()).unwrap();
+    assert_eq!(
+        meta["namespace"], "cluster1",
+        "the work lives in the consumer's namespace"
+    );
+    assert_eq!(meta["uid"], json!(id));
+    let bundle = data_json(&create).unwrap();
+    assert_eq!(
+        bundle["deleteOption"],
+        json!({"propagationPolicy": "Foreground"})
+    );
+    assert_eq!(
+        bundle["manifestConfigs"][0]["resourceIdentifier"]["namespace"],
+        ""
+    );
+    assert_eq!(fake.bundle(&id).unwrap()["version"], 1);
+
+    // The agent's report is read back over REST, with statusFeedback.
+    let got = t.get(&mw_gvk(), "", "abc123-mw", &target()).await.unwrap();
+    assert_eq!(got["metadata"]["generation"], 1);
+    assert_eq!(got["status"]["conditions"][0]["type"], "Applied");
+    let feedback = &got["status"]["resourceStatus"]["manifests"][0]["statusFeedback"]["values"][0];
+    assert_eq!(
+        feedback,
+        &json!({"name": "phase", "fieldValue": {"type": "String", "string": "Active"}})
+    );
+
+    let same = t
+        .apply(
+            &work(
+                "abc123-mw",
+                "5",
+                json!({"team": "a"}),
+                namespace_manifest("5"),
+            ),
+            false,
+            &target(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (same.operation, same.reason.as_str()),
+        (Operation::Skip, "generation 5 unchanged")
+    );
+    assert_eq!(fake.published().len(), 1, "a skip publishes nothing");
+
+    // An update is a merge patch of the current work, sent with the REST version.
+    let up = t
+        .apply(
+            &work(
+                "abc123-mw",
+                "6",
+                json!({"team": "b"}),
+                namespace_manifest("6"),
+            ),
+            true,
+            &target(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (up.operation, up.reason.as_str()),
+        (Operation::Update, "generation changed 5->6"),
+        "no recreate for works"
+    );
+    let update = fake.published().pop().unwrap();
+    assert_eq!(update.r#type, format!("{DATA_TYPE}.spec.update_request"));
+    assert_eq!(attr_int(&update, "ce-resourceversion"), Some(1));
+    let meta: Value = serde_json::from_str(&attr_string(&update, "ce-metadata").unwrap()).unwrap();
+    assert_eq!(
+        meta["labels"],
+        json!({"team": "b", "old": "x"}),
+        "merge patch keeps labels it does not name"
+    );
+    assert_eq!(meta["annotations"]["hyperfleet.io/generation"], "6");
+    let stored = fake.bundle(&id).unwrap();
+    assert_eq!(stored["version"], 2);
+    assert_eq!(
+        stored["manifests"][0]["metadata"]["annotations"]["hyperfleet.io/generation"],
+        "6"
+    );
+}
+
+#[tokio::test]
+async fn invalid_works_and_other_kinds_are_refused_before_anything_is_sent() {
+    let fake = fake().await;
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    let mut w = work("w", "1", json!({}), namespace_manifest("1"));
+    w["spec"]["workload"]["manifests"][0]["metadata"]["annotations"] = json!({});
+    let err = t.apply(&w, false, &target()).await.unwrap_err().to_string();
+    assert!(err.starts_with("failed to apply ManifestWork: invalid ManifestWork: ManifestWork \"w\" manifest[0] Namespace/abc123"), "{err}");
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    assert!(t.apply(&cm, false, &target()).await.is_err());
+    let err = t
+        .apply(
+            &work("w", "1", json!({}), namespace_manifest("1")),
+            false,
+            &Target::Maestro {
+                consumer: String::new(),
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("consumer name (target cluster) is required"),
+        "{err}"
+    );
+    assert!(fake.published().is_empty());
+}
+
+#[tokio::test]
+async fn unregistered_consumers_are_reported_by_name() {
+    let fake = fake().await;
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    let elsewhere = Target::Maestro {
+        consumer: "nowhere".into(),
+    };
+    let err = t
+        .apply(
+            &work("w", "1", json!({}), namespace_manifest("1")),
+            false,
+            &elsewhere,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(
+        err.to_string(),
+        "consumer \"nowhere\" is not registered in Maestro"
+    );
+    assert!(
+        fake.published().is_empty(),
+        "found by asking Maestro's consumers, nothing sent"
+    );
+}
+
+#[tokio::test]
+async fn publishes_are_retried_while_maestro_is_unavailable_only() {
+    let fake = fake().await;
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    fake.fail_publishes(tonic::Code::Unavailable, 2);
+    let applied = t
+        .apply(
+            &work("w", "1", json!({}), namespace_manifest("1")),
+            false,
+            &target(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied.operation, Operation::Create);
+    assert_eq!(fake.published().len(), 3, "two refusals, then the create");
+
+    fake.fail_publishes(tonic::Code::Internal, 1);
+    let err = t
+        .apply(
+            &work("w", "2", json!({}), namespace_manifest("2")),
+            false,
+            &target(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "failed to patch ManifestWork cluster1/w: Failed to publish resource w: rpc error: code = Internal desc = injected failure"
+    );
+    assert_eq!(fake.published().len(), 4, "not retried");
+}
+
+#[tokio::test]
+async fn maestro_errors_come_back_with_its_messages() {
+    let fake = fake().await;
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    t.apply(
+        &work("w", "1", json!({}), namespace_manifest("1")),
+        false,
+        &target(),
+    )
+    .await
+    .unwrap();
+    // The pinned Maestro refuses updates that change the manifests' identity.
+    let other = json!([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "abc123", "annotations": {"hyperfleet.io/generation": "2"}}}]);
+    let err = t
+        .apply(&work("w", "2", json!({}), other), false, &target())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("failed to patch ManifestWork cluster1/w: Failed to publish resource w: rpc error: code = Unknown desc = failed to update resource: maestro-8: the new manifest bundle in the resource is invalid"), "{err}");
+}
+
+#[tokio::test]
+async fn deletion_is_asynchronous_until_the_agent_confirms() {
+    let fake = fake().await;
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    t.delete(&mw_gvk(), "", "never", Propagation::Background, &target())
+        .await
+        .unwrap();
+    assert!(
+        fake.published().is_empty(),
+        "deleting a missing work sends nothing"
+    );
+    t.apply(
+        &work("w", "1", json!({}), namespace_manifest("1")),
+        false,
+        &target(),
+    )
+    .await
+    .unwrap();
+    t.delete(&mw_gvk(), "", "w", Propagation::Foreground, &target())
+        .await
+        .unwrap();
+    let delete = fake.published().pop().unwrap();
+    assert_eq!(delete.r#type, format!("{DATA_TYPE}.spec.delete_request"));
+    assert!(delete.data.is_none() && attr_string(&delete, "contenttype").is_none());
+    assert!(attr_string(&delete, "ce-deletiontimestamp").is_some());
+    assert_eq!(attr_int(&delete, "ce-resourceversion"), Some(1));
+    let deleting = t.get(&mw_gvk(), "", "w", &target()).await.unwrap();
+    assert!(
+        deleting["metadata"]["deletionTimestamp"].is_string(),
+        "still visible while deleting"
+    );
+    // Deleting again while it is deleting sends nothing more.
+    t.delete(&mw_gvk(), "", "w", Propagation::Foreground, &target())
+        .await
+        .unwrap();
+    assert_eq!(fake.published().len(), 2);
+    fake.finish_deletions();
+    assert!(
+        t.get(&mw_gvk(), "", "w", &target())
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+#[tokio::test]
+async fn manifests_inside_works_are_found_by_kind_name_and_labels() {
+    let fake = fake().await;
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    t.apply(
+        &work("w", "1", json!({"app": "demo"}), namespace_manifest("1")),
+        false,
+        &target(),
+    )
+    .await
+    .unwrap();
+    let ns = t
+        .get(&Gvk::new("v1", "Namespace"), "", "abc123", &target())
+        .await
+        .unwrap();
+    assert_eq!(ns["metadata"]["labels"]["app"], "demo");
+    let sel = Selector {
+        namespace: String::new(),
+        labels: [("app".to_string(), "demo".to_string())].into(),
+    };
+    assert_eq!(
+        t.discover(&Gvk::new("v1", "Namespace"), &sel, &target())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        t.discover(&mw_gvk(), &sel, &target()).await.unwrap().len(),
+        1
+    );
+    assert!(
+        t.get(&Gvk::new("v1", "Secret"), "", "abc123", &target())
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+#[tokio::test]
+async fn works_without_a_status_report_have_an_empty_status() {
+    let fake = fake().await;
+    fake.set_report(Report::Never);
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    t.apply(
+        &work("w", "1", json!({}), namespace_manifest("1")),
+        false,
+        &target(),
+    )
+    .await
+    .unwrap();
+    let got = t.get(&mw_gvk(), "", "w", &target()).await.unwrap();
+    assert_eq!(got["status"], json!({"resourceStatus": {}}));
+}
+
+fn readiness() -> (Readiness, Arc<AtomicBool>, Arc<AtomicUsize>) {
+    let up = Arc::new(AtomicBool::new(false));
+    let downs = Arc::new(AtomicUsize::new(0));
+    let (u, d) = (up.clone(), downs.clone());
+    let r: Readiness = Arc::new(move |ok| {
+        if !ok && u.swap(false, Ordering::SeqCst) {
+            d.fetch_add(1, Ordering::SeqCst);
+        }
+        if ok {
+            u.store(true, Ordering::SeqCst);
+        }
+    });
+    (r, up, downs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscription_reconnects_after_a_dropped_stream_and_stalled_heartbeats() {
+    let fake = fake().await;
+    let (r, up, downs) = readiness();
+    let _t = MaestroTransport::connect(&settings(&fake), Some(r)).unwrap();
+    wait_until("the first subscription", || up.load(Ordering::SeqCst)).await;
+    assert_eq!(fake.subscriptions(), 1);
+
+    fake.drop_streams();
+    wait_until("a second subscription", || fake.subscriptions() == 2).await;
+    wait_until("readiness back", || up.load(Ordering::SeqCst)).await;
+    assert_eq!(
+        downs.load(Ordering::SeqCst),
+        1,
+        "readiness dropped while reconnecting"
+    );
+
+    // No heartbeat within the healthiness timeout (500 ms): down, reconnect.
+    fake.set_heartbeats(false);
+    wait_until("a reconnect after stalled heartbeats", || {
+        fake.subscriptions() >= 3
+    })
+    .await;
+    assert!(downs.load(Ordering::SeqCst) >= 2);
+    fake.set_heartbeats(true);
+    wait_until("readiness back after heartbeats resume", || {
+        up.load(Ordering::SeqCst)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_maestro_is_not_ready_and_fails_reads_clearly() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let fake = fake().await;
+    let mut s = settings(&fake);
+    s.grpc_address = format!("127.0.0.1:{port}");
+    s.http_address = format!("http://127.0.0.1:{port}");
+    let (r, up, _) = readiness();
+    let t = MaestroTransport::connect(&s, Some(r)).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!up.load(Ordering::SeqCst));
+    let err = t
+        .get(&mw_gvk(), "", "w", &target())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("failed to get ManifestWork cluster1/w: GET http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.contains("Connection refused"), "{err}");
+}
