@@ -125,6 +125,53 @@ fn kubernetes_client_failures_exit_1() {
     assert!(stdout(&out).contains(&format!("Using kubeconfig from: {missing} (KUBECONFIG)")));
 }
 
+const WORK_TASK: &str = "params:\n  - name: clusterId\n    source: event.id\nresources:\n  - name: work\n    transport:\n      client: maestro\n      maestro: {target_cluster: cluster1}\n    manifest: {apiVersion: work.open-cluster-management.io/v1, kind: ManifestWork, metadata: {name: '{{ .clusterId }}', annotations: {hyperfleet.io/generation: '1'}}, spec: {workload: {manifests: []}}}\n    discovery: {by_name: '{{ .clusterId }}'}\n";
+
+#[cfg(feature = "maestro")]
+#[test]
+fn maestro_client_settings_are_checked_at_startup() {
+    for (maestro, message) in [
+        (
+            "  maestro:\n    grpc_server_address: localhost:8090\n    source_id: a\n",
+            "failed to create Maestro client: maestro server address is required",
+        ),
+        (
+            "  maestro:\n    grpc_server_address: localhost:8090\n    http_server_address: http://localhost:8000\n    source_id: a\n",
+            "failed to create Maestro client: MaestroServerAddr must use https:// scheme when Insecure=false",
+        ),
+        (
+            "  maestro:\n    http_server_address: https://localhost:8000\n    grpc_server_address: localhost:8090\n    source_id: a\n",
+            "failed to create Maestro client: no TLS configuration provided",
+        ),
+        (
+            "  maestro:\n    http_server_address: https://localhost:8000\n    grpc_server_address: localhost:8090\n    source_id: a\n    auth:\n      tls_config:\n        ca_file: /etc/hostname\n",
+            "failed to create Maestro client: failed to parse CA certificate from /etc/hostname",
+        ),
+    ] {
+        let s = Setup::new(&format!("{WITH_API}{maestro}"), WORK_TASK);
+        let out = s.serve(&[], &[]);
+        expect_failure(&out, message);
+        assert!(
+            stdout(&out).contains("Failed to create Maestro client"),
+            "{}",
+            stdout(&out)
+        );
+    }
+}
+
+#[cfg(not(feature = "maestro"))]
+#[test]
+fn maestro_resources_need_the_maestro_feature() {
+    let s = Setup::new(
+        &format!("{WITH_API}  maestro:\n    grpc_server_address: localhost:8090\n"),
+        WORK_TASK,
+    );
+    expect_failure(
+        &s.serve(&[], &[]),
+        "failed to create Maestro client: this build has no Maestro transport (build with --features maestro)",
+    );
+}
+
 #[test]
 fn missing_broker_settings_exit_1() {
     let s = Setup::new(

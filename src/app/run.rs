@@ -48,14 +48,40 @@ pub fn serve(
     code
 }
 
-/// Builds the transport for `client` (`kubernetes` or `maestro`).
+/// Builds the transport for `client` (`kubernetes` or `maestro`). Maestro's health (its
+/// Subscribe stream and heartbeats) becomes the `maestro` readiness check.
 async fn transport_for(
     client: &str,
     loaded: &Loaded,
     env: &dyn EnvSource,
+    health: &Arc<Health>,
 ) -> Result<Arc<dyn Transport>> {
-    let _ = (loaded, env);
+    let _ = (loaded, env, health);
     match client {
+        #[cfg(feature = "maestro")]
+        "maestro" => {
+            use crate::adapters::transport::maestro::{MaestroTransport, Settings};
+            let failed = |e: String| {
+                tracing::error!(error = %e, "Failed to create Maestro client");
+                anyhow!("failed to create Maestro client: {e}")
+            };
+            let settings =
+                Settings::from_config(loaded.adapter.clients.maestro.as_ref()).map_err(failed)?;
+            tracing::info!(
+                "Maestro client: grpc={} http={} source={}",
+                settings.grpc_address,
+                settings.http_address,
+                settings.source_id
+            );
+            health.set("maestro", false);
+            let h = health.clone();
+            let readiness: crate::adapters::broker::Readiness =
+                Arc::new(move |up| h.set("maestro", up));
+            let transport =
+                MaestroTransport::connect(&settings, Some(readiness)).map_err(failed)?;
+            Ok(Arc::new(transport))
+        }
+        #[cfg(not(feature = "maestro"))]
         "maestro" => Err(anyhow!(
             "failed to create Maestro client: this build has no Maestro transport (build with --features maestro)"
         )),
@@ -257,7 +283,7 @@ async fn start(
             "Kubernetes"
         };
         tracing::info!("Creating {label} transport client...");
-        let t = transport_for(client, &loaded, env.as_ref()).await?;
+        let t = transport_for(client, &loaded, env.as_ref(), &health).await?;
         tracing::info!("{label} transport client created successfully");
         if client == "maestro" {
             maestro = Some(t)

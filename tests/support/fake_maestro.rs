@@ -254,7 +254,8 @@ impl FakeMaestro {
         s.bundles.iter().map(|(id, b)| present(id, b)).collect()
     }
 
-    /// Stores a ManifestWork (with its status, if any) as an existing bundle of `source`.
+    /// Stores a ManifestWork (with its status, if any) as an existing bundle of `source`, its
+    /// metadata as given (a fixture's `uid` is kept).
     pub fn seed(&self, source: &str, id: &str, work: &Value) {
         let consumer = work["metadata"]["namespace"]
             .as_str()
@@ -267,7 +268,9 @@ impl FakeMaestro {
         }
         let version = work["metadata"]["generation"].as_i64().unwrap_or(1).max(1);
         let mut metadata = work["metadata"].clone();
-        metadata["uid"] = json!(id);
+        if metadata.get("uid").is_none() {
+            metadata["uid"] = json!(id);
+        }
         let status = work.get("status").filter(|st| st.get("conditions").is_some()).map(|st| {
             json!({"ObservedVersion": version, "SequenceID": "1",
                    "conditions": st["conditions"],
