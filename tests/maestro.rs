@@ -6,6 +6,8 @@
 
 #![cfg(feature = "maestro")]
 
+#[path = "support/certs.rs"]
+mod certs;
 #[path = "support/fake_maestro.rs"]
 mod fake_maestro;
 
@@ -45,6 +47,7 @@ fn settings(fake: &FakeMaestro) -> Settings {
         publish_backoff: Duration::from_millis(20),
         reconnect_base: Duration::from_millis(50),
         reconnect_max: Duration::from_millis(200),
+        reload_interval: Duration::from_millis(100),
     }
 }
 
@@ -513,4 +516,191 @@ async fn an_unreachable_maestro_is_not_ready_and_fails_reads_clearly() {
         "{err}"
     );
     assert!(err.contains("Connection refused"), "{err}");
+}
+
+/// A TLS fake Maestro (REST on HTTPS too) with `pki`'s server certificate; with `client_ca`,
+/// gRPC requires client certificates signed by it.
+async fn tls_fake(pki: &certs::TestPki, client_ca: Option<&certs::TestPki>) -> FakeMaestro {
+    let server = pki.server();
+    let fake = FakeMaestro::start_with(
+        Duration::from_millis(100),
+        Some(fake_maestro::FakeTls {
+            cert_pem: server.cert_pem.clone(),
+            key_pem: server.key_pem.clone(),
+            client_ca_pem: client_ca.map(|c| c.ca_pem()),
+            rest: pki.server_config(&server, None, &[b"http/1.1"]),
+        }),
+    )
+    .await;
+    fake.register_consumer("cluster1");
+    fake
+}
+
+fn tls_settings(
+    fake: &FakeMaestro,
+    dir: &std::path::Path,
+    ca: &certs::TestPki,
+    identity: Option<&certs::Issued>,
+    token: Option<&str>,
+) -> Settings {
+    let ca_file = dir.join("ca.crt");
+    std::fs::write(&ca_file, ca.ca_pem()).unwrap();
+    let identity = identity.map(|i| i.write(dir, "client"));
+    let token = token.map(|t| {
+        let f = dir.join("token");
+        std::fs::write(&f, format!("{t}\n")).unwrap();
+        hyperfleet_adapter::adapters::transport::maestro::TokenFile(f)
+    });
+    Settings {
+        grpc: GrpcSecurity::Tls {
+            ca_file: ca_file.clone(),
+            identity,
+            token: token.clone(),
+        },
+        insecure: false,
+        http_ca_file: Some(ca_file),
+        token,
+        publish_attempts: 1,
+        ..settings(fake)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_the_ca_mutual_tls_and_bearer_tokens() {
+    let pki = certs::TestPki::default();
+    let dir = tempfile::tempdir().unwrap();
+    let w = || work("w", "1", json!({}), namespace_manifest("1"));
+
+    // CA only: gRPC and REST verified against it.
+    let fake = tls_fake(&pki, None).await;
+    assert!(fake.http_url.starts_with("https://"));
+    let (r, up, _) = readiness();
+    let t = MaestroTransport::connect(&tls_settings(&fake, dir.path(), &pki, None, None), Some(r))
+        .unwrap();
+    assert_eq!(
+        t.apply(&w(), false, &target()).await.unwrap().operation,
+        Operation::Create
+    );
+    wait_until("the TLS subscription", || up.load(Ordering::SeqCst)).await;
+
+    // A server certificate from another CA is refused (REST read before anything is sent).
+    let stranger = certs::TestPki::new("another CA");
+    let t = MaestroTransport::connect(
+        &tls_settings(&fake, dir.path(), &stranger, None, None),
+        None,
+    )
+    .unwrap();
+    let err = t
+        .get(&mw_gvk(), "", "w", &target())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("certificate") || err.contains("UnknownIssuer"),
+        "{err}"
+    );
+
+    // Mutual TLS: the client certificate is required.
+    let clients = certs::TestPki::new("client CA");
+    let fake = tls_fake(&pki, Some(&clients)).await;
+    let id = clients.client("hyperfleet-adapter", "hyperfleet");
+    let t = MaestroTransport::connect(
+        &tls_settings(&fake, dir.path(), &pki, Some(&id), None),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        t.apply(&w(), false, &target()).await.unwrap().operation,
+        Operation::Create
+    );
+    let t = MaestroTransport::connect(&tls_settings(&fake, dir.path(), &pki, None, None), None)
+        .unwrap();
+    let err = t
+        .apply(
+            &work("v", "1", json!({}), namespace_manifest("1")),
+            false,
+            &target(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("failed to create ManifestWork cluster1/v: Failed to publish resource v: rpc error: code = "), "{err}");
+    assert!(
+        err.contains("transport error:"),
+        "the cause is named: {err}"
+    );
+
+    // CA + token file: the bearer token goes with every call.
+    let fake = tls_fake(&pki, None).await;
+    fake.require_token("s3cret");
+    let t = MaestroTransport::connect(
+        &tls_settings(&fake, dir.path(), &pki, None, Some("s3cret")),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        t.apply(&w(), false, &target()).await.unwrap().operation,
+        Operation::Create
+    );
+    let t = MaestroTransport::connect(
+        &tls_settings(&fake, dir.path(), &pki, None, Some("wrong")),
+        None,
+    )
+    .unwrap();
+    let err = t
+        .apply(
+            &work("v", "1", json!({}), namespace_manifest("1")),
+            false,
+            &target(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("rpc error: code = Unauthenticated desc = invalid token"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_client_certificates_are_picked_up() {
+    let pki = certs::TestPki::default();
+    let clients = certs::TestPki::new("client CA");
+    let fake = tls_fake(&pki, Some(&clients)).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Start with a certificate the server does not accept (signed by the wrong CA).
+    let wrong = certs::TestPki::new("old client CA").client("hyperfleet-adapter", "hyperfleet");
+    let s = tls_settings(&fake, dir.path(), &pki, Some(&wrong), None);
+    let (r, up, _) = readiness();
+    let t = MaestroTransport::connect(&s, Some(r)).unwrap();
+    assert!(
+        t.apply(
+            &work("w", "1", json!({}), namespace_manifest("1")),
+            false,
+            &target()
+        )
+        .await
+        .is_err()
+    );
+    assert!(!up.load(Ordering::SeqCst));
+    // The certificate files are replaced in place; within the reload interval the clients are
+    // rebuilt and the subscription reopened.
+    clients
+        .client("hyperfleet-adapter", "hyperfleet")
+        .write(dir.path(), "client");
+    wait_until("the subscription with the new certificate", || {
+        up.load(Ordering::SeqCst)
+    })
+    .await;
+    assert_eq!(
+        t.apply(
+            &work("w", "1", json!({}), namespace_manifest("1")),
+            false,
+            &target()
+        )
+        .await
+        .unwrap()
+        .operation,
+        Operation::Create
+    );
 }

@@ -106,6 +106,7 @@ fn live(fake: &FakeMaestro) -> Arc<dyn Transport> {
         publish_backoff: Duration::from_millis(10),
         reconnect_base: Duration::from_millis(50),
         reconnect_max: Duration::from_millis(200),
+        reload_interval: Duration::from_millis(100),
     };
     Arc::new(MaestroTransport::connect(&settings, None).unwrap())
 }

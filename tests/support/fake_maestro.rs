@@ -77,6 +77,17 @@ struct State {
     /// JSONPath feedback name → fieldValue, for every matching feedback rule.
     feedback: BTreeMap<String, Value>,
     sequence: u64,
+    /// Required `authorization: Bearer <token>` on gRPC calls (Maestro's `token` authn).
+    token: Option<String>,
+}
+
+/// TLS for both servers: the server certificate, and for gRPC optionally a client CA (mTLS).
+pub struct FakeTls {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub client_ca_pem: Option<String>,
+    /// The REST server's rustls config (same certificate).
+    pub rest: Arc<tokio_rustls::rustls::ServerConfig>,
 }
 
 /// The fake. Dropping it stops both servers.
@@ -112,8 +123,13 @@ fn uuid_from(n: u64) -> String {
 }
 
 impl FakeMaestro {
-    /// Starts both servers on free ports; heartbeats every `heartbeat`.
+    /// Starts both servers on free ports, in plaintext; heartbeats every `heartbeat`.
     pub async fn start(heartbeat: Duration) -> FakeMaestro {
+        Self::start_with(heartbeat, None).await
+    }
+
+    /// [`Self::start`] with TLS on both servers (`https://` REST).
+    pub async fn start_with(heartbeat: Duration, tls: Option<FakeTls>) -> FakeMaestro {
         let state = Arc::new(Mutex::new(State {
             consumers: BTreeMap::new(),
             bundles: BTreeMap::new(),
@@ -131,6 +147,7 @@ impl FakeMaestro {
             )]
             .into(),
             sequence: 2000808179729960960,
+            token: None,
         }));
         let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc_address = grpc.local_addr().unwrap().to_string();
@@ -138,14 +155,25 @@ impl FakeMaestro {
             state: state.clone(),
             heartbeat,
         };
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &tls {
+            let mut config = tonic::transport::ServerTlsConfig::new().identity(
+                tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem),
+            );
+            if let Some(ca) = &tls.client_ca_pem {
+                config = config.client_ca_root(tonic::transport::Certificate::from_pem(ca));
+            }
+            builder = builder.tls_config(config).unwrap();
+        }
         let grpc_task = tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder()
+            let _ = builder
                 .add_service(CloudEventServiceServer::new(service))
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(grpc))
                 .await;
         });
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http_url = format!("http://{}", http.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let http_url = format!("{scheme}://{}", http.local_addr().unwrap());
         let app = axum::Router::new()
             .route(
                 "/api/maestro/v1/resource-bundles",
@@ -167,9 +195,30 @@ impl FakeMaestro {
                 )
             })
             .with_state(state.clone());
-        let http_task = tokio::spawn(async move {
-            let _ = axum::serve(http, app).await;
-        });
+        let http_task = match tls {
+            None => tokio::spawn(async move {
+                let _ = axum::serve(http, app).await;
+            }),
+            Some(tls) => {
+                let acceptor = tokio_rustls::TlsAcceptor::from(tls.rest);
+                tokio::spawn(async move {
+                    loop {
+                        let Ok((stream, _)) = http.accept().await else {
+                            continue;
+                        };
+                        let (acceptor, app) = (acceptor.clone(), app.clone());
+                        tokio::spawn(async move {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let service = hyper_util::service::TowerToHyperService::new(app);
+                                let _ = hyper::server::conn::http1::Builder::new()
+                                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                                    .await;
+                            }
+                        });
+                    }
+                })
+            }
+        };
         FakeMaestro {
             grpc_address,
             http_url,
@@ -183,6 +232,11 @@ impl FakeMaestro {
         let mut s = lock(&self.state);
         let id = uuid_from(s.consumers.len() as u64 + 1);
         s.consumers.insert(name.into(), id);
+    }
+
+    /// Requires `authorization: Bearer <token>` on gRPC calls.
+    pub fn require_token(&self, token: &str) {
+        lock(&self.state).token = Some(token.into());
     }
 
     /// The next `times` publishes fail with `code`.
@@ -764,12 +818,29 @@ fn status_event(
     }
 }
 
+/// Maestro's `token` authentication: a missing or wrong bearer token is UNAUTHENTICATED.
+fn check_token(
+    state: &Arc<Mutex<State>>,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<(), Status> {
+    let Some(token) = lock(state).token.clone() else {
+        return Ok(());
+    };
+    let sent = metadata.get("authorization").and_then(|v| v.to_str().ok());
+    if sent == Some(&format!("Bearer {token}")) {
+        Ok(())
+    } else {
+        Err(Status::unauthenticated("invalid token"))
+    }
+}
+
 #[tonic::async_trait]
 impl CloudEventService for Service {
     async fn publish(
         &self,
         request: tonic::Request<PublishRequest>,
     ) -> Result<tonic::Response<()>, Status> {
+        check_token(&self.state, request.metadata())?;
         let event = request
             .into_inner()
             .event
@@ -792,6 +863,7 @@ impl CloudEventService for Service {
         &self,
         request: tonic::Request<SubscriptionRequest>,
     ) -> Result<tonic::Response<Self::SubscribeStream>, Status> {
+        check_token(&self.state, request.metadata())?;
         let req = request.into_inner();
         if req.source.is_empty() && req.cluster_name.is_empty() {
             return Err(Status::invalid_argument(

@@ -88,6 +88,36 @@ pub struct Settings {
     /// Subscribe reconnect backoff: first delay (doubling) and cap.
     pub reconnect_base: Duration,
     pub reconnect_max: Duration,
+    /// How often the CA, certificate and key files are checked for changes (new files: the
+    /// clients are rebuilt and the stream reopened).
+    pub reload_interval: Duration,
+}
+
+impl Settings {
+    /// The TLS files whose contents the clients are built from.
+    fn tls_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        if let GrpcSecurity::Tls {
+            ca_file, identity, ..
+        } = &self.grpc
+        {
+            files.push(ca_file.clone());
+            if let Some((c, k)) = identity {
+                files.push(c.clone());
+                files.push(k.clone());
+            }
+        }
+        files.extend(self.http_ca_file.clone());
+        files
+    }
+
+    /// The files' contents (missing files read as empty), to notice rotations.
+    fn tls_fingerprint(&self) -> Vec<Vec<u8>> {
+        self.tls_files()
+            .iter()
+            .map(|f| std::fs::read(f).unwrap_or_default())
+            .collect()
+    }
 }
 
 fn duration_or(text: &str, key: &str, default: u64) -> Result<Duration, String> {
@@ -171,6 +201,7 @@ impl Settings {
             publish_backoff: Duration::from_secs(1),
             reconnect_base: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(60),
+            reload_interval: Duration::from_secs(30),
         })
     }
 }
@@ -192,7 +223,7 @@ impl tonic::service::Interceptor for Auth {
     }
 }
 
-type Client = CloudEventServiceClient<InterceptedService<Channel, Auth>>;
+pub(crate) type Client = CloudEventServiceClient<InterceptedService<Channel, Auth>>;
 
 fn read_pem(path: &PathBuf) -> Result<Vec<u8>, String> {
     let bytes =
@@ -268,34 +299,83 @@ fn rest_client(settings: &Settings) -> Result<Rest, String> {
     ))
 }
 
-/// The transport. One per process; its subscription task ends when it is dropped.
+/// The clients, rebuilt when the TLS files change.
+pub(crate) struct Shared {
+    grpc: std::sync::RwLock<Client>,
+    rest: std::sync::RwLock<Rest>,
+    /// Bumped on every rebuild: the subscription reopens its stream with the new client.
+    reloads: tokio::sync::watch::Sender<u64>,
+}
+
+impl Shared {
+    fn grpc(&self) -> Client {
+        self.grpc.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn rest(&self) -> Rest {
+        self.rest.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The transport. One per process; its background tasks end when it is dropped.
 pub struct MaestroTransport {
     source: String,
-    grpc: Client,
-    rest: Rest,
+    shared: std::sync::Arc<Shared>,
     /// Consumers confirmed registered (looked up once, before the first create).
     consumers: Mutex<HashSet<String>>,
     publish_attempts: u32,
     publish_backoff: Duration,
-    subscription: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for MaestroTransport {
     fn drop(&mut self) {
-        self.subscription.abort();
+        for t in &self.tasks {
+            t.abort();
+        }
     }
 }
 
 const WORK_GROUP: &str = "work.open-cluster-management.io";
 
+/// Rebuilds the clients when the CA, certificate or key files change (certificate rotation).
+async fn watch_tls_files(settings: Settings, shared: std::sync::Arc<Shared>) {
+    let mut seen = settings.tls_fingerprint();
+    loop {
+        tokio::time::sleep(settings.reload_interval).await;
+        let now = settings.tls_fingerprint();
+        if now == seen {
+            continue;
+        }
+        match (grpc_client(&settings), rest_client(&settings)) {
+            (Ok(grpc), Ok(rest)) => {
+                *shared.grpc.write().unwrap_or_else(|p| p.into_inner()) = grpc;
+                *shared.rest.write().unwrap_or_else(|p| p.into_inner()) = rest;
+                shared.reloads.send_modify(|n| *n += 1);
+                tracing::info!("Maestro TLS files changed: clients rebuilt, reconnecting");
+                seen = now;
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                // Half-written files: keep the working clients and look again next time.
+                tracing::warn!("Maestro TLS files changed but cannot be used yet: {e}");
+            }
+        }
+    }
+}
+
 impl MaestroTransport {
-    /// Builds the clients (the gRPC channel connects lazily, as in the Go adapter) and starts
-    /// the subscription, which reports Maestro's health to `readiness`.
+    /// Builds the clients (the gRPC channel connects lazily, as in the Go adapter), starts the
+    /// subscription, which reports Maestro's health to `readiness`, and the TLS file watcher.
     pub fn connect(settings: &Settings, readiness: Option<Readiness>) -> Result<Self, String> {
-        let grpc = grpc_client(settings)?;
-        let rest = rest_client(settings)?;
-        let subscription = tokio::spawn(subscription::run(
-            grpc.clone(),
+        let (reloads, reload_rx) = tokio::sync::watch::channel(0);
+        let shared = std::sync::Arc::new(Shared {
+            grpc: std::sync::RwLock::new(grpc_client(settings)?),
+            rest: std::sync::RwLock::new(rest_client(settings)?),
+            reloads,
+        });
+        let mut tasks = vec![tokio::spawn(subscription::run(
+            shared.clone(),
+            reload_rx,
             subscription::Options {
                 source: settings.source_id.clone(),
                 healthiness_timeout: settings.healthiness_timeout,
@@ -303,15 +383,20 @@ impl MaestroTransport {
                 reconnect_max: settings.reconnect_max,
             },
             readiness,
-        ));
+        ))];
+        if !settings.tls_files().is_empty() {
+            tasks.push(tokio::spawn(watch_tls_files(
+                settings.clone(),
+                shared.clone(),
+            )));
+        }
         Ok(MaestroTransport {
             source: settings.source_id.clone(),
-            grpc,
-            rest,
+            shared,
             consumers: Mutex::default(),
             publish_attempts: settings.publish_attempts.max(1),
             publish_backoff: settings.publish_backoff,
-            subscription,
+            tasks,
         })
     }
 
@@ -322,7 +407,7 @@ impl MaestroTransport {
             let request = PublishRequest {
                 event: Some(event.clone()),
             };
-            match self.grpc.clone().publish(request).await {
+            match self.shared.grpc().publish(request).await {
                 Ok(_) => return Ok(()),
                 Err(status)
                     if status.code() == tonic::Code::Unavailable
@@ -353,7 +438,7 @@ impl MaestroTransport {
         {
             return Ok(());
         }
-        match self.rest.consumer_exists(consumer).await {
+        match self.shared.rest().consumer_exists(consumer).await {
             Ok(true) => {
                 self.consumers
                     .lock()
@@ -372,12 +457,18 @@ impl MaestroTransport {
 
     async fn work(&self, consumer: &str, name: &str) -> Result<Option<Value>, String> {
         let id = resource_id(&self.source, consumer, name);
-        Ok(self.rest.bundle(&id).await?.map(|b| to_manifest_work(&b)))
+        Ok(self
+            .shared
+            .rest()
+            .bundle(&id)
+            .await?
+            .map(|b| to_manifest_work(&b)))
     }
 
     async fn works(&self, consumer: &str) -> Result<Vec<Value>, String> {
         Ok(self
-            .rest
+            .shared
+            .rest()
             .bundles(&self.source, consumer)
             .await?
             .iter()
@@ -392,13 +483,24 @@ fn consumer_not_registered(consumer: &str) -> TransportError {
     ))
 }
 
-/// The Go client's rendering of a gRPC error.
+/// The Go client's rendering of a gRPC error, plus the causes of a local failure (tonic says
+/// only "transport error" for a refused connection or a failed TLS handshake).
 fn rpc_error(status: &tonic::Status) -> String {
-    format!(
+    let mut out = format!(
         "rpc error: code = {:?} desc = {}",
         status.code(),
         status.message()
-    )
+    );
+    let mut source = std::error::Error::source(status);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }
 
 fn consumer_of(target: &Target) -> Result<&str, TransportError> {

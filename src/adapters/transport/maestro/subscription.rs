@@ -3,7 +3,7 @@
 //! follows: up while the stream is open and beating, down while reconnecting. Status events are
 //! decoded and logged (the adapter reads status over REST).
 
-use super::Client;
+use super::Shared;
 use super::events::{DATA_TYPE, HEARTBEAT, attr_string};
 use super::proto::SubscriptionRequest;
 use crate::adapters::broker::Readiness;
@@ -22,8 +22,13 @@ fn set(readiness: &Option<Readiness>, up: bool) {
     }
 }
 
-/// Runs until the task is aborted.
-pub async fn run(client: Client, options: Options, readiness: Option<Readiness>) {
+/// Runs until the task is aborted. A client rebuild (`reloads`) reopens the stream with it.
+pub async fn run(
+    shared: std::sync::Arc<Shared>,
+    mut reloads: tokio::sync::watch::Receiver<u64>,
+    options: Options,
+    readiness: Option<Readiness>,
+) {
     let mut failures: u32 = 0;
     loop {
         let request = SubscriptionRequest {
@@ -31,15 +36,22 @@ pub async fn run(client: Client, options: Options, readiness: Option<Readiness>)
             cluster_name: String::new(),
             data_type: DATA_TYPE.into(),
         };
-        match client.clone().subscribe(request).await {
+        match shared.grpc().subscribe(request).await {
             Ok(response) => {
                 failures = 0;
                 tracing::info!(source = %options.source, "Subscribed to Maestro");
                 set(&readiness, true);
                 let mut stream = response.into_inner();
                 loop {
-                    match tokio::time::timeout(options.healthiness_timeout, stream.message()).await
-                    {
+                    let next = tokio::select! {
+                        next = tokio::time::timeout(options.healthiness_timeout, stream.message()) => next,
+                        _ = reloads.changed() => {
+                            tracing::info!("Reopening the Maestro subscription with the new TLS files");
+                            failures = 0;
+                            break;
+                        }
+                    };
+                    match next {
                         Err(_) => {
                             tracing::warn!(
                                 "No heartbeat from Maestro within {:?}, reconnecting",
