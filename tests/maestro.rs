@@ -431,9 +431,10 @@ async fn manifests_inside_works_are_found_by_kind_name_and_labels() {
 }
 
 #[tokio::test]
-async fn works_without_a_status_report_have_an_empty_status() {
+async fn status_appears_when_the_agent_reports() {
     let fake = fake().await;
-    fake.set_report(Report::Never);
+    fake.set_report(Report::Later);
+    fake.set_feedback("phase", json!({"type": "String", "string": "Terminating"}));
     let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
     t.apply(
         &work("w", "1", json!({}), namespace_manifest("1")),
@@ -443,7 +444,79 @@ async fn works_without_a_status_report_have_an_empty_status() {
     .await
     .unwrap();
     let got = t.get(&mw_gvk(), "", "w", &target()).await.unwrap();
-    assert_eq!(got["status"], json!({"resourceStatus": {}}));
+    assert_eq!(
+        got["status"],
+        json!({"resourceStatus": {}}),
+        "not reported yet"
+    );
+    fake.report_pending();
+    let got = t.get(&mw_gvk(), "", "w", &target()).await.unwrap();
+    assert_eq!(got["status"]["conditions"][1]["type"], "Available");
+    assert_eq!(
+        got["status"]["resourceStatus"]["manifests"][0]["statusFeedback"]["values"][0]["fieldValue"]
+            ["string"],
+        "Terminating"
+    );
+    fake.set_applied(false);
+    t.apply(
+        &work("x", "1", json!({}), namespace_manifest("1")),
+        false,
+        &target(),
+    )
+    .await
+    .unwrap();
+    fake.report_pending();
+    let x = t.get(&mw_gvk(), "", "x", &target()).await.unwrap();
+    assert_eq!(x["status"]["conditions"][0]["status"], "False", "{x}");
+    assert_eq!(
+        x["status"]["conditions"][0]["reason"],
+        "AppliedManifestWorkFailed"
+    );
+}
+
+#[tokio::test]
+async fn lists_follow_pages_of_400() {
+    let fake = fake().await;
+    for i in 0..401 {
+        let name = format!("w{i}");
+        let mut w = work(&name, "1", json!({"batch": "big"}), namespace_manifest("1"));
+        w["metadata"]["namespace"] = json!("cluster1");
+        fake.seed(SOURCE, &resource_id(SOURCE, "cluster1", &name), &w);
+    }
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    let all = t
+        .discover(&mw_gvk(), &Selector::default(), &target())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 401);
+}
+
+#[tokio::test]
+async fn a_consumer_removed_after_the_lookup_is_still_reported_by_name() {
+    let fake = fake().await;
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    t.apply(
+        &work("w", "1", json!({}), namespace_manifest("1")),
+        false,
+        &target(),
+    )
+    .await
+    .unwrap();
+    // The lookup is cached; Maestro's foreign-key error is recognised as the fallback.
+    fake.unregister_consumer("cluster1");
+    let err = t
+        .apply(
+            &work("v", "1", json!({}), namespace_manifest("1")),
+            false,
+            &target(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "consumer \"cluster1\" is not registered in Maestro"
+    );
+    assert_eq!(fake.published().len(), 2, "the create was sent and refused");
 }
 
 fn readiness() -> (Readiness, Arc<AtomicBool>, Arc<AtomicUsize>) {

@@ -11,6 +11,9 @@ mod fake_api;
 #[cfg(feature = "k8s")]
 #[path = "support/fake_kube.rs"]
 mod fake_kube;
+#[cfg(feature = "maestro")]
+#[path = "support/fake_maestro.rs"]
+mod fake_maestro;
 #[path = "support/process.rs"]
 mod process;
 #[path = "support/rabbit.rs"]
@@ -189,4 +192,130 @@ post:
     );
     let queue = format!("{topic}-kube");
     cleanup(&[queue], &[topic]).await;
+}
+
+/// One task config, two transports: a Namespace applied to the cluster the kubeconfig names and
+/// a ManifestWork sent to Maestro for a remote cluster — each resource through the transport it
+/// names. `/readyz` includes Maestro's health.
+#[cfg(all(feature = "k8s", feature = "maestro"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_routes_each_resource_to_its_transport() {
+    let kube = fake_kube::FakeKube::start().await;
+    let maestro = fake_maestro::FakeMaestro::start(std::time::Duration::from_millis(200)).await;
+    maestro.register_consumer("cluster1");
+    let topic = unique("mixed");
+    let api = FakeApi::default();
+    let base = api.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, t) = write_configs(dir.path(), "mixed-adapter", &base, &topic, "mixed");
+    let mut adapter = std::fs::read_to_string(&a).unwrap();
+    adapter.push_str(&format!(
+        "  maestro:\n    grpc_server_address: {}\n    http_server_address: {}\n    source_id: mixed-adapter\n    insecure: true\n",
+        maestro.grpc_address, maestro.http_url
+    ));
+    std::fs::write(&a, adapter).unwrap();
+    std::fs::write(
+        &t,
+        r#"
+params:
+  - name: clusterId
+    source: event.id
+    required: true
+resources:
+  - name: hubNamespace
+    transport: {client: kubernetes}
+    manifest:
+      apiVersion: v1
+      kind: Namespace
+      metadata: {name: "hub-{{ .clusterId }}", annotations: {hyperfleet.io/generation: "1"}}
+    discovery: {by_name: "hub-{{ .clusterId }}"}
+  - name: remoteWork
+    transport:
+      client: maestro
+      maestro: {target_cluster: cluster1}
+    manifest:
+      apiVersion: work.open-cluster-management.io/v1
+      kind: ManifestWork
+      metadata: {name: "work-{{ .clusterId }}", annotations: {hyperfleet.io/generation: "1"}}
+      spec:
+        workload:
+          manifests:
+            - apiVersion: v1
+              kind: Namespace
+              metadata: {name: "remote-{{ .clusterId }}", annotations: {hyperfleet.io/generation: "1"}}
+    discovery: {by_name: "work-{{ .clusterId }}"}
+post:
+  payloads:
+    - name: statusPayload
+      build:
+        hub:
+          expression: resources.hubNamespace.metadata.name
+        applied:
+          expression: resources.remoteWork.status.conditions.exists(c, c.type == "Applied" && c.status == "True")
+  post_actions:
+    - name: reportStatus
+      api_call:
+        method: POST
+        url: "/clusters/{{ .clusterId }}/statuses"
+        body: "{{ .statusPayload }}"
+"#,
+    )
+    .unwrap();
+    let broker = dir.path().join("broker.yaml");
+    std::fs::write(
+        &broker,
+        format!(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\n",
+            url()
+        ),
+    )
+    .unwrap();
+    let kubeconfig = kube.kubeconfig(dir.path(), None);
+    let env = [
+        ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
+        ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+    ];
+    let served = process::serve(&a, &t, &env).await;
+    let mut ready = String::new();
+    for _ in 0..100 {
+        ready = served.readyz().await.1;
+        if ready.contains("\"maestro\":\"ok\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        ready.trim_end(),
+        r#"{"checks":{"broker":"ok","config":"ok","maestro":"ok"},"status":"ok"}"#
+    );
+    let event_file = dir.path().join("event.json");
+    std::fs::write(&event_file, event("evt-mixed-1", "c7")).unwrap();
+    process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
+    wait_for("the status report", 20, || {
+        api.statuses().iter().any(|(id, _)| id == "c7")
+    })
+    .await;
+    assert!(
+        kube.get("v1", "Namespace", "", "hub-c7").is_some(),
+        "applied to the cluster"
+    );
+    assert!(
+        kube.get(
+            "work.open-cluster-management.io/v1",
+            "ManifestWork",
+            "cluster1",
+            "work-c7"
+        )
+        .is_none()
+    );
+    let works = maestro.bundles();
+    assert_eq!(works.len(), 1, "sent to Maestro");
+    assert_eq!(works[0]["metadata"]["name"], "work-c7");
+    let (_, body) = api.statuses()[0].clone();
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["hub"], "hub-c7");
+    assert_eq!(body["applied"], true, "{body}");
+    let (code, logs, stderr) = served.terminate().await;
+    assert_eq!(code, Some(0), "{logs}{stderr}");
+    cleanup(&[format!("{topic}-mixed")], &[topic]).await;
 }

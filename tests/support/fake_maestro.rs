@@ -44,6 +44,8 @@ const NOW: &str = "2026-02-18T10:22:10Z";
 pub enum Report {
     /// Inside Publish, before it answers.
     AtOnce,
+    /// When the test calls [`FakeMaestro::report_pending`] (an agent that takes its time).
+    Later,
     /// Never (a consumer whose agent is down).
     Never,
 }
@@ -237,6 +239,31 @@ impl FakeMaestro {
     /// Requires `authorization: Bearer <token>` on gRPC calls.
     pub fn require_token(&self, token: &str) {
         lock(&self.state).token = Some(token.into());
+    }
+
+    /// Removes a consumer (its works stay; creates for it now hit the foreign key).
+    pub fn unregister_consumer(&self, name: &str) {
+        lock(&self.state).consumers.remove(name);
+    }
+
+    /// The agent reports every work whose current version it has not reported yet.
+    pub fn report_pending(&self) {
+        let mut s = lock(&self.state);
+        let pending: Vec<String> = s
+            .bundles
+            .iter()
+            .filter(|(_, b)| {
+                !b.deleted
+                    && b.status
+                        .as_ref()
+                        .and_then(|st| st["ObservedVersion"].as_i64())
+                        != Some(b.version)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in pending {
+            s.report(&id);
+        }
     }
 
     /// The next `times` publishes fail with `code`.
