@@ -917,6 +917,20 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_grpc_address_that_is_not_an_address_fails_the_client() {
+        let mut c = cfg();
+        c.insecure = true;
+        c.http_server_address = "http://maestro:8000".into();
+        c.grpc_server_address = "not an address".into();
+        let s = Settings::from_config(Some(&c)).unwrap();
+        let err = MaestroTransport::connect(&s, None).err().unwrap();
+        assert!(
+            err.starts_with("failed to create Maestro work client: "),
+            "{err}"
+        );
+    }
+
     #[test]
     fn token_files_are_trimmed_and_must_not_be_empty() {
         let dir = tempfile::tempdir().unwrap();
