@@ -4,3 +4,22 @@
 pub mod api;
 pub mod broker;
 pub mod transport;
+
+/// An error and its sources, `: `-joined, skipping a source whose text is already there (hyper's
+/// and tonic's own messages are terse: "client error (Connect)" needs its cause).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    with_causes(e.to_string(), e.source())
+}
+
+/// `text` followed by the messages of `source` and its own sources.
+pub fn with_causes(mut text: String, mut source: Option<&dyn std::error::Error>) -> String {
+    while let Some(s) = source {
+        let cause = s.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = s.source();
+    }
+    text
+}

@@ -964,7 +964,7 @@ impl State {
                 return Err(object_not_found(&t, &name));
             };
             let mut merged = existing.obj.clone();
-            merge_patch(&mut merged, &body);
+            hyperfleet_adapter::adapters::transport::merge_patch(&mut merged, &body);
             let manager = update_manager(query);
             let placed = self.place(target, merged);
             let stored = self.write_update(&t, Some(existing), placed, &manager);
@@ -1452,25 +1452,6 @@ fn update_manager(query: &BTreeMap<String, String>) -> String {
         .get("fieldManager")
         .cloned()
         .unwrap_or_else(|| "unknown".into())
-}
-
-/// RFC 7386 merge patch.
-fn merge_patch(target: &mut Value, patch: &Value) {
-    let Some(p) = patch.as_object() else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
-    }
-    let t = target.as_object_mut().expect("object");
-    for (k, v) in p {
-        if v.is_null() {
-            t.remove(k);
-        } else {
-            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-        }
-    }
 }
 
 /// `metadata.managedFields` in the API server's FieldsV1 form.

@@ -278,11 +278,9 @@ impl ApiClient {
     }
 
     async fn once(&self, request: http::Request<Body>) -> Result<Reply, Failure> {
-        let response = self
-            .client
-            .send(request)
-            .await
-            .map_err(|e| Failure::no_response("ConnectionFailed", error_chain(&e)))?;
+        let response = self.client.send(request).await.map_err(|e| {
+            Failure::no_response("ConnectionFailed", crate::adapters::error_chain(&e))
+        })?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -290,32 +288,14 @@ impl ApiClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response
-            .into_body()
-            .collect_bytes()
-            .await
-            .map_err(|e| Failure::no_response("ConnectionFailed", error_chain(&e)))?;
+        let body = response.into_body().collect_bytes().await.map_err(|e| {
+            Failure::no_response("ConnectionFailed", crate::adapters::error_chain(&e))
+        })?;
         if status >= 400 {
             return Err(Failure::from_status(status, retry_after, &body));
         }
         Ok(Reply { status, body })
     }
-}
-
-/// An error and its sources, `: `-joined (hyper's own messages are terse: "client error
-/// (Connect)" needs its cause, "Connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -486,21 +486,14 @@ fn consumer_not_registered(consumer: &str) -> TransportError {
 /// The Go client's rendering of a gRPC error, plus the causes of a local failure (tonic says
 /// only "transport error" for a refused connection or a failed TLS handshake).
 fn rpc_error(status: &tonic::Status) -> String {
-    let mut out = format!(
-        "rpc error: code = {:?} desc = {}",
-        status.code(),
-        status.message()
-    );
-    let mut source = std::error::Error::source(status);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
+    crate::adapters::with_causes(
+        format!(
+            "rpc error: code = {:?} desc = {}",
+            status.code(),
+            status.message()
+        ),
+        std::error::Error::source(status),
+    )
 }
 
 fn consumer_of(target: &Target) -> Result<&str, TransportError> {
@@ -514,6 +507,16 @@ fn consumer_of(target: &Target) -> Result<&str, TransportError> {
                 .into(),
         )),
     }
+}
+
+/// Every manifest of every work (what a get or discover of another kind searches).
+fn manifests_of(works: &[Value]) -> impl Iterator<Item = Value> + '_ {
+    works.iter().flat_map(|w| {
+        w.pointer("/spec/workload/manifests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    })
 }
 
 fn labels_match(obj: &Value, selector: &Selector) -> bool {
@@ -530,25 +533,6 @@ fn meta<'a>(obj: &'a Value, field: &str) -> &'a str {
         .and_then(|m| m.get(field))
         .and_then(Value::as_str)
         .unwrap_or_default()
-}
-
-/// RFC 7386 merge patch.
-fn merge_patch(target: &mut Value, patch: &Value) {
-    let Some(p) = patch.as_object() else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
-    }
-    let t = target.as_object_mut().expect("object");
-    for (k, v) in p {
-        if v.is_null() {
-            t.remove(k);
-        } else {
-            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-        }
-    }
 }
 
 #[async_trait]
@@ -599,7 +583,7 @@ impl Transport for MaestroTransport {
                                  "annotations": work["metadata"].get("annotations").cloned().unwrap_or(Value::Null)},
                     "spec": work.get("spec").cloned().unwrap_or(Value::Null),
                 });
-                merge_patch(&mut patched, &patch);
+                crate::adapters::transport::merge_patch(&mut patched, &patch);
                 let mut metadata = json!({
                     "name": name, "namespace": consumer, "uid": id,
                     "resourceVersion": version.to_string(), "generation": version,
@@ -705,14 +689,7 @@ impl Transport for MaestroTransport {
                 "failed to list ManifestWorks for consumer {consumer}: {e}"
             ))
         })?;
-        works
-            .iter()
-            .flat_map(|w| {
-                w.pointer("/spec/workload/manifests")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default()
-            })
+        manifests_of(&works)
             .find(|m| {
                 Gvk::of(m) == *gvk && meta(m, "name") == name && meta(m, "namespace") == namespace
             })
@@ -737,14 +714,7 @@ impl Transport for MaestroTransport {
                 .filter(|w| labels_match(w, selector))
                 .collect());
         }
-        Ok(works
-            .iter()
-            .flat_map(|w| {
-                w.pointer("/spec/workload/manifests")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default()
-            })
+        Ok(manifests_of(&works)
             .filter(|m| {
                 Gvk::of(m) == *gvk
                     && (selector.namespace.is_empty() || meta(m, "namespace") == selector.namespace)

@@ -41,7 +41,7 @@ impl Rest {
         let response = req
             .send()
             .await
-            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+            .map_err(|e| format!("GET {url}: {}", crate::adapters::error_chain(&e)))?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
@@ -174,20 +174,6 @@ pub fn to_manifest_work(bundle: &Value) -> Value {
     st.insert("resourceStatus".into(), Value::Object(resource_status));
     work["status"] = Value::Object(st);
     work
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]
