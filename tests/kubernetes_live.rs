@@ -9,22 +9,20 @@
 
 #[path = "support/fake_kube.rs"]
 mod fake_kube;
+#[path = "support/live.rs"]
+mod live;
 mod support;
 
 use fake_kube::FakeKube;
-use hyperfleet_adapter::adapters::api::RecordedApi;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
 use hyperfleet_adapter::adapters::transport::kubernetes::{KubernetesTransport, Settings, Source};
 use hyperfleet_adapter::app::dryrun;
-use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
-use hyperfleet_adapter::domain::{ExecutionResult, Executor, Ports};
-use hyperfleet_adapter::ports::{FixedClock, Transport};
+use hyperfleet_adapter::domain::{ExecutionResult, Executor};
+use hyperfleet_adapter::ports::Transport;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-
-const U: &str = "upstream/test/testdata/dryrun";
 
 struct Scenario {
     name: &'static str,
@@ -71,38 +69,6 @@ const SCENARIOS: &[Scenario] = &[
         discovery: "upstream/charts/examples/kubernetes/dryrun-discovery.json",
     },
 ];
-
-fn path(c: &Path, rel: &str) -> std::path::PathBuf {
-    match rel.strip_prefix("U/") {
-        Some(r) => c.join(U).join(r),
-        None => c.join(rel),
-    }
-}
-
-fn env() -> MapEnv {
-    MapEnv::from_pairs([
-        ("ADAPTER_NAME", "dry-run-adapter"),
-        ("SOME_API_TOKEN", "do-not-print"),
-    ])
-}
-
-fn executor(c: &Path, s: &Scenario, transport: Arc<dyn Transport>) -> Executor {
-    let env = env();
-    let loaded = config::load(&LoadOptions {
-        adapter_path: Some(path(c, "U/dryrun-kubernetes-adapter-config.yaml")),
-        task_path: Some(path(c, s.task)),
-        flags: vec![],
-        env: &env,
-        binary_version: "0.0.0-dev".into(),
-    })
-    .unwrap_or_else(|e| panic!("{}: {e}", s.name));
-    let api = RecordedApi::load(&path(c, s.responses)).unwrap();
-    let ports = Ports {
-        clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
-        ..Ports::with_transport(Arc::new(api), transport, Arc::new(env))
-    };
-    Executor::new(Arc::new(loaded), ports)
-}
 
 fn kube_settings() -> Settings {
     Settings {
@@ -154,49 +120,14 @@ fn normalized(objects: Vec<Value>) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// Timestamps replaced by a marker: the template function `now` reads the wall clock, so two
-/// runs a second apart differ there and nowhere else.
-fn without_times(v: Value) -> Value {
-    match v {
-        Value::String(s)
-            if s.len() == 20
-                && s.as_bytes()[4] == b'-'
-                && s.as_bytes()[10] == b'T'
-                && s.ends_with('Z') =>
-        {
-            Value::String("<time>".into())
-        }
-        Value::Array(a) => Value::Array(a.into_iter().map(without_times).collect()),
-        Value::Object(m) => {
-            Value::Object(m.into_iter().map(|(k, v)| (k, without_times(v))).collect())
-        }
-        other => other,
-    }
-}
-
-/// The parts of a result both runs must agree on.
-fn summary(r: &ExecutionResult) -> Value {
-    json!({
-        "status": format!("{:?}", r.status),
-        "errors": r.errors.iter().map(|(p, e)| (p.as_str().to_string(), Value::String(e.clone()))).collect::<serde_json::Map<_, _>>(),
-        "resources": r.resources.iter().map(|x| json!({
-            "name": x.name, "kind": x.kind, "namespace": x.namespace, "resource": x.resource_name,
-            "status": format!("{:?}", x.status), "operation": x.operation.map(|o| o.as_str()),
-            "reason": x.reason, "error": x.error,
-        })).collect::<Vec<_>>(),
-        "payloads": r.payloads.iter().map(|(n, p)| json!([n, without_times(serde_json::from_str::<Value>(p).unwrap_or(Value::String(p.clone())))])).collect::<Vec<_>>(),
-        "post_actions": r.post_actions.iter().map(|p| json!([p.name, format!("{:?}", p.status), p.error])).collect::<Vec<_>>(),
-    })
-}
-
 /// Runs `s` as a dry run and live, with the scenario's pre-existing objects (`seeded`) or on an
 /// empty cluster, and compares decisions, payloads and the objects left behind.
 async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
-    let event = dryrun::load_event(&path(c, "U/event.json")).unwrap();
+    let event = dryrun::load_event(&live::path(c, "U/event.json")).unwrap();
     let memory = Arc::new(MemoryTransport::default());
     let fake = FakeKube::start().await;
     if seeded {
-        dryrun::load_discovery(&path(c, s.discovery), &memory).unwrap();
+        dryrun::load_discovery(&live::path(c, s.discovery), &memory).unwrap();
         let mut seeds = memory.objects();
         // Namespaces first, as a cluster would have them.
         seeds.sort_by_key(|o| o["kind"] != "Namespace");
@@ -207,20 +138,15 @@ async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
     let dry = executor(c, s, memory.clone())
         .execute(&event.id, &event.kind, &event.data)
         .await;
-    let live = executor(c, s, live_transport(&fake))
+    let live_result = executor(c, s, live_transport(&fake))
         .execute(&event.id, &event.kind, &event.data)
         .await;
     let label = format!("{} ({})", s.name, if seeded { "seeded" } else { "empty" });
-    let (mut live_summary, mut dry_summary) = (summary(&live), summary(&dry));
-    if !seeded {
-        // New objects get their status from the API server (a namespace turns `Active`), which
-        // the dry run cannot know: the payloads built from it legitimately differ.
-        let payloads = |s: &mut Value| s.as_object_mut().unwrap().remove("payloads");
-        payloads(&mut live_summary);
-        payloads(&mut dry_summary);
-    }
+    // New objects get their status from the API server (a namespace turns `Active`), which the
+    // dry run cannot know: payloads are compared when the objects pre-exist.
     assert_eq!(
-        live_summary, dry_summary,
+        live::summary(&live_result, seeded),
+        live::summary(&dry, seeded),
         "{label}: the live run decided differently"
     );
     let (want, got) = (normalized(memory.objects()), normalized(fake.objects()));
@@ -232,10 +158,17 @@ async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
     for (k, w) in &want {
         assert_eq!(&got[k], w, "{label}: {k}");
     }
-    live.resources
-        .iter()
-        .filter_map(|r| r.operation.map(|o| o.as_str().to_string()))
-        .collect()
+    live::operations(&live_result)
+}
+
+fn executor(c: &Path, s: &Scenario, transport: Arc<dyn Transport>) -> Executor {
+    live::executor(
+        c,
+        "U/dryrun-kubernetes-adapter-config.yaml",
+        s.task,
+        s.responses,
+        transport,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,10 +203,10 @@ async fn deletion_ordering_configmap_then_namespace_across_two_events() {
         responses: "U/dryrun-delete-api-responses.json",
         discovery: "U/kubernetes-delete/dryrun-kubernetes-delete-discovery.json",
     };
-    let event = dryrun::load_event(&path(&c, "U/event.json")).unwrap();
+    let event = dryrun::load_event(&live::path(&c, "U/event.json")).unwrap();
     let fake = FakeKube::start().await;
     let seeded = MemoryTransport::default();
-    dryrun::load_discovery(&path(&c, s.discovery), &seeded).unwrap();
+    dryrun::load_discovery(&live::path(&c, s.discovery), &seeded).unwrap();
     let mut seeds = seeded.objects();
     seeds.sort_by_key(|o| o["kind"] != "Namespace");
     let mut held = None;
