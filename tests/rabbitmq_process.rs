@@ -22,6 +22,20 @@ mod rabbit;
 use fake_api::{FakeApi, event, write_configs};
 use rabbit::*;
 
+/// A `broker.yaml` for the local RabbitMQ in `dir`, with `extra` appended.
+fn broker_file(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("broker.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\n{extra}",
+            url()
+        ),
+    )
+    .unwrap();
+    path
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
     let topic = unique("process");
@@ -30,15 +44,7 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
     let base = api.start().await;
     let dir = tempfile::tempdir().unwrap();
     let (a, t) = write_configs(dir.path(), "process-adapter", &base, &topic, subscription);
-    let broker = dir.path().join("broker.yaml");
-    std::fs::write(
-        &broker,
-        format!(
-            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\nsubscriber:\n  parallelism: 4\n",
-            url()
-        ),
-    )
-    .unwrap();
+    let broker = broker_file(dir.path(), "subscriber:\n  parallelism: 4\n");
     let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
     let served = process::serve(&a, &t, &env).await;
     assert_eq!(
@@ -148,15 +154,7 @@ post:
 "#,
     )
     .unwrap();
-    let broker = dir.path().join("broker.yaml");
-    std::fs::write(
-        &broker,
-        format!(
-            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\n",
-            url()
-        ),
-    )
-    .unwrap();
+    let broker = broker_file(dir.path(), "");
     let kubeconfig = fake.kubeconfig(dir.path(), None);
     let env = [
         ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
@@ -261,15 +259,7 @@ post:
 "#,
     )
     .unwrap();
-    let broker = dir.path().join("broker.yaml");
-    std::fs::write(
-        &broker,
-        format!(
-            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\n",
-            url()
-        ),
-    )
-    .unwrap();
+    let broker = broker_file(dir.path(), "");
     let kubeconfig = kube.kubeconfig(dir.path(), None);
     let env = [
         ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
