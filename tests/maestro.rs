@@ -18,7 +18,9 @@ use hyperfleet_adapter::adapters::transport::maestro::events::{
     DATA_TYPE, attr_int, attr_string, data_json, resource_id,
 };
 use hyperfleet_adapter::adapters::transport::maestro::{GrpcSecurity, MaestroTransport, Settings};
-use hyperfleet_adapter::ports::{Gvk, Operation, Propagation, Selector, Target, Transport};
+use hyperfleet_adapter::ports::{
+    Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
+};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -70,6 +72,15 @@ fn work(name: &str, generation: &str, labels: Value, manifests: Value) -> Value 
                                  "feedbackRules": [{"type": "JSONPaths", "jsonPaths": [{"name": "phase", "path": ".status.phase"}]}]}]
         }
     })
+}
+
+/// A work with one Namespace manifest, both at `generation`, without labels.
+fn plain(name: &str, generation: &str) -> Value {
+    work(name, generation, json!({}), namespace_manifest(generation))
+}
+
+async fn apply(t: &MaestroTransport, w: &Value) -> Result<Applied, TransportError> {
+    t.apply(w, false, &target()).await
 }
 
 fn namespace_manifest(generation: &str) -> Value {
@@ -242,7 +253,7 @@ async fn create_update_skip_on_the_wire() {
 async fn invalid_works_and_other_kinds_are_refused_before_anything_is_sent() {
     let fake = fake().await;
     let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
-    let mut w = work("w", "1", json!({}), namespace_manifest("1"));
+    let mut w = plain("w", "1");
     w["spec"]["workload"]["manifests"][0]["metadata"]["annotations"] = json!({});
     let err = t.apply(&w, false, &target()).await.unwrap_err().to_string();
     assert!(err.starts_with("failed to apply ManifestWork: invalid ManifestWork: ManifestWork \"w\" manifest[0] Namespace/abc123"), "{err}");
@@ -250,7 +261,7 @@ async fn invalid_works_and_other_kinds_are_refused_before_anything_is_sent() {
     assert!(t.apply(&cm, false, &target()).await.is_err());
     let err = t
         .apply(
-            &work("w", "1", json!({}), namespace_manifest("1")),
+            &plain("w", "1"),
             false,
             &Target::Maestro {
                 consumer: String::new(),
@@ -274,11 +285,7 @@ async fn unregistered_consumers_are_reported_by_name() {
         consumer: "nowhere".into(),
     };
     let err = t
-        .apply(
-            &work("w", "1", json!({}), namespace_manifest("1")),
-            false,
-            &elsewhere,
-        )
+        .apply(&plain("w", "1"), false, &elsewhere)
         .await
         .unwrap_err();
     assert!(err.is_not_found());
@@ -297,27 +304,12 @@ async fn publishes_are_retried_while_maestro_is_unavailable_only() {
     let fake = fake().await;
     let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
     fake.fail_publishes(tonic::Code::Unavailable, 2);
-    let applied = t
-        .apply(
-            &work("w", "1", json!({}), namespace_manifest("1")),
-            false,
-            &target(),
-        )
-        .await
-        .unwrap();
+    let applied = apply(&t, &plain("w", "1")).await.unwrap();
     assert_eq!(applied.operation, Operation::Create);
     assert_eq!(fake.published().len(), 3, "two refusals, then the create");
 
     fake.fail_publishes(tonic::Code::Internal, 1);
-    let err = t
-        .apply(
-            &work("w", "2", json!({}), namespace_manifest("2")),
-            false,
-            &target(),
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = apply(&t, &plain("w", "2")).await.unwrap_err().to_string();
     assert_eq!(
         err,
         "failed to patch ManifestWork cluster1/w: Failed to publish resource w: rpc error: code = Internal desc = injected failure"
@@ -329,13 +321,7 @@ async fn publishes_are_retried_while_maestro_is_unavailable_only() {
 async fn maestro_errors_come_back_with_its_messages() {
     let fake = fake().await;
     let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
-    t.apply(
-        &work("w", "1", json!({}), namespace_manifest("1")),
-        false,
-        &target(),
-    )
-    .await
-    .unwrap();
+    apply(&t, &plain("w", "1")).await.unwrap();
     // The pinned Maestro refuses updates that change the manifests' identity.
     let other = json!([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "abc123", "annotations": {"hyperfleet.io/generation": "2"}}}]);
     let err = t
@@ -357,13 +343,7 @@ async fn deletion_is_asynchronous_until_the_agent_confirms() {
         fake.published().is_empty(),
         "deleting a missing work sends nothing"
     );
-    t.apply(
-        &work("w", "1", json!({}), namespace_manifest("1")),
-        false,
-        &target(),
-    )
-    .await
-    .unwrap();
+    apply(&t, &plain("w", "1")).await.unwrap();
     t.delete(&mw_gvk(), "", "w", Propagation::Foreground, &target())
         .await
         .unwrap();
@@ -436,13 +416,7 @@ async fn status_appears_when_the_agent_reports() {
     fake.set_report(Report::Later);
     fake.set_feedback("phase", json!({"type": "String", "string": "Terminating"}));
     let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
-    t.apply(
-        &work("w", "1", json!({}), namespace_manifest("1")),
-        false,
-        &target(),
-    )
-    .await
-    .unwrap();
+    apply(&t, &plain("w", "1")).await.unwrap();
     let got = t.get(&mw_gvk(), "", "w", &target()).await.unwrap();
     assert_eq!(
         got["status"],
@@ -458,13 +432,7 @@ async fn status_appears_when_the_agent_reports() {
         "Terminating"
     );
     fake.set_applied(false);
-    t.apply(
-        &work("x", "1", json!({}), namespace_manifest("1")),
-        false,
-        &target(),
-    )
-    .await
-    .unwrap();
+    apply(&t, &plain("x", "1")).await.unwrap();
     fake.report_pending();
     let x = t.get(&mw_gvk(), "", "x", &target()).await.unwrap();
     assert_eq!(x["status"]["conditions"][0]["status"], "False", "{x}");
@@ -495,23 +463,10 @@ async fn lists_follow_pages_of_400() {
 async fn a_consumer_removed_after_the_lookup_is_still_reported_by_name() {
     let fake = fake().await;
     let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
-    t.apply(
-        &work("w", "1", json!({}), namespace_manifest("1")),
-        false,
-        &target(),
-    )
-    .await
-    .unwrap();
+    apply(&t, &plain("w", "1")).await.unwrap();
     // The lookup is cached; Maestro's foreign-key error is recognised as the fallback.
     fake.unregister_consumer("cluster1");
-    let err = t
-        .apply(
-            &work("v", "1", json!({}), namespace_manifest("1")),
-            false,
-            &target(),
-        )
-        .await
-        .unwrap_err();
+    let err = apply(&t, &plain("v", "1")).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "consumer \"cluster1\" is not registered in Maestro"
@@ -642,7 +597,7 @@ fn tls_settings(
 async fn tls_with_the_ca_mutual_tls_and_bearer_tokens() {
     let pki = certs::TestPki::default();
     let dir = tempfile::tempdir().unwrap();
-    let w = || work("w", "1", json!({}), namespace_manifest("1"));
+    let w = || plain("w", "1");
 
     // CA only: gRPC and REST verified against it.
     let fake = tls_fake(&pki, None).await;
@@ -688,15 +643,7 @@ async fn tls_with_the_ca_mutual_tls_and_bearer_tokens() {
     );
     let t = MaestroTransport::connect(&tls_settings(&fake, dir.path(), &pki, None, None), None)
         .unwrap();
-    let err = t
-        .apply(
-            &work("v", "1", json!({}), namespace_manifest("1")),
-            false,
-            &target(),
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = apply(&t, &plain("v", "1")).await.unwrap_err().to_string();
     assert!(err.starts_with("failed to create ManifestWork cluster1/v: Failed to publish resource v: rpc error: code = "), "{err}");
     assert!(
         err.contains("transport error:"),
@@ -720,15 +667,7 @@ async fn tls_with_the_ca_mutual_tls_and_bearer_tokens() {
         None,
     )
     .unwrap();
-    let err = t
-        .apply(
-            &work("v", "1", json!({}), namespace_manifest("1")),
-            false,
-            &target(),
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = apply(&t, &plain("v", "1")).await.unwrap_err().to_string();
     assert!(
         err.ends_with("rpc error: code = Unauthenticated desc = invalid token"),
         "{err}"
@@ -746,15 +685,7 @@ async fn rotated_client_certificates_are_picked_up() {
     let s = tls_settings(&fake, dir.path(), &pki, Some(&wrong), None);
     let (r, up, _) = readiness();
     let t = MaestroTransport::connect(&s, Some(r)).unwrap();
-    assert!(
-        t.apply(
-            &work("w", "1", json!({}), namespace_manifest("1")),
-            false,
-            &target()
-        )
-        .await
-        .is_err()
-    );
+    assert!(apply(&t, &plain("w", "1")).await.is_err());
     assert!(!up.load(Ordering::SeqCst));
     // The certificate files are replaced in place; within the reload interval the clients are
     // rebuilt and the subscription reopened.
@@ -766,14 +697,7 @@ async fn rotated_client_certificates_are_picked_up() {
     })
     .await;
     assert_eq!(
-        t.apply(
-            &work("w", "1", json!({}), namespace_manifest("1")),
-            false,
-            &target()
-        )
-        .await
-        .unwrap()
-        .operation,
+        apply(&t, &plain("w", "1")).await.unwrap().operation,
         Operation::Create
     );
 }
