@@ -1,24 +1,35 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build of the adapter. FEATURES selects the backends compiled in (see features.md);
-# VERSION, COMMIT and BUILD_DATE feed `adapter version`.
+#
+# The adapter image. Each deployment builds only the backends it uses:
+#   docker build --build-arg FEATURES=rabbitmq,k8s -t hyperfleet-adapter:rabbitmq-k8s .
+# FEATURES is any comma-separated set of: rabbitmq, pubsub, k8s, maestro (default: all four).
+# VERSION, COMMIT and BUILD_DATE feed `adapter version` and hyperfleet_adapter_build_info.
+
 ARG RUST_VERSION=1.95
 
-FROM rust:${RUST_VERSION}-bookworm AS build
-ARG FEATURES=""
+FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS build
+ARG FEATURES=rabbitmq,pubsub,k8s,maestro
 ARG VERSION=0.0.0-dev
 ARG COMMIT=none
 ARG BUILD_DATE=unknown
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-COPY src ./src
-COPY benches ./benches
-COPY proto ./proto
-ENV ADAPTER_VERSION=${VERSION} ADAPTER_COMMIT=${COMMIT} ADAPTER_BUILD_DATE=${BUILD_DATE}
-RUN cargo build --release --locked --no-default-features --features "${FEATURES}" --bin adapter \
- && cp target/release/adapter /adapter
+COPY . .
+# The exact command CI runs for each backend set (scripts/sizes): the release profile in
+# Cargo.toml (LTO, one codegen unit, panic=abort, stripped).
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    ADAPTER_VERSION="${VERSION}" ADAPTER_COMMIT="${COMMIT}" ADAPTER_BUILD_DATE="${BUILD_DATE}" \
+    cargo build --release --locked --no-default-features --features "${FEATURES}" --bin adapter \
+    && install -D -m 0755 target/release/adapter /out/adapter
 
+# glibc, CA certificates and a non-root user (65532), nothing else.
 FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /adapter /app/adapter
+ARG VERSION=0.0.0-dev
+LABEL org.opencontainers.image.title="hyperfleet-adapter" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=build /out/adapter /app/adapter
 USER 65532:65532
+EXPOSE 8080 9090
 ENTRYPOINT ["/app/adapter"]
 CMD ["serve"]
