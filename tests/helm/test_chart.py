@@ -348,7 +348,7 @@ class ChartValuesTest(ChartCase):
     """Values the examples do not exercise: RabbitMQ, auth, tracing, scaling, monitoring, errors."""
 
     def test_rabbitmq_broker_yaml_and_no_ineffective_broker_env(self):
-        values = minimal_values(broker={"rabbitmq": {"queue": "clusters"}})
+        values = minimal_values(broker={"rabbitmq": {"queue": "clusters", "routingKey": "clusters.#"}})
         self.assert_lints_clean(values)
         out = self.render(values)
         broker = yaml.safe_load(out.mounted_files()["/etc/broker/broker.yaml"])
@@ -356,7 +356,7 @@ class ChartValuesTest(ChartCase):
             broker,
             {"broker": {"type": "rabbitmq", "rabbitmq": {
                 "url": "amqp://guest:guest@rabbitmq:5672/", "queue": "clusters",
-                "exchange": "hyperfleet", "exchange_type": "topic"}}},
+                "exchange": "hyperfleet", "exchange_type": "topic", "routing_key": "clusters.#"}}},
         )
         for name in ("BROKER_URL", "BROKER_QUEUE", "HYPERFLEET_BROKER_SUBSCRIPTION_ID", "HYPERFLEET_BROKER_TOPIC"):
             self.assertNotIn(name, out.env_names())
