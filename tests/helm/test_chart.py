@@ -206,7 +206,8 @@ class ExampleValuesTest(ChartCase):
     def test_a_files_entry_that_is_not_in_the_chart_fails_the_render_naming_it(self):
         # The kubernetes example lists task files the corpus does not carry.
         values = self.installable("kubernetes")
-        missing = {k: p for k, p in values["adapterTaskConfig"]["files"].items() if not (self.chart_dir / p).exists()}
+        corpus = CONFORMANCE_EXAMPLES.parent
+        missing = {k: p for k, p in values["adapterTaskConfig"]["files"].items() if not (corpus / p).exists()}
         self.assertTrue(missing, "the kubernetes example was expected to name files the corpus lacks")
         message = self.render_error(values)
         self.assertRegex(message, r"adapterTaskConfig\.files\.[a-z-]+\.yaml: file not found or empty at path 'examples/kubernetes/")
@@ -225,6 +226,10 @@ class ExampleValuesTest(ChartCase):
                 target.write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: placeholder-{key.removesuffix('.yaml')}\n")
 
     def test_every_example_renders_lints_and_validates(self):
+        # A copy of its own: the placeholders written below must not reach the other tests.
+        own = pathlib.Path(self._tmp.name) / "with-placeholders" / "hyperfleet-adapter"
+        shutil.copytree(self.chart_dir, own)
+        self.chart_dir = own
         for name in self.examples:
             with self.subTest(example=name):
                 values = self.installable(name)
@@ -397,10 +402,78 @@ class ChartValuesTest(ChartCase):
         self.assertNotIn("annotations", out.deployment["spec"]["template"]["metadata"])
 
     def test_checksums_follow_the_config(self):
-        a = self.render(minimal_values()).deployment["spec"]["template"]["metadata"]["annotations"]
-        b = self.render(minimal_values(adapterTaskConfig={"yaml": "params: [x]\n"})).deployment["spec"]["template"]["metadata"]["annotations"]
-        self.assertEqual(a["checksum/config"], b["checksum/config"])
-        self.assertNotEqual(a["checksum/task-config"], b["checksum/task-config"])
+        def annotations(**override):
+            return self.render(minimal_values(**override)).deployment["spec"]["template"]["metadata"]["annotations"]
+
+        base = annotations()
+        self.assertEqual(base, annotations(), "a render must be reproducible")
+        task = annotations(adapterTaskConfig={"yaml": "params: [x]\n"})
+        self.assertEqual(base["checksum/config"], task["checksum/config"])
+        self.assertNotEqual(base["checksum/task-config"], task["checksum/task-config"])
+        self.assertEqual(base["checksum/broker-config"], task["checksum/broker-config"])
+        broker = annotations(broker={"rabbitmq": {"exchange": "other"}})
+        self.assertNotEqual(base["checksum/broker-config"], broker["checksum/broker-config"])
+        self.assertEqual(base["checksum/task-config"], broker["checksum/task-config"])
+        merged = annotations(podAnnotations={"team": "core"})
+        self.assertEqual(merged["team"], "core")
+        self.assertEqual(merged["checksum/config"], base["checksum/config"])
+
+    def test_go_chart_values_with_every_key(self):
+        """Every key of the Go chart's values.yaml (2.2.0) at its default, plus the keys it leaves commented."""
+        go_values = {
+            "adapterConfig": {"create": True, "yaml": "adapter:\n  name: a\n", "hyperfleetApi": {
+                "baseUrl": "http://hyperfleet-api:8000", "version": "v1", "auth": {
+                    "enabled": False, "audience": "hyperfleet-api", "tokenPath": "/var/run/secrets/hyperfleet/token",
+                    "expirationSeconds": 3600, "tokenCacheTtl": "30s"}}, "log": {"level": "info"}},
+            "adapterTaskConfig": {"create": True, "yaml": "params: []\n"},
+            "affinity": {},
+            "args": ["serve", "--config", "/etc/adapter/adapter-config.yaml", "--task-config", "/etc/adapter/task-config.yaml"],
+            "autoscaling": {"enabled": False, "maxReplicas": 10, "minReplicas": 1,
+                            "targetCPUUtilizationPercentage": 80, "targetMemoryUtilizationPercentage": 80},
+            "broker": {"create": True, "type": "googlepubsub", "googlepubsub": {
+                "projectId": "p", "topic": "t", "subscriptionId": "s", "deadLetterTopic": "",
+                "createTopicIfMissing": False, "createSubscriptionIfMissing": False,
+                "messageRetentionDuration": "", "expirationTTL": ""},
+                "rabbitmq": {"url": "", "queue": "", "exchange": "", "exchangeType": "topic"}},
+            "command": ["/app/adapter"],
+            "containerPorts": [{"containerPort": 8080, "name": "http", "protocol": "TCP"},
+                               {"containerPort": 9090, "name": "metrics", "protocol": "TCP"}],
+            "env": [], "extraVolumeMounts": [], "extraVolumes": [], "fullnameOverride": "",
+            "image": {"pullPolicy": "Always", "registry": "quay.io/example", "repository": "hyperfleet-adapter", "tag": "1.10"},
+            "imagePullSecrets": [], "initContainers": [], "lifecycle": {},
+            "livenessProbe": {"enabled": True, "httpGet": {"path": "/healthz", "port": 8080}},
+            "minReadySeconds": 0, "nameOverride": "", "nodeSelector": {}, "podAnnotations": {},
+            "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+            "podLabels": {}, "labels": {},
+            "podSecurityContext": {"fsGroup": 65532, "runAsNonRoot": True, "runAsUser": 65532},
+            "priorityClassName": "",
+            "rbac": {"create": True, "rules": []},
+            "readinessProbe": {"enabled": True, "httpGet": {"path": "/readyz", "port": 8080}},
+            "replicaCount": 1,
+            "resources": {"limits": {"cpu": "500m", "memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
+            "revisionHistoryLimit": 10,
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                "readOnlyRootFilesystem": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "serviceAccount": {"annotations": {}, "create": True, "name": ""},
+            "sidecarContainers": [],
+            "startupProbe": {"enabled": False, "httpGet": {"path": "/healthz", "port": 8080}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "terminationGracePeriodSeconds": 30, "tolerations": [],
+            "monitoring": {
+                "serviceMonitor": {"enabled": False, "interval": "30s", "scrapeTimeout": "10s", "labels": {},
+                                   "honorLabels": True, "metricRelabeling": [], "namespaceSelector": {}, "namespace": ""},
+                "dashboard": {"enabled": False},
+                "tracing": {"enabled": False, "serviceName": "hyperfleet-adapter", "otlpEndpoint": "", "otlpProtocol": "grpc",
+                            "sampler": "parentbased_always_on", "samplerArg": "", "propagators": "tracecontext,baggage"}},
+        }
+        self.assert_lints_clean(go_values)
+        out = self.render(go_values)
+        self.assertEqual(out.container["image"], "quay.io/example/hyperfleet-adapter:1.10")
+        self.assertEqual(out.deployment["spec"]["revisionHistoryLimit"], 10)
+        self.assertEqual(out.deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 30)
+        pubsub = yaml.safe_load(out.mounted_files()["/etc/broker/broker.yaml"])["broker"]["googlepubsub"]
+        self.assertNotIn("expiration_ttl", pubsub)
+        self.assertNotIn("message_retention_duration", pubsub)
 
     def test_api_token_auth(self):
         values = minimal_values(adapterConfig={"hyperfleetApi": {"auth": {"enabled": True, "tokenPath": "/var/run/hf/api-token"}}})
@@ -431,6 +504,49 @@ class ChartValuesTest(ChartCase):
         # K8S_NAMESPACE must come before the variable that expands it.
         names = out.env_names()
         self.assertLess(names.index("K8S_NAMESPACE"), names.index("OTEL_RESOURCE_ATTRIBUTES"))
+
+    def test_zero_values_are_left_to_kubernetes(self):
+        out = self.render(minimal_values(revisionHistoryLimit=0, terminationGracePeriodSeconds=0))
+        self.assertNotIn("revisionHistoryLimit", out.deployment["spec"])
+        self.assertNotIn("terminationGracePeriodSeconds", out.deployment["spec"]["template"]["spec"])
+
+    def test_recreate_strategy_drops_the_rolling_update_defaults(self):
+        out = self.render(minimal_values(strategy={"type": "Recreate"}))
+        self.assertEqual(out.deployment["spec"]["strategy"], {"type": "Recreate"})
+
+    def test_pod_extras(self):
+        spread = [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
+                   "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "hyperfleet-adapter"}}}]
+        env_from = [{"secretRef": {"name": "adapter-secrets"}}]
+        sidecar = {"name": "proxy", "image": "proxy:1"}
+        out = self.render(minimal_values(topologySpreadConstraints=spread, envFrom=env_from, sidecarContainers=[sidecar],
+                                         extraVolumes=[{"name": "x", "emptyDir": {}}],
+                                         extraVolumeMounts=[{"name": "x", "mountPath": "/x"}]))
+        pod = out.deployment["spec"]["template"]["spec"]
+        self.assertEqual(pod["topologySpreadConstraints"], spread)
+        self.assertEqual(out.container["envFrom"], env_from)
+        self.assertEqual(pod["containers"][1], sidecar)
+        self.assertEqual(pod["volumes"][-1], {"name": "x", "emptyDir": {}})
+        self.assertEqual(out.container["volumeMounts"][-1], {"name": "x", "mountPath": "/x"})
+
+    def test_config_text_keeps_its_leading_indentation(self):
+        text = "  # indented first line\nadapter:\n  name: a\n"
+        out = self.render(minimal_values(adapterConfig={"yaml": text}))
+        self.assertEqual(out.mounted_files()["/etc/adapter/adapter-config.yaml"], text)
+
+    def test_tracing_without_an_endpoint(self):
+        env = {e["name"]: e.get("value") for e in self.render(minimal_values(monitoring={"tracing": {"enabled": True}})).env()}
+        self.assertEqual(env["HYPERFLEET_TRACING_ENABLED"], "true")
+        self.assertNotIn("OTEL_EXPORTER_OTLP_ENDPOINT", env)
+        self.assertNotIn("OTEL_TRACES_SAMPLER_ARG", env)
+        env = {e["name"]: e.get("value") for e in self.render(minimal_values(monitoring={"tracing": {
+            "enabled": True, "sampler": "traceidratio", "samplerArg": "0"}})).env()}
+        self.assertEqual(env["OTEL_TRACES_SAMPLER_ARG"], "0")
+
+    def test_expiration_ttl_zero_unquoted(self):
+        values = minimal_values(broker={"type": "googlepubsub", "googlepubsub": {"projectId": "p", "expirationTTL": 0}})
+        pubsub = yaml.safe_load(self.render(values).mounted_files()["/etc/broker/broker.yaml"])["broker"]["googlepubsub"]
+        self.assertEqual(pubsub["expiration_ttl"], "0")
 
     def test_autoscaling_replaces_replicas(self):
         out = self.render(minimal_values(autoscaling={"enabled": True, "maxReplicas": 4}))
@@ -512,6 +628,11 @@ class ChartValuesTest(ChartCase):
         self.assertEqual(c["livenessProbe"], {"httpGet": {"path": "/healthz", "port": "http"}, "initialDelaySeconds": 5, "failureThreshold": 3})
         self.assertNotIn("readinessProbe", c)
         self.assertEqual(c["startupProbe"], {"tcpSocket": {"port": 8080}, "periodSeconds": 2})
+        # A tcpSocket or exec probe wins over the chart's default httpGet, which Helm merges in.
+        c = self.render(minimal_values(livenessProbe={"exec": {"command": ["/app/adapter", "version"]}},
+                                       readinessProbe={"tcpSocket": {"port": "http"}})).container
+        self.assertEqual(c["livenessProbe"], {"exec": {"command": ["/app/adapter", "version"]}})
+        self.assertEqual(c["readinessProbe"], {"tcpSocket": {"port": "http"}})
 
     def test_validation_messages(self):
         cases = [
@@ -519,7 +640,25 @@ class ChartValuesTest(ChartCase):
             ({"image": {"repository": "CHANGE_ME"}}, "image.repository must be set"),
             ({"broker": {"googlepubsub": {"project_id": "p"}}},
              "broker.googlepubsub.project_id has been renamed to broker.googlepubsub.projectId (camelCase). Please update your values."),
+            ({"broker": {"googlepubsub": {"subscription_id": "s"}}}, "broker.googlepubsub.subscription_id has been renamed to broker.googlepubsub.subscriptionId"),
+            ({"broker": {"googlepubsub": {"dead_letter_topic": "d"}}}, "broker.googlepubsub.dead_letter_topic has been renamed to broker.googlepubsub.deadLetterTopic"),
+            ({"broker": {"googlepubsub": {"create_topic_if_missing": True}}}, "broker.googlepubsub.create_topic_if_missing has been renamed to broker.googlepubsub.createTopicIfMissing"),
+            ({"broker": {"googlepubsub": {"create_subscription_if_missing": True}}},
+             "broker.googlepubsub.create_subscription_if_missing has been renamed to broker.googlepubsub.createSubscriptionIfMissing"),
             ({"broker": {"rabbitmq": {"exchange_type": "topic"}}}, "broker.rabbitmq.exchange_type has been renamed to broker.rabbitmq.exchangeType"),
+            ({"tracing": {"enabled": True}}, "tracing has moved to monitoring.tracing"),
+            ({"image": {"registry": ""}}, "image.registry must be set (e.g. --set image.registry=quay.io)"),
+            ({"image": {"tag": "  "}}, "image.tag must be set"),
+            ({"adapterConfig": {"hyperfleetApi": {"auth": {"enabled": True, "tokenPath": "/etc/adapter/token"}}}},
+             "tokenPath must be in a directory of its own: the token volume is mounted at /etc/adapter"),
+            ({"adapterConfig": {"hyperfleetApi": {"auth": {"enabled": True, "tokenPath": "/token"}}}},
+             "tokenPath must be in a directory of its own: the token volume is mounted at /,"),
+            ({"broker": {"type": "googlepubsub", "googlepubsub": {"expirationTTL": "1w"}}},
+             'broker.googlepubsub.expirationTTL must be "0" (never expire) or a duration like'),
+            ({"adapterTaskConfig": {"create": False, "configMapName": "", "yaml": None}},
+             "If .Values.adapterTaskConfig.configMapName is specified, it must have a non-blank value."),
+            ({"broker": {"create": False, "configMapName": " "}}, "If .Values.broker.configMapName is specified, it must have a non-blank value."),
+            ({"podDisruptionBudget": {"maxUnavailable": ""}}, "neither minAvailable nor maxUnavailable is set"),
             ({"adapterConfig": {"hyperfleet_api": {}}}, "adapterConfig.hyperfleet_api has been renamed to adapterConfig.hyperfleetApi"),
             ({"adapterConfig": {"hyperfleetApi": {"base_url": "x"}}}, "adapterConfig.hyperfleetApi.base_url has been renamed to adapterConfig.hyperfleetApi.baseUrl"),
             ({"serviceMonitor": {"enabled": True}}, "serviceMonitor has moved to monitoring.serviceMonitor"),
@@ -567,6 +706,8 @@ class ChartValuesTest(ChartCase):
             ({"replicaCount": "two"}, "replicaCount"),
             ({"monitoring": {"tracing": {"otlpProtocol": "http"}}}, "otlpProtocol"),
             ({"monitoring": {"serviceMonitor": {"enable": True}}}, "enable"),
+            ({"image": {"tag": 1.1}}, "tag"),
+            ({"monitoring": {"tracing": {"samplerArg": 0.5}}}, "samplerArg"),
         ]
         for override, key in cases:
             with self.subTest(override=override):

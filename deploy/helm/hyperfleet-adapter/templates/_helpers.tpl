@@ -62,7 +62,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{- define "hyperfleet-adapter.image" -}}
-{{- printf "%s/%s:%s" .Values.image.registry .Values.image.repository (toString .Values.image.tag) }}
+{{- printf "%s/%s:%s" (trim (toString .Values.image.registry)) (trim (toString .Values.image.repository)) (trim (toString .Values.image.tag)) }}
 {{- end }}
 
 {{/* The API group of an rbac.resources entry. */}}
@@ -83,22 +83,28 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{- define "hyperfleet-adapter.validate" -}}
 {{- include "hyperfleet-adapter.validateImage" . }}
+{{- include "hyperfleet-adapter.validateAuth" . }}
 {{- include "hyperfleet-adapter.validateRenamedKeys" . }}
+{{- include "hyperfleet-adapter.validateBroker" . }}
 {{- include "hyperfleet-adapter.validateAdapterConfig" . }}
 {{- include "hyperfleet-adapter.validateTaskConfig" . }}
-{{- include "hyperfleet-adapter.validateBroker" . }}
-{{- include "hyperfleet-adapter.validateAuth" . }}
+{{- end }}
+
+{{/* Blank, whitespace or the CHANGE_ME placeholder count as unset. */}}
+{{- define "hyperfleet-adapter.unset" -}}
+{{- $v := trim (toString (default "" .)) }}
+{{- if or (eq $v "") (eq $v "CHANGE_ME") }}true{{ end }}
 {{- end }}
 
 {{- define "hyperfleet-adapter.validateImage" -}}
 {{- $image := .Values.image }}
-{{- if or (not $image.registry) (eq (toString $image.registry) "CHANGE_ME") }}
+{{- if include "hyperfleet-adapter.unset" $image.registry }}
 {{- fail "image.registry must be set (e.g. --set image.registry=quay.io)" }}
 {{- end }}
-{{- if or (not $image.repository) (eq (toString $image.repository) "CHANGE_ME") }}
+{{- if include "hyperfleet-adapter.unset" $image.repository }}
 {{- fail "image.repository must be set (e.g. --set image.repository=openshift-hyperfleet/hyperfleet-adapter)" }}
 {{- end }}
-{{- if or (not $image.tag) (eq (toString $image.tag) "CHANGE_ME") }}
+{{- if include "hyperfleet-adapter.unset" $image.tag }}
 {{- fail "image.tag must be set (e.g. --set image.tag=abc1234)" }}
 {{- end }}
 {{- end }}
@@ -208,13 +214,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- fail "broker.googlepubsub.messageRetentionDuration must be between \"10m\" and \"31d\" (Google Pub/Sub limits)" }}
 {{- end }}
 {{- end }}
-{{- with $p.expirationTTL }}
-{{- if not (regexMatch "^(0|[1-9][0-9]{0,9}[smhd])$" (toString .)) }}
+{{- if hasKey $p "expirationTTL" }}
+{{- with toString $p.expirationTTL | trim }}
+{{- if not (regexMatch "^(0|[1-9][0-9]{0,9}[smhd])$" .) }}
 {{- fail "broker.googlepubsub.expirationTTL must be \"0\" (never expire) or a duration like \"1d\", \"12h\", \"30m\", \"604800s\"" }}
 {{- end }}
-{{- if ne (toString .) "0" }}
-{{- if lt (include "hyperfleet-adapter.durationSeconds" (toString .) | atoi) 86400 }}
+{{- if ne . "0" }}
+{{- if lt (include "hyperfleet-adapter.durationSeconds" . | atoi) 86400 }}
 {{- fail "broker.googlepubsub.expirationTTL must be \"0\" (never expire) or at least \"1d\" (Google Pub/Sub minimum)" }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -250,6 +258,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- if or (hasSuffix "/" $path) (eq (base $path) "/") }}
 {{- fail "adapterConfig.hyperfleetApi.auth.tokenPath must include a filename, not just a directory" }}
+{{- end }}
+{{- $dir := dir $path }}
+{{- range $taken := list "/" "/etc" "/etc/adapter" "/etc/broker" "/app" }}
+{{- if eq $dir $taken }}
+{{- fail (printf "adapterConfig.hyperfleetApi.auth.tokenPath must be in a directory of its own: the token volume is mounted at %s, which would hide other files (e.g. /var/run/secrets/hyperfleet/token)" $dir) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
