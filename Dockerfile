@@ -2,13 +2,13 @@
 #
 # The adapter image. Each deployment builds only the backends it uses:
 #   docker build --build-arg FEATURES=rabbitmq,k8s -t hyperfleet-adapter:rabbitmq-k8s .
-# FEATURES is any comma-separated set of: rabbitmq, pubsub, k8s, maestro (default: all four).
+# FEATURES is any comma-separated set of: rabbitmq, pubsub, k8s, maestro, otlp-grpc (default: all).
 # VERSION, COMMIT and BUILD_DATE feed `adapter version` and hyperfleet_adapter_build_info.
 
 ARG RUST_VERSION=1.95
 
 FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS build
-ARG FEATURES=rabbitmq,pubsub,k8s,maestro
+ARG FEATURES=rabbitmq,pubsub,k8s,maestro,otlp-grpc
 ARG VERSION=0.0.0-dev
 ARG COMMIT=none
 ARG BUILD_DATE=unknown

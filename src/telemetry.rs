@@ -18,6 +18,12 @@ use serde_json::{Map, Value};
 use std::time::Duration;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+/// The startup error of a build without the `otlp-grpc` feature asked to export over gRPC.
+#[cfg(not(feature = "otlp-grpc"))]
+pub const GRPC_NOT_BUILT: &str = "OTLP trace export over gRPC (OTEL_EXPORTER_OTLP_PROTOCOL=grpc, \
+     the default) is not in this build: set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf and an \
+     OTLP/HTTP endpoint (port 4318), or build with --features otlp-grpc";
+
 /// How spans leave the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Export {
@@ -240,12 +246,15 @@ impl Telemetry {
         let endpoint = settings.endpoint.clone().unwrap_or_default();
         let exporter = match settings.export {
             Export::None => None,
+            #[cfg(feature = "otlp-grpc")]
             Export::OtlpGrpc => Some(
                 opentelemetry_otlp::SpanExporter::builder()
                     .with_tonic()
                     .with_endpoint(endpoint)
                     .build(),
             ),
+            #[cfg(not(feature = "otlp-grpc"))]
+            Export::OtlpGrpc => return Err(GRPC_NOT_BUILT.to_string()),
             Export::OtlpHttp => Some(
                 opentelemetry_otlp::SpanExporter::builder()
                     .with_http()

@@ -16,6 +16,7 @@ use fake_api::FakeApi;
 use hyperfleet_adapter::app::logging::{self, LogSettings};
 use hyperfleet_adapter::config::MapEnv;
 use hyperfleet_adapter::telemetry::{self, Export, Telemetry};
+#[cfg(feature = "otlp-grpc")]
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -90,6 +91,7 @@ async fn http_collector() -> (String, Collected) {
     (format!("http://{addr}"), c)
 }
 
+#[cfg(feature = "otlp-grpc")]
 #[tonic::async_trait]
 impl TraceService for Collected {
     async fn export(
@@ -101,6 +103,7 @@ impl TraceService for Collected {
     }
 }
 
+#[cfg(feature = "otlp-grpc")]
 async fn grpc_collector() -> (String, Collected) {
     let c = Collected::default();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -228,12 +231,35 @@ async fn otlp_http_exports_spans_that_join_the_event_trace() {
     check(&spans, &headers, &logs);
 }
 
+#[cfg(feature = "otlp-grpc")]
 #[tokio::test(flavor = "current_thread")]
 async fn otlp_grpc_is_the_default_protocol() {
     let (endpoint, collected) = grpc_collector().await;
     let vars = [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint.as_str())];
     let (spans, headers, logs) = traced_event(&vars, &collected).await;
     check(&spans, &headers, &logs);
+}
+
+/// A build without the `otlp-grpc` feature refuses the default protocol at startup, naming the
+/// way out, instead of silently dropping spans.
+#[cfg(not(feature = "otlp-grpc"))]
+#[tokio::test(flavor = "current_thread")]
+async fn without_the_grpc_feature_the_default_protocol_fails_startup() {
+    let vars = [(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "http://127.0.0.1:4317",
+    )];
+    let settings = telemetry::Settings::from_env(&MapEnv::from_pairs(vars), "x");
+    assert_eq!(settings.export, Export::OtlpGrpc);
+    let err = Telemetry::start(&settings, "1.2.3")
+        .err()
+        .expect("startup must fail");
+    assert_eq!(err, telemetry::GRPC_NOT_BUILT);
+    assert!(
+        err.contains("OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"),
+        "{err}"
+    );
+    assert!(err.contains("--features otlp-grpc"), "{err}");
 }
 
 #[tokio::test(flavor = "current_thread")]
