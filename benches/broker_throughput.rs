@@ -10,6 +10,13 @@
 //! RabbitMQ: `HYPERFLEET_TEST_AMQP_URL` or 127.0.0.1:5672. Pub/Sub: `PUBSUB_EMULATOR_HOST`
 //! (skipped with a note when unset).
 
+// Without a broker feature there is nothing to measure: the broker code is compiled out and
+// what is left is unused.
+#![cfg_attr(
+    not(any(feature = "rabbitmq", feature = "pubsub")),
+    allow(unused, unreachable_code)
+)]
+
 use hyperfleet_adapter::adapters::api::RecordedApi;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
 use hyperfleet_adapter::app::metrics::Metrics;
