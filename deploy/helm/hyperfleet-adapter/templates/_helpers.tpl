@@ -141,24 +141,18 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{- define "hyperfleet-adapter.validateAdapterConfig" -}}
 {{- $c := .Values.adapterConfig }}
-{{- if and (hasKey $c "configMapName") (not (trim (toString (default "" $c.configMapName)))) (not $c.create) }}
-{{- fail "If .Values.adapterConfig.configMapName is specified, it must have a non-blank value." }}
-{{- end }}
+{{- include "hyperfleet-adapter.validateConfigMapSource" (list $c "adapterConfig") }}
 {{- if $c.create }}
 {{- if not (or $c.yaml $c.files) }}
 {{- fail "When .Values.adapterConfig.create is true, either .Values.adapterConfig.yaml or .Values.adapterConfig.files must be provided." }}
 {{- end }}
 {{- include "hyperfleet-adapter.validateChartFiles" (list $ "adapterConfig" $c.files) }}
-{{- else if not (trim (toString (default "" $c.configMapName))) }}
-{{- fail "Either .Values.adapterConfig.create must be true or a non-blank .Values.adapterConfig.configMapName must be provided." }}
 {{- end }}
 {{- end }}
 
 {{- define "hyperfleet-adapter.validateTaskConfig" -}}
 {{- $c := .Values.adapterTaskConfig }}
-{{- if and (hasKey $c "configMapName") (not (trim (toString (default "" $c.configMapName)))) (not $c.create) }}
-{{- fail "If .Values.adapterTaskConfig.configMapName is specified, it must have a non-blank value." }}
-{{- end }}
+{{- include "hyperfleet-adapter.validateConfigMapSource" (list $c "adapterTaskConfig") }}
 {{- if $c.create }}
 {{- if and $c.yaml (or $c.files $c.external) }}
 {{- fail "Cannot set .Values.adapterTaskConfig.yaml with .Values.adapterTaskConfig.files or .Values.adapterTaskConfig.external - these modes are mutually exclusive." }}
@@ -176,8 +170,40 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- fail (printf "adapterTaskConfig.external.%s is empty" $name) }}
 {{- end }}
 {{- end }}
-{{- else if not (trim (toString (default "" $c.configMapName))) }}
-{{- fail "Either .Values.adapterTaskConfig.create must be true or a non-blank .Values.adapterTaskConfig.configMapName must be provided." }}
+{{- end }}
+{{- end }}
+
+{{/* The create / configMapName choice every chart ConfigMap offers. Args: values section, its key. */}}
+{{- define "hyperfleet-adapter.validateConfigMapSource" -}}
+{{- $c := index . 0 }}
+{{- $section := index . 1 }}
+{{- $name := trim (toString (default "" $c.configMapName)) }}
+{{- if not (or $c.create $name) }}
+{{- if hasKey $c "configMapName" }}
+{{- fail (printf "If .Values.%s.configMapName is specified, it must have a non-blank value." $section) }}
+{{- end }}
+{{- fail (printf "Either .Values.%s.create must be true or a non-blank .Values.%s.configMapName must be provided." $section $section) }}
+{{- end }}
+{{- end }}
+
+{{/* The data of a config ConfigMap: `yaml` (a string, or an object written as YAML) under one
+     key, or else each `files` entry and each `external` entry (`<name>.yaml`). `|2` keeps a
+     first line that starts with spaces. Args: root, the key for `yaml`, values section. */}}
+{{- define "hyperfleet-adapter.configData" -}}
+{{- $root := index . 0 }}
+{{- $c := index . 2 }}
+{{- if $c.yaml }}
+{{ index . 1 }}: |2
+  {{- (kindIs "string" $c.yaml | ternary $c.yaml (toYaml $c.yaml)) | nindent 2 }}
+{{- else }}
+{{- range $key, $path := $c.files }}
+{{ $key }}: |2
+  {{- $root.Files.Get $path | nindent 2 }}
+{{- end }}
+{{- range $name, $content := $c.external }}
+{{ printf "%s.yaml" $name }}: |2
+  {{- toString $content | nindent 2 }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -194,9 +220,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{- define "hyperfleet-adapter.validateBroker" -}}
 {{- $b := .Values.broker }}
-{{- if and (hasKey $b "configMapName") (not (trim (toString (default "" $b.configMapName)))) (not $b.create) }}
-{{- fail "If .Values.broker.configMapName is specified, it must have a non-blank value." }}
-{{- end }}
+{{- include "hyperfleet-adapter.validateConfigMapSource" (list $b "broker") }}
 {{- if $b.create }}
 {{- if not $b.yaml }}
 {{- $type := include "hyperfleet-adapter.brokerType" . }}
@@ -236,8 +260,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 {{- end }}
-{{- else if not (trim (toString (default "" $b.configMapName))) }}
-{{- fail "Either .Values.broker.create must be true or a non-blank .Values.broker.configMapName must be provided." }}
 {{- end }}
 {{- end }}
 
