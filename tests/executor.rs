@@ -610,3 +610,64 @@ async fn nothing_is_compiled_per_event() {
         "an expression was compiled per event"
     );
 }
+
+/// Event data cannot move an API call to another resource: a value printed into a path
+/// segment that would add segments, climb with `..`, start a query or a fragment fails the call
+/// and names the value; nothing is sent.
+#[tokio::test]
+async fn hostile_event_values_cannot_steer_api_calls() {
+    let h = harness(&task(" []", NAMESPACE), CLUSTER_OK);
+    for id in [
+        "x/../../../../version",
+        "..",
+        "c1?admin=true",
+        "c1#",
+        "c1%2F..%2F..",
+    ] {
+        let event = json!({"id": id, "kind": "Cluster", "generation": 3}).to_string();
+        let r = h.executor.execute("e", "t", event.as_bytes()).await;
+        assert!(r.is_failed(), "{id}");
+        assert!(r.api_calls.is_empty(), "{id}: {:?}", r.api_calls);
+        let err = &r.errors[&Phase::ParamExtraction];
+        assert!(
+            err.contains(&format!("{id:?}")) && err.contains("URL path segment"),
+            "{id}: {err}"
+        );
+    }
+}
+
+/// The status report too: an id with `?` or `#` cannot cut `/statuses` off the URL.
+#[tokio::test]
+async fn hostile_event_values_cannot_cut_the_status_url() {
+    let t = format!(
+        "params:\n  - name: clusterId\n    source: event.id\n  - name: generation\n    source: event.generation\nresources: []\n{REPORT}"
+    );
+    let h = harness(&t, CLUSTER_OK);
+    for id in ["abc?admin=true#", "abc#", "../../version"] {
+        let event = json!({"id": id, "generation": 3}).to_string();
+        let r = h.executor.execute("e", "t", event.as_bytes()).await;
+        assert!(r.is_failed(), "{id}");
+        assert!(
+            r.api_calls.iter().all(|c| c.url.ends_with("/statuses")),
+            "{id}: {:?}",
+            r.api_calls
+        );
+        assert!(
+            r.errors[&Phase::PostActions].contains(&format!("{id:?}")),
+            "{id}: {:?}",
+            r.errors
+        );
+    }
+    // Well-formed ids are sent exactly as before.
+    let r = h
+        .executor
+        .execute("e", "t", br#"{"id":"c1","generation":3}"#)
+        .await;
+    assert_eq!(
+        r.api_calls
+            .iter()
+            .map(|c| c.url.as_str())
+            .collect::<Vec<_>>(),
+        ["/api/hyperfleet/v1/clusters/c1/statuses"]
+    );
+}

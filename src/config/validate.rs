@@ -8,7 +8,7 @@ use super::env::EnvSource;
 use super::problem::Problem;
 use super::task::*;
 use crate::expr::criteria::OPERATORS;
-use crate::expr::template::{all_roots, simple_references};
+use crate::expr::template::{TemplateError, all_roots, simple_references};
 use crate::expr::{CelExpr, Template, jsonpath::JsonPath};
 use crate::yaml::Node;
 use serde_json::Value;
@@ -557,7 +557,7 @@ impl<'a> Validator<'a> {
         if call.url.is_empty() {
             self.err(&upath, format!("{upath} is required"));
         } else {
-            self.template(&upath, &call.url, names);
+            self.template_with(&upath, &call.url, names, Template::compile_url);
         }
         if let Some(body) = &call.body {
             self.template(&format!("{base}.body"), body, names);
@@ -594,8 +594,19 @@ impl<'a> Validator<'a> {
     /// Compiles a template and checks its variables: simple references (the Go validator's
     /// check) are errors; other roots that are never defined are warnings.
     pub fn template(&mut self, path: &str, text: &str, names: &BTreeSet<String>) {
+        self.template_with(path, text, names, Template::compile);
+    }
+
+    /// [`Self::template`] with the compiler to use (URL templates get their guard).
+    fn template_with(
+        &mut self,
+        path: &str,
+        text: &str,
+        names: &BTreeSet<String>,
+        compile: fn(&str) -> Result<Template, TemplateError>,
+    ) {
         let clean = path.trim_end_matches("#key");
-        match Template::compile(text) {
+        match compile(text) {
             Err(e) => self.err(clean, format!("{clean}: {e}")),
             Ok(t) => {
                 if !t.is_dynamic() {

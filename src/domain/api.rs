@@ -84,7 +84,7 @@ impl Run<'_> {
             message,
         };
         let url = self
-            .render(&format!("{base}.url"), &call.url)
+            .render_url(&format!("{base}.url"), &call.url)
             .map_err(|e| fail(format!("failed to render URL: {e}")))?;
         let mut headers = Vec::new();
         for (j, h) in call.headers.iter().enumerate() {

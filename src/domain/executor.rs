@@ -350,6 +350,20 @@ impl<'a> Run<'a> {
 
     /// Renders the template compiled at `path` (or `text` itself when it has no actions).
     pub fn render(&mut self, path: &str, text: &str) -> Result<String, TemplateError> {
+        self.render_with(path, text, Template::compile)
+    }
+
+    /// Renders an `api_call.url` template, with the guard on substituted values.
+    pub fn render_url(&mut self, path: &str, text: &str) -> Result<String, TemplateError> {
+        self.render_with(path, text, Template::compile_url)
+    }
+
+    fn render_with(
+        &mut self,
+        path: &str,
+        text: &str,
+        compile: fn(&str) -> Result<Template, TemplateError>,
+    ) -> Result<String, TemplateError> {
         if !text.contains("{{") {
             return Ok(text.to_string());
         }
@@ -357,7 +371,7 @@ impl<'a> Run<'a> {
             Some(t) => t.clone(),
             None => {
                 LATE_COMPILES.fetch_add(1, Ordering::Relaxed);
-                Template::compile(text)?
+                compile(text)?
             }
         };
         let data = self.template_data();

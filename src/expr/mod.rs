@@ -11,6 +11,7 @@ pub mod jsonpath;
 pub mod manifest;
 pub mod template;
 pub mod tmplfuncs;
+pub mod urlguard;
 
 pub use cel::{CelError, CelExpr, CelScope, matched};
 pub use template::{Template, TemplateError};

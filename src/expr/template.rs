@@ -1,17 +1,29 @@
 //! Go templates: parsed once with `missingkey=error` and the adapter's function map, rendered
 //! per event against JSON-shaped data. Text without `{{` is returned untouched.
 
-use super::tmplfuncs;
+use super::{tmplfuncs, urlguard};
 use gotmpl::{MissingKey, Value as Tv};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The name templates are parsed under (it appears in Go's error texts).
+const MAIN: &str = "template";
+
+/// A template parser set up as the Go adapter sets one up.
+fn parser() -> gotmpl::Template {
+    gotmpl::Template::new(MAIN)
+        .missing_key(MissingKey::Error)
+        .funcs(tmplfuncs::func_map())
+}
 
 /// A compiled template (or a literal string that needs no rendering).
 #[derive(Clone)]
 pub struct Template {
     source: String,
     compiled: Option<Arc<gotmpl::Template>>,
+    /// URL templates run their guarded tree, stored as a named definition.
+    guarded: bool,
 }
 
 impl std::fmt::Debug for Template {
@@ -36,16 +48,41 @@ impl Template {
             return Ok(Template {
                 source: source.to_string(),
                 compiled: None,
+                guarded: false,
             });
         }
-        let t = gotmpl::Template::new("template")
-            .missing_key(MissingKey::Error)
-            .funcs(tmplfuncs::func_map())
+        let t = parser()
             .parse(source)
             .map_err(|e| TemplateError::Parse(e.to_string()))?;
         Ok(Template {
             source: source.to_string(),
             compiled: Some(Arc::new(t)),
+            guarded: false,
+        })
+    }
+
+    /// Parses an `api_call.url` template: every printed value is checked against its position
+    /// in the URL (see [`super::urlguard`]), so event data cannot move the call to another
+    /// resource.
+    pub fn compile_url(source: &str) -> Result<Template, TemplateError> {
+        if !source.contains("{{") {
+            return Template::compile(source);
+        }
+        let mut t = parser();
+        for (name, f) in urlguard::funcs() {
+            t = t.func(&name, move |args| f(args));
+        }
+        let t = t
+            .parse(source)
+            .map_err(|e| TemplateError::Parse(e.to_string()))?;
+        let guarded = t.lookup(MAIN).map(urlguard::guard);
+        Ok(Template {
+            source: source.to_string(),
+            guarded: guarded.is_some(),
+            compiled: Some(Arc::new(match guarded {
+                Some(tree) => t.add_parse_tree(MAIN, tree),
+                None => t,
+            })),
         })
     }
 
@@ -63,6 +100,9 @@ impl Template {
     pub fn render(&self, data: &Tv) -> Result<String, TemplateError> {
         match &self.compiled {
             None => Ok(self.source.clone()),
+            Some(t) if self.guarded => t
+                .execute_template_to_string(MAIN, data)
+                .map_err(|e| TemplateError::Execute(go_error_text(&e.to_string()))),
             Some(t) => t
                 .execute_to_string(data)
                 .map_err(|e| TemplateError::Execute(go_error_text(&e.to_string()))),
