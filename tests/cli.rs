@@ -268,3 +268,78 @@ fn dry_run_load_errors_exit_1() {
         stderr(&out)
     );
 }
+
+/// `--dry-run-time` fixes the clock the whole dry run reads (template `now`, CEL `now()`, the
+/// simulated cluster), so two runs print the same bytes.
+#[test]
+fn dry_run_time_makes_runs_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = write_pair(dir.path());
+    let t = dir.path().join("task.yaml");
+    std::fs::write(
+        &t,
+        "params:\n  - name: clusterId\n    source: event.id\nresources:\n  - name: cm\n    manifest:\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: \"{{ .clusterId }}\", namespace: default}\n      data: {at: \"{{ now }}\"}\n    discovery:\n      namespace: default\n      by_name: \"{{ .clusterId }}\"\npost:\n  payloads:\n    - name: status\n      build:\n        stamp: \"{{ now }}\"\n        cel:\n          expression: string(now())\n        created:\n          expression: resources.cm.metadata.creationTimestamp\n",
+    )
+    .unwrap();
+    let t = t.display().to_string();
+    let e = dir.path().join("event.json");
+    std::fs::write(
+        &e,
+        r#"{"specversion":"1.0","id":"1","type":"t","source":"s","data":{"id":"c1"}}"#,
+    )
+    .unwrap();
+    let e = e.display().to_string();
+    let run = || {
+        let out = adapter(
+            &[
+                "serve",
+                "-c",
+                &a,
+                "-t",
+                &t,
+                "--dry-run-event",
+                &e,
+                "--dry-run-verbose",
+                "--dry-run-output",
+                "json",
+                "--dry-run-time",
+                "2026-01-02T03:04:05Z",
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let first = run();
+    assert!(
+        first.contains(r#""stamp": "2026-01-02 03:04:05 +0000 UTC""#)
+            && first.contains(r#""cel": "2026-01-02T03:04:05Z""#)
+            && first.contains(r#""created": "2026-01-02T03:04:05Z""#),
+        "{first}"
+    );
+    assert_eq!(
+        first,
+        run(),
+        "two dry runs at the same time print the same bytes"
+    );
+    let out = adapter(
+        &[
+            "serve",
+            "-c",
+            &a,
+            "-t",
+            &t,
+            "--dry-run-event",
+            &e,
+            "--dry-run-time",
+            "yesterday",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not an RFC 3339 time"),
+        "{}",
+        stderr(&out)
+    );
+}

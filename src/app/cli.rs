@@ -64,6 +64,11 @@ pub struct ServeArgs {
     /// Dry-run trace format: text or json
     #[arg(long = "dry-run-output", default_value = "text")]
     pub dry_run_output: String,
+    /// The time the dry run runs at (RFC 3339, e.g. 2026-01-01T00:00:00Z): what the template
+    /// function `now`, CEL's `now()` and the simulated cluster's timestamps read, so a dry run is
+    /// reproducible. Default: the current time
+    #[arg(long = "dry-run-time", value_parser = parse_time)]
+    pub dry_run_time: Option<chrono::DateTime<chrono::Utc>>,
     /// Port of the health server (/healthz, /readyz, /config). Env: HYPERFLEET_HEALTH_PORT
     #[arg(
         long = "health-port",
@@ -200,4 +205,11 @@ override_flags! {
     kubernetes_retry_attempts: i64 = "kubernetes-retry-attempts" => "clients.kubernetes.retry_attempts",
     /// How long recreate_on_change waits for the old object (default 60s). Env: HYPERFLEET_KUBERNETES_RECREATE_TIMEOUT
     kubernetes_recreate_timeout: String = "kubernetes-recreate-timeout" => "clients.kubernetes.recreate_timeout",
+}
+
+/// An RFC 3339 time for `--dry-run-time`.
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-01-01T00:00:00Z: {e}"))
 }

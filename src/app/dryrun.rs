@@ -9,6 +9,7 @@ use crate::adapters::transport::MemoryTransport;
 use crate::config::{EnvSource, Loaded};
 use crate::domain::event::CloudEvent;
 use crate::domain::{Executor, Ports};
+use crate::ports::FixedClock;
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
 use std::io::Write;
@@ -70,12 +71,16 @@ pub fn run(loaded: Loaded, args: &ServeArgs, env: Arc<dyn EnvSource>) -> Result<
         RecordedApi::load(Path::new(&args.dry_run_api_responses))
             .map_err(|e| anyhow!("failed to load dryrun responses: {e}"))?
     };
-    let store = Arc::new(MemoryTransport::default());
+    let now = args.dry_run_time.unwrap_or_else(chrono::Utc::now);
+    let store = Arc::new(MemoryTransport::new(now));
     if !args.dry_run_discovery.is_empty() {
         load_discovery(Path::new(&args.dry_run_discovery), &store)
             .map_err(|e| anyhow!("failed to load discovery overrides: {e}"))?;
     }
-    let ports = Ports::with_transport(Arc::new(api), store.clone(), env);
+    let ports = Ports {
+        clock: Arc::new(FixedClock(now)),
+        ..Ports::with_transport(Arc::new(api), store.clone(), env)
+    };
     let executor = Executor::new(Arc::new(loaded), ports);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

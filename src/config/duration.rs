@@ -26,8 +26,12 @@ impl GoDuration {
         std::time::Duration::from_nanos(self.0.max(0) as u64)
     }
 
-    /// Parses Go's duration syntax; the error text matches Go's `time.ParseDuration`.
+    /// Parses Go's duration syntax with `time.ParseDuration`'s arithmetic: whole units in
+    /// unsigned integers (so values above 2^53 ns keep every digit), a fraction added as Go adds
+    /// it (`1.0000000005s` is 1000000000 ns), overflow past 2^63 refused. The error texts are
+    /// Go's.
     pub fn parse(s: &str) -> Result<Self, String> {
+        const LIMIT: u64 = 1 << 63;
         let orig = s;
         let invalid = || format!("time: invalid duration \"{orig}\"");
         let (neg, mut rest) = match s.as_bytes().first() {
@@ -41,29 +45,35 @@ impl GoDuration {
         if rest.is_empty() {
             return Err(invalid());
         }
-        let mut total: f64 = 0.0;
+        let mut total: u64 = 0;
         while !rest.is_empty() {
-            let num_len = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .unwrap_or(rest.len());
-            let num = &rest[..num_len];
-            if num.is_empty() || num == "." {
+            if !rest.starts_with(|c: char| c == '.' || c.is_ascii_digit()) {
                 return Err(invalid());
             }
-            let value: f64 = num.parse().map_err(|_| invalid())?;
-            rest = &rest[num_len..];
+            let (whole, after) = leading_int(rest).ok_or_else(invalid)?;
+            let pre = after.len() != rest.len();
+            rest = after;
+            let (mut frac, mut scale, mut post) = (0u64, 1f64, false);
+            if let Some(after_dot) = rest.strip_prefix('.') {
+                let (f, sc, after) = leading_fraction(after_dot);
+                post = after.len() != after_dot.len();
+                (frac, scale, rest) = (f, sc, after);
+            }
+            if !pre && !post {
+                return Err(invalid());
+            }
             let unit_len = rest
                 .find(|c: char| c.is_ascii_digit() || c == '.')
                 .unwrap_or(rest.len());
             let unit = &rest[..unit_len];
             rest = &rest[unit_len..];
-            let scale = match unit {
-                "ns" => 1.0,
-                "us" | "µs" | "μs" => 1e3,
-                "ms" => 1e6,
-                "s" => 1e9,
-                "m" => 60e9,
-                "h" => 3600e9,
+            let unit_ns: u64 = match unit {
+                "ns" => 1,
+                "us" | "µs" | "μs" => 1_000,
+                "ms" => 1_000_000,
+                "s" => 1_000_000_000,
+                "m" => 60_000_000_000,
+                "h" => 3_600_000_000_000,
                 "" => return Err(format!("time: missing unit in duration \"{orig}\"")),
                 other => {
                     return Err(format!(
@@ -71,14 +81,68 @@ impl GoDuration {
                     ));
                 }
             };
-            total += value * scale;
+            if whole > LIMIT / unit_ns {
+                return Err(invalid());
+            }
+            let mut v = whole * unit_ns;
+            if frac > 0 {
+                // As Go: float64 is exact enough for a fraction of the largest unit (an hour).
+                v += (frac as f64 * (unit_ns as f64 / scale)) as u64;
+                if v > LIMIT {
+                    return Err(invalid());
+                }
+            }
+            total += v;
+            if total > LIMIT {
+                return Err(invalid());
+            }
         }
-        if total > i64::MAX as f64 {
-            return Err(invalid());
+        if neg {
+            // -2^63 is representable; wrapping_neg maps 2^63 onto it.
+            return Ok(GoDuration((total as i64).wrapping_neg()));
         }
-        let nanos = total.round() as i64;
-        Ok(GoDuration(if neg { -nanos } else { nanos }))
+        i64::try_from(total).map(GoDuration).map_err(|_| invalid())
     }
+}
+
+/// Go's `leadingInt`: the leading digits of `s` as an integer (None past 2^63) and the rest.
+fn leading_int(s: &str) -> Option<(u64, &str)> {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let mut x: u64 = 0;
+    for b in s[..end].bytes() {
+        if x > (1 << 63) / 10 {
+            return None;
+        }
+        x = x * 10 + u64::from(b - b'0');
+        if x > 1 << 63 {
+            return None;
+        }
+    }
+    Some((x, &s[end..]))
+}
+
+/// Go's `leadingFraction`: the leading digits as an integer and its scale (10^digits kept);
+/// digits past what fits are read and dropped.
+fn leading_fraction(s: &str) -> (u64, f64, &str) {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (mut x, mut scale, mut overflow) = (0u64, 1f64, false);
+    for b in s[..end].bytes() {
+        if overflow {
+            continue;
+        }
+        if x > (i64::MAX as u64) / 10 {
+            overflow = true;
+            continue;
+        }
+        let y = x * 10 + u64::from(b - b'0');
+        if y > 1 << 63 {
+            overflow = true;
+            continue;
+        }
+        x = y;
+        scale *= 10.0;
+    }
+    (x, scale, &s[end..])
 }
 
 impl fmt::Display for GoDuration {
@@ -157,6 +221,40 @@ mod tests {
         );
         assert!(GoDuration::parse("").is_err());
         assert!(GoDuration::parse("s").is_err());
+    }
+
+    /// Values checked against Go's `time.ParseDuration` (integer sums, fractions truncated as
+    /// Go truncates them, the full int64 range).
+    #[test]
+    fn parses_with_go_integer_arithmetic() {
+        let ok = |s: &str| GoDuration::parse(s).unwrap().0;
+        assert_eq!(ok("1.0000000005s"), 1_000_000_000);
+        assert_eq!(ok("1.9999999999s"), 1_999_999_999);
+        assert_eq!(ok("9007199254740993ns"), 9_007_199_254_740_993);
+        assert_eq!(ok("9223372036854775807ns"), i64::MAX);
+        assert_eq!(ok("2562047h47m16.854775807s"), i64::MAX);
+        assert_eq!(ok("-9223372036854775808ns"), i64::MIN);
+        assert_eq!(ok("0.1s"), 100_000_000);
+        assert_eq!(ok(".5s"), 500_000_000);
+        assert_eq!(ok("1.s"), 1_000_000_000);
+        assert_eq!(ok("1h0.000000000000000000001s"), 3_600_000_000_000);
+        assert_eq!(
+            ok("1.00000000000000000000000000000000000001h"),
+            3_600_000_000_000
+        );
+        assert_eq!(ok("3µs2μs1us"), 6_000);
+        for bad in [
+            "9223372036854775808ns",
+            "2562047h47m16.854775808s",
+            "-9223372036854775809ns",
+            "99999999999999999999s",
+            ".s",
+            "1..5s",
+            "+",
+            "-",
+        ] {
+            assert!(GoDuration::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -375,7 +375,8 @@ impl<'a> Run<'a> {
             }
         };
         let data = self.template_data();
-        template.render(&data)
+        let now = self.ex.ports.clock.now();
+        crate::expr::tmplfuncs::with_now(now, || template.render(&data))
     }
 
     /// The CEL program compiled at `path`.

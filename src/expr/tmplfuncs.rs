@@ -5,6 +5,7 @@
 use super::gofmt::{format_float, sprint};
 use super::gotime::{self, GO_TIME_STRING};
 use super::template::from_template_value;
+use chrono::{DateTime, Utc};
 use gotmpl::{FuncMap, TemplateError as GtErr, Value as Tv};
 use std::sync::Arc;
 
@@ -150,11 +151,36 @@ fn date_fn(args: &[Tv]) -> FnResult {
     Ok(Tv::String(gotime::format(&t, layout).into()))
 }
 
+thread_local! {
+    /// The time `now` returns while a render runs under [`with_now`].
+    static NOW: std::cell::Cell<Option<DateTime<Utc>>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `render` with `now` returning `at` (the executor passes its Clock port's time, so a
+/// dry run with a fixed clock renders the same bytes every run). Rendering is synchronous, so a
+/// thread-local cannot leak into another event's render.
+pub fn with_now<R>(at: DateTime<Utc>, render: impl FnOnce() -> R) -> R {
+    struct Restore(Option<DateTime<Utc>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            NOW.set(self.0);
+        }
+    }
+    let _restore = Restore(NOW.replace(Some(at)));
+    render()
+}
+
+/// The render's time: the one given to [`with_now`], else the system clock (renders outside
+/// the executor, such as one-off tools, have no Clock port).
+fn render_now() -> DateTime<Utc> {
+    NOW.get().unwrap_or_else(Utc::now)
+}
+
 /// Builds the function map (once per template compile; cheap Arc clones).
 pub fn func_map() -> FuncMap {
     let mut m = FuncMap::new();
     let now = |_: &[Tv]| -> FnResult {
-        let t = chrono::Utc::now().fixed_offset();
+        let t = render_now().fixed_offset();
         Ok(Tv::String(gotime::format(&t, GO_TIME_STRING).into()))
     };
     m.insert("now".into(), Arc::new(now));
