@@ -176,6 +176,11 @@ fn serve_loads_the_config_and_reports_what_is_missing() {
         stdout(&out)
     );
     assert!(
+        stdout(&out).contains("HyperFleet API client configured: timeout=5s retry_attempts=3"),
+        "the effective values (retry_attempts unset means 3): {}",
+        stdout(&out)
+    );
+    assert!(
         stderr(&out).contains("Error: clients.broker.subscription_id is required"),
         "{}",
         stderr(&out)

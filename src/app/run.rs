@@ -227,8 +227,8 @@ async fn start(
     let api_cfg = &cfg.clients.hyperfleet_api;
     tracing::info!(
         "HyperFleet API client configured: timeout={} retry_attempts={}",
-        api_cfg.timeout,
-        api_cfg.retry_attempts
+        api_cfg.effective_timeout(),
+        api_cfg.effective_retry_attempts()
     );
     let config_yaml = cfg
         .debug_config
