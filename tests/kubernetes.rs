@@ -918,3 +918,29 @@ async fn https_api_server_verified_with_the_kubeconfig_ca() {
         "{err}"
     );
 }
+
+/// A create whose answer is lost (the server made it, the connection closed before the answer)
+/// is retried; the retry finds the object. That is our own create, not another writer's.
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_reported_as_our_create() {
+    let fake = fake_with_namespaces(&["ns"]).await;
+    fake.inject(Fault {
+        method: Some(Method::PATCH),
+        path: "/configmaps/a".into(),
+        times: 1,
+        action: FaultAction::LoseAnswer,
+    });
+    let applied = transport(&fake)
+        .apply(&cm("a", Some("1"), json!({"k": "1"})), false, &K)
+        .await
+        .unwrap();
+    assert_eq!(applied.operation, Operation::Create);
+    assert_eq!(
+        applied.reason,
+        "created (the answer to 1 earlier attempt(s) was lost; the retry found the object and applied it again)"
+    );
+    assert_eq!(
+        fake.get("v1", "ConfigMap", "ns", "a").unwrap()["data"]["k"],
+        "1"
+    );
+}

@@ -85,6 +85,9 @@ pub enum FaultAction {
     Delay(Duration),
     /// Close the connection without answering.
     Drop,
+    /// Handle the request (the change is made), then close the connection without answering:
+    /// the client's answer is lost.
+    LoseAnswer,
 }
 
 /// A fault for the next `times` requests matching `method` (any when `None`) and a path
@@ -478,6 +481,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Repl
             ));
         }
         Some(FaultAction::Delay(d)) => tokio::time::sleep(d).await,
+        Some(FaultAction::LoseAnswer) | None => {}
         Some(FaultAction::Status {
             code,
             reason,
@@ -494,7 +498,6 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Repl
             }
             return Ok(r);
         }
-        None => {}
     }
     let query: BTreeMap<String, String> = uri
         .query()
@@ -534,6 +537,12 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Repl
                 );
             }
         }
+    }
+    if matches!(fault, Some(FaultAction::LoseAnswer)) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fault: answer lost",
+        ));
     }
     Ok(response)
 }

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 pub struct Reply {
     pub status: u16,
     pub body: Bytes,
+    /// Earlier attempts of this call that got no answer (timed out or the connection closed):
+    /// the server may have carried them out.
+    pub unanswered: u32,
 }
 
 impl Reply {
@@ -236,6 +239,7 @@ impl ApiClient {
         let (parts, body) = request.into_parts();
         let attempts = self.policy.attempts.max(1);
         let mut attempt = 0;
+        let mut unanswered = 0;
         loop {
             attempt += 1;
             self.limiter.acquire().await;
@@ -251,9 +255,17 @@ impl ApiClient {
                         self.policy.timeout, parts.method, parts.uri
                     ),
                 ),
-                Ok(Ok(reply)) => return Ok(reply),
+                Ok(Ok(reply)) => {
+                    return Ok(Reply {
+                        unanswered,
+                        ..reply
+                    });
+                }
                 Ok(Err(f)) => f,
             };
+            if failure.code.is_none() {
+                unanswered += 1;
+            }
             if !failure.retryable() || attempt >= attempts {
                 return Err(Failure {
                     attempts: attempt,
@@ -294,7 +306,11 @@ impl ApiClient {
         if status >= 400 {
             return Err(Failure::from_status(status, retry_after, &body));
         }
-        Ok(Reply { status, body })
+        Ok(Reply {
+            status,
+            body,
+            unanswered: 0,
+        })
     }
 }
 

@@ -280,7 +280,7 @@ impl KubernetesTransport {
         namespace: &str,
         name: &str,
         body: &Value,
-    ) -> Result<(u16, Value), OpError> {
+    ) -> Result<(u16, Value, u32), OpError> {
         self.on_resource(gvk, |r| async move {
             let ns = scoped(&r, namespace);
             let params = PatchParams::apply(FIELD_MANAGER).force();
@@ -288,7 +288,8 @@ impl KubernetesTransport {
                 .patch(name, &params, &Patch::Apply(body))
                 .map_err(build_failure)?;
             let reply = self.api.call(req).await?;
-            Ok((reply.status, with_type(reply.json()?, gvk)))
+            let object = with_type(reply.json()?, gvk);
+            Ok((reply.status, object, reply.unanswered))
         })
         .await
     }
@@ -377,7 +378,7 @@ impl KubernetesTransport {
         }
         self.server_side_apply(gvk, namespace, name, body)
             .await
-            .map(|(_, obj)| obj)
+            .map(|(_, obj, _)| obj)
             .map_err(|e| e.render("create", &what))
     }
 }
@@ -513,10 +514,23 @@ impl Transport for KubernetesTransport {
                 .await
                 .map_err(|e| failed(operation, e))?,
             _ => {
-                let (status, object) = self
+                let (status, object, unanswered) = self
                     .server_side_apply(&gvk, &namespace, name, &body)
                     .await
                     .map_err(|e| failed(operation, e.render(operation.as_str(), &what)))?;
+                if operation == Operation::Create && status == 200 && unanswered > 0 {
+                    // An earlier attempt of this apply got no answer and the retry found the
+                    // object: most likely our own create landed. Say so rather than blaming
+                    // another writer.
+                    return Ok(Applied {
+                        operation: Operation::Create,
+                        reason: format!(
+                            "created (the answer to {} earlier attempt(s) was lost; the retry found the object and applied it again)",
+                            unanswered
+                        ),
+                        object,
+                    });
+                }
                 if operation == Operation::Create && status == 200 {
                     // Someone created it between our read and our apply.
                     return Ok(Applied {
