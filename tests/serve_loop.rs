@@ -28,6 +28,8 @@ struct Api {
     max_per_cluster: Arc<Mutex<HashMap<String, usize>>>,
     max_total: Arc<AtomicUsize>,
     delay_ms: u64,
+    /// When set, GETs of the cluster `held` wait for a permit here.
+    hold: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 async fn cluster(State(api): State<Api>, Path(id): Path<String>) -> String {
@@ -43,6 +45,9 @@ async fn cluster(State(api): State<Api>, Path(id): Path<String>) -> String {
         *e = (*e).max(now);
     }
     tokio::time::sleep(Duration::from_millis(api.delay_ms)).await;
+    if let Some(hold) = api.hold.as_ref().filter(|_| id == "held") {
+        hold.acquire().await.unwrap().forget();
+    }
     *api.in_flight.lock().unwrap().get_mut(&id).unwrap() -= 1;
     serde_json::json!({"id": id, "name": format!("name-{id}"), "generation": 3,
         "spec": {"provider": "aws"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}})
@@ -55,10 +60,14 @@ async fn status(State(api): State<Api>) -> (axum::http::StatusCode, &'static str
 }
 
 async fn fake_api(delay_ms: u64) -> (String, Api) {
-    let api = Api {
+    fake_api_with(Api {
         delay_ms,
         ..Default::default()
-    };
+    })
+    .await
+}
+
+async fn fake_api_with(api: Api) -> (String, Api) {
     let app = Router::new()
         .route("/api/hyperfleet/v1/clusters/{id}", get(cluster))
         .route("/api/hyperfleet/v1/clusters/{id}/statuses", post(status))
@@ -272,4 +281,51 @@ async fn events_for_one_resource_never_run_concurrently() {
         LoopEnd::SourceClosed,
         "a source that ends is a fatal broker error"
     );
+}
+
+/// A burst for one cluster does not hold the execution slots: while the first event of the
+/// burst runs and the rest wait for their cluster, another cluster's event runs and is acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let hold = Arc::new(tokio::sync::Semaphore::new(0));
+    let (base, api) = fake_api_with(Api {
+        hold: Some(hold.clone()),
+        ..Default::default()
+    })
+    .await;
+    let (broker, source) = MemoryBroker::new();
+    let deps = LoopDeps {
+        executor: Arc::new(executor(&base, dir.path())),
+        metrics: Arc::new(Metrics::new("a", "v", "c")),
+        health: Health::new(&[], None),
+        parallelism: 2,
+        drain_timeout: Duration::from_secs(10),
+    };
+    for n in 0..5 {
+        broker.publish(event("held", n));
+    }
+    broker.publish(event("other", 0));
+    let lp = tokio::spawn(serve::run(Box::new(source), deps, std::future::pending()));
+    let other_done = || {
+        broker.settled().iter().any(|s| match s {
+            Settled::Acked(b) => String::from_utf8_lossy(b).contains("evt-other-0"),
+            Settled::Rejected(_) => false,
+        })
+    };
+    wait_for(
+        "the other cluster's event while the burst is held",
+        other_done,
+    )
+    .await;
+    assert_eq!(
+        broker.settled().len(),
+        1,
+        "only the other cluster's event is done; the held cluster's first event still runs"
+    );
+    hold.add_permits(5);
+    wait_for("every event", || broker.settled().len() == 6).await;
+    assert_eq!(api.max_per_cluster.lock().unwrap()["held"], 1);
+    drop(broker);
+    assert_eq!(lp.await.unwrap(), LoopEnd::SourceClosed);
 }

@@ -1,6 +1,11 @@
 //! The serve loop: pull deliveries from the event source, run each through the executor with
 //! bounded concurrency — never two events for the same resource at once — record metrics,
 //! acknowledge after processing, and shut down gracefully (readiness first, then drain).
+//!
+//! Two bounds: `parallelism` execution slots, taken only once an event holds its resource's
+//! lock (so a burst for one cluster waits without a slot and other clusters keep running), and
+//! [`IN_FLIGHT_PER_SLOT`] × `parallelism` deliveries held at once (running or waiting), so the
+//! loop never holds more unacknowledged messages than that however the burst is shaped.
 
 use super::metrics::Metrics;
 use super::servers::Health;
@@ -88,20 +93,26 @@ pub fn resource_key(data: &[u8]) -> Option<String> {
     }
 }
 
+/// Deliveries held (waiting for their resource or running) per execution slot.
+pub const IN_FLIGHT_PER_SLOT: usize = 8;
+
 /// Runs until `shutdown` resolves (then drains) or the source ends.
 pub async fn run(
     mut source: Box<dyn EventSource>,
     deps: LoopDeps,
     shutdown: impl Future<Output = ()>,
 ) -> LoopEnd {
-    let permits = Arc::new(Semaphore::new(deps.parallelism.max(1)));
+    let slots = Arc::new(Semaphore::new(deps.parallelism.max(1)));
+    let intake = Arc::new(Semaphore::new(
+        deps.parallelism.max(1).saturating_mul(IN_FLIGHT_PER_SLOT),
+    ));
     let locks = Arc::new(KeyLocks::default());
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     let end = loop {
         let permit = tokio::select! {
             _ = &mut shutdown => break LoopEnd::Shutdown,
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break LoopEnd::SourceClosed },
+            p = intake.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break LoopEnd::SourceClosed },
         };
         let delivery = tokio::select! {
             _ = &mut shutdown => break LoopEnd::Shutdown,
@@ -112,8 +123,9 @@ pub async fn run(
         };
         let deps = deps.clone();
         let locks = locks.clone();
+        let slots = slots.clone();
         tasks.spawn(async move {
-            handle(delivery, &deps, &locks).await;
+            handle(delivery, &deps, &locks, &slots).await;
             drop(permit);
         });
         while tasks.try_join_next().is_some() {}
@@ -148,7 +160,12 @@ pub async fn run(
 }
 
 /// One delivery: parse, serialise per resource, execute, record, settle.
-async fn handle(delivery: Box<dyn Delivery>, deps: &LoopDeps, locks: &Arc<KeyLocks>) {
+async fn handle(
+    delivery: Box<dyn Delivery>,
+    deps: &LoopDeps,
+    locks: &Arc<KeyLocks>,
+    slots: &Semaphore,
+) {
     let received = Instant::now();
     deps.metrics.record_consumed();
     let event = match CloudEvent::parse(delivery.payload()) {
@@ -175,6 +192,8 @@ async fn handle(delivery: Box<dyn Delivery>, deps: &LoopDeps, locks: &Arc<KeyLoc
         Some(key) => Some(locks.lock(key).await),
         None => None,
     };
+    // The slot only now: waiting for the resource must not keep other resources waiting.
+    let _slot = slots.acquire().await;
     let started = Instant::now();
     let result = deps
         .executor
