@@ -39,19 +39,49 @@ pub fn resolve(base: &Path, reference: &str) -> Result<PathBuf, String> {
     Ok(resolved)
 }
 
+/// Checks that `reference` names a file inside `base` — lexically, and again after every
+/// symbolic link is resolved — and returns its real path (the one to read, so a link changed
+/// after the check cannot redirect the read). Links that stay inside the directory are fine:
+/// Kubernetes ConfigMap and projected-volume mounts are made of them (`job.yaml ->
+/// ..data/job.yaml`, `..data -> ..2026_12_01_…`).
 fn check_file(base: &Path, reference: &str, path: &str) -> Result<PathBuf, String> {
     let resolved = resolve(base, reference).map_err(|e| format!("{path}: {e}"))?;
     match std::fs::metadata(&resolved) {
-        Ok(m) if m.is_dir() => Err(format!(
-            "{path}: referenced path {reference:?} is a directory, not a file"
-        )),
-        Ok(_) => Ok(resolved),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
-            "{path}: referenced file {reference:?} does not exist (resolved to {:?})",
-            resolved.display().to_string()
-        )),
-        Err(e) => Err(format!("{path}: error checking file {reference:?}: {e}")),
+        Ok(m) if m.is_dir() => {
+            return Err(format!(
+                "{path}: referenced path {reference:?} is a directory, not a file"
+            ));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "{path}: referenced file {reference:?} does not exist (resolved to {:?})",
+                resolved.display().to_string()
+            ));
+        }
+        Err(e) => return Err(format!("{path}: error checking file {reference:?}: {e}")),
     }
+    let base_dir = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    let real_base = std::fs::canonicalize(base_dir).map_err(|e| {
+        format!(
+            "{path}: error resolving the task config directory {:?}: {e}",
+            base_dir.display().to_string()
+        )
+    })?;
+    let real = std::fs::canonicalize(&resolved)
+        .map_err(|e| format!("{path}: error resolving file {reference:?}: {e}"))?;
+    if !real.starts_with(&real_base) {
+        return Err(format!(
+            "{path}: referenced file {reference:?} is a symbolic link (or inside one) to {:?}, outside the task config directory {:?}",
+            real.display().to_string(),
+            real_base.display().to_string()
+        ));
+    }
+    Ok(real)
 }
 
 /// The `ref` of a manifest map (a map whose `ref` key is a string).

@@ -577,6 +577,64 @@ fn file_references() {
     );
 }
 
+/// A ref may not leave the task config directory through a symbolic link (to a file or to a
+/// directory); links inside it — the layout of a Kubernetes ConfigMap mount — keep working.
+#[test]
+fn symlinked_refs_stay_inside_the_config_directory() {
+    use std::os::unix::fs::symlink;
+    let outside = Files::new();
+    let secret = outside.write("secret.txt", "top secret\n");
+    outside.write("dir/x.yaml", "kind: Secret\n");
+    let f = Files::new();
+    let env = MapEnv::default();
+    let a = f.write("a.yaml", ADAPTER);
+    let root = f.dir.path();
+    symlink(&secret, root.join("job.yaml")).unwrap();
+    symlink(outside.dir.path().join("dir"), root.join("manifests")).unwrap();
+    let t = f.write(
+        "t.yaml",
+        "resources:\n  - name: a\n    manifest: {ref: job.yaml}\n    discovery: {by_name: x}\n  - name: b\n    manifest: {ref: manifests/x.yaml}\n    discovery: {by_name: x}\n",
+    );
+    let e = load(&opts(a, t, &env, &[])).unwrap_err();
+    let s = e.to_string();
+    assert!(!s.contains("top secret"), "{s}");
+    for (i, r) in [(0, "job.yaml"), (1, "manifests/x.yaml")] {
+        assert!(
+            s.contains(&format!("resources[{i}].manifest.ref: referenced file {r:?} is a symbolic link (or inside one) to")),
+            "{s}"
+        );
+    }
+    assert!(s.contains("outside the task config directory"), "{s}");
+
+    // The ConfigMap volume layout: every key a link into `..data`, itself a link to the
+    // timestamped directory the kubelet swaps atomically.
+    let cm = Files::new();
+    let root = cm.dir.path();
+    let stamp = "..2026_12_01_10_00_00.123456789";
+    cm.write(&format!("{stamp}/adapter.yaml"), ADAPTER);
+    cm.write(
+        &format!("{stamp}/task.yaml"),
+        "params:\n  - name: clusterId\n    source: event.id\nresources:\n  - name: job\n    manifest: {ref: job.yaml}\n    discovery: {by_name: x}\n",
+    );
+    cm.write(
+        &format!("{stamp}/job.yaml"),
+        "kind: Job\nmetadata: {name: x}\n",
+    );
+    symlink(stamp, root.join("..data")).unwrap();
+    for key in ["adapter.yaml", "task.yaml", "job.yaml"] {
+        symlink(format!("..data/{key}"), root.join(key)).unwrap();
+    }
+    let l = load(&opts(
+        root.join("adapter.yaml"),
+        root.join("task.yaml"),
+        &env,
+        &[],
+    ))
+    .unwrap();
+    let m = l.task.resources[0].manifest.as_ref().unwrap();
+    assert_eq!(m.as_str(), Some("kind: Job\nmetadata: {name: x}\n"));
+}
+
 #[test]
 fn every_structural_error_is_reported_with_lines() {
     let e = load_task("params:\n  - name: a\n    sorce: event.id\npreconditions:\n  - name: p\n    expresion: \"true\"\n").unwrap_err();
