@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod expr;
 pub mod ports;
+pub mod redact;
 pub mod telemetry;
 pub mod yaml;
 

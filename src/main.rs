@@ -18,7 +18,8 @@ fn main() {
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            let text = format!("{e:#}");
+            eprintln!("Error: {}", hyperfleet_adapter::redact::mask(&text));
             std::process::exit(1);
         }
     }

@@ -15,6 +15,8 @@ use std::sync::Arc;
 /// Runs a parsed command line. Errors are printed by `main` as `Error: <message>` (exit 1).
 pub fn run(cli: Cli) -> Result<i32> {
     let env = ProcessEnv;
+    // Before anything can log: every line is masked with the secret-named variables' values.
+    crate::redact::install(crate::redact::Secrets::from_env(&env.vars()));
     match cli.command {
         Command::Version => {
             println!("Version:    {VERSION}\nCommit:     {COMMIT}\nBuild Date: {BUILD_DATE}");

@@ -109,7 +109,8 @@ pub fn print(dry: &DryRun, loaded_task: &Value, args: &ServeArgs) -> Result<()> 
     };
     std::io::stdout().write_all(text.as_bytes())?;
     for (phase, err) in &dry.result.errors {
-        eprintln!("Error in {}: {err}", phase.as_str());
+        // The same masking as the trace: these lines go to CI logs too.
+        eprintln!("Error in {}: {}", phase.as_str(), trace::mask(&input, err));
     }
     Ok(())
 }

@@ -162,6 +162,7 @@ where
             }
         }
         line.extend(fields.0);
+        crate::redact::mask_map(&mut line);
         if self.json {
             writeln!(writer, "{}", Value::Object(line))
         } else {

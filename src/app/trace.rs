@@ -3,8 +3,8 @@
 //! references them, and values whose names look secret are redacted.
 
 use crate::adapters::transport::TransportOp;
-use crate::config::adapter::REDACTED;
 use crate::domain::result::{ApiCallRecord, ExecutionResult, Phase, StepStatus};
+use crate::redact::{REDACTED, Secrets, looks_secret};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -29,12 +29,30 @@ pub fn referenced_env_names(task_text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Whether an environment variable's name says its value is a secret.
-pub fn looks_secret(name: &str) -> bool {
-    let upper = name.to_uppercase();
-    ["TOKEN", "PASSWORD", "SECRET", "KEY", "CREDENTIAL"]
-        .iter()
-        .any(|s| upper.contains(s))
+/// `text` masked as the trace is (for the error lines printed beside it).
+pub fn mask(input: &TraceInput<'_>, text: &str) -> String {
+    secrets(input).mask(text).into_owned()
+}
+
+/// The values the trace masks: secret-named environment variables, and params whose names
+/// look secret (a param reading `env.API_TOKEN` under another name is covered by the first).
+fn secrets(input: &TraceInput<'_>) -> Secrets {
+    let mut s = Secrets::default();
+    for (name, value) in &input.result.params {
+        if name == "env" {
+            for (var, v) in value.as_object().into_iter().flatten() {
+                if let (true, Some(v)) = (looks_secret(var), v.as_str()) {
+                    s.add(v);
+                }
+            }
+        } else if looks_secret(name) {
+            match value {
+                Value::String(v) => s.add(v),
+                other => s.add(&other.to_string()),
+            }
+        }
+    }
+    s
 }
 
 /// The params to show: the `env` built-in reduced to referenced variables.
@@ -44,6 +62,9 @@ fn shown_params(input: &TraceInput<'_>) -> Vec<(String, Value)> {
         .params
         .iter()
         .map(|(k, v)| {
+            if k != "env" && looks_secret(k) {
+                return (k.clone(), json!(REDACTED));
+            }
             if k != "env" {
                 return (k.clone(), v.clone());
             }
@@ -140,7 +161,7 @@ pub fn text(input: &TraceInput<'_>) -> String {
         "Result: {}",
         if r.is_failed() { "FAILED" } else { "SUCCESS" }
     );
-    out
+    secrets(input).mask(&out).into_owned()
 }
 
 fn phase1(out: &mut String, input: &TraceInput<'_>) {
@@ -469,7 +490,9 @@ pub fn json(input: &TraceInput<'_>) -> Value {
     if !ops.is_empty() {
         out.insert("transportOperations".into(), Value::Array(ops));
     }
-    Value::Object(out)
+    let mut out = Value::Object(out);
+    secrets(input).mask_json(&mut out);
+    out
 }
 
 #[cfg(test)]

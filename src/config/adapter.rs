@@ -179,7 +179,7 @@ pub struct TlsConfig {
 }
 
 /// The placeholder printed instead of secrets and credential paths.
-pub const REDACTED: &str = "**REDACTED**";
+pub use crate::redact::REDACTED;
 
 /// Effective HyperFleet API settings after defaults (what the client uses).
 pub const DEFAULT_API_TIMEOUT: GoDuration = GoDuration::from_secs(10);
@@ -273,7 +273,7 @@ impl AdapterConfig {
         errs
     }
 
-    /// A copy with credential paths replaced by [`REDACTED`].
+    /// A copy with credential paths replaced by [`REDACTED`] and URL passwords by `***`.
     pub fn redacted(&self) -> AdapterConfig {
         let mut c = self.clone();
         if let Some(tls) = c
@@ -298,6 +298,13 @@ impl AdapterConfig {
             && !auth.token_path.is_empty()
         {
             auth.token_path = REDACTED.to_string();
+        }
+        let api = &mut c.clients.hyperfleet_api;
+        api.base_url = crate::redact::redact_urls(&api.base_url).into_owned();
+        if let Some(m) = c.clients.maestro.as_mut() {
+            for a in [&mut m.grpc_server_address, &mut m.http_server_address] {
+                *a = crate::redact::redact_urls(a).into_owned();
+            }
         }
         c
     }

@@ -47,3 +47,10 @@ impl Capture {
             .unwrap_or_else(|| panic!("no log line with {needle:?}:\n{:#?}", self.lines()))
     }
 }
+
+impl Capture {
+    /// Everything written, as written (for text-format lines).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+}

@@ -280,7 +280,8 @@ fn describe(e: reqwest::Error) -> String {
         msg.push_str(&format!(": {s}"));
         src = s.source();
     }
-    msg
+    // reqwest names the URL, userinfo included; the text reaches logs, spans and status reports.
+    crate::redact::redact_urls(&msg).into_owned()
 }
 
 fn retryable(status: u16) -> bool {
@@ -322,7 +323,7 @@ impl HyperfleetApi for HttpApi {
                 "HTTP",
                 otel.name = %format!("HTTP {}", req.method),
                 http.request.method = %req.method,
-                url.full = %url,
+                url.full = %crate::redact::redact_urls(&url),
                 trace_id = tracing::field::Empty,
                 span_id = tracing::field::Empty,
             );
