@@ -168,6 +168,7 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
         health: health.clone(),
         parallelism: 2,
         drain_timeout: Duration::from_secs(10),
+        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
     };
     // First batch: processed completely.
     broker.publish(event("c1", 1));
@@ -262,6 +263,7 @@ async fn events_for_one_resource_never_run_concurrently() {
         health: Health::new(&[], None),
         parallelism: 4,
         drain_timeout: Duration::from_secs(10),
+        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
     };
     for n in 0..3 {
         broker.publish(event("same", n));
@@ -301,6 +303,7 @@ async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
         health: Health::new(&[], None),
         parallelism: 2,
         drain_timeout: Duration::from_secs(10),
+        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
     };
     for n in 0..5 {
         broker.publish(event("held", n));

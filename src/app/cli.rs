@@ -93,6 +93,15 @@ pub struct ServeArgs {
         hide_env = true
     )]
     pub shutdown_timeout: u64,
+    /// Largest message accepted, in bytes; larger ones are rejected (dead-lettered where the
+    /// broker has a target) with a log line naming the size. Env: HYPERFLEET_MAX_EVENT_BYTES
+    #[arg(
+        long = "max-event-bytes",
+        env = "HYPERFLEET_MAX_EVENT_BYTES",
+        default_value_t = crate::app::serve::DEFAULT_MAX_EVENT_BYTES,
+        hide_env = true
+    )]
+    pub max_event_bytes: usize,
 }
 
 #[derive(Debug, Args)]

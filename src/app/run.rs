@@ -327,6 +327,7 @@ async fn start(
         health: health.clone(),
         parallelism: broker_cfg.parallelism,
         drain_timeout: Duration::from_secs(args.shutdown_timeout),
+        max_event_bytes: args.max_event_bytes,
     };
     let end = serve::run(source, deps, signals()).await;
     metrics.set_down();

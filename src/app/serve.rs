@@ -30,7 +30,14 @@ pub struct LoopDeps {
     pub parallelism: usize,
     /// How long in-flight events may take to finish after shutdown starts.
     pub drain_timeout: Duration,
+    /// Larger messages are rejected before they are parsed.
+    pub max_event_bytes: usize,
 }
+
+/// The default of `--max-event-bytes`: 1 MiB. A HyperFleet event is a reference to a resource
+/// (id, kind, href, generation), a few hundred bytes; a 10 MB event parsed and carried through
+/// the executor costs ~145 MiB of resident memory.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
 
 /// Why the loop ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +175,22 @@ async fn handle(
 ) {
     let received = Instant::now();
     deps.metrics.record_consumed();
+    let size = delivery.payload().len();
+    if size > deps.max_event_bytes {
+        tracing::error!(
+            size,
+            limit = deps.max_event_bytes,
+            "Message of {size} bytes is over the {} byte limit (--max-event-bytes); rejecting the message",
+            deps.max_event_bytes
+        );
+        deps.metrics.record_unparseable();
+        if let Err(e) = delivery.reject().await {
+            tracing::error!(error = %e, "Failed to reject message");
+        }
+        deps.metrics
+            .record_handled(received.elapsed().as_secs_f64());
+        return;
+    }
     let event = match CloudEvent::parse(delivery.payload()) {
         Ok(e) => e,
         Err(e) => {

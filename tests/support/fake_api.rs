@@ -241,6 +241,7 @@ impl Harness {
             health: self.health.clone(),
             parallelism,
             drain_timeout: Duration::from_secs(20),
+            max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
         };
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(serve::run(source, deps, async move {
