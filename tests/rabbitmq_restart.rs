@@ -1,7 +1,8 @@
-//! RabbitMQ restarted mid-stream (`rabbitmqctl stop_app` / `start_app` on the real node):
-//! readiness drops and comes back, the subscriber reconnects by itself, and every event —
-//! those in flight at the drop, those still queued and those published after — is processed.
-//! Its own test binary: stopping the node would break other tests running beside it.
+//! RabbitMQ stopped and restarted mid-stream, on a node this test starts itself on its own
+//! ports (its own node name, data and log directories, no plugins), so the machine's shared node
+//! and other work on it are untouched: readiness drops and comes back, the subscriber reconnects
+//! by itself, and every event — those in flight at the drop, those still queued and those
+//! published after — is processed.
 
 #![cfg(feature = "rabbitmq")]
 
@@ -13,16 +14,114 @@ mod rabbit;
 use fake_api::event;
 use hyperfleet_adapter::adapters::broker::rabbitmq::Publisher;
 use hyperfleet_adapter::app::serve::LoopEnd;
+use hyperfleet_adapter::config::broker::RabbitMqConfig;
 use rabbit::*;
 use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
 
-/// Starts the node again even when the test fails half-way.
-struct StartAppOnDrop;
+/// A RabbitMQ node of this test's own; stopped (and its files removed) on drop.
+struct OwnNode {
+    name: String,
+    port: u16,
+    dir: tempfile::TempDir,
+}
 
-impl Drop for StartAppOnDrop {
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl OwnNode {
+    /// Starts the node and waits until it accepts AMQP connections (up to 120 s).
+    async fn start() -> OwnNode {
+        let (port, dist) = (free_port(), free_port());
+        let dir = tempfile::tempdir().unwrap();
+        // The server drops to the rabbitmq user: it must be able to write here.
+        Command::new("chmod")
+            .args(["777", dir.path().to_str().unwrap()])
+            .status()
+            .unwrap();
+        let plugins = dir.path().join("enabled_plugins");
+        std::fs::write(&plugins, "[].").unwrap();
+        let name = format!("hyperfleet-test-{port}@localhost");
+        let d = |p: &str| dir.path().join(p);
+        let log = std::fs::File::create(d("server.out")).unwrap();
+        Command::new("rabbitmq-server")
+            .env("RABBITMQ_NODENAME", &name)
+            .env("RABBITMQ_NODE_PORT", port.to_string())
+            .env("RABBITMQ_DIST_PORT", dist.to_string())
+            .env("RABBITMQ_MNESIA_BASE", d("mnesia"))
+            .env("RABBITMQ_LOG_BASE", d("log"))
+            .env("RABBITMQ_PID_FILE", d("pid"))
+            .env("RABBITMQ_ENABLED_PLUGINS_FILE", &plugins)
+            .env("RABBITMQ_CONFIG_FILE", d("no-config"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting rabbitmq-server for the test node: {e}"));
+        let node = OwnNode { name, port, dir };
+        node.wait_until_open().await;
+        node
+    }
+
+    fn cfg(&self) -> RabbitMqConfig {
+        RabbitMqConfig {
+            url: format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port),
+            ..Default::default()
+        }
+    }
+
+    fn ctl(&self, args: &[&str]) {
+        let mut all = vec!["-n", &self.name];
+        all.extend_from_slice(args);
+        rabbitmqctl(&all);
+    }
+
+    async fn wait_until_open(&self) {
+        for _ in 0..1200 {
+            if lapin::Connection::connect(&self.cfg().url, Default::default())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the test's RabbitMQ node {} did not start:\n{}",
+            self.name,
+            std::fs::read_to_string(self.dir.path().join("server.out")).unwrap_or_default()
+        );
+    }
+
+    /// Messages ready in `queue` on this node.
+    async fn ready(&self, queue: &str) -> u32 {
+        let conn = lapin::Connection::connect(&self.cfg().url, Default::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        ch.queue_declare(
+            queue.into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .message_count()
+    }
+}
+
+impl Drop for OwnNode {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("rabbitmqctl")
-            .arg("start_app")
+        let _ = Command::new("rabbitmqctl")
+            .args(["-n", &self.name, "stop"])
             .output();
     }
 }
@@ -31,11 +130,13 @@ impl Drop for StartAppOnDrop {
 async fn a_broker_restart_loses_no_event() {
     let topic = unique("restart");
     let queue = format!("{topic}-s1");
-    let run = serve_loop(&topic, "s1", 2, 150).await;
+    let node = OwnNode::start().await;
+    let run = serve_loop_on(node.cfg(), &topic, "s1", 2, 150).await;
     let publish = |from: usize, to: usize| {
         let topic = topic.clone();
+        let cfg = node.cfg();
         async move {
-            let p = Publisher::connect(&cfg(), &topic).await.unwrap();
+            let p = Publisher::connect(&cfg, &topic).await.unwrap();
             for n in from..to {
                 p.send(&event(&format!("e{n}"), &format!("c{n}")))
                     .await
@@ -51,10 +152,9 @@ async fn a_broker_restart_loses_no_event() {
     .await;
     assert!(run.health.is_ready());
 
-    let _restart = StartAppOnDrop;
-    rabbitmqctl(&["stop_app"]);
+    node.ctl(&["stop_app"]);
     wait_for("readiness to drop", 20, || !run.health.is_ready()).await;
-    rabbitmqctl(&["start_app"]);
+    node.ctl(&["start_app"]);
     wait_for("the subscriber to reconnect", 60, || run.health.is_ready()).await;
 
     publish(12, 20).await;
@@ -71,6 +171,5 @@ async fn a_broker_restart_loses_no_event() {
         "20 events, {reports} status reports (redelivered after the restart: {})",
         reports - 20
     );
-    assert_eq!(ready(&queue).await, 0, "nothing left behind");
-    cleanup(&[queue], &[topic]).await;
+    assert_eq!(node.ready(&queue).await, 0, "nothing left behind");
 }

@@ -90,10 +90,21 @@ pub async fn serve_loop(
     parallelism: usize,
     delay_ms: u64,
 ) -> Running {
+    serve_loop_on(cfg(), topic, subscription, parallelism, delay_ms).await
+}
+
+/// [`serve_loop`] against the node `cfg` names.
+pub async fn serve_loop_on(
+    cfg: RabbitMqConfig,
+    topic: &str,
+    subscription: &str,
+    parallelism: usize,
+    delay_ms: u64,
+) -> Running {
     let h = harness("rabbit-test-adapter", topic, subscription, delay_ms).await;
     let health = h.health.clone();
     let source = rabbitmq::subscribe(
-        cfg(),
+        cfg,
         sub(topic, subscription, parallelism),
         Arc::new(move |up| health.set("broker", up)),
     )
