@@ -166,6 +166,17 @@ pub async fn run(
     end
 }
 
+/// A message that is not an event we can take: rejected (dead-lettered where the broker has a
+/// target), never requeued in a loop, and counted as a conversion error.
+async fn reject(delivery: Box<dyn Delivery>, deps: &LoopDeps, received: Instant) {
+    deps.metrics.record_unparseable();
+    if let Err(e) = delivery.reject().await {
+        tracing::error!(error = %e, "Failed to reject message");
+    }
+    deps.metrics
+        .record_handled(received.elapsed().as_secs_f64());
+}
+
 /// One delivery: parse, serialise per resource, execute, record, settle.
 async fn handle(
     delivery: Box<dyn Delivery>,
@@ -183,27 +194,13 @@ async fn handle(
             "Message of {size} bytes is over the {} byte limit (--max-event-bytes); rejecting the message",
             deps.max_event_bytes
         );
-        deps.metrics.record_unparseable();
-        if let Err(e) = delivery.reject().await {
-            tracing::error!(error = %e, "Failed to reject message");
-        }
-        deps.metrics
-            .record_handled(received.elapsed().as_secs_f64());
-        return;
+        return reject(delivery, deps, received).await;
     }
     let event = match CloudEvent::parse(delivery.payload()) {
         Ok(e) => e,
         Err(e) => {
-            // Not a CloudEvent: rejected (dead-lettered where the broker has a target), never
-            // requeued in a loop.
             tracing::error!(error = %e, "Failed to parse CloudEvent; rejecting the message");
-            deps.metrics.record_unparseable();
-            if let Err(e) = delivery.reject().await {
-                tracing::error!(error = %e, "Failed to reject message");
-            }
-            deps.metrics
-                .record_handled(received.elapsed().as_secs_f64());
-            return;
+            return reject(delivery, deps, received).await;
         }
     };
     let time = event
