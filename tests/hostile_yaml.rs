@@ -254,9 +254,9 @@ fn a_nul_byte_is_refused_in_every_loader_with_file_line_and_column() {
 fn nesting_beyond_the_bound_is_refused_with_the_line() {
     let f = Files::new();
     let line = f.append("task.yaml", &hostile::deep_block("deep", 0, 1000));
-    // The root, then one map per line: the 257th collection opens on `line + 256`.
-    let at = format!("{}:{}: ", f.path("task.yaml"), line + 256);
-    assert_refused(&f.config_dump(), &format!("{at}exceeded max depth of 256"));
+    // The root, then one map per line: the 129th collection opens on `line + 128`.
+    let at = format!("{}:{}: ", f.path("task.yaml"), line + 128);
+    assert_refused(&f.config_dump(), &format!("{at}exceeded max depth of 128"));
 
     let f = Files::new();
     f.append(

@@ -122,7 +122,7 @@ fn nesting_beyond_the_bound_is_refused_not_overflowed() {
         }
     );
     assert!(
-        err.to_string().ends_with("exceeded max depth of 256"),
+        err.to_string().ends_with("exceeded max depth of 128"),
         "{err}"
     );
     assert!(yaml::parse_value(&too_deep).is_err());
@@ -130,14 +130,14 @@ fn nesting_beyond_the_bound_is_refused_not_overflowed() {
     // 100,000 open brackets: the scanner's own flow limit or ours, never a crash.
     assert!(yaml::parse(&hostile::deep_flow(100_000)).is_err());
     assert!(yaml::parse_value(&hostile::deep_flow(100_000)).is_err());
-    // An alias may not carry a deep anchor below the bound either: 1 + 128 maps + 128 lists.
+    // An alias may not carry a deep anchor below the bound either: 1 + 63 maps + 64 lists.
     let with_alias = |maps: usize| {
-        let anchored = format!("a: &a {}\n", hostile::deep_flow(128));
+        let anchored = format!("a: &a {}\n", hostile::deep_flow(64));
         anchored + &hostile::deep_block("b", 0, maps).replace("d: leaf", "d: *a")
     };
-    assert!(yaml::parse(&with_alias(127)).is_ok());
+    assert!(yaml::parse(&with_alias(63)).is_ok());
     assert_eq!(
-        yaml::parse(&with_alias(128)).unwrap_err().kind,
+        yaml::parse(&with_alias(64)).unwrap_err().kind,
         yaml::SyntaxErrorKind::TooDeep {
             max: yaml::MAX_DEPTH
         }
@@ -200,7 +200,7 @@ fn the_depth_bound_is_survived_on_a_tokio_worker_stack() {
     std::fs::write(
         &task,
         format!(
-            "params:\n  - name: id\n    source: event.id\nresources:\n  - name: asMap\n    manifest:\n{manifest}    discovery:\n      by_name: \"d-{{{{ .id }}}}\"\n  - name: asRef\n    manifest:\n      ref: deep.yaml\n    discovery:\n      by_name: \"s-{{{{ .id }}}}\"\n"
+            "params:\n  - name: id\n    source: event.id\nresources:\n  - name: asMap\n    manifest:\n{manifest}    discovery:\n      by_name: \"d-{{{{ .id }}}}\"\n  - name: asRef\n    manifest:\n      ref: deep.yaml\n    discovery:\n      by_name: \"s-{{{{ .id }}}}\"\npost:\n  payloads:\n    - name: p\n      build:\n        seen:\n          expression: resources.asMap.metadata.name + resources.asRef.metadata.name\n"
         ),
     )
     .unwrap();
@@ -255,11 +255,13 @@ fn the_depth_bound_is_survived_on_a_tokio_worker_stack() {
                 })
                 .collect();
             applied.sort();
-            (dump.len(), errors, applied)
+            let payload = format!("{:?}", dry.result.payloads);
+            (dump.len(), errors, applied, payload)
         })
         .unwrap();
-    let (dump_len, errors, applied) = worker.join().expect("no stack overflow");
+    let (dump_len, errors, applied, payload) = worker.join().expect("no stack overflow");
     assert!(dump_len > 0);
     assert_eq!(errors, "{}");
+    assert!(payload.contains("d-c1s-c1"), "{payload}");
     assert_eq!(applied, ["d-c1", "s-c1"], "both deep manifests applied");
 }
