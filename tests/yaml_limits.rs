@@ -36,6 +36,52 @@ fn aliases_are_refused_exactly_where_yaml_v3_refuses_them() {
     }
 }
 
+/// The document of one case of `tests/data/yaml_v3_aliasing.jsonl`, built as
+/// `scripts/yaml-v3-aliasing/main.go` builds it for yaml.v3.
+fn oracle_doc(case: &serde_json::Value) -> String {
+    let n = |key: &str| case[key].as_u64().unwrap() as usize;
+    let fanouts: Vec<usize> = case["fanouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_u64().unwrap() as usize)
+        .collect();
+    let items: Vec<String> = (0..n("k")).map(|i| format!("x{i}")).collect();
+    let mut doc = format!("a0: &a0 [{}]\n", items.join(", "));
+    for (d, f) in fanouts.iter().enumerate() {
+        let entries: Vec<String> = (0..*f).map(|i| format!("k{i}: *a{d}")).collect();
+        doc += &format!("a{}: &a{} {{{}}}\n", d + 1, d + 1, entries.join(", "));
+    }
+    doc += &match n("plain") {
+        0 => "p: 1\n".to_string(),
+        p => format!("p: [{}]\n", vec!["y"; p].join(", ")),
+    };
+    let alias = format!("*a{}", fanouts.len());
+    doc += &format!("b: [{}]\n", vec![alias.as_str(); n("m")].join(", "));
+    if n("q") > 0 {
+        doc += &format!("q: [{}]\n", vec!["z"; n("q")].join(", "));
+    }
+    doc
+}
+
+#[test]
+fn three_hundred_aliasing_shapes_are_judged_as_yaml_v3_judges_them() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/yaml_v3_aliasing.jsonl"
+    );
+    let cases = std::fs::read_to_string(path).unwrap();
+    for line in cases.lines() {
+        let case: serde_json::Value = serde_json::from_str(line).unwrap();
+        let refused = yaml::parse(&oracle_doc(&case)).map_err(|e| e.kind).err();
+        let expected = case["refused"]
+            .as_bool()
+            .unwrap()
+            .then_some(yaml::SyntaxErrorKind::ExcessiveAliasing);
+        assert_eq!(refused, expected, "{line}");
+    }
+}
+
 #[test]
 fn a_billion_laughs_fails_at_its_first_excessive_alias() {
     let doc = hostile::billion_laughs("bomb", 0, 9, 9);
