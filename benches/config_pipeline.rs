@@ -2,6 +2,9 @@
 //! the conformance corpus (the CEL showcase) when `../shared/conformance` is present, else on
 //! the project's own `examples/`.
 //!
+//! Also: loading a mapping of 300,000 keys against a list of 300,000 items, which must take
+//! about the same time (duplicate-key detection is linear, not a scan per key).
+//!
 //! `cargo bench --bench config_pipeline`
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -115,5 +118,36 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// A block mapping (`k0: v0` ...) or block sequence (`- v0` ...) of `n` entries.
+fn wide(n: usize, mapping: bool) -> String {
+    let mut s = String::with_capacity(n * 16);
+    for i in 0..n {
+        if mapping {
+            s.push_str(&format!("k{i}: v{i}\n"));
+        } else {
+            s.push_str(&format!("- v{i}\n"));
+        }
+    }
+    s
+}
+
+fn bench_wide_yaml(c: &mut Criterion) {
+    let mut group = c.benchmark_group("yaml_300k");
+    group.sample_size(10);
+    for (name, text) in [
+        ("mapping_parse_to_json", wide(300_000, true)),
+        ("list_parse_to_json", wide(300_000, false)),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| hyperfleet_adapter::yaml::parse(&text).map(|n| n.to_json()))
+        });
+    }
+    group.bench_function("mapping_parse_value", |b| {
+        let text = wide(300_000, true);
+        b.iter(|| hyperfleet_adapter::yaml::parse_value(&text))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_wide_yaml);
 criterion_main!(benches);

@@ -158,7 +158,7 @@ fn read_and_parse(path: &Path, what: &str, report: &mut Report) -> Option<Node> 
     match yaml::parse(&text) {
         Ok(node) => Some(node),
         Err(e) => {
-            let p = Problem::error(path, e.line, "", e.message.clone());
+            let p = Problem::error(path, e.line, "", e.kind.to_string());
             report.problems.push(p);
             report
                 .context

@@ -2,19 +2,21 @@
 //! resolution that follows yaml.v3 (what the existing configs were written against), and an
 //! emitter for `config-dump` and manifest round-trips.
 
+mod build;
 mod de;
 mod emit;
+mod limits;
 mod resolve;
 mod value;
 
 pub use de::{DeError, decode, decode_collecting};
 pub use emit::{to_yaml_string, to_yaml_string_indent};
+pub use limits::{MAX_ALIAS_BYTES, MAX_DEPTH};
 pub use resolve::resolve_plain;
 pub use value::parse_value;
 
-use saphyr_parser::{Event, Parser, ScalarStyle};
+use saphyr_parser::Parser;
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// One YAML node with the 1-based line and column where it starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,13 +39,35 @@ pub enum NodeKind {
     Map(Vec<(Node, Node)>),
 }
 
-/// A YAML syntax error with its position.
+/// A YAML document refused, with the position of the offending event.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("yaml: line {line}: {message}")]
+#[error("yaml: line {line}: {kind}")]
 pub struct SyntaxError {
     pub line: usize,
     pub col: usize,
-    pub message: String,
+    pub kind: SyntaxErrorKind,
+}
+
+/// Why a document was refused. The wording follows yaml.v3 where it has the same check.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SyntaxErrorKind {
+    /// The parser's own message (bad indentation, unclosed flow, ...).
+    #[error("{0}")]
+    Scan(String),
+    #[error("mapping key \"{0}\" already defined")]
+    DuplicateKey(String),
+    #[error("unknown anchor")]
+    UnknownAnchor,
+    /// yaml.v3's alias-to-node ratio rule (see `limits`).
+    #[error("document contains excessive aliasing")]
+    ExcessiveAliasing,
+    #[error("document contains excessive aliasing: aliases copy more than {limit} bytes of text")]
+    AliasBytes { limit: u64 },
+    #[error("exceeded max depth of {max}")]
+    TooDeep { max: usize },
+    /// A character yaml.v3's reader refuses (NUL, other C0/C1 controls, U+FFFE, U+FFFF).
+    #[error("column {col}: control characters are not allowed (U+{code:04X})")]
+    ControlCharacter { code: u32, col: usize },
 }
 
 impl Node {
@@ -187,14 +211,16 @@ impl From<saphyr_parser::ScanError> for SyntaxError {
         SyntaxError {
             line: e.marker().line(),
             col: e.marker().col(),
-            message: e.info().to_string(),
+            kind: SyntaxErrorKind::Scan(e.info().to_string()),
         }
     }
 }
 
 /// Parses one YAML document into a node tree. An empty document is an empty mapping.
+/// Refused: characters yaml.v3 refuses, nesting beyond [`MAX_DEPTH`], excessive aliasing.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    let mut builder = Builder::default();
+    let text = limits::check_text(text)?;
+    let mut builder = build::Builder::default();
     for item in Parser::new_from_str(text) {
         let (event, span) = item?;
         let (line, col) = (span.start.line(), span.start.col() + 1);
@@ -202,129 +228,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             break;
         }
     }
-    Ok(builder.root.unwrap_or(Node {
-        kind: NodeKind::Map(Vec::new()),
-        line: 1,
-        col: 1,
-    }))
-}
-
-#[derive(Default)]
-struct Builder {
-    stack: Vec<(Node, usize)>,
-    pending_key: Vec<Option<Node>>,
-    anchors: HashMap<usize, Node>,
-    root: Option<Node>,
-    docs: usize,
-}
-
-impl Builder {
-    /// Feeds one event; returns true once the first document is complete.
-    fn on_event(&mut self, event: Event<'_>, line: usize, col: usize) -> Result<bool, SyntaxError> {
-        match event {
-            Event::DocumentStart(_) => {
-                self.docs += 1;
-                if self.docs > 1 {
-                    return Ok(true);
-                }
-            }
-            Event::DocumentEnd => return Ok(self.root.is_some()),
-            Event::Scalar(text, style, anchor, tag) => {
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                let plain = matches!(style, ScalarStyle::Plain) && tag.is_none();
-                // A block scalar (`key: |`) is located at its key, where the reader looks.
-                let line = match (style, self.pending_key.last()) {
-                    (ScalarStyle::Literal | ScalarStyle::Folded, Some(Some(key))) => key.line,
-                    _ => line,
-                };
-                let node = Node {
-                    kind: NodeKind::Scalar {
-                        text: text.into_owned(),
-                        plain,
-                        tag,
-                    },
-                    line,
-                    col,
-                };
-                self.push_value(node, anchor, line)?;
-            }
-            Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| SyntaxError {
-                    line,
-                    col,
-                    message: "unknown anchor".into(),
-                })?;
-                self.push_value(node, 0, line)?;
-            }
-            Event::SequenceStart(anchor, _) => {
-                self.stack.push((
-                    Node {
-                        kind: NodeKind::Seq(Vec::new()),
-                        line,
-                        col,
-                    },
-                    anchor,
-                ));
-                self.pending_key.push(None);
-            }
-            Event::MappingStart(anchor, _) => {
-                self.stack.push((
-                    Node {
-                        kind: NodeKind::Map(Vec::new()),
-                        line,
-                        col,
-                    },
-                    anchor,
-                ));
-                self.pending_key.push(None);
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                self.pending_key.pop();
-                if let Some((node, anchor)) = self.stack.pop() {
-                    self.push_value(node, anchor, line)?;
-                }
-            }
-            _ => {}
-        }
-        Ok(false)
-    }
-
-    fn push_value(&mut self, node: Node, anchor: usize, line: usize) -> Result<(), SyntaxError> {
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
-        }
-        let Some((parent, _)) = self.stack.last_mut() else {
-            self.root = Some(node);
-            return Ok(());
-        };
-        match &mut parent.kind {
-            NodeKind::Seq(items) => items.push(node),
-            NodeKind::Map(entries) => {
-                let slot = self
-                    .pending_key
-                    .last_mut()
-                    .expect("pending key per open collection");
-                match slot.take() {
-                    None => *slot = Some(node),
-                    Some(key) => {
-                        if let Some(k) = key.as_str()
-                            && entries.iter().any(|(e, _)| e.as_str() == Some(k))
-                        {
-                            return Err(SyntaxError {
-                                line: key.line,
-                                col: key.col,
-                                message: format!("mapping key \"{k}\" already defined"),
-                            });
-                        }
-                        let _ = line;
-                        entries.push((key, node));
-                    }
-                }
-            }
-            NodeKind::Scalar { .. } => {}
-        }
-        Ok(())
-    }
+    Ok(builder.finish())
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Parsing YAML straight into a JSON value, without the positioned tree: the per-event path
 //! (rendered manifests), where no line numbers are needed.
 
-use super::SyntaxError;
+use super::limits::{Limits, check_text};
 use super::resolve::resolve_scalar;
+use super::{SyntaxError, SyntaxErrorKind};
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -12,14 +13,18 @@ enum Open {
     Map(Map<String, Value>, Option<String>, usize),
 }
 
-/// Parses the first YAML document of `text` into a JSON value (empty document: empty map).
+/// Parses the first YAML document of `text` into a JSON value (empty document: empty map),
+/// under the same limits as [`super::parse`].
 pub fn parse_value(text: &str) -> Result<Value, SyntaxError> {
+    let text = check_text(text)?;
+    let mut limits = Limits::default();
     let mut stack: Vec<Open> = Vec::new();
     let mut anchors: HashMap<usize, Value> = HashMap::new();
     let mut root: Option<Value> = None;
     let mut docs = 0;
     for item in Parser::new_from_str(text) {
         let (event, span) = item?;
+        let (line, col) = (span.start.line(), span.start.col() + 1);
         let done = match event {
             Event::DocumentStart(_) => {
                 docs += 1;
@@ -27,33 +32,30 @@ pub fn parse_value(text: &str) -> Result<Value, SyntaxError> {
             }
             Event::DocumentEnd => root.is_some(),
             Event::Scalar(text, style, anchor, tag) => {
+                limits.scalar(text.len(), anchor, line, col)?;
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = matches!(style, ScalarStyle::Plain) && tag.is_none();
                 let v = resolve_scalar(&text, plain, tag.as_deref());
-                push(
-                    &mut stack,
-                    &mut root,
-                    &mut anchors,
-                    v,
-                    anchor,
-                    span.start.line(),
-                )?;
+                push(&mut stack, &mut root, &mut anchors, v, anchor, line)?;
                 false
             }
             Event::Alias(id) => {
-                let v = anchors.get(&id).cloned().ok_or_else(|| SyntaxError {
-                    line: span.start.line(),
-                    col: span.start.col() + 1,
-                    message: "unknown anchor".into(),
+                limits.alias(id, line, col)?;
+                let v = anchors.get(&id).cloned().ok_or(SyntaxError {
+                    line,
+                    col,
+                    kind: SyntaxErrorKind::UnknownAnchor,
                 })?;
-                push(&mut stack, &mut root, &mut anchors, v, 0, span.start.line())?;
+                push(&mut stack, &mut root, &mut anchors, v, 0, line)?;
                 false
             }
             Event::SequenceStart(anchor, _) => {
+                limits.open(line, col)?;
                 stack.push(Open::Seq(Vec::new(), anchor));
                 false
             }
             Event::MappingStart(anchor, _) => {
+                limits.open(line, col)?;
                 stack.push(Open::Map(Map::new(), None, anchor));
                 false
             }
@@ -63,14 +65,8 @@ pub fn parse_value(text: &str) -> Result<Value, SyntaxError> {
                     Some(Open::Map(m, _, a)) => (Value::Object(m), a),
                     None => continue,
                 };
-                push(
-                    &mut stack,
-                    &mut root,
-                    &mut anchors,
-                    v,
-                    anchor,
-                    span.start.line(),
-                )?;
+                limits.close(anchor);
+                push(&mut stack, &mut root, &mut anchors, v, anchor, line)?;
                 false
             }
             _ => false,
@@ -108,7 +104,7 @@ fn push(
                     return Err(SyntaxError {
                         line,
                         col: 1,
-                        message: format!("mapping key \"{key}\" already defined"),
+                        kind: SyntaxErrorKind::DuplicateKey(key),
                     });
                 }
                 m.insert(key, v);
