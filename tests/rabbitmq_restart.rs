@@ -24,6 +24,7 @@ struct OwnNode {
     name: String,
     port: u16,
     dir: tempfile::TempDir,
+    server: std::process::Child,
 }
 
 fn free_port() -> u16 {
@@ -49,7 +50,7 @@ impl OwnNode {
         let name = format!("hyperfleet-test-{port}@localhost");
         let d = |p: &str| dir.path().join(p);
         let log = std::fs::File::create(d("server.out")).unwrap();
-        Command::new("rabbitmq-server")
+        let server = Command::new("rabbitmq-server")
             .env("RABBITMQ_NODENAME", &name)
             .env("RABBITMQ_NODE_PORT", port.to_string())
             .env("RABBITMQ_DIST_PORT", dist.to_string())
@@ -63,7 +64,12 @@ impl OwnNode {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("starting rabbitmq-server for the test node: {e}"));
-        let node = OwnNode { name, port, dir };
+        let node = OwnNode {
+            name,
+            port,
+            dir,
+            server,
+        };
         node.wait_until_open().await;
         node
     }
@@ -123,6 +129,8 @@ impl Drop for OwnNode {
         let _ = Command::new("rabbitmqctl")
             .args(["-n", &self.name, "stop"])
             .output();
+        let _ = self.server.kill();
+        let _ = self.server.wait();
     }
 }
 
