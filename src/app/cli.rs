@@ -182,6 +182,8 @@ override_flags! {
     hyperfleet_api_base_delay: String = "hyperfleet-api-base-delay" => "clients.hyperfleet_api.base_delay",
     /// HyperFleet API retry max delay. Env: HYPERFLEET_API_MAX_DELAY
     hyperfleet_api_max_delay: String = "hyperfleet-api-max-delay" => "clients.hyperfleet_api.max_delay",
+    /// Largest HyperFleet API response body in bytes (default 10485760). Env: HYPERFLEET_API_MAX_RESPONSE_BYTES
+    hyperfleet_api_max_response_bytes: i64 = "hyperfleet-api-max-response-bytes" => "clients.hyperfleet_api.max_response_bytes",
     /// Broker subscription ID. Env: HYPERFLEET_BROKER_SUBSCRIPTION_ID
     broker_subscription_id: String = "broker-subscription-id" => "clients.broker.subscription_id",
     /// Broker topic. Env: HYPERFLEET_BROKER_TOPIC

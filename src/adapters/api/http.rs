@@ -2,7 +2,9 @@
 //! bearer token read from a file (cached for `token_cache_ttl`), per-call timeout and retry
 //! overrides, and retries on 408, 429, 5xx and network errors with exponential, linear or
 //! constant backoff (±10% jitter, capped at `max_delay`). Unlike the Go adapter, a
-//! `Retry-After` on 429/503 is honoured (capped at `max_delay`).
+//! `Retry-After` on 429/503 is honoured (capped at `max_delay`), and a response body larger
+//! than `max_response_bytes` fails the call (the Go adapter buffers any size, so one huge
+//! answer could take the pod's memory and stall its probes).
 
 use crate::config::EnvSource;
 use crate::config::adapter::HyperfleetApiConfig;
@@ -46,6 +48,84 @@ impl Backoff {
     }
 }
 
+/// Why one attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AttemptError {
+    /// No usable answer (connection, timeout, a broken body), or a request that could not be
+    /// built (an unreadable token file may be rewritten meanwhile): retried.
+    #[error("{0}")]
+    Transport(String),
+    /// The answer is larger than allowed: not retried, the server would answer the same.
+    #[error(transparent)]
+    TooLarge(#[from] ResponseTooLarge),
+}
+
+impl AttemptError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, AttemptError::Transport(_))
+    }
+}
+
+/// A response body over `clients.hyperfleet_api.max_response_bytes`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "response body of {method} {url} exceeds the limit of {limit} bytes{} (clients.hyperfleet_api.max_response_bytes)",
+    .content_length.map(|n| format!(" (Content-Length: {n})")).unwrap_or_default()
+)]
+pub struct ResponseTooLarge {
+    pub method: String,
+    /// Without userinfo: the error ends up in logs and status reports.
+    pub url: String,
+    pub limit: u64,
+    /// The announced length, when the server sent one.
+    pub content_length: Option<u64>,
+}
+
+/// `url` without a user name or password.
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Reads `resp`'s body chunk by chunk, failing as soon as it passes `limit` (and before
+/// reading anything when `Content-Length` already says so), so an oversized answer costs at
+/// most `limit` bytes of memory.
+async fn read_limited(
+    mut resp: reqwest::Response,
+    method: &str,
+    url: &str,
+    limit: u64,
+) -> Result<Vec<u8>, AttemptError> {
+    let too_large = |content_length| ResponseTooLarge {
+        method: method.to_string(),
+        url: without_credentials(url),
+        limit,
+        content_length,
+    };
+    let announced = resp.content_length();
+    if let Some(n) = announced.filter(|n| *n > limit) {
+        return Err(too_large(Some(n)).into());
+    }
+    let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| AttemptError::Transport(describe(e)))?
+    {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(too_large(announced).into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Waits between attempts (a port of its own so tests can record delays instead of sleeping).
 #[async_trait]
 pub trait Sleeper: Send + Sync {
@@ -75,6 +155,7 @@ pub struct Settings {
     pub token_path: Option<PathBuf>,
     pub token_ttl: Duration,
     pub user_agent: String,
+    pub max_response_bytes: u64,
 }
 
 impl Settings {
@@ -117,6 +198,7 @@ impl Settings {
                 .map(|a| a.token_cache_ttl.to_std())
                 .unwrap_or_default(),
             user_agent,
+            max_response_bytes: cfg.effective_max_response_bytes(),
         })
     }
 }
@@ -250,16 +332,21 @@ impl HttpApi {
         req: &ApiRequest,
         url: &str,
         span: &tracing::Span,
-    ) -> Result<ApiResponse, String> {
-        let rb = self.build(req, url, span)?;
-        let resp = rb.send().await.map_err(describe)?;
+    ) -> Result<ApiResponse, AttemptError> {
+        let rb = self
+            .build(req, url, span)
+            .map_err(AttemptError::Transport)?;
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| AttemptError::Transport(describe(e)))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
             .collect();
-        let body = resp.bytes().await.map_err(describe)?.to_vec();
+        let body = read_limited(resp, &req.method, url, self.settings.max_response_bytes).await?;
         Ok(ApiResponse {
             status,
             headers,
@@ -350,9 +437,9 @@ impl HyperfleetApi for HttpApi {
                 }
                 Err(e) => {
                     tracing::warn!("HyperFleet API request failed (attempt {n}/{attempts}): {e}");
-                    if n == attempts {
+                    if n == attempts || !e.is_retryable() {
                         return Err(Err(ApiTransportError {
-                            message: e,
+                            message: e.to_string(),
                             attempts: n,
                         }));
                     }
