@@ -251,6 +251,7 @@ async fn probes_answer_and_memory_stays_bounded_with_four_huge_answers_in_flight
     tokio::spawn(servers::serve(
         listener,
         servers::health_app(health),
+        servers::ConnLimits::default(),
         std::future::pending(),
     ));
     let before = peak_rss();

@@ -80,6 +80,35 @@ pub struct ServeArgs {
         hide_env = true
     )]
     pub metrics_port: u16,
+    /// Time a client of the health and metrics ports has to send a request's headers, from
+    /// connecting or from a request's first byte (Go duration). Env: HYPERFLEET_SERVER_READ_HEADER_TIMEOUT
+    #[arg(
+        long = "server-read-header-timeout",
+        env = "HYPERFLEET_SERVER_READ_HEADER_TIMEOUT",
+        default_value = "5s",
+        value_parser = positive_duration,
+        hide_env = true
+    )]
+    pub server_read_header_timeout: std::time::Duration,
+    /// Time a kept-alive connection to the health and metrics ports may wait for its next
+    /// request (Go duration). Env: HYPERFLEET_SERVER_IDLE_TIMEOUT
+    #[arg(
+        long = "server-idle-timeout",
+        env = "HYPERFLEET_SERVER_IDLE_TIMEOUT",
+        default_value = "60s",
+        value_parser = positive_duration,
+        hide_env = true
+    )]
+    pub server_idle_timeout: std::time::Duration,
+    /// Open connections allowed on each of the health and metrics ports. Env: HYPERFLEET_SERVER_MAX_CONNECTIONS
+    #[arg(
+        long = "server-max-connections",
+        env = "HYPERFLEET_SERVER_MAX_CONNECTIONS",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..),
+        hide_env = true
+    )]
+    pub server_max_connections: u32,
     /// Seconds in-flight events may take to finish after SIGTERM. Env: HYPERFLEET_SHUTDOWN_TIMEOUT
     #[arg(
         long = "shutdown-timeout",
@@ -88,6 +117,26 @@ pub struct ServeArgs {
         hide_env = true
     )]
     pub shutdown_timeout: u64,
+}
+
+impl ServeArgs {
+    /// The connection bounds of the health and metrics ports.
+    pub fn conn_limits(&self) -> super::conns::ConnLimits {
+        super::conns::ConnLimits {
+            header_read_timeout: self.server_read_header_timeout,
+            idle_timeout: self.server_idle_timeout,
+            max_connections: self.server_max_connections as usize,
+        }
+    }
+}
+
+/// A Go duration greater than zero.
+fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    match crate::config::GoDuration::parse(s) {
+        Ok(d) if d.0 > 0 => Ok(d.to_std()),
+        Ok(_) => Err(format!("must be greater than zero, got {s:?}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Debug, Args)]
