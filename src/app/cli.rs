@@ -252,3 +252,50 @@ override_flags! {
     /// How long recreate_on_change waits for the old object (default 60s). Env: HYPERFLEET_KUBERNETES_RECREATE_TIMEOUT
     kubernetes_recreate_timeout: String = "kubernetes-recreate-timeout" => "clients.kubernetes.recreate_timeout",
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn serve_args(extra: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut argv = vec!["adapter", "serve"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Serve(args) => Ok(args),
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn server_connection_bounds_default_and_parse() {
+        assert_eq!(
+            serve_args(&[]).unwrap().conn_limits(),
+            crate::app::conns::ConnLimits::default()
+        );
+        let l = serve_args(&[
+            "--server-read-header-timeout=1500ms",
+            "--server-idle-timeout=2m",
+            "--server-max-connections=7",
+        ])
+        .unwrap()
+        .conn_limits();
+        assert_eq!(
+            (l.header_read_timeout, l.idle_timeout, l.max_connections),
+            (Duration::from_millis(1500), Duration::from_secs(120), 7)
+        );
+        for bad in [
+            "--server-idle-timeout=0s",
+            "--server-read-header-timeout=soon",
+            "--server-max-connections=0",
+        ] {
+            assert!(serve_args(&[bad]).is_err(), "{bad} accepted");
+        }
+        let e = serve_args(&["--server-idle-timeout=0s"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("must be greater than zero, got \"0s\""),
+            "{e}"
+        );
+    }
+}

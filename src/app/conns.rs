@@ -65,6 +65,8 @@ struct Tracker {
     /// Eviction: the connection is dropped.
     evict: Notify,
     done: AtomicBool,
+    /// Signalled once the connection's socket is closed.
+    finished: Notify,
 }
 
 impl Tracker {
@@ -74,6 +76,7 @@ impl Tracker {
             changed: Notify::new(),
             evict: Notify::new(),
             done: AtomicBool::new(false),
+            finished: Notify::new(),
         })
     }
 
@@ -161,21 +164,31 @@ struct Registry(Mutex<VecDeque<Arc<Tracker>>>);
 
 impl Registry {
     /// Admits a new connection. At the cap, the oldest connection not handling a request is
-    /// evicted for it, so a flood of slow clients cannot lock out the kubelet's next probe;
-    /// only when every connection is busy is the newcomer refused (`None`).
-    fn admit(&self, max: usize) -> Option<Arc<Tracker>> {
+    /// evicted for it (returned, to be waited for), so a flood of slow clients cannot lock out
+    /// the kubelet's next probe; only when every connection is busy is the newcomer refused.
+    fn admit(&self, max: usize) -> Admission {
         let mut conns = self.0.lock().unwrap_or_else(|e| e.into_inner());
         conns.retain(|t| !t.done.load(Ordering::SeqCst));
+        let mut evicted = None;
         if conns.len() >= max {
-            let pos = conns.iter().position(|t| t.phase().0 != Phase::Busy)?;
-            if let Some(old) = conns.remove(pos) {
+            let Some(pos) = conns.iter().position(|t| t.phase().0 != Phase::Busy) else {
+                return Admission::Refused;
+            };
+            evicted = conns.remove(pos);
+            if let Some(old) = &evicted {
                 old.evict.notify_one();
             }
         }
         let t = Tracker::new();
         conns.push_back(t.clone());
-        Some(t)
+        Admission::Admitted(t, evicted)
     }
+}
+
+enum Admission {
+    /// The new connection's tracker, and the connection evicted for it.
+    Admitted(Arc<Tracker>, Option<Arc<Tracker>>),
+    Refused,
 }
 
 /// What a refused client reads before the connection closes.
@@ -217,9 +230,19 @@ pub async fn serve(
                 }
             }
         };
-        let Some(tracker) = registry.admit(limits.max_connections) else {
-            let _ = stream.try_write(REFUSED);
-            continue;
+        let tracker = match registry.admit(limits.max_connections) {
+            Admission::Admitted(tracker, evicted) => {
+                // Its socket is closed before another is accepted: descriptors stay within
+                // the cap plus one however fast clients arrive.
+                if let Some(old) = evicted {
+                    old.finished.notified().await;
+                }
+                tracker
+            }
+            Admission::Refused => {
+                let _ = stream.try_write(REFUSED);
+                continue;
+            }
         };
         conns.spawn(connection(
             stream,
@@ -257,29 +280,44 @@ async fn connection(
             }
         })
     };
+    let _finished = Finished(tracker.clone());
     let io = TokioIo::new(Tracked {
         inner: stream,
         tracker: tracker.clone(),
     });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(io, service);
-    tokio::pin!(conn);
+    // Boxed so it can be dropped (closing the socket) before `finished` is signalled.
+    let mut conn = Box::pin(
+        hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(io, service),
+    );
     let mut stopping = false;
     loop {
         tokio::select! {
             _ = conn.as_mut() => break,
             _ = tracker.expired(limits) => break,
             _ = tracker.evict.notified() => break,
-            r = stop.wait_for(|s| *s), if !stopping => {
-                stopping = true;
-                if r.is_ok() {
-                    conn.as_mut().graceful_shutdown();
+            _ = stop.wait_for(|s| *s), if !stopping => {
+                // Only a request in progress is worth finishing; a waiting client is not.
+                if tracker.phase().0 != Phase::Busy {
+                    break;
                 }
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
             }
         }
     }
-    tracker.done.store(true, Ordering::SeqCst);
+}
+
+/// Marks the connection closed, even when its task unwinds: the accept loop may be waiting
+/// for it.
+struct Finished(Arc<Tracker>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.done.store(true, Ordering::SeqCst);
+        self.0.finished.notify_one();
+    }
 }
 
 #[cfg(test)]

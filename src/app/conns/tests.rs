@@ -238,3 +238,23 @@ async fn stop_ends_the_server_after_the_request_in_progress() {
         "no longer listening"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn stop_closes_waiting_connections_at_once() {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(l, healthz(), LIMITS, async move {
+        let _ = stop_rx.await;
+    }));
+    let mut half = TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(GET).await.unwrap();
+    read_until(&mut idle, "ok").await;
+    stop_tx.send(()).unwrap();
+    for c in [&mut half, &mut idle] {
+        assert!(closed_after(c).await < Duration::from_secs(5));
+    }
+    server.await.unwrap();
+}
