@@ -112,6 +112,7 @@ fn settings(base: &str) -> Settings {
         token_path: None,
         token_ttl: Duration::ZERO,
         user_agent: "hyperfleet-adapter/test".into(),
+        max_response_bytes: 10 * 1024 * 1024,
     }
 }
 

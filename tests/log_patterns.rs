@@ -196,6 +196,7 @@ async fn api_retries_and_fatal_broker_errors() {
         token_path: None,
         token_ttl: Duration::ZERO,
         user_agent: "t".into(),
+        max_response_bytes: 10 * 1024 * 1024,
     };
     let api = HttpApi::with_sleeper(settings, Box::new(NoSleep)).unwrap();
     let _ = api

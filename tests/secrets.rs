@@ -245,6 +245,7 @@ async fn log_lines_mask_url_passwords_and_env_secrets() {
             token_path: None,
             token_ttl: Duration::ZERO,
             user_agent: "t".into(),
+            max_response_bytes: 10 * 1024 * 1024,
         };
         let api = HttpApi::with_sleeper(settings, Box::new(NoSleep)).unwrap();
         let _ = api

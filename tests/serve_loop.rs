@@ -145,11 +145,13 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
     tokio::spawn(servers::serve(
         hl,
         servers::health_app(health.clone()),
+        servers::ConnLimits::default(),
         stopped(stop_rx.clone()),
     ));
     tokio::spawn(servers::serve(
         ml,
         servers::metrics_app(metrics.clone()),
+        servers::ConnLimits::default(),
         stopped(stop_rx.clone()),
     ));
     health.set("config", true);

@@ -85,6 +85,35 @@ pub struct ServeArgs {
         hide_env = true
     )]
     pub metrics_port: u16,
+    /// Time a client of the health and metrics ports has to send a request's headers, from
+    /// connecting or from a request's first byte (Go duration). Env: HYPERFLEET_SERVER_READ_HEADER_TIMEOUT
+    #[arg(
+        long = "server-read-header-timeout",
+        env = "HYPERFLEET_SERVER_READ_HEADER_TIMEOUT",
+        default_value = "5s",
+        value_parser = positive_duration,
+        hide_env = true
+    )]
+    pub server_read_header_timeout: std::time::Duration,
+    /// Time a kept-alive connection to the health and metrics ports may wait for its next
+    /// request (Go duration). Env: HYPERFLEET_SERVER_IDLE_TIMEOUT
+    #[arg(
+        long = "server-idle-timeout",
+        env = "HYPERFLEET_SERVER_IDLE_TIMEOUT",
+        default_value = "60s",
+        value_parser = positive_duration,
+        hide_env = true
+    )]
+    pub server_idle_timeout: std::time::Duration,
+    /// Open connections allowed on each of the health and metrics ports. Env: HYPERFLEET_SERVER_MAX_CONNECTIONS
+    #[arg(
+        long = "server-max-connections",
+        env = "HYPERFLEET_SERVER_MAX_CONNECTIONS",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..),
+        hide_env = true
+    )]
+    pub server_max_connections: u32,
     /// Seconds in-flight events may take to finish after SIGTERM. Env: HYPERFLEET_SHUTDOWN_TIMEOUT
     #[arg(
         long = "shutdown-timeout",
@@ -102,6 +131,26 @@ pub struct ServeArgs {
         hide_env = true
     )]
     pub max_event_bytes: usize,
+}
+
+impl ServeArgs {
+    /// The connection bounds of the health and metrics ports.
+    pub fn conn_limits(&self) -> super::conns::ConnLimits {
+        super::conns::ConnLimits {
+            header_read_timeout: self.server_read_header_timeout,
+            idle_timeout: self.server_idle_timeout,
+            max_connections: self.server_max_connections as usize,
+        }
+    }
+}
+
+/// A Go duration greater than zero.
+fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    match crate::config::GoDuration::parse(s) {
+        Ok(d) if d.0 > 0 => Ok(d.to_std()),
+        Ok(_) => Err(format!("must be greater than zero, got {s:?}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +245,8 @@ override_flags! {
     hyperfleet_api_base_delay: String = "hyperfleet-api-base-delay" => "clients.hyperfleet_api.base_delay",
     /// HyperFleet API retry max delay. Env: HYPERFLEET_API_MAX_DELAY
     hyperfleet_api_max_delay: String = "hyperfleet-api-max-delay" => "clients.hyperfleet_api.max_delay",
+    /// Largest HyperFleet API response body in bytes (default 10485760). Env: HYPERFLEET_API_MAX_RESPONSE_BYTES
+    hyperfleet_api_max_response_bytes: i64 = "hyperfleet-api-max-response-bytes" => "clients.hyperfleet_api.max_response_bytes",
     /// Broker subscription ID. Env: HYPERFLEET_BROKER_SUBSCRIPTION_ID
     broker_subscription_id: String = "broker-subscription-id" => "clients.broker.subscription_id",
     /// Broker topic. Env: HYPERFLEET_BROKER_TOPIC
@@ -221,4 +272,51 @@ fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.to_utc())
         .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-01-01T00:00:00Z: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn serve_args(extra: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut argv = vec!["adapter", "serve"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Serve(args) => Ok(args),
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn server_connection_bounds_default_and_parse() {
+        assert_eq!(
+            serve_args(&[]).unwrap().conn_limits(),
+            crate::app::conns::ConnLimits::default()
+        );
+        let l = serve_args(&[
+            "--server-read-header-timeout=1500ms",
+            "--server-idle-timeout=2m",
+            "--server-max-connections=7",
+        ])
+        .unwrap()
+        .conn_limits();
+        assert_eq!(
+            (l.header_read_timeout, l.idle_timeout, l.max_connections),
+            (Duration::from_millis(1500), Duration::from_secs(120), 7)
+        );
+        for bad in [
+            "--server-idle-timeout=0s",
+            "--server-read-header-timeout=soon",
+            "--server-max-connections=0",
+        ] {
+            assert!(serve_args(&[bad]).is_err(), "{bad} accepted");
+        }
+        let e = serve_args(&["--server-idle-timeout=0s"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("must be greater than zero, got \"0s\""),
+            "{e}"
+        );
+    }
 }

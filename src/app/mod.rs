@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod conns;
 pub mod dryrun;
 pub mod logfmt;
 pub mod logging;

@@ -250,6 +250,7 @@ async fn start(
     let health_task = tokio::spawn(servers::serve(
         hl,
         servers::health_app(health.clone()),
+        args.conn_limits(),
         stopped(stop_rx.clone()),
     ));
     health.set("config", true);
@@ -263,6 +264,7 @@ async fn start(
     let metrics_task = tokio::spawn(servers::serve(
         ml,
         servers::metrics_app(metrics.clone()),
+        args.conn_limits(),
         stopped(stop_rx.clone()),
     ));
 

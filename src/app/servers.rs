@@ -1,7 +1,8 @@
 //! The health server (`/healthz`, `/readyz`, `/config`) and the metrics server (`/metrics`),
 //! as functions from state to a router, plus binding that fails loudly (the Go adapter only
-//! logged a port it could not bind).
+//! logged a port it could not bind), served with bounded connections ([`super::conns`]).
 
+pub use super::conns::ConnLimits;
 use super::metrics::Metrics;
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -141,18 +142,14 @@ pub async fn bind(what: &str, addr: &str) -> Result<tokio::net::TcpListener, Str
         .map_err(|e| format!("failed to start {what} server on {addr}: {e}"))
 }
 
-/// Serves `app` on `listener` until `stop` resolves.
+/// Serves `app` on `listener` within `limits` until `stop` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: ConnLimits,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
-    {
-        tracing::error!(error = %e, "server error");
-    }
+    super::conns::serve(listener, app, limits, stop).await
 }
 
 #[cfg(test)]

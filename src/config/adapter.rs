@@ -75,6 +75,10 @@ pub struct HyperfleetApiConfig {
     pub default_headers: BTreeMap<String, String>,
     #[serde(default)]
     pub auth: Option<ApiAuthConfig>,
+    /// Largest response body accepted, in bytes (0: [`DEFAULT_API_MAX_RESPONSE_BYTES`]). Not in
+    /// the Go adapter, which reads any size.
+    #[serde(default)]
+    pub max_response_bytes: i64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -186,6 +190,11 @@ pub const DEFAULT_API_TIMEOUT: GoDuration = GoDuration::from_secs(10);
 pub const DEFAULT_API_RETRY_ATTEMPTS: i64 = 3;
 pub const DEFAULT_API_BASE_DELAY: GoDuration = GoDuration::from_secs(1);
 pub const DEFAULT_API_MAX_DELAY: GoDuration = GoDuration::from_secs(30);
+/// 10 MiB: a cluster or nodepool object with its status conditions is a few KiB, a list page
+/// a few hundred KiB, so this leaves two orders of magnitude of room while keeping four
+/// concurrent oversized answers (the parsed JSON costs several times the text) far below a
+/// pod's memory limit.
+pub const DEFAULT_API_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
 
 impl HyperfleetApiConfig {
     pub fn effective_timeout(&self) -> GoDuration {
@@ -201,6 +210,14 @@ impl HyperfleetApiConfig {
             DEFAULT_API_RETRY_ATTEMPTS
         } else {
             self.retry_attempts
+        }
+    }
+
+    pub fn effective_max_response_bytes(&self) -> u64 {
+        if self.max_response_bytes <= 0 {
+            DEFAULT_API_MAX_RESPONSE_BYTES
+        } else {
+            self.max_response_bytes as u64
         }
     }
 
@@ -243,6 +260,12 @@ impl AdapterConfig {
                     format!("{p}.token_cache_ttl must not be negative"),
                 ));
             }
+        }
+        if self.clients.hyperfleet_api.max_response_bytes < 0 {
+            errs.push((
+                "clients.hyperfleet_api.max_response_bytes".into(),
+                "clients.hyperfleet_api.max_response_bytes must not be negative".into(),
+            ));
         }
         let backoff = self.clients.hyperfleet_api.retry_backoff.as_str();
         if !matches!(backoff, "" | "exponential" | "linear" | "constant") {
@@ -418,6 +441,10 @@ impl HyperfleetApiConfig {
         m.insert("base_delay".into(), json!(self.base_delay.to_string()));
         m.insert("max_delay".into(), json!(self.max_delay.to_string()));
         m.insert("retry_attempts".into(), json!(self.retry_attempts));
+        // Only when set, so dumps of Go-compatible configs stay byte-identical.
+        if self.max_response_bytes != 0 {
+            m.insert("max_response_bytes".into(), json!(self.max_response_bytes));
+        }
         m
     }
 }

@@ -78,6 +78,10 @@ pub const ENV_TABLE: &[(&str, &str)] = &[
         "HYPERFLEET_API_MAX_DELAY",
     ),
     (
+        "clients.hyperfleet_api.max_response_bytes",
+        "HYPERFLEET_API_MAX_RESPONSE_BYTES",
+    ),
+    (
         "clients.hyperfleet_api.auth.token_path",
         "HYPERFLEET_API_AUTH_TOKEN_PATH",
     ),

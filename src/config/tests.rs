@@ -125,6 +125,46 @@ fn precedence_file_env_flag() {
 }
 
 #[test]
+fn max_response_bytes_defaults_layers_and_refuses_negatives() {
+    let f = Files::new();
+    let t = f.write("t.yaml", "params: []\n");
+    let a = f.write("a.yaml", ADAPTER);
+    let none = MapEnv::default();
+    let l = load(&opts(a.clone(), t.clone(), &none, &[])).unwrap();
+    let api = &l.adapter.clients.hyperfleet_api;
+    assert_eq!(api.effective_max_response_bytes(), 10 * 1024 * 1024);
+    let env = MapEnv::from_pairs([("HYPERFLEET_API_MAX_RESPONSE_BYTES", "2048")]);
+    let l = load(&opts(a.clone(), t.clone(), &env, &[])).unwrap();
+    assert_eq!(
+        l.adapter
+            .clients
+            .hyperfleet_api
+            .effective_max_response_bytes(),
+        2048
+    );
+    let flag = [("clients.hyperfleet_api.max_response_bytes", "4096")];
+    let l = load(&opts(a, t.clone(), &env, &flag)).unwrap();
+    assert_eq!(
+        l.adapter
+            .clients
+            .hyperfleet_api
+            .effective_max_response_bytes(),
+        4096,
+        "flag beats env"
+    );
+    let a = f.write(
+        "n.yaml",
+        "adapter:\n  name: x\nclients:\n  hyperfleet_api:\n    max_response_bytes: -1\n",
+    );
+    let e = load(&opts(a, t, &none, &[])).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("clients.hyperfleet_api.max_response_bytes must not be negative"),
+        "{e}"
+    );
+}
+
+#[test]
 fn adapter_config_is_strict_and_located() {
     let f = Files::new();
     let env = MapEnv::default();

@@ -144,7 +144,9 @@ impl Run<'_> {
                 )))
             }
             Ok(resp) => {
-                let text = String::from_utf8_lossy(&resp.body).into_owned();
+                // Moved, not copied, when valid UTF-8 (bodies may be up to the size limit).
+                let text = String::from_utf8(resp.body)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 record.status = resp.status;
                 record.response_body = text.clone();
                 tracing::info!(

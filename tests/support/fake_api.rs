@@ -1,5 +1,6 @@
 //! A fake HyperFleet API (axum) for broker and process tests: serves clusters, records every
-//! GET and status report, optionally slow.
+//! GET and status report, optionally slow, and answers cluster GETs with an injected [`Fault`]
+//! (huge, garbage, hanging or reset bodies) when one is set.
 
 #![allow(dead_code)]
 
@@ -27,6 +28,112 @@ pub struct FakeApi {
     /// The `traceparent` header of every request, in order.
     pub traceparents: Arc<Mutex<Vec<Option<String>>>>,
     pub delay: Duration,
+    /// How cluster GETs misbehave (none by default); may be changed while serving.
+    pub fault: Arc<Mutex<Fault>>,
+    /// Body bytes the streamed faults have handed to the server so far.
+    pub streamed: Arc<std::sync::atomic::AtomicU64>,
+    /// Streams of [`Fault::Huge`] with `stall_after` wait here for a permit to go on.
+    pub release: Gate,
+}
+
+/// Permits for stalled streams (none at first).
+#[derive(Clone)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+}
+
+impl Gate {
+    /// Lets `n` stalled streams go on.
+    pub fn open(&self, n: usize) {
+        self.0.add_permits(n);
+    }
+}
+
+/// A misbehaving answer to a cluster GET.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Fault {
+    #[default]
+    None,
+    /// A 200 whose body is `bytes` of JSON-ish filler streamed in 64 KiB chunks, with a
+    /// `Content-Length` header or chunked; after `stall_after` bytes the stream waits for a
+    /// permit on [`FakeApi::release`].
+    Huge {
+        bytes: u64,
+        content_length: bool,
+        stall_after: Option<u64>,
+    },
+    /// A 200 whose body is not JSON.
+    Garbage,
+    /// Never answers.
+    Hang,
+    /// Sends `after` body bytes of a longer body, then breaks the connection.
+    Reset { after: u64 },
+}
+
+/// A body stream fed by a channel (tokio-stream's wrapper needs a feature the crate does not
+/// enable).
+struct Chunks(tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>);
+
+impl tokio_stream::Stream for Chunks {
+    type Item = Result<axum::body::Bytes, std::io::Error>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+impl FakeApi {
+    /// The answer to a cluster GET under `fault` (`None` for the normal answer).
+    fn faulty(&self, fault: Fault) -> Option<axum::response::Response> {
+        use axum::response::IntoResponse;
+        use std::sync::atomic::Ordering;
+        let (total, content_length, stall_after, fail_at) = match fault {
+            Fault::None => return None,
+            Fault::Garbage => return Some("<html>\u{0}not json".into_response()),
+            // Handled by the route: no headers either.
+            Fault::Hang => return None,
+            Fault::Huge {
+                bytes,
+                content_length,
+                stall_after,
+            } => (bytes, content_length, stall_after, None),
+            Fault::Reset { after } => (after * 2 + 1, false, None, Some(after)),
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let (streamed, release) = (self.streamed.clone(), self.release.clone());
+        tokio::spawn(async move {
+            let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+            let (mut sent, mut stalled) = (0u64, false);
+            while sent < total {
+                if !stalled && stall_after.is_some_and(|s| sent >= s) {
+                    stalled = true;
+                    release.0.acquire().await.unwrap().forget();
+                }
+                if fail_at.is_some_and(|f| sent >= f) {
+                    let _ = tx.send(Err(std::io::Error::other("reset"))).await;
+                    return;
+                }
+                let n = (total - sent).min(chunk.len() as u64);
+                if tx.send(Ok(chunk.slice(..n as usize))).await.is_err() {
+                    return;
+                }
+                sent += n;
+                streamed.fetch_add(n, Ordering::SeqCst);
+            }
+        });
+        let mut resp = axum::body::Body::from_stream(Chunks(rx)).into_response();
+        if content_length {
+            resp.headers_mut()
+                .insert(axum::http::header::CONTENT_LENGTH, total.into());
+        }
+        Some(resp)
+    }
 }
 
 impl FakeApi {
@@ -56,12 +163,21 @@ impl FakeApi {
                 "/api/hyperfleet/v1/clusters/{id}",
                 get(
                     |State(api): State<FakeApi>, h: HeaderMap, Path(id): Path<String>| async move {
+                        use axum::response::IntoResponse;
                         api.seen(&h);
                         api.gets.lock().unwrap().push(id.clone());
                         tokio::time::sleep(api.delay).await;
+                        let fault = api.fault.lock().unwrap().clone();
+                        if fault == Fault::Hang {
+                            std::future::pending::<()>().await;
+                        }
+                        if let Some(resp) = api.faulty(fault) {
+                            return resp;
+                        }
                         serde_json::json!({"id": id, "name": format!("name-{id}"), "generation": 1,
                         "spec": {"provider": "aws"}, "status": {"conditions": []}})
                         .to_string()
+                        .into_response()
                     },
                 ),
             )

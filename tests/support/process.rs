@@ -32,8 +32,25 @@ pub struct Served {
 /// Starts `adapter serve -c adapter -t task` with a clean environment plus `env` (tracing off)
 /// and waits until `/readyz` answers 200; panics with the output if it exits first.
 pub async fn serve(adapter: &Path, task: &Path, env: &[(&str, &str)]) -> Served {
+    serve_limited(adapter, task, env, None).await
+}
+
+/// [`serve`] with the open-file limit (`ulimit -n`) set to `nofile` when given.
+pub async fn serve_limited(
+    adapter: &Path,
+    task: &Path,
+    env: &[(&str, &str)],
+    nofile: Option<u32>,
+) -> Served {
     let (hp, mp) = (free_port(), free_port());
-    let mut cmd = Command::new(BIN);
+    let mut cmd = match nofile {
+        None => Command::new(BIN),
+        Some(n) => {
+            let mut sh = Command::new("/bin/sh");
+            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), BIN]);
+            sh
+        }
+    };
     cmd.args(["serve", "-c"])
         .arg(adapter)
         .arg("-t")

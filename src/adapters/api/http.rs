@@ -2,8 +2,12 @@
 //! bearer token read from a file (cached for `token_cache_ttl`), per-call timeout and retry
 //! overrides, and retries on 408, 429, 5xx and network errors with exponential, linear or
 //! constant backoff (±10% jitter, capped at `max_delay`). Unlike the Go adapter, a
-//! `Retry-After` on 429/503 is honoured (capped at `max_delay`).
+//! `Retry-After` on 429/503 is honoured (capped at `max_delay`), and a response body larger
+//! than `max_response_bytes` fails the call (the Go adapter buffers any size, so one huge
+//! answer could take the pod's memory and stall its probes).
 
+use super::body::read_limited;
+pub use super::body::{AttemptError, ResponseTooLarge};
 use crate::config::EnvSource;
 use crate::config::adapter::HyperfleetApiConfig;
 use crate::domain::urls;
@@ -75,6 +79,7 @@ pub struct Settings {
     pub token_path: Option<PathBuf>,
     pub token_ttl: Duration,
     pub user_agent: String,
+    pub max_response_bytes: u64,
 }
 
 impl Settings {
@@ -117,6 +122,7 @@ impl Settings {
                 .map(|a| a.token_cache_ttl.to_std())
                 .unwrap_or_default(),
             user_agent,
+            max_response_bytes: cfg.effective_max_response_bytes(),
         })
     }
 }
@@ -250,16 +256,21 @@ impl HttpApi {
         req: &ApiRequest,
         url: &str,
         span: &tracing::Span,
-    ) -> Result<ApiResponse, String> {
-        let rb = self.build(req, url, span)?;
-        let resp = rb.send().await.map_err(describe)?;
+    ) -> Result<ApiResponse, AttemptError> {
+        let rb = self
+            .build(req, url, span)
+            .map_err(AttemptError::Transport)?;
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| AttemptError::Transport(describe(e)))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
             .collect();
-        let body = resp.bytes().await.map_err(describe)?.to_vec();
+        let body = read_limited(resp, &req.method, url, self.settings.max_response_bytes).await?;
         Ok(ApiResponse {
             status,
             headers,
@@ -270,7 +281,7 @@ impl HttpApi {
 }
 
 /// A transport error with its causes (reqwest's top-level text alone hides them).
-fn describe(e: reqwest::Error) -> String {
+pub(super) fn describe(e: reqwest::Error) -> String {
     let mut msg = e.to_string();
     if e.is_timeout() {
         msg.push_str(" (timeout)");
@@ -351,9 +362,9 @@ impl HyperfleetApi for HttpApi {
                 }
                 Err(e) => {
                     tracing::warn!("HyperFleet API request failed (attempt {n}/{attempts}): {e}");
-                    if n == attempts {
+                    if n == attempts || !e.is_retryable() {
                         return Err(Err(ApiTransportError {
-                            message: e,
+                            message: e.to_string(),
                             attempts: n,
                         }));
                     }
