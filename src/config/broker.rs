@@ -8,6 +8,7 @@
 //! `SUBSCRIBER_PARALLELISM`). Keys are case-insensitive. Unknown keys are reported as warnings,
 //! not errors, so files written for other tools keep loading.
 
+use super::amqp_url::AmqpUrl;
 use super::env::{EnvSource, non_empty};
 use super::layering::parse_go_bool;
 use super::problem::Problem;
@@ -426,6 +427,12 @@ pub fn load_from(env: &dyn EnvSource, file: Option<&Path>) -> Result<BrokerConfi
                     "broker.rabbitmq.url",
                     "rabbitmq.url must start with 'amqp://' or 'amqps://'".into(),
                 );
+            } else if let Err(e) = AmqpUrl::parse(url) {
+                // Refused here rather than at the first connect, where Go would fail.
+                r.error(
+                    "broker.rabbitmq.url",
+                    format!("rabbitmq.url is invalid: {e}"),
+                );
             }
             if !matches!(
                 rabbitmq.exchange_type.as_str(),
@@ -695,6 +702,15 @@ mod tests {
         assert_eq!(
             e.problems.iter().map(|p| p.line).collect::<Vec<_>>(),
             [6, 4, 5]
+        );
+        let e = load_text(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: amqp://u:secret@h/%zz\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            messages(&e),
+            ["rabbitmq.url is invalid: invalid percent-encoding in the path"]
         );
         let e = load_text("broker:\n  type: kafka\n", &[]).unwrap_err();
         assert_eq!(messages(&e), ["unsupported broker type: kafka"]);

@@ -9,6 +9,7 @@
 //! redelivered by the broker, never lost. Messages may be structured-mode CloudEvents (the body)
 //! or binary-mode ones (attributes in `cloudEvents:*` / `cloudEvents_*` headers).
 
+use crate::config::amqp_url::{AmqpScheme, AmqpUrl, AuthMechanism};
 use crate::config::broker::RabbitMqConfig;
 use crate::ports::{Delivery, EventSource};
 use async_trait::async_trait;
@@ -19,8 +20,14 @@ use lapin::options::{
     BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
     QueueDeclareOptions,
 };
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{Acker, BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use lapin::uri::{
+    AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo, SASLMechanism,
+};
+use lapin::{
+    Acker, BasicProperties, Channel, Connect, Connection, ConnectionProperties, ExchangeKind,
+};
 use serde_json::{Map, Value};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -61,15 +68,88 @@ fn exchange_kind(cfg: &RabbitMqConfig) -> ExchangeKind {
     }
 }
 
+/// The URL as lapin's parts, read by amqp091-go's rules rather than lapin's own parser (which
+/// takes `amqp://host/` for the empty vhost where Go takes the default vhost `/`).
+pub fn lapin_uri(url: &AmqpUrl) -> AMQPUri {
+    AMQPUri {
+        scheme: match url.scheme {
+            AmqpScheme::Amqp => AMQPScheme::AMQP,
+            AmqpScheme::Amqps => AMQPScheme::AMQPS,
+        },
+        authority: AMQPAuthority {
+            userinfo: AMQPUserInfo {
+                username: url.username.clone(),
+                password: url.password.clone(),
+            },
+            host: url.host.clone(),
+            port: url.port,
+        },
+        vhost: url.vhost.clone(),
+        query: AMQPQueryString {
+            frame_max: url.frame_size,
+            channel_max: url.channel_max,
+            heartbeat: url.heartbeat,
+            connection_timeout: url.connection_timeout,
+            auth_mechanism: url.auth_mechanisms.first().map(|m| match m {
+                AuthMechanism::Plain => SASLMechanism::Plain,
+                AuthMechanism::AmqPlain => SASLMechanism::AMQPlain,
+                AuthMechanism::External => SASLMechanism::External,
+            }),
+        },
+    }
+}
+
+/// The TLS files named in the URL's query (`cacertfile`, `certfile` + `keyfile`), read.
+fn tls_config(url: &AmqpUrl) -> Result<OwnedTLSConfig, String> {
+    if url.server_name.is_some() {
+        // lapin verifies the certificate against the URL's host; it has no separate name.
+        return Err(
+            "rabbitmq.url: server_name_indication is not supported; put the \
+                    certificate's host name in the URL instead"
+                .into(),
+        );
+    }
+    let read = |what: &str, path: &str| {
+        std::fs::read(path).map_err(|e| format!("rabbitmq.url: cannot read {what} {path}: {e}"))
+    };
+    let cert_chain = match &url.cacertfile {
+        Some(p) => Some(
+            String::from_utf8(read("cacertfile", p)?)
+                .map_err(|_| format!("rabbitmq.url: cacertfile {p} is not PEM text"))?,
+        ),
+        None => None,
+    };
+    let identity = match (&url.certfile, &url.keyfile) {
+        (Some(c), Some(k)) => Some(OwnedIdentity::PKCS8 {
+            pem: read("certfile", c)?,
+            key: read("keyfile", k)?,
+        }),
+        (None, None) => None,
+        _ => return Err("rabbitmq.url: certfile and keyfile must be given together".into()),
+    };
+    Ok(OwnedTLSConfig {
+        identity,
+        cert_chain,
+    })
+}
+
 /// Connects and opens a channel.
 async fn connect(cfg: &RabbitMqConfig, name: &str) -> Result<(Connection, Channel), String> {
     let props = ConnectionProperties::default().with_connection_name(name.into());
-    let conn = Connection::connect(&cfg.url, props).await.map_err(|e| {
-        format!(
-            "failed to connect to RabbitMQ at {}: {e}",
-            cfg.redacted_url()
-        )
-    })?;
+    let url = AmqpUrl::parse(&cfg.url)
+        .map_err(|e| format!("rabbitmq.url {} is invalid: {e}", cfg.redacted_url()))?;
+    let tls = tls_config(&url)?;
+    let runtime = lapin::runtime::default_runtime()
+        .map_err(|e| format!("failed to start the AMQP client runtime: {e}"))?;
+    let conn = lapin_uri(&url)
+        .connect_with_config(props, tls, runtime)
+        .await
+        .map_err(|e| {
+            format!(
+                "failed to connect to RabbitMQ at {}: {e}",
+                cfg.redacted_url()
+            )
+        })?;
     let channel = conn
         .create_channel()
         .await

@@ -1,0 +1,102 @@
+//! `broker.rabbitmq.url` forms against the real RabbitMQ (127.0.0.1:5672, guest/guest): each form
+//! the Go adapter (amqp091-go) accepts connects here to the same vhost — the bare host, a lone
+//! `/` (the Go chart's form, which lapin's parser read as the empty vhost), `/%2F`, `/%2f`, and
+//! a named vhost this test creates (unique per run) and removes.
+
+#![cfg(feature = "rabbitmq")]
+
+#[path = "support/fake_api.rs"]
+mod fake_api;
+#[path = "support/rabbit.rs"]
+#[allow(unused_imports)]
+mod rabbit;
+
+use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher};
+use hyperfleet_adapter::config::broker::RabbitMqConfig;
+use hyperfleet_adapter::ports::EventSource;
+use rabbit::*;
+
+/// The queues of `vhost`, as the broker lists them.
+fn queues_in(vhost: &str) -> String {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(["list_queues", "-q", "-p", vhost, "name"])
+        .output()
+        .expect("rabbitmqctl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Removes the vhost even when the test fails.
+struct Vhost(String);
+
+impl Drop for Vhost {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("rabbitmqctl")
+            .args(["delete_vhost", &self.0])
+            .output();
+    }
+}
+
+/// Subscribes and publishes through `url`, sees the message arrive, and checks the queue was
+/// declared in `vhost`.
+async fn round_trip(url: &str, vhost: &str) {
+    let cfg = RabbitMqConfig {
+        url: url.into(),
+        ..Default::default()
+    };
+    let topic = unique("url-form");
+    let mut source = rabbitmq::subscribe(cfg.clone(), sub(&topic, "s", 1), no_readiness())
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let p = Publisher::connect(&cfg, &topic).await.unwrap();
+    p.send(br#"{"specversion":"1.0","id":"e1"}"#).await.unwrap();
+    p.close().await;
+    let d = tokio::time::timeout(std::time::Duration::from_secs(30), source.next())
+        .await
+        .unwrap_or_else(|_| panic!("{url}: no delivery"))
+        .unwrap();
+    d.ack().await.unwrap();
+    let queue = format!("{topic}-s");
+    assert!(
+        queues_in(vhost).lines().any(|l| l.trim() == queue),
+        "{url}: queue {queue} is not in vhost {vhost:?}"
+    );
+    source.close().await;
+    if vhost == "/" {
+        cleanup(&[queue], &[topic]).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_default_vhost_form_reaches_the_default_vhost() {
+    for url in [
+        "amqp://guest:guest@127.0.0.1:5672",
+        "amqp://guest:guest@127.0.0.1:5672/",
+        "amqp://guest:guest@127.0.0.1:5672/%2F",
+        "amqp://guest:guest@127.0.0.1:5672/%2f",
+        // No port, no user: amqp091-go's defaults (5672, guest/guest).
+        "amqp://127.0.0.1/",
+    ] {
+        round_trip(url, "/").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_vhost_is_the_path_without_its_slash() {
+    let name = unique("hf-vhost");
+    rabbitmqctl(&["add_vhost", &name]);
+    let _guard = Vhost(name.clone());
+    rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
+    round_trip(&format!("amqp://guest:guest@127.0.0.1:5672/{name}"), &name).await;
+    // Percent-encoded, as Go decodes it.
+    let encoded = name.replace('-', "%2D");
+    round_trip(
+        &format!("amqp://guest:guest@127.0.0.1:5672/{encoded}"),
+        &name,
+    )
+    .await;
+}
