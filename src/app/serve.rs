@@ -156,7 +156,8 @@ async fn handle(delivery: Box<dyn Delivery>, deps: &LoopDeps, locks: &Arc<KeyLoc
         Err(e) => {
             // Not a CloudEvent: rejected (dead-lettered where the broker has a target), never
             // requeued in a loop.
-            tracing::error!(error = %e, "Failed to parse CloudEvent; rejecting the message");
+            let message_id = delivery.message_id();
+            tracing::error!(error = %e, message_id, "Failed to parse CloudEvent; rejecting the message");
             deps.metrics.record_unparseable();
             if let Err(e) = delivery.reject().await {
                 tracing::error!(error = %e, "Failed to reject message");

@@ -1,7 +1,9 @@
-//! `broker.rabbitmq.url` forms against the real RabbitMQ (127.0.0.1:5672, guest/guest): each form
-//! the Go adapter (amqp091-go) accepts connects here to the same vhost — the bare host, a lone
-//! `/` (the Go chart's form, which lapin's parser read as the empty vhost), `/%2F`, `/%2f`, and
-//! a named vhost this test creates (unique per run) and removes.
+//! RabbitMQ hardening against the real broker (127.0.0.1:5672, guest/guest): every
+//! `broker.rabbitmq.url` form the Go adapter (amqp091-go) accepts connects to the same vhost —
+//! the bare host, a lone `/` (the Go chart's form, which lapin's parser read as the empty vhost),
+//! `/%2F`, `/%2f`, and a named vhost this test creates (unique per run) and removes; a broker
+//! that never answers fails the connect at its deadline; deliveries carry the message id the
+//! rejection log line names.
 
 #![cfg(feature = "rabbitmq")]
 
@@ -99,4 +101,68 @@ async fn a_named_vhost_is_the_path_without_its_slash() {
         &name,
     )
     .await;
+}
+
+/// A broker that accepts the TCP connection and never speaks: the subscribe fails at
+/// `CONNECT_TIMEOUT` (paused time) instead of hanging.
+#[tokio::test(start_paused = true)]
+async fn a_broker_that_never_answers_fails_the_connect_at_its_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let cfg = RabbitMqConfig {
+        url: format!("amqp://guest:guest@127.0.0.1:{port}/"),
+        ..Default::default()
+    };
+    // The guard only turns a hang (the bug) into a failure; it is virtual time.
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(3600),
+        rabbitmq::subscribe(cfg, sub("never", "s", 1), no_readiness()),
+    )
+    .await
+    .expect("the connect hung past any deadline");
+    let Err(err) = outcome else {
+        panic!("connected to a silent broker")
+    };
+    assert_eq!(
+        err,
+        format!(
+            "connecting to RabbitMQ at amqp://guest:***@127.0.0.1:{port}/ did not complete within {:?}",
+            rabbitmq::CONNECT_TIMEOUT
+        )
+    );
+    held.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_carry_the_message_id_property_else_the_delivery_tag() {
+    let topic = unique("msg-id");
+    let mut source = rabbitmq::subscribe(cfg(), sub(&topic, "s", 1), no_readiness())
+        .await
+        .unwrap();
+    let p = Publisher::connect(&cfg(), &topic).await.unwrap();
+    let with_id = lapin::BasicProperties::default().with_message_id("m-4711".into());
+    p.send_with(b"not a cloudevent", with_id).await.unwrap();
+    p.send(b"no id either").await.unwrap();
+    p.close().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let d = source.next().await.unwrap();
+        ids.push(d.message_id());
+        d.ack().await.unwrap();
+    }
+    assert_eq!(ids[0].as_deref(), Some("m-4711"));
+    assert!(
+        ids[1]
+            .as_deref()
+            .is_some_and(|id| id.starts_with("delivery-tag:")),
+        "{ids:?}"
+    );
+    source.close().await;
+    cleanup(&[format!("{topic}-s")], &[topic]).await;
 }
