@@ -157,7 +157,9 @@ async fn subscriber(
         #[cfg(feature = "pubsub")]
         crate::config::broker::BrokerKind::GooglePubSub => {
             use crate::adapters::broker::pubsub;
-            let source = pubsub::subscribe(
+            let h = health.clone();
+            let liveness: pubsub::Liveness = Arc::new(move |reason| h.set_unhealthy(reason));
+            let source = pubsub::subscribe_with(
                 broker.googlepubsub.clone(),
                 pubsub::Target {
                     project_id: broker.googlepubsub.project_id.clone(),
@@ -167,6 +169,7 @@ async fn subscriber(
                     emulator_host: crate::config::env::non_empty(env, "PUBSUB_EMULATOR_HOST"),
                 },
                 readiness,
+                liveness,
             )
             .await
             .map_err(subscribe_failed)?;
