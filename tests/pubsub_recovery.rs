@@ -2,7 +2,9 @@
 //! its topic while consuming (as an emulator restarted empty leaves it), it is recreated when the
 //! config allows and a later message is consumed; readiness goes false while it is broken and true
 //! only once the subscription is back, without flapping. Without `create_subscription_if_missing`
-//! liveness fails after `unhealthy_after`. Pub/Sub deliveries carry their message id.
+//! liveness fails after `unhealthy_after`. An emulator of the test's own, killed and restarted
+//! empty, shows as not ready while down and is repopulated and consumed from after. Pub/Sub
+//! deliveries carry their message id.
 
 #![cfg(feature = "pubsub")]
 
@@ -205,4 +207,101 @@ async fn without_creation_a_lost_subscription_fails_liveness_after_the_bound() {
         )
     );
     assert_eq!(reports.last(), Some(false), "still not ready");
+}
+
+const EMULATOR: &str =
+    "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator";
+
+/// An emulator of this test's own (so restarting it touches nothing else), killed on drop.
+struct OwnEmulator {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnEmulator {
+    async fn start(port: u16) -> OwnEmulator {
+        // Owned at once, so a failed start is still killed and reaped (Drop).
+        let emulator = OwnEmulator {
+            port,
+            child: std::process::Command::new(EMULATOR)
+                .args(["--host=127.0.0.1", &format!("--port={port}")])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("the Pub/Sub emulator"),
+        };
+        for _ in 0..600 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return emulator;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the emulator on port {port} did not start");
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnEmulator {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emulator_restarted_empty_is_repopulated_and_consumed_from() {
+    if !std::path::Path::new(EMULATOR).exists() {
+        panic!("{EMULATOR} is not installed");
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut emulator = OwnEmulator::start(port).await;
+    let host = format!("127.0.0.1:{}", emulator.port);
+    let t = Target {
+        emulator_host: Some(host.clone()),
+        ..target(&unique("restart"), &unique("restart-sub"))
+    };
+    let reports = Reports::default();
+    let source = pubsub::subscribe(creating(), t.clone(), reports.readiness())
+        .await
+        .unwrap();
+    let seen = Seen::default();
+    drain(source, seen.clone());
+    wait_for("ready", 20, || reports.last() == Some(true)).await;
+
+    emulator.stop();
+    wait_for("not ready while the emulator is down", 30, || {
+        reports.last() == Some(false)
+    })
+    .await;
+    let _emulator = OwnEmulator::start(port).await;
+    wait_for("ready again on the restarted emulator", 120, || {
+        reports.last() == Some(true)
+    })
+    .await;
+    let p = PubSubPublisher::connect(
+        &creating(),
+        &Target {
+            subscription_id: String::new(),
+            ..t.clone()
+        },
+    )
+    .await
+    .unwrap();
+    let mut n = 0;
+    while seen.lock().unwrap().is_empty() {
+        p.send(b"after-restart").await.unwrap();
+        n += 1;
+        assert!(n < 60, "nothing consumed after the restart");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
