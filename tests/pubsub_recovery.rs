@@ -279,15 +279,20 @@ async fn an_emulator_restarted_empty_is_repopulated_and_consumed_from() {
     wait_for("ready", 20, || reports.last() == Some(true)).await;
 
     emulator.stop();
+    let down = std::time::Instant::now();
     wait_for("not ready while the emulator is down", 30, || {
         reports.last() == Some(false)
     })
     .await;
+    // Figures for the docs (not asserted): how fast readiness follows the outage.
+    eprintln!("not ready {:?} after the emulator stopped", down.elapsed());
     let _emulator = OwnEmulator::start(port).await;
+    let up = std::time::Instant::now();
     wait_for("ready again on the restarted emulator", 120, || {
         reports.last() == Some(true)
     })
     .await;
+    eprintln!("ready {:?} after the emulator listened again", up.elapsed());
     let p = PubSubPublisher::connect(
         &creating(),
         &Target {

@@ -482,7 +482,9 @@ struct Recovery {
 
 impl Recovery {
     const FIRST_DELAY: Duration = Duration::from_millis(500);
-    const MAX_DELAY: Duration = Duration::from_secs(30);
+    // Short: an admin call every few seconds while broken is cheap, and readiness returns
+    // within this of Pub/Sub answering again.
+    const MAX_DELAY: Duration = Duration::from_secs(5);
 
     fn new(unhealthy_after: Duration, liveness: Liveness) -> Self {
         Recovery {
