@@ -318,6 +318,11 @@ impl Files for LocalFiles {
 pub trait Delivery: Send {
     /// The raw message body (a structured-mode CloudEvent).
     fn payload(&self) -> &[u8];
+    /// The broker's id of the message, for log lines that must be matched to a dead-lettered
+    /// copy (Pub/Sub's message id; RabbitMQ's `message_id` property, else its delivery tag).
+    fn message_id(&self) -> Option<String> {
+        None
+    }
     /// Acknowledges: the message is done (processed, successfully or not).
     async fn ack(self: Box<Self>) -> Result<(), String>;
     /// Rejects without requeue (dead-letters it where the broker has a dead-letter target).

@@ -68,11 +68,28 @@ async fn transport_for(
             let settings =
                 Settings::from_config(loaded.adapter.clients.maestro.as_ref()).map_err(failed)?;
             tracing::info!(
-                "Maestro client: grpc={} http={} source={}",
+                "Maestro client: grpc={} http={} source={} timeout={} retry_attempts={}",
                 settings.grpc_address,
                 settings.http_address,
-                settings.source_id
+                settings.source_id,
+                crate::config::GoDuration(settings.timeout.as_nanos() as i64),
+                settings.publish_attempts
             );
+            if let Some(client_id) = loaded
+                .adapter
+                .clients
+                .maestro
+                .as_ref()
+                .map(|m| m.client_id.trim())
+                .filter(|c| !c.is_empty())
+            {
+                // Kept loadable (the Go charts set it) but said out loud: Maestro's gRPC
+                // protocol has no field for it, in Go (sdk-go uses it for MQTT only) or here.
+                tracing::warn!(
+                    client_id,
+                    "clients.maestro.client_id has no effect: Maestro's gRPC protocol carries no client id; the source is clients.maestro.source_id"
+                );
+            }
             health.set("maestro", false);
             let h = health.clone();
             let readiness: crate::adapters::broker::Readiness =
@@ -140,7 +157,9 @@ async fn subscriber(
         #[cfg(feature = "pubsub")]
         crate::config::broker::BrokerKind::GooglePubSub => {
             use crate::adapters::broker::pubsub;
-            let source = pubsub::subscribe(
+            let h = health.clone();
+            let liveness: pubsub::Liveness = Arc::new(move |reason| h.set_unhealthy(reason));
+            let source = pubsub::subscribe_with(
                 broker.googlepubsub.clone(),
                 pubsub::Target {
                     project_id: broker.googlepubsub.project_id.clone(),
@@ -150,6 +169,7 @@ async fn subscriber(
                     emulator_host: crate::config::env::non_empty(env, "PUBSUB_EMULATOR_HOST"),
                 },
                 readiness,
+                liveness,
             )
             .await
             .map_err(subscribe_failed)?;

@@ -188,9 +188,11 @@ async fn handle(
     deps.metrics.record_consumed();
     let size = delivery.payload().len();
     if size > deps.max_event_bytes {
+        let message_id = delivery.message_id();
         tracing::error!(
             size,
             limit = deps.max_event_bytes,
+            message_id,
             "Message of {size} bytes is over the {} byte limit (--max-event-bytes); rejecting the message",
             deps.max_event_bytes
         );
@@ -199,7 +201,8 @@ async fn handle(
     let event = match CloudEvent::parse(delivery.payload()) {
         Ok(e) => e,
         Err(e) => {
-            tracing::error!(error = %e, "Failed to parse CloudEvent; rejecting the message");
+            let message_id = delivery.message_id();
+            tracing::error!(error = %e, message_id, "Failed to parse CloudEvent; rejecting the message");
             return reject(delivery, deps, received).await;
         }
     };

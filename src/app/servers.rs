@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct Health {
     checks: Mutex<BTreeMap<String, bool>>,
+    /// Why the process should be restarted (`/healthz` fails), if it should.
+    unhealthy: Mutex<Option<String>>,
     shutting_down: AtomicBool,
     config_yaml: Option<String>,
 }
@@ -27,6 +29,7 @@ impl Health {
         let checks = checks.iter().map(|c| (c.to_string(), false)).collect();
         Arc::new(Health {
             checks: Mutex::new(checks),
+            unhealthy: Mutex::new(None),
             shutting_down: AtomicBool::new(false),
             config_yaml,
         })
@@ -35,6 +38,23 @@ impl Health {
     pub fn set(&self, check: &str, ok: bool) {
         if let Ok(mut c) = self.checks.lock() {
             c.insert(check.to_string(), ok);
+        }
+    }
+
+    /// Fails liveness with `reason` (`Some`) so Kubernetes restarts the pod, or passes it again.
+    pub fn set_unhealthy(&self, reason: Option<String>) {
+        if let Ok(mut u) = self.unhealthy.lock() {
+            *u = reason;
+        }
+    }
+
+    fn healthz(&self) -> (StatusCode, Value) {
+        match self.unhealthy.lock().ok().and_then(|u| u.clone()) {
+            Some(reason) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"status": "error", "message": reason}),
+            ),
+            None => (StatusCode::OK, json!({"status": "ok"})),
         }
     }
 
@@ -88,11 +108,18 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 /// The health router.
 pub fn health_app(health: Arc<Health>) -> Router {
     let ready = health.clone();
+    let live = health.clone();
     let config = health.config_yaml.clone();
     let mut app = Router::new()
         .route(
             "/healthz",
-            any(|| async { json_response(StatusCode::OK, &json!({"status": "ok"})) }),
+            any(move || {
+                let h = live.clone();
+                async move {
+                    let (status, body) = h.healthz();
+                    json_response(status, &body)
+                }
+            }),
         )
         .route(
             "/readyz",
@@ -174,6 +201,23 @@ mod tests {
             .await
             .unwrap();
         (status, ct, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn healthz_fails_while_unhealthy() {
+        let h = Health::new(&[], None);
+        let app = health_app(h.clone());
+        h.set_unhealthy(Some("subscription lost".into()));
+        let (s, _, b) = get(app.clone(), "/healthz").await;
+        assert_eq!(
+            (s, b.as_str()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{\"status\":\"error\",\"message\":\"subscription lost\"}\n"
+            )
+        );
+        h.set_unhealthy(None);
+        assert_eq!(get(app, "/healthz").await.0, StatusCode::OK);
     }
 
     #[tokio::test]

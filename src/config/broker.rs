@@ -8,6 +8,7 @@
 //! `SUBSCRIBER_PARALLELISM`). Keys are case-insensitive. Unknown keys are reported as warnings,
 //! not errors, so files written for other tools keep loading.
 
+use super::amqp_url::AmqpUrl;
 use super::env::{EnvSource, non_empty};
 use super::layering::parse_go_bool;
 use super::problem::Problem;
@@ -114,7 +115,14 @@ pub struct PubSubConfig {
     pub num_goroutines: u32,
     pub create_topic_if_missing: bool,
     pub create_subscription_if_missing: bool,
+    /// How long the subscription may stay unusable (stream failing, subscription missing and
+    /// not recreatable) before `/healthz` fails so Kubernetes restarts the pod. Not a Go
+    /// setting (the Go adapter never failed liveness); default [`DEFAULT_UNHEALTHY_AFTER`].
+    pub unhealthy_after: Duration,
 }
+
+/// The default of `broker.googlepubsub.unhealthy_after`.
+pub const DEFAULT_UNHEALTHY_AFTER: Duration = Duration::from_secs(120);
 
 impl Default for PubSubConfig {
     fn default() -> Self {
@@ -132,6 +140,7 @@ impl Default for PubSubConfig {
             num_goroutines: 10,
             create_topic_if_missing: false,
             create_subscription_if_missing: false,
+            unhealthy_after: DEFAULT_UNHEALTHY_AFTER,
         }
     }
 }
@@ -235,6 +244,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("broker.googlepubsub.max_outstanding_bytes", Kind::Int),
     ("broker.googlepubsub.num_goroutines", Kind::Int),
     ("broker.googlepubsub.create_topic_if_missing", Kind::Bool),
+    ("broker.googlepubsub.unhealthy_after", Kind::Duration),
     (
         "broker.googlepubsub.create_subscription_if_missing",
         Kind::Bool,
@@ -407,6 +417,10 @@ pub fn load_from(env: &dyn EnvSource, file: Option<&Path>) -> Result<BrokerConfi
         create_subscription_if_missing: r
             .boolean(&format!("{p}create_subscription_if_missing"))
             .unwrap_or(false),
+        unhealthy_after: r
+            .duration(&format!("{p}unhealthy_after"))
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_UNHEALTHY_AFTER),
     };
     let kind = match kind_text.as_str() {
         "rabbitmq" => Some(BrokerKind::RabbitMq),
@@ -425,6 +439,12 @@ pub fn load_from(env: &dyn EnvSource, file: Option<&Path>) -> Result<BrokerConfi
                 r.error(
                     "broker.rabbitmq.url",
                     "rabbitmq.url must start with 'amqp://' or 'amqps://'".into(),
+                );
+            } else if let Err(e) = AmqpUrl::parse(url) {
+                // Refused here rather than at the first connect, where Go would fail.
+                r.error(
+                    "broker.rabbitmq.url",
+                    format!("rabbitmq.url is invalid: {e}"),
                 );
             }
             if !matches!(
@@ -453,6 +473,12 @@ pub fn load_from(env: &dyn EnvSource, file: Option<&Path>) -> Result<BrokerConfi
                 r.error(
                     "broker.googlepubsub.message_retention_duration",
                     "googlepubsub.message_retention_duration must be between 10m and 31d".into(),
+                );
+            }
+            if g.unhealthy_after < Duration::from_secs(1) {
+                r.error(
+                    "broker.googlepubsub.unhealthy_after",
+                    "googlepubsub.unhealthy_after must be at least 1s".into(),
                 );
             }
             if !within(g.expiration_ttl, DAY, u64::MAX) {
@@ -696,6 +722,15 @@ mod tests {
             e.problems.iter().map(|p| p.line).collect::<Vec<_>>(),
             [6, 4, 5]
         );
+        let e = load_text(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: amqp://u:secret@h/%zz\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            messages(&e),
+            ["rabbitmq.url is invalid: invalid percent-encoding in the path"]
+        );
         let e = load_text("broker:\n  type: kafka\n", &[]).unwrap_err();
         assert_eq!(messages(&e), ["unsupported broker type: kafka"]);
         let e = load_text("broker:\n  type: rabbitmq\n", &[]).unwrap_err();
@@ -716,6 +751,22 @@ mod tests {
         );
         assert_eq!(g.expiration_ttl, Some(Duration::ZERO));
         assert_eq!(g.retry_max_backoff, Some(Duration::from_secs(600)));
+        assert_eq!(g.unhealthy_after, DEFAULT_UNHEALTHY_AFTER);
+        let c = load_text(
+            "broker:\n  type: googlepubsub\n  googlepubsub:\n    project_id: p\n",
+            &[("BROKER_GOOGLEPUBSUB_UNHEALTHY_AFTER", "45s")],
+        )
+        .unwrap();
+        assert_eq!(c.googlepubsub.unhealthy_after, Duration::from_secs(45));
+        let e = load_text(
+            "broker:\n  type: googlepubsub\n  googlepubsub:\n    project_id: p\n    unhealthy_after: 10ms\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            messages(&e),
+            ["googlepubsub.unhealthy_after must be at least 1s"]
+        );
         let e = load_text(
             "broker:\n  type: googlepubsub\n  googlepubsub:\n    ack_deadline_seconds: 5\n    message_retention_duration: 5m\n    expiration_ttl: 1h\n    retry_max_backoff: 11m\n    dead_letter_max_attempts: 200\n    num_goroutines: abc\n",
             &[],

@@ -2,6 +2,7 @@
 //! loading and layering, validation with located errors, and the compiled expressions.
 
 pub mod adapter;
+pub mod amqp_url;
 pub mod broker;
 pub mod compiled;
 pub mod duration;

@@ -72,6 +72,10 @@ struct State {
     published: Vec<CloudEvent>,
     subscriptions: usize,
     fail_publish: Option<(Code, usize)>,
+    /// Publishes are held this long before being answered (a stalled Maestro).
+    hold_publish: Option<Duration>,
+    /// REST reads are held this long before being answered (a hung REST API).
+    hold_rest: Option<Duration>,
     heartbeats: bool,
     report: Report,
     applied: bool,
@@ -139,6 +143,8 @@ impl FakeMaestro {
             published: Vec::new(),
             subscriptions: 0,
             fail_publish: None,
+            hold_publish: None,
+            hold_rest: None,
             heartbeats: true,
             report: Report::AtOnce,
             applied: true,
@@ -269,6 +275,16 @@ impl FakeMaestro {
     /// The next `times` publishes fail with `code`.
     pub fn fail_publishes(&self, code: Code, times: usize) {
         lock(&self.state).fail_publish = Some((code, times));
+    }
+
+    /// Every later Publish is held for `hold` (then handled), or answered at once with `None`.
+    pub fn hold_publishes(&self, hold: Option<Duration>) {
+        lock(&self.state).hold_publish = hold;
+    }
+
+    /// Every later resource-bundle read is held for `hold`, or answered at once with `None`.
+    pub fn hold_rest(&self, hold: Option<Duration>) {
+        lock(&self.state).hold_rest = hold;
     }
 
     pub fn set_heartbeats(&self, on: bool) {
@@ -445,6 +461,10 @@ async fn get_bundle(
     AxumState(state): AxumState<Arc<Mutex<State>>>,
     Path(id): Path<String>,
 ) -> axum::response::Response {
+    let hold = lock(&state).hold_rest;
+    if let Some(hold) = hold {
+        tokio::time::sleep(hold).await;
+    }
     let s = lock(&state);
     match s.bundles.get(&id) {
         Some(b) => axum::Json(present(&id, b)).into_response(),
@@ -872,6 +892,10 @@ impl CloudEventService for Service {
             .into_inner()
             .event
             .ok_or_else(|| Status::unknown("failed to convert protobuf to cloudevent: no event"))?;
+        let hold = lock(&self.state).hold_publish;
+        if let Some(hold) = hold {
+            tokio::time::sleep(hold).await;
+        }
         let mut s = lock(&self.state);
         s.published.push(event.clone());
         if let Some((code, n)) = s.fail_publish

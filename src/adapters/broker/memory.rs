@@ -16,7 +16,7 @@ pub enum Settled {
 /// The sending side: publish bodies, read the settlements.
 #[derive(Clone)]
 pub struct MemoryBroker {
-    tx: mpsc::UnboundedSender<Vec<u8>>,
+    tx: mpsc::UnboundedSender<(Vec<u8>, Option<String>)>,
     settled: Arc<Mutex<Vec<Settled>>>,
 }
 
@@ -36,7 +36,12 @@ impl MemoryBroker {
 
     /// Publishes one message body.
     pub fn publish(&self, body: impl Into<Vec<u8>>) {
-        let _ = self.tx.send(body.into());
+        let _ = self.tx.send((body.into(), None));
+    }
+
+    /// [`Self::publish`] with a broker message id.
+    pub fn publish_with_id(&self, body: impl Into<Vec<u8>>, id: &str) {
+        let _ = self.tx.send((body.into(), Some(id.to_string())));
     }
 
     /// Every settlement so far, in order.
@@ -47,12 +52,13 @@ impl MemoryBroker {
 
 /// The consuming side. Ends when every `MemoryBroker` clone is dropped.
 pub struct MemorySource {
-    rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    rx: mpsc::UnboundedReceiver<(Vec<u8>, Option<String>)>,
     settled: Arc<Mutex<Vec<Settled>>>,
 }
 
 struct MemoryDelivery {
     body: Vec<u8>,
+    id: Option<String>,
     settled: Arc<Mutex<Vec<Settled>>>,
 }
 
@@ -60,6 +66,10 @@ struct MemoryDelivery {
 impl Delivery for MemoryDelivery {
     fn payload(&self) -> &[u8] {
         &self.body
+    }
+
+    fn message_id(&self) -> Option<String> {
+        self.id.clone()
     }
 
     async fn ack(self: Box<Self>) -> Result<(), String> {
@@ -82,9 +92,10 @@ impl Delivery for MemoryDelivery {
 #[async_trait]
 impl EventSource for MemorySource {
     async fn next(&mut self) -> Option<Box<dyn Delivery>> {
-        let body = self.rx.recv().await?;
+        let (body, id) = self.rx.recv().await?;
         Some(Box::new(MemoryDelivery {
             body,
+            id,
             settled: self.settled.clone(),
         }))
     }

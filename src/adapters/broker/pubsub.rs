@@ -9,7 +9,14 @@
 //! anonymous credentials; otherwise Application Default Credentials are used.
 //!
 //! The streaming pull retries transient errors by itself, so the subscription is also probed
-//! (`GetSubscription`) every few seconds: readiness follows the probe and the stream.
+//! (`GetSubscription`) every [`PROBE_EVERY`]: readiness is the probe *and* the stream. It goes
+//! false as soon as either fails, and true again only once the subscription answers and the
+//! stream has been reopened on it — never between retries while it is still missing.
+//!
+//! A lost subscription (the emulator restarted empty, someone deleted it) is recreated with
+//! its topic as at startup when `create_*_if_missing` allow it. Whatever cannot be recovered
+//! within `unhealthy_after` fails liveness (`/healthz`), so Kubernetes restarts the pod instead
+//! of leaving it not-ready for ever.
 
 use crate::config::broker::PubSubConfig;
 use crate::ports::{Delivery, EventSource};
@@ -225,12 +232,26 @@ pub struct PubSubSource {
     stop: Stopper,
 }
 
+/// Told `Some(reason)` when the subscription stayed unusable for `unhealthy_after` (liveness
+/// should fail), `None` once it works again.
+pub type Liveness = Arc<dyn Fn(Option<String>) + Send + Sync>;
+
 /// Subscribes: checks (or creates) the topic and subscription, then starts the streaming pull.
 /// A failure to reach Pub/Sub or a missing topic/subscription is a startup error.
 pub async fn subscribe(
     cfg: PubSubConfig,
     target: Target,
     readiness: Readiness,
+) -> Result<PubSubSource, String> {
+    subscribe_with(cfg, target, readiness, Arc::new(|_| {})).await
+}
+
+/// [`subscribe`], reporting a subscription that stays unusable to `liveness`.
+pub async fn subscribe_with(
+    cfg: PubSubConfig,
+    target: Target,
+    readiness: Readiness,
+    liveness: Liveness,
 ) -> Result<PubSubSource, String> {
     let emulator = target.emulator_host.clone();
     let admin = admin(emulator.as_deref()).await?;
@@ -251,6 +272,7 @@ pub async fn subscribe(
     );
     let (tx, rx) = mpsc::channel(target.parallelism.max(1));
     let (stopper, stop_rx) = Stopper::new();
+    let state = Arc::new(ReadyState::new(readiness));
     tokio::spawn(pump(
         cfg,
         target,
@@ -259,23 +281,63 @@ pub async fn subscribe(
         dead_letters,
         tx,
         stop_rx,
-        readiness,
+        state,
+        liveness,
     ));
     Ok(PubSubSource { rx, stop: stopper })
 }
 
-/// How often the subscription is probed for readiness.
-const PROBE_EVERY: Duration = Duration::from_secs(5);
+/// Readiness as the conjunction of the stream and the probe, reported on every change.
+struct ReadyState {
+    stream: AtomicBool,
+    probe: AtomicBool,
+    reported: std::sync::Mutex<Option<bool>>,
+    readiness: Readiness,
+}
 
-/// Probes the subscription (`GetSubscription`) and reports changes to `readiness`.
-async fn probe(admin: Admin, name: String, readiness: Readiness) {
+impl ReadyState {
+    fn new(readiness: Readiness) -> Self {
+        ReadyState {
+            stream: AtomicBool::new(false),
+            probe: AtomicBool::new(true),
+            reported: std::sync::Mutex::new(None),
+            readiness,
+        }
+    }
+
+    fn set_stream(&self, up: bool) {
+        self.stream.store(up, Ordering::SeqCst);
+        self.report();
+    }
+
+    fn set_probe(&self, up: bool) {
+        self.probe.store(up, Ordering::SeqCst);
+        self.report();
+    }
+
+    fn report(&self) {
+        let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.stream.load(Ordering::SeqCst) && self.probe.load(Ordering::SeqCst);
+        if *reported != Some(now) {
+            *reported = Some(now);
+            (self.readiness)(now);
+        }
+    }
+}
+
+/// How often the subscription is probed for readiness (and the probe's deadline): an outage
+/// shows on `/readyz` within about twice this.
+pub const PROBE_EVERY: Duration = Duration::from_secs(2);
+
+/// Probes the subscription (`GetSubscription`) and reports changes to `state`.
+async fn probe(admin: Arc<Admin>, name: String, state: Arc<ReadyState>) {
     let mut tick = tokio::time::interval(PROBE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut up = true;
     loop {
         tick.tick().await;
         let ok = tokio::time::timeout(
-            Duration::from_secs(10),
+            PROBE_EVERY,
             admin
                 .subscriptions
                 .get_subscription()
@@ -286,7 +348,7 @@ async fn probe(admin: Admin, name: String, readiness: Readiness) {
         let now_up = matches!(ok, Ok(Ok(_)));
         if now_up != up {
             up = now_up;
-            readiness(up);
+            state.set_probe(up);
             match ok {
                 Ok(Ok(_)) => tracing::info!("Pub/Sub subscription {name} reachable again"),
                 Ok(Err(e)) => {
@@ -309,21 +371,25 @@ async fn pump(
     target: Target,
     admin: Admin,
     subscriber: Subscriber,
-    dead_letters: bool,
+    mut dead_letters: bool,
     tx: mpsc::Sender<PubSubDelivery>,
     stop: StopRequest,
-    readiness: Readiness,
+    state: Arc<ReadyState>,
+    liveness: Liveness,
 ) {
+    let admin = Arc::new(admin);
     let name = target.subscription_name();
-    let prober = tokio::spawn(probe(admin, name.clone(), readiness.clone()));
+    let prober = tokio::spawn(probe(admin.clone(), name.clone(), state.clone()));
     let stopping = Arc::new(AtomicBool::new(false));
+    let stopped = Arc::new(tokio::sync::Notify::new());
     let (token_tx, mut token_rx) = tokio::sync::watch::channel(None);
-    // Waits for the stop request, then cancels the current stream.
+    // Waits for the stop request, then cancels the current stream (or the wait to reopen it).
     let stopper = {
-        let stopping = stopping.clone();
+        let (stopping, stopped) = (stopping.clone(), stopped.clone());
         tokio::spawn(async move {
             let done = stop.await.ok();
             stopping.store(true, Ordering::SeqCst);
+            stopped.notify_one();
             let token: Option<google_cloud_pubsub::subscriber::ShutdownToken> =
                 token_rx.borrow_and_update().clone();
             if let Some(token) = token {
@@ -332,8 +398,7 @@ async fn pump(
             done
         })
     };
-    let mut delay = Duration::from_millis(500);
-    readiness(true);
+    let mut recovery = Recovery::new(cfg.unhealthy_after, liveness);
     'outer: loop {
         let mut stream = subscriber
             .subscribe(name.clone())
@@ -351,10 +416,13 @@ async fn pump(
         if stopping.load(Ordering::SeqCst) {
             break 'outer;
         }
+        // Opened on a subscription that answered just now (at startup, or in the recovery
+        // below): ready, as far as the stream goes.
+        state.set_stream(true);
         let error = loop {
             match stream.next().await {
                 Some(Ok((m, h))) => {
-                    delay = Duration::from_millis(500);
+                    recovery.working();
                     let d = PubSubDelivery::new(m, h, dead_letters);
                     // Handed over as workers free up; a closed loop means shutdown.
                     if tx.send(d).await.is_err() {
@@ -366,16 +434,105 @@ async fn pump(
                 None => break "the stream ended".to_string(),
             }
         };
-        readiness(false);
-        tracing::error!(error = %error, "Pub/Sub streaming pull failed, resubscribing in {delay:?}");
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
-        readiness(true);
+        state.set_stream(false);
+        tracing::error!(error = %error, "Pub/Sub streaming pull failed; checking the subscription before resubscribing");
+        // The subscription must answer (recreated with its topic where the config allows)
+        // before the stream is reopened; until then the source is not ready.
+        loop {
+            let delay = recovery.failed(&name);
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stopped.notified() => break 'outer,
+            }
+            if stopping.load(Ordering::SeqCst) {
+                break 'outer;
+            }
+            match tokio::time::timeout(ENSURE_TIMEOUT, ensure(&admin, &cfg, &target)).await {
+                Ok(Ok(dl)) => {
+                    dead_letters = dl;
+                    recovery.recovered();
+                    tracing::info!("Pub/Sub subscription {name} available; resubscribing");
+                    break;
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "Pub/Sub subscription {name} unusable"),
+                Err(_) => tracing::error!(
+                    "Pub/Sub subscription {name} unusable: no answer within {ENSURE_TIMEOUT:?}"
+                ),
+            }
+        }
     }
-    readiness(false);
+    state.set_stream(false);
     prober.abort();
     if let Ok(Ok(Some(done))) = tokio::time::timeout(Duration::from_secs(25), stopper).await {
         let _ = done.send(());
+    }
+}
+
+/// The deadline of one check-or-recreate of the topic and subscription.
+const ENSURE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The backoff between recovery attempts and the liveness bound.
+struct Recovery {
+    delay: Duration,
+    broken_since: Option<tokio::time::Instant>,
+    unhealthy_after: Duration,
+    unhealthy: bool,
+    liveness: Liveness,
+}
+
+impl Recovery {
+    const FIRST_DELAY: Duration = Duration::from_millis(500);
+    // Short: an admin call every few seconds while broken is cheap, and readiness returns
+    // within this of Pub/Sub answering again.
+    const MAX_DELAY: Duration = Duration::from_secs(5);
+
+    fn new(unhealthy_after: Duration, liveness: Liveness) -> Self {
+        Recovery {
+            delay: Self::FIRST_DELAY,
+            broken_since: None,
+            unhealthy_after,
+            unhealthy: false,
+            liveness,
+        }
+    }
+
+    /// A message arrived: the subscription works.
+    fn working(&mut self) {
+        self.delay = Self::FIRST_DELAY;
+        self.recovered();
+    }
+
+    /// The subscription answers again (the stream is about to reopen on it). The backoff is
+    /// kept until a message arrives, so a stream that keeps failing does not spin.
+    fn recovered(&mut self) {
+        self.broken_since = None;
+        if self.unhealthy {
+            self.unhealthy = false;
+            (self.liveness)(None);
+        }
+    }
+
+    /// Another failed attempt: fails liveness once the subscription has been unusable for
+    /// `unhealthy_after`; returns the wait before the next attempt.
+    fn failed(&mut self, name: &str) -> Duration {
+        let since = *self
+            .broken_since
+            .get_or_insert_with(tokio::time::Instant::now);
+        if !self.unhealthy && since.elapsed() >= self.unhealthy_after {
+            self.unhealthy = true;
+            let reason = format!(
+                "Pub/Sub subscription {name} unusable for more than {:?} (broker.googlepubsub.unhealthy_after)",
+                self.unhealthy_after
+            );
+            tracing::error!("{reason}; failing liveness");
+            (self.liveness)(Some(reason));
+        }
+        let delay = self.delay;
+        // Never past the liveness bound, so it is noticed on time.
+        self.delay = (self.delay * 2)
+            .min(Self::MAX_DELAY)
+            .min(self.unhealthy_after.max(Self::FIRST_DELAY));
+        delay
     }
 }
 
@@ -402,6 +559,7 @@ impl EventSource for PubSubSource {
 /// One message: its CloudEvent (structured JSON) and its handler.
 struct PubSubDelivery {
     body: Vec<u8>,
+    id: String,
     handler: Handler,
     dead_letters: bool,
 }
@@ -410,6 +568,7 @@ impl PubSubDelivery {
     fn new(m: Message, handler: Handler, dead_letters: bool) -> Self {
         PubSubDelivery {
             body: structured(&m),
+            id: m.message_id.clone(),
             handler,
             dead_letters,
         }
@@ -420,6 +579,10 @@ impl PubSubDelivery {
 impl Delivery for PubSubDelivery {
     fn payload(&self) -> &[u8] {
         &self.body
+    }
+
+    fn message_id(&self) -> Option<String> {
+        Some(self.id.clone())
     }
 
     async fn ack(self: Box<Self>) -> Result<(), String> {

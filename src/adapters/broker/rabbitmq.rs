@@ -9,6 +9,7 @@
 //! redelivered by the broker, never lost. Messages may be structured-mode CloudEvents (the body)
 //! or binary-mode ones (attributes in `cloudEvents:*` / `cloudEvents_*` headers).
 
+use crate::config::amqp_url::{AmqpScheme, AmqpUrl, AuthMechanism};
 use crate::config::broker::RabbitMqConfig;
 use crate::ports::{Delivery, EventSource};
 use async_trait::async_trait;
@@ -19,8 +20,14 @@ use lapin::options::{
     BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
     QueueDeclareOptions,
 };
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{Acker, BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use lapin::uri::{
+    AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo, SASLMechanism,
+};
+use lapin::{
+    Acker, BasicProperties, Channel, Connect, Connection, ConnectionProperties, ExchangeKind,
+};
 use serde_json::{Map, Value};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -61,15 +68,88 @@ fn exchange_kind(cfg: &RabbitMqConfig) -> ExchangeKind {
     }
 }
 
+/// The URL as lapin's parts, read by amqp091-go's rules rather than lapin's own parser (which
+/// takes `amqp://host/` for the empty vhost where Go takes the default vhost `/`).
+pub fn lapin_uri(url: &AmqpUrl) -> AMQPUri {
+    AMQPUri {
+        scheme: match url.scheme {
+            AmqpScheme::Amqp => AMQPScheme::AMQP,
+            AmqpScheme::Amqps => AMQPScheme::AMQPS,
+        },
+        authority: AMQPAuthority {
+            userinfo: AMQPUserInfo {
+                username: url.username.clone(),
+                password: url.password.clone(),
+            },
+            host: url.host.clone(),
+            port: url.port,
+        },
+        vhost: url.vhost.clone(),
+        query: AMQPQueryString {
+            frame_max: url.frame_size,
+            channel_max: url.channel_max,
+            heartbeat: url.heartbeat,
+            connection_timeout: url.connection_timeout,
+            auth_mechanism: url.auth_mechanisms.first().map(|m| match m {
+                AuthMechanism::Plain => SASLMechanism::Plain,
+                AuthMechanism::AmqPlain => SASLMechanism::AMQPlain,
+                AuthMechanism::External => SASLMechanism::External,
+            }),
+        },
+    }
+}
+
+/// The TLS files named in the URL's query (`cacertfile`, `certfile` + `keyfile`), read.
+fn tls_config(url: &AmqpUrl) -> Result<OwnedTLSConfig, String> {
+    if url.server_name.is_some() {
+        // lapin verifies the certificate against the URL's host; it has no separate name.
+        return Err(
+            "rabbitmq.url: server_name_indication is not supported; put the \
+                    certificate's host name in the URL instead"
+                .into(),
+        );
+    }
+    let read = |what: &str, path: &str| {
+        std::fs::read(path).map_err(|e| format!("rabbitmq.url: cannot read {what} {path}: {e}"))
+    };
+    let cert_chain = match &url.cacertfile {
+        Some(p) => Some(
+            String::from_utf8(read("cacertfile", p)?)
+                .map_err(|_| format!("rabbitmq.url: cacertfile {p} is not PEM text"))?,
+        ),
+        None => None,
+    };
+    let identity = match (&url.certfile, &url.keyfile) {
+        (Some(c), Some(k)) => Some(OwnedIdentity::PKCS8 {
+            pem: read("certfile", c)?,
+            key: read("keyfile", k)?,
+        }),
+        (None, None) => None,
+        _ => return Err("rabbitmq.url: certfile and keyfile must be given together".into()),
+    };
+    Ok(OwnedTLSConfig {
+        identity,
+        cert_chain,
+    })
+}
+
 /// Connects and opens a channel.
 async fn connect(cfg: &RabbitMqConfig, name: &str) -> Result<(Connection, Channel), String> {
     let props = ConnectionProperties::default().with_connection_name(name.into());
-    let conn = Connection::connect(&cfg.url, props).await.map_err(|e| {
-        format!(
-            "failed to connect to RabbitMQ at {}: {e}",
-            cfg.redacted_url()
-        )
-    })?;
+    let url = AmqpUrl::parse(&cfg.url)
+        .map_err(|e| format!("rabbitmq.url {} is invalid: {e}", cfg.redacted_url()))?;
+    let tls = tls_config(&url)?;
+    let runtime = lapin::runtime::default_runtime()
+        .map_err(|e| format!("failed to start the AMQP client runtime: {e}"))?;
+    let conn = lapin_uri(&url)
+        .connect_with_config(props, tls, runtime)
+        .await
+        .map_err(|e| {
+            format!(
+                "failed to connect to RabbitMQ at {}: {e}",
+                cfg.redacted_url()
+            )
+        })?;
     let channel = conn
         .create_channel()
         .await
@@ -102,6 +182,14 @@ async fn declare_exchange(
 /// Declares the exchange and the subscription's queue, binds them, sets the prefetch and starts
 /// consuming.
 async fn consume(
+    cfg: &RabbitMqConfig,
+    sub: &Subscription,
+) -> Result<(Connection, Channel, lapin::Consumer), String> {
+    let what = format!("connecting to RabbitMQ at {}", cfg.redacted_url());
+    bounded(&what, CONNECT_TIMEOUT, consume_unbounded(cfg, sub)).await
+}
+
+async fn consume_unbounded(
     cfg: &RabbitMqConfig,
     sub: &Subscription,
 ) -> Result<(Connection, Channel, lapin::Consumer), String> {
@@ -274,20 +362,51 @@ impl EventSource for RabbitSource {
     }
 }
 
-/// One message: its CloudEvent (structured JSON) and the acker of its channel.
+/// One message: its CloudEvent (structured JSON), its id for logs and the acker of its channel.
 struct RabbitDelivery {
     body: Vec<u8>,
+    id: String,
     acker: Acker,
 }
 
 impl RabbitDelivery {
     fn from_amqp(d: AmqpDelivery) -> Self {
+        let id = message_id(&d.properties, d.delivery_tag);
         let body = structured(&d.properties, d.data);
         RabbitDelivery {
             body,
+            id,
             acker: d.acker,
         }
     }
+}
+
+/// The `message_id` property when the publisher set one (it travels with a dead-lettered
+/// copy), else `delivery-tag:<n>` (the channel's tag, all RabbitMQ has for it).
+fn message_id(props: &BasicProperties, delivery_tag: u64) -> String {
+    match props.message_id() {
+        Some(id) if !id.as_str().is_empty() => id.as_str().to_string(),
+        _ => format!("delivery-tag:{delivery_tag}"),
+    }
+}
+
+/// The longest an ack or a reject may take: the frame is only written, so a blocked
+/// connection is the only way to reach it; the broker then redelivers the message.
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest connecting (TCP, TLS, AMQP handshake) plus declaring the topology may take: a
+/// broker that accepts the connection but never answers fails the attempt instead of hanging.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `fut` bounded by `limit`; the error names `what` and the limit.
+async fn bounded<T>(
+    what: &str,
+    limit: Duration,
+    fut: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| Err(format!("{what} did not complete within {limit:?}")))
 }
 
 #[async_trait]
@@ -296,25 +415,36 @@ impl Delivery for RabbitDelivery {
         &self.body
     }
 
+    fn message_id(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
+
     async fn ack(self: Box<Self>) -> Result<(), String> {
-        match self.acker.ack(BasicAckOptions::default()).await {
-            Ok(true) => Ok(()),
-            Ok(false) if self.acker.poisoned() => Err(
-                "the channel closed before the ack; the broker will redeliver the message".into(),
-            ),
-            Ok(false) => Err("the message was already settled".into()),
-            Err(e) => Err(format!(
-                "ack failed ({e}); the broker will redeliver the message"
-            )),
-        }
+        let acked = async {
+            match self.acker.ack(BasicAckOptions::default()).await {
+                Ok(true) => Ok(()),
+                Ok(false) if self.acker.poisoned() => Err(
+                    "the channel closed before the ack; the broker will redeliver the message"
+                        .into(),
+                ),
+                Ok(false) => Err("the message was already settled".into()),
+                Err(e) => Err(format!(
+                    "ack failed ({e}); the broker will redeliver the message"
+                )),
+            }
+        };
+        bounded("RabbitMQ basic.ack", SETTLE_TIMEOUT, acked).await
     }
 
     async fn reject(self: Box<Self>) -> Result<(), String> {
-        self.acker
-            .reject(BasicRejectOptions { requeue: false })
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("reject failed: {e}"))
+        let rejected = async {
+            self.acker
+                .reject(BasicRejectOptions { requeue: false })
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("reject failed: {e}"))
+        };
+        bounded("RabbitMQ basic.reject", SETTLE_TIMEOUT, rejected).await
     }
 }
 
@@ -396,7 +526,13 @@ pub struct Publisher {
 impl Publisher {
     /// Connects and declares the exchange of `topic`.
     pub async fn connect(cfg: &RabbitMqConfig, topic: &str) -> Result<Publisher, String> {
-        let (conn, channel) = connect(cfg, "hyperfleet-adapter/publish").await?;
+        let what = format!("connecting to RabbitMQ at {}", cfg.redacted_url());
+        let (conn, channel) = bounded(
+            &what,
+            CONNECT_TIMEOUT,
+            connect(cfg, "hyperfleet-adapter/publish"),
+        )
+        .await?;
         let exchange = declare_exchange(&channel, cfg, topic).await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
@@ -422,8 +558,27 @@ impl Publisher {
         } else {
             props
         };
-        let confirm = self
-            .channel
+        let confirm = bounded(
+            "RabbitMQ publish",
+            CONNECT_TIMEOUT,
+            self.publish_confirmed(body, props),
+        )
+        .await?;
+        if confirm.is_nack() {
+            return Err(format!(
+                "the broker refused the message (exchange {})",
+                self.exchange
+            ));
+        }
+        Ok(())
+    }
+
+    async fn publish_confirmed(
+        &self,
+        body: &[u8],
+        props: BasicProperties,
+    ) -> Result<lapin::Confirmation, String> {
+        self.channel
             .basic_publish(
                 self.exchange.clone(),
                 self.routing_key.clone(),
@@ -434,14 +589,7 @@ impl Publisher {
             .await
             .map_err(|e| format!("failed to publish to exchange {}: {e}", self.exchange))?
             .await
-            .map_err(|e| format!("the broker did not confirm the message: {e}"))?;
-        if confirm.is_nack() {
-            return Err(format!(
-                "the broker refused the message (exchange {})",
-                self.exchange
-            ));
-        }
-        Ok(())
+            .map_err(|e| format!("the broker did not confirm the message: {e}"))
     }
 
     /// Closes the connection.
@@ -490,6 +638,28 @@ mod tests {
         // Structured mode (no CloudEvents headers): the body as it is.
         let body = br#"{"specversion":"1.0"}"#.to_vec();
         assert_eq!(structured(&BasicProperties::default(), body.clone()), body);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bounded_calls_fail_at_their_limit_naming_the_call() {
+        let hung = bounded(
+            "RabbitMQ basic.ack",
+            SETTLE_TIMEOUT,
+            std::future::pending::<Result<(), String>>(),
+        );
+        assert_eq!(
+            hung.await.unwrap_err(),
+            "RabbitMQ basic.ack did not complete within 10s"
+        );
+        let quick = bounded("x", SETTLE_TIMEOUT, async { Ok(1) });
+        assert_eq!(quick.await, Ok(1));
+    }
+
+    #[test]
+    fn message_ids_for_logs() {
+        let props = BasicProperties::default().with_message_id("m-1".into());
+        assert_eq!(message_id(&props, 7), "m-1");
+        assert_eq!(message_id(&BasicProperties::default(), 7), "delivery-tag:7");
     }
 
     #[test]

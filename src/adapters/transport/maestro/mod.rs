@@ -71,7 +71,8 @@ pub struct Settings {
     /// `http(s)://host:port` of the REST API.
     pub http_address: String,
     pub source_id: String,
-    /// REST request timeout (`timeout`, default 10s).
+    /// Deadline of every Maestro call — each REST request and each gRPC Publish attempt
+    /// (`timeout`, default 10s; the Go adapter bounded only REST requests with it).
     pub timeout: Duration,
     /// No heartbeat within this → reconnect (`server_healthiness_timeout`, default 20s).
     pub healthiness_timeout: Duration,
@@ -82,7 +83,8 @@ pub struct Settings {
     pub http_ca_file: Option<PathBuf>,
     /// Sent to the REST API too when configured.
     pub token: Option<TokenFile>,
-    /// Publish attempts when Maestro is unavailable, and the first delay (doubling).
+    /// Publish attempts when Maestro is unavailable (`retry_attempts`, total attempts, default 3),
+    /// and the first delay (doubling, at most [`MAX_PUBLISH_DELAY`]).
     pub publish_attempts: u32,
     pub publish_backoff: Duration,
     /// Subscribe reconnect backoff: first delay (doubling) and cap.
@@ -129,6 +131,19 @@ fn duration_or(text: &str, key: &str, default: u64) -> Result<Duration, String> 
         return Ok(Duration::from_secs(default));
     }
     Ok(d.to_std())
+}
+
+/// The longest wait between two Publish attempts.
+pub const MAX_PUBLISH_DELAY: Duration = Duration::from_secs(30);
+
+/// `retry_attempts`: total Publish attempts; unset or below 1 means the default 3 (the
+/// `hyperfleet_api.retry_attempts` rule).
+fn publish_attempts(configured: i64) -> u32 {
+    if configured > 0 {
+        u32::try_from(configured).unwrap_or(u32::MAX)
+    } else {
+        3
+    }
 }
 
 fn non_empty(s: &str) -> Option<PathBuf> {
@@ -197,7 +212,7 @@ impl Settings {
             insecure: cfg.insecure,
             http_ca_file: non_empty(&tls.http_ca_file).or_else(|| non_empty(&tls.ca_file)),
             token,
-            publish_attempts: 3,
+            publish_attempts: publish_attempts(cfg.retry_attempts),
             publish_backoff: Duration::from_secs(1),
             reconnect_base: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(60),
@@ -296,6 +311,7 @@ fn rest_client(settings: &Settings) -> Result<Rest, String> {
         http,
         &settings.http_address,
         settings.token.clone(),
+        settings.timeout,
     ))
 }
 
@@ -325,6 +341,8 @@ pub struct MaestroTransport {
     consumers: Mutex<HashSet<String>>,
     publish_attempts: u32,
     publish_backoff: Duration,
+    /// Deadline of one Publish attempt.
+    timeout: Duration,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -396,24 +414,44 @@ impl MaestroTransport {
             consumers: Mutex::default(),
             publish_attempts: settings.publish_attempts.max(1),
             publish_backoff: settings.publish_backoff,
+            timeout: settings.timeout,
             tasks,
         })
     }
 
-    /// Publishes, retrying while Maestro is unavailable.
+    /// One Publish, bounded by the `timeout` deadline: a Maestro that holds the call fails it
+    /// with DeadlineExceeded instead of holding the event (and its worker) for as long.
+    async fn publish_once(&self, event: &CloudEvent) -> Result<(), tonic::Status> {
+        // No `grpc-timeout` header: tonic would enforce it too and race this deadline with a
+        // vaguer error (Cancelled, "Timeout expired").
+        let request = tonic::Request::new(PublishRequest {
+            event: Some(event.clone()),
+        });
+        let mut client = self.shared.grpc();
+        match tokio::time::timeout(self.timeout, client.publish(request)).await {
+            Ok(answer) => answer.map(|_| ()),
+            Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+                "Maestro Publish did not answer within {} (clients.maestro.timeout)",
+                GoDuration(self.timeout.as_nanos() as i64)
+            ))),
+        }
+    }
+
+    /// Publishes, retrying while Maestro is unavailable. A deadline is not retried: the
+    /// event may have been applied, and the next event for the resource re-decides anyway.
     async fn publish(&self, event: CloudEvent) -> Result<(), tonic::Status> {
         let mut attempt = 1;
         loop {
-            let request = PublishRequest {
-                event: Some(event.clone()),
-            };
-            match self.shared.grpc().publish(request).await {
-                Ok(_) => return Ok(()),
+            match self.publish_once(&event).await {
+                Ok(()) => return Ok(()),
                 Err(status)
                     if status.code() == tonic::Code::Unavailable
                         && attempt < self.publish_attempts =>
                 {
-                    let delay = self.publish_backoff * 2u32.pow(attempt - 1);
+                    let delay = self
+                        .publish_backoff
+                        .saturating_mul(2u32.saturating_pow(attempt - 1))
+                        .min(MAX_PUBLISH_DELAY);
                     tracing::warn!(
                         attempt,
                         delay_ms = delay.as_millis() as u64,
@@ -831,6 +869,15 @@ mod tests {
             (s.timeout, s.healthiness_timeout),
             (Duration::from_secs(10), Duration::from_secs(20))
         );
+        // retry_attempts: total Publish attempts; unset or below 1 is the default 3.
+        assert_eq!(s.publish_attempts, 3);
+        for (configured, attempts) in [(5, 5), (1, 1), (-2, 3), (i64::MAX, u32::MAX)] {
+            c.retry_attempts = configured;
+            assert_eq!(
+                Settings::from_config(Some(&c)).unwrap().publish_attempts,
+                attempts
+            );
+        }
         c.grpc_server_address = String::new();
         assert_eq!(
             Settings::from_config(Some(&c)).unwrap_err(),

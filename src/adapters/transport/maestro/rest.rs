@@ -10,17 +10,41 @@ pub struct Rest {
     http: reqwest::Client,
     base: String,
     token: Option<super::TokenFile>,
+    /// The client's whole-request deadline (headers and body), named in its error.
+    timeout: std::time::Duration,
 }
 
 /// The page size the OCM client asks for.
 pub const PAGE_SIZE: usize = 400;
 
 impl Rest {
-    pub fn new(http: reqwest::Client, base: &str, token: Option<super::TokenFile>) -> Self {
+    /// `http` must carry `timeout` as its request timeout; `timeout` is only named in errors.
+    pub fn new(
+        http: reqwest::Client,
+        base: &str,
+        token: Option<super::TokenFile>,
+        timeout: std::time::Duration,
+    ) -> Self {
         Rest {
             http,
             base: format!("{}/api/maestro/v1", base.trim_end_matches('/')),
             token,
+            timeout,
+        }
+    }
+
+    /// A failed request, saying so plainly when it was the deadline.
+    fn failure(&self, url: &str, e: &reqwest::Error, reading: bool) -> String {
+        if e.is_timeout() {
+            return format!(
+                "GET {url}: no answer within {} (clients.maestro.timeout)",
+                crate::config::GoDuration(self.timeout.as_nanos() as i64)
+            );
+        }
+        if reading {
+            format!("GET {url}: reading the response: {e}")
+        } else {
+            format!("GET {url}: {}", crate::adapters::error_chain(e))
         }
     }
 
@@ -41,12 +65,12 @@ impl Rest {
         let response = req
             .send()
             .await
-            .map_err(|e| format!("GET {url}: {}", crate::adapters::error_chain(&e)))?;
+            .map_err(|e| self.failure(&url, &e, false))?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
             .await
-            .map_err(|e| format!("GET {url}: reading the response: {e}"))?;
+            .map_err(|e| self.failure(&url, &e, true))?;
         if status == 404 {
             return Ok(None);
         }
