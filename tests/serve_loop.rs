@@ -334,3 +334,66 @@ async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
     drop(broker);
     assert_eq!(lp.await.unwrap(), LoopEnd::SourceClosed);
 }
+
+/// Shutdown drains the events that run and starts no other: an event waiting for its
+/// resource and one waiting for a slot are left unsettled, for the broker to redeliver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_starts_no_event_that_was_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let hold = Arc::new(tokio::sync::Semaphore::new(0));
+    let (base, api) = fake_api_with(Api {
+        hold: Some(hold.clone()),
+        ..Default::default()
+    })
+    .await;
+    let (broker, source) = MemoryBroker::new();
+    let health = Health::new(&[], None);
+    let deps = LoopDeps {
+        executor: Arc::new(executor(&base, dir.path())),
+        metrics: Arc::new(Metrics::new("a", "v", "c")),
+        health: health.clone(),
+        parallelism: 1,
+        drain_timeout: Duration::from_secs(10),
+        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+    };
+    // One `held` event runs and is held; the other waits for its cluster. (`other` runs
+    // before or after the first `held` one, as the tasks race for the slot.)
+    broker.publish(event("held", 0));
+    broker.publish(event("held", 1));
+    broker.publish(event("other", 0));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let lp = tokio::spawn(serve::run(Box::new(source), deps, async {
+        let _ = stopped.await;
+    }));
+    wait_for("the first event to be held", || {
+        api.in_flight.lock().unwrap().get("held") == Some(&1)
+    })
+    .await;
+    let gets = api.gets.load(Ordering::SeqCst);
+    stop.send(()).unwrap();
+    // Readiness drops once the loop has stopped pulling; only then may the held event end.
+    wait_for("shutdown to begin", || !health.is_ready()).await;
+    hold.add_permits(1);
+    assert_eq!(lp.await.unwrap(), LoopEnd::Shutdown);
+    assert_eq!(
+        api.gets.load(Ordering::SeqCst),
+        gets,
+        "no waiting event started"
+    );
+    let acked: Vec<String> = broker
+        .settled()
+        .iter()
+        .map(|s| match s {
+            Settled::Acked(b) => {
+                let e: serde_json::Value = serde_json::from_slice(b).unwrap();
+                e["data"]["id"].as_str().unwrap().to_string()
+            }
+            Settled::Rejected(_) => panic!("nothing is rejected"),
+        })
+        .collect();
+    let held = acked.iter().filter(|id| *id == "held").count();
+    assert_eq!(
+        held, 1,
+        "the running event finished and was acked; the waiting one was left: {acked:?}"
+    );
+}

@@ -6,6 +6,10 @@
 //! lock (so a burst for one cluster waits without a slot and other clusters keep running), and
 //! [`IN_FLIGHT_PER_SLOT`] × `parallelism` deliveries held at once (running or waiting), so the
 //! loop never holds more unacknowledged messages than that however the burst is shaped.
+//!
+//! Once shutdown starts, an event that holds no slot yet is not started: its delivery is
+//! dropped unsettled, which returns it to the broker (RabbitMQ requeues it when the channel
+//! closes, Pub/Sub nacks it), and only the events already running are drained.
 
 use super::metrics::Metrics;
 use super::servers::Health;
@@ -17,7 +21,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{OwnedMutexGuard, Semaphore};
+use tokio::sync::{OwnedMutexGuard, Semaphore, watch};
 use tokio::task::JoinSet;
 
 /// What the loop needs.
@@ -114,6 +118,8 @@ pub async fn run(
         deps.parallelism.max(1).saturating_mul(IN_FLIGHT_PER_SLOT),
     ));
     let locks = Arc::new(KeyLocks::default());
+    // Set when the loop stops pulling: events not yet started are then left to the broker.
+    let (stopping, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     let end = loop {
@@ -131,12 +137,14 @@ pub async fn run(
         let deps = deps.clone();
         let locks = locks.clone();
         let slots = slots.clone();
+        let stopped = stopped.clone();
         tasks.spawn(async move {
-            handle(delivery, &deps, &locks, &slots).await;
+            handle(delivery, &deps, &locks, &slots, stopped).await;
             drop(permit);
         });
         while tasks.try_join_next().is_some() {}
     };
+    stopping.send_replace(true);
     match end {
         LoopEnd::SourceClosed => {
             tracing::error!("Fatal subscription error, shutting down");
@@ -183,6 +191,7 @@ async fn handle(
     deps: &LoopDeps,
     locks: &Arc<KeyLocks>,
     slots: &Semaphore,
+    mut stopped: watch::Receiver<bool>,
 ) {
     let received = Instant::now();
     deps.metrics.record_consumed();
@@ -211,12 +220,24 @@ async fn handle(
         .clone()
         .unwrap_or_else(|| "0001-01-01 00:00:00 +0000 UTC".into());
     tracing::info!(event_id = %event.id, "Event received: id={} type={} source={} time={}", event.id, event.kind, event.source, time);
-    let _guard = match resource_key(&event.data) {
-        Some(key) => Some(locks.lock(key).await),
-        None => None,
+    let ready = async {
+        let guard = match resource_key(&event.data) {
+            Some(key) => Some(locks.lock(key).await),
+            None => None,
+        };
+        // The slot only now: waiting for the resource must not keep other resources waiting.
+        (guard, slots.acquire().await)
     };
-    // The slot only now: waiting for the resource must not keep other resources waiting.
-    let _slot = slots.acquire().await;
+    let (_guard, _slot) = tokio::select! {
+        biased;
+        // An error means the loop is gone: stopping too.
+        _ = stopped.wait_for(|s| *s) => {
+            let message_id = delivery.message_id();
+            tracing::info!(event_id = %event.id, message_id, "Shutting down before the event started; leaving it to the broker for redelivery");
+            return;
+        }
+        ready = ready => ready,
+    };
     let started = Instant::now();
     let result = deps
         .executor
