@@ -22,17 +22,12 @@ const MIB: u64 = 1024 * 1024;
 
 fn settings(base: &str, limit: u64) -> Settings {
     Settings {
-        base_url: base.to_string(),
         timeout: Duration::from_secs(60),
-        retry_attempts: 3,
         backoff: Backoff::Constant,
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(1),
-        default_headers: vec![],
-        token_path: None,
-        token_ttl: Duration::ZERO,
-        user_agent: "t".into(),
         max_response_bytes: limit,
+        ..Settings::defaults(base)
     }
 }
 

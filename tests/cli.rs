@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{adapter, stderr, stdout};
+use support::{adapter, dry_run, stderr, stdout};
 
 #[test]
 fn version_prints_three_lines() {
@@ -198,21 +198,10 @@ fn dry_run_load_errors_exit_1() {
     )
     .unwrap();
     let e = bad_event.display().to_string();
-    let out = adapter(&["serve", "-c", &a, "-t", &t, "--dry-run-event", &e], &[]);
+    let out = dry_run(&a, &t, &e, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(&format!("Error: failed to load event: invalid CloudEvent in {e:?}: missing required attribute \"id\"")), "{}", stderr(&out));
-    let out = adapter(
-        &[
-            "serve",
-            "-c",
-            &a,
-            "-t",
-            &t,
-            "--dry-run-event",
-            "/nonexistent.json",
-        ],
-        &[],
-    );
+    let out = dry_run(&a, &t, "/nonexistent.json", &[]);
     assert!(
         stderr(&out)
             .contains("failed to load event: failed to read event file \"/nonexistent.json\""),
@@ -226,20 +215,7 @@ fn dry_run_load_errors_exit_1() {
     .unwrap();
     let disc = dir.path().join("d.json");
     std::fs::write(&disc, r#"{"x": {"kind": "ConfigMap"}}"#).unwrap();
-    let out = adapter(
-        &[
-            "serve",
-            "-c",
-            &a,
-            "-t",
-            &t,
-            "--dry-run-event",
-            &e,
-            "--dry-run-discovery",
-            disc.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = dry_run(&a, &t, &e, &["--dry-run-discovery", disc.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("failed to load discovery overrides: discovery override \"x\" is missing required field \"apiVersion\""), "{}", stderr(&out));
     let resp = dir.path().join("r.json");
@@ -248,19 +224,11 @@ fn dry_run_load_errors_exit_1() {
         r#"{"responses": [{"match": {"urlPattern": ""}, "responses": [{}]}]}"#,
     )
     .unwrap();
-    let out = adapter(
-        &[
-            "serve",
-            "-c",
-            &a,
-            "-t",
-            &t,
-            "--dry-run-event",
-            &e,
-            "--dry-run-api-responses",
-            resp.to_str().unwrap(),
-        ],
-        &[],
+    let out = dry_run(
+        &a,
+        &t,
+        &e,
+        &["--dry-run-api-responses", resp.to_str().unwrap()],
     );
     assert!(
         stderr(&out).contains("failed to load dryrun responses: dryrun responses file"),
@@ -295,22 +263,17 @@ fn dry_run_time_makes_runs_reproducible() {
     .unwrap();
     let e = e.display().to_string();
     let run = || {
-        let out = adapter(
+        let out = dry_run(
+            &a,
+            &t,
+            &e,
             &[
-                "serve",
-                "-c",
-                &a,
-                "-t",
-                &t,
-                "--dry-run-event",
-                &e,
                 "--dry-run-verbose",
                 "--dry-run-output",
                 "json",
                 "--dry-run-time",
                 "2026-01-02T03:04:05Z",
             ],
-            &[],
         );
         assert!(out.status.success(), "{}", stderr(&out));
         stdout(&out)
@@ -327,20 +290,7 @@ fn dry_run_time_makes_runs_reproducible() {
         run(),
         "two dry runs at the same time print the same bytes"
     );
-    let out = adapter(
-        &[
-            "serve",
-            "-c",
-            &a,
-            "-t",
-            &t,
-            "--dry-run-event",
-            &e,
-            "--dry-run-time",
-            "yesterday",
-        ],
-        &[],
-    );
+    let out = dry_run(&a, &t, &e, &["--dry-run-time", "yesterday"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("not an RFC 3339 time"),

@@ -85,6 +85,16 @@ impl Files {
         limited(512 * MIB, &["config-dump", "-c", &a, "-t", &t], &[])
     }
 
+    /// `publish` of the example event with `broker` as `BROKER_CONFIG_FILE`.
+    fn publish(&self, broker: &str) -> Output {
+        let event = self.path("event.json");
+        limited(
+            512 * MIB,
+            &["publish", "--event", &event, "--topic", "t"],
+            &[("BROKER_CONFIG_FILE", broker)],
+        )
+    }
+
     /// A dry run of the example event.
     fn dry_run(&self) -> Output {
         let (a, t) = (self.path("adapter.yaml"), self.path("task.yaml"));
@@ -166,12 +176,7 @@ fn an_alias_bomb_in_broker_yaml_is_refused_with_file_and_line() {
         &format!("{head}{}", hostile::billion_laughs("bomb", 0, 9, 9)),
     );
     let broker = broker.display().to_string();
-    let event = f.path("event.json");
-    let out = limited(
-        512 * MIB,
-        &["publish", "--event", &event, "--topic", "t"],
-        &[("BROKER_CONFIG_FILE", &broker)],
-    );
+    let out = f.publish(&broker);
     assert_refused(
         &out,
         &format!("{broker}:9: yaml: line 9: document contains excessive aliasing"),
@@ -238,12 +243,7 @@ fn a_nul_byte_is_refused_in_every_loader_with_file_line_and_column() {
 
     let broker = f.write("broker.yaml", "type: rabbitmq\n\0rabbitmq: {}\n");
     let broker = broker.display().to_string();
-    let event = f.path("event.json");
-    let out = limited(
-        512 * MIB,
-        &["publish", "--event", &event, "--topic", "t"],
-        &[("BROKER_CONFIG_FILE", &broker)],
-    );
+    let out = f.publish(&broker);
     assert_refused(
         &out,
         &format!("{broker}:2: yaml: line 2: column 1: control characters are not allowed"),

@@ -6,7 +6,7 @@ mod capture;
 
 use capture::Capture;
 use hyperfleet_adapter::adapters::api::RecordedApi;
-use hyperfleet_adapter::adapters::api::http::{Backoff, HttpApi, Settings, Sleeper};
+use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings, Sleeper};
 use hyperfleet_adapter::adapters::broker::memory::MemoryBroker;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
 use hyperfleet_adapter::app::logging::{self, LogSettings};
@@ -186,17 +186,8 @@ async fn api_retries_and_fatal_broker_errors() {
         .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let settings = Settings {
-        base_url: format!("http://{addr}"),
-        timeout: Duration::from_secs(5),
         retry_attempts: 2,
-        backoff: Backoff::Exponential,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        default_headers: vec![],
-        token_path: None,
-        token_ttl: Duration::ZERO,
-        user_agent: "t".into(),
-        max_response_bytes: 10 * 1024 * 1024,
+        ..Settings::defaults(format!("http://{addr}"))
     };
     let api = HttpApi::with_sleeper(settings, Box::new(NoSleep)).unwrap();
     let _ = api

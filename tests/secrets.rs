@@ -7,7 +7,7 @@
 mod capture;
 
 use capture::Capture;
-use hyperfleet_adapter::adapters::api::http::{Backoff, HttpApi, Settings, Sleeper};
+use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings, Sleeper};
 use hyperfleet_adapter::app::logging::{self, LogSettings};
 use hyperfleet_adapter::ports::{ApiRequest, HyperfleetApi};
 use hyperfleet_adapter::redact::{self, Secrets};
@@ -235,17 +235,8 @@ async fn log_lines_mask_url_passwords_and_env_secrets() {
             .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let settings = Settings {
-            base_url: format!("http://admin:{PASSWORD}@{addr}"),
-            timeout: Duration::from_secs(5),
             retry_attempts: 2,
-            backoff: Backoff::Constant,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            default_headers: vec![],
-            token_path: None,
-            token_ttl: Duration::ZERO,
-            user_agent: "t".into(),
-            max_response_bytes: 10 * 1024 * 1024,
+            ..Settings::defaults(format!("http://admin:{PASSWORD}@{addr}"))
         };
         let api = HttpApi::with_sleeper(settings, Box::new(NoSleep)).unwrap();
         let _ = api

@@ -159,6 +159,27 @@ fn maestro_client_settings_are_checked_at_startup() {
     }
 }
 
+/// `clients.maestro.client_id` (set by the Go charts) loads, and startup says it has no effect.
+#[cfg(feature = "maestro")]
+#[test]
+fn a_maestro_client_id_is_accepted_with_a_warning() {
+    let maestro = "  maestro:\n    grpc_server_address: 127.0.0.1:1\n    http_server_address: http://127.0.0.1:1\n    source_id: a\n    insecure: true\n    client_id: my-client\n";
+    let s = Setup::new(&format!("{WITH_API}{maestro}"), WORK_TASK);
+    let out = s.serve(&[], &[]);
+    // The Maestro client is created; startup goes on to the broker settings.
+    expect_failure(&out, "clients.broker.subscription_id is required");
+    let warning = stdout(&out)
+        .lines()
+        .find(|l| l.contains("clients.maestro.client_id has no effect"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no client_id warning in:\n{}", stdout(&out)));
+    assert!(
+        warning.contains("WARN") || warning.contains("warn"),
+        "{warning}"
+    );
+    assert!(warning.contains("my-client"), "{warning}");
+}
+
 #[cfg(not(feature = "maestro"))]
 #[test]
 fn maestro_resources_need_the_maestro_feature() {

@@ -37,6 +37,14 @@ pub fn adapter(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run adapter")
 }
 
+/// A dry run of task config `t` under adapter config `a` on event file `e`, with `extra` flags,
+/// in a clean environment.
+pub fn dry_run(a: &str, t: &str, e: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["serve", "-c", a, "-t", t, "--dry-run-event", e];
+    args.extend_from_slice(extra);
+    adapter(&args, &[])
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -9,7 +9,7 @@
 use super::body::read_limited;
 pub use super::body::{AttemptError, ResponseTooLarge};
 use crate::config::EnvSource;
-use crate::config::adapter::HyperfleetApiConfig;
+use crate::config::adapter::{DEFAULT_API_BASE_DELAY, DEFAULT_API_MAX_DELAY, HyperfleetApiConfig};
 use crate::domain::urls;
 use crate::ports::{ApiRequest, ApiResponse, ApiTransportError, HyperfleetApi};
 use async_trait::async_trait;
@@ -83,6 +83,25 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The Go adapter's defaults for `base_url`: what `from_config` gives for a config that
+    /// sets nothing else, in an environment without `HYPERFLEET_USER_AGENT`.
+    pub fn defaults(base_url: impl Into<String>) -> Self {
+        use crate::config::adapter as d;
+        Settings {
+            base_url: base_url.into(),
+            timeout: d::DEFAULT_API_TIMEOUT.to_std(),
+            retry_attempts: d::DEFAULT_API_RETRY_ATTEMPTS as u32,
+            backoff: Backoff::Exponential,
+            base_delay: d::DEFAULT_API_BASE_DELAY.to_std(),
+            max_delay: d::DEFAULT_API_MAX_DELAY.to_std(),
+            default_headers: Vec::new(),
+            token_path: None,
+            token_ttl: Duration::ZERO,
+            user_agent: format!("hyperfleet-adapter/{}", crate::version::VERSION),
+            max_response_bytes: d::DEFAULT_API_MAX_RESPONSE_BYTES,
+        }
+    }
+
     /// From the adapter config (and `HYPERFLEET_API_BASE_URL` as a last resort), with the
     /// Go adapter's defaults and errors.
     pub fn from_config(cfg: &HyperfleetApiConfig, env: &dyn EnvSource) -> Result<Self, String> {
@@ -94,11 +113,11 @@ impl Settings {
         if base_url.is_empty() {
             return Err("HyperFleet API base URL not configured: set via WithBaseURL option or HYPERFLEET_API_BASE_URL environment variable".into());
         }
-        let positive = |d: crate::config::GoDuration, default: u64| {
+        let positive = |d: crate::config::GoDuration, default: crate::config::GoDuration| {
             if d.0 > 0 {
                 d.to_std()
             } else {
-                Duration::from_secs(default)
+                default.to_std()
             }
         };
         let user_agent = crate::config::env::non_empty(env, "HYPERFLEET_USER_AGENT")
@@ -108,8 +127,8 @@ impl Settings {
             timeout: cfg.effective_timeout().to_std(),
             retry_attempts: cfg.effective_retry_attempts().max(1) as u32,
             backoff: Backoff::parse(&cfg.retry_backoff)?,
-            base_delay: positive(cfg.base_delay, 1),
-            max_delay: positive(cfg.max_delay, 30),
+            base_delay: positive(cfg.base_delay, DEFAULT_API_BASE_DELAY),
+            max_delay: positive(cfg.max_delay, DEFAULT_API_MAX_DELAY),
             default_headers: cfg
                 .default_headers
                 .iter()
@@ -391,8 +410,22 @@ impl HyperfleetApi for HttpApi {
 
 #[cfg(test)]
 mod tests {
-    use super::Backoff;
+    use super::{Backoff, Settings};
+    use crate::config::{MapEnv, adapter::HyperfleetApiConfig};
     use std::time::Duration;
+
+    #[test]
+    fn defaults_are_what_an_empty_config_gives() {
+        let cfg = HyperfleetApiConfig {
+            base_url: "http://api".into(),
+            ..Default::default()
+        };
+        let from_config = Settings::from_config(&cfg, &MapEnv::default()).unwrap();
+        assert_eq!(
+            format!("{from_config:?}"),
+            format!("{:?}", Settings::defaults("http://api"))
+        );
+    }
 
     #[test]
     fn backoff_strategies() {
