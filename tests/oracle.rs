@@ -9,7 +9,7 @@
 //! behaviour; `-- --nocapture` prints the agreement per category.
 
 use hyperfleet_adapter::expr::convert;
-use hyperfleet_adapter::expr::jsonpath::JsonPath;
+use hyperfleet_adapter::expr::jsonpath::{JsonPath, Numbers};
 use hyperfleet_adapter::expr::template::{Template, TemplateError};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -255,20 +255,40 @@ fn templates_agree_with_go_text_template() {
 /// order) as multisets.
 fn same_extract(unordered: bool) -> impl Fn(&Value, &Value) -> bool {
     move |a, b| {
-        if a == b {
+        if same_json(a, b) {
             return true;
         }
         match (a, b) {
             (Value::Array(x), Value::Array(y)) if unordered && x.len() == y.len() => {
-                let key = |v: &Value| v.to_string();
-                let mut x: Vec<String> = x.iter().map(key).collect();
-                let mut y: Vec<String> = y.iter().map(key).collect();
-                x.sort();
-                y.sort();
-                x == y
+                let mut unused: Vec<&Value> = y.iter().collect();
+                x.iter()
+                    .all(|v| match unused.iter().position(|w| same_json(v, w)) {
+                        Some(i) => {
+                            unused.swap_remove(i);
+                            true
+                        }
+                        None => false,
+                    })
             }
             _ => false,
         }
+    }
+}
+
+/// JSON equality with numbers compared by value (Go's float64 `2` is `2`, the project's `2.0`
+/// from the same document is the same number).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
     }
 }
 
@@ -289,8 +309,17 @@ fn jsonpath_agrees_with_client_go_as_the_adapter_calls_it() {
                 Some(_) => Ok(Value::Null),
                 None => Ok(extract["value"].clone()),
             };
+            let numbers = match c.get("ints") {
+                Some(Value::Bool(true)) => Numbers::Ints,
+                Some(Value::Array(keys)) => Numbers::IntsUnder(
+                    keys.iter()
+                        .filter_map(|k| k.as_str().map(str::to_string))
+                        .collect(),
+                ),
+                _ => Numbers::Floats,
+            };
             let ours: Answer = JsonPath::compile(str_of(c, "path"))
-                .map(|p| p.get(&c["data"]))
+                .map(|p| p.get_with(&c["data"], &numbers))
                 .map_err(|e| ("compile".to_string(), e));
             let unordered = go["unordered"] == Value::Bool(true);
             let class = classify(&ours, &go_answer, same_extract(unordered));

@@ -314,7 +314,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Reads a JSONPath over the CEL variables, copying only the variable it starts with.
+    /// Reads a JSONPath over the CEL variables, copying only the variable it starts with. As in
+    /// the Go adapter, `resources` holds Kubernetes objects (integers kept) and the rest event
+    /// and API data (every number a float64), which decides how filters compare numbers.
     pub fn read_path(&self, path: &JsonPath) -> Value {
         match path.root_field() {
             Some(first) => {
@@ -322,9 +324,9 @@ impl<'a> Run<'a> {
                 if let Some(v) = self.var(first) {
                     root.insert(first.to_string(), v);
                 }
-                path.get(&Value::Object(root))
+                path.get_with(&Value::Object(root), read_path_numbers())
             }
-            None => path.get(&Value::Object(self.cel_vars())),
+            None => path.get_with(&Value::Object(self.cel_vars()), read_path_numbers()),
         }
     }
 
@@ -441,4 +443,13 @@ impl<'a> Run<'a> {
 /// Names CEL always takes from the runtime, whatever a param of that name holds.
 fn is_runtime_name(name: &str) -> bool {
     matches!(name, "adapter" | "resources" | "event" | "env")
+}
+
+/// The number model of the CEL variables for JSONPath filters (see [`Run::read_path`]).
+fn read_path_numbers() -> &'static crate::expr::jsonpath::Numbers {
+    static NUMBERS: std::sync::LazyLock<crate::expr::jsonpath::Numbers> =
+        std::sync::LazyLock::new(|| {
+            crate::expr::jsonpath::Numbers::IntsUnder(vec!["resources".into()])
+        });
+    &NUMBERS
 }
