@@ -14,6 +14,8 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
+pub(crate) mod presence;
+
 static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
     let mut env = Env::stdlib();
     // Both extensions are part of the environment the Go adapter builds (ext.Strings, ext.Lists).
@@ -27,6 +29,8 @@ static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
 pub struct CelExpr {
     source: String,
     program: Option<Arc<Program>>,
+    /// The program's expression with every `has()` made lenient (see [`presence`]).
+    expr: Option<Arc<cel::parser::Expression>>,
 }
 
 impl std::fmt::Debug for CelExpr {
@@ -54,15 +58,18 @@ impl CelExpr {
             return Ok(CelExpr {
                 source: String::new(),
                 program: None,
+                expr: None,
             });
         }
         let program = ENV.compile(trimmed).map_err(|e| CelError::Parse {
             expr: trimmed.to_string(),
             issues: e.to_string(),
         })?;
+        let expr = presence::lenient(program.expression());
         Ok(CelExpr {
             source: trimmed.to_string(),
             program: Some(Arc::new(program)),
+            expr: Some(Arc::new(expr)),
         })
     }
 
@@ -93,10 +100,10 @@ impl CelExpr {
 
     /// Evaluates in a prepared scope.
     pub fn eval_in(&self, scope: &CelScope) -> Result<Value, CelError> {
-        let Some(program) = &self.program else {
+        let Some(expr) = &self.expr else {
             return Ok(Value::Bool(true));
         };
-        let result = program.execute(&scope.ctx).map_err(|e| CelError::Eval {
+        let result = scope.ctx.resolve(expr).map_err(|e| CelError::Eval {
             expr: self.source.clone(),
             message: e.to_string(),
         })?;

@@ -15,6 +15,10 @@ type JsonFn = Box<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>;
 
 /// Registers the eight functions on an evaluation context; `now` is the evaluation time.
 pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
+    let _ = ctx.add_function(super::cel::presence::HAS, |Arguments(args): Arguments| {
+        super::cel::presence::has(&args)
+    });
+    register_optional_helpers(ctx);
     let fns: [(&str, JsonFn); 8] = [
         (
             "now",
@@ -26,7 +30,7 @@ pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
         ),
         (
             "toJson",
-            Box::new(|a| arg(a, 0).map(|v| Value::String(to_json(v)))),
+            Box::new(|a| to_json(arg(a, 0)?).map(Value::String)),
         ),
         ("dig", Box::new(|a| Ok(dig(arg(a, 0)?, str_arg(a, 1)?)))),
         (
@@ -76,13 +80,105 @@ pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
     for (name, f) in fns {
         let f = Arc::new(f);
         let name_owned = name.to_string();
+        let params = signature(name);
         let _ = ctx.add_function(name, move |Arguments(args): Arguments| -> R {
+            check_overload(&name_owned, params, &args)?;
             let json: Vec<Value> = args.iter().map(from_cel).collect();
             f(&json)
                 .map(|v| to_cel(&v))
                 .map_err(|e| ExecutionError::function_error(&name_owned, e))
         });
     }
+}
+
+/// The list helpers of cel-go's optional library that the Go adapter's `cel.OptionalTypes()`
+/// brings and the `cel` crate lacks: `list.first()`, `list.last()` (an optional of the element)
+/// and `optional.unwrap(list)` (the values of the optionals that have one).
+fn register_optional_helpers(ctx: &mut Context<'_, '_>) {
+    use cel::extractors::This;
+    use cel::objects::OptionalValue;
+    fn optional(v: Option<&Cel>) -> Cel {
+        Cel::Opaque(Arc::new(match v {
+            Some(v) => OptionalValue::of(v.clone()),
+            None => OptionalValue::none(),
+        }))
+    }
+    let _ = ctx.add_function("first", |This(list): This<Arc<Vec<Cel>>>| {
+        optional(list.first())
+    });
+    let _ = ctx.add_function("last", |This(list): This<Arc<Vec<Cel>>>| {
+        optional(list.last())
+    });
+    let _ = ctx.add_function("optional.unwrap", |list: Arc<Vec<Cel>>| -> R {
+        let mut out = Vec::new();
+        for item in list.iter() {
+            let Cel::Opaque(o) = item else {
+                return Err(ExecutionError::no_such_overload(
+                    "optional.unwrap",
+                    vec![item.type_of().to_string()],
+                ));
+            };
+            match o.downcast_ref::<OptionalValue>() {
+                Some(opt) => out.extend(opt.value().cloned()),
+                None => {
+                    return Err(ExecutionError::no_such_overload(
+                        "optional.unwrap",
+                        vec!["opaque".into()],
+                    ));
+                }
+            }
+        }
+        Ok(Cel::List(Arc::new(out)))
+    });
+}
+
+/// A parameter type of a custom function's declaration in the Go adapter.
+#[derive(Clone, Copy, PartialEq)]
+enum Param {
+    Dyn,
+    List,
+    Str,
+    Int,
+    Bool,
+}
+
+/// The declared parameters of each custom function (`../shared/spec/upstream-behaviour.md`
+/// §5.3): cel-go dispatches on them at run time, so a call that matches none is an error.
+fn signature(name: &str) -> &'static [Param] {
+    use Param::*;
+    match name {
+        "now" => &[],
+        "toJson" => &[Dyn],
+        "dig" | "statusFeedbackValue" => &[Dyn, Str],
+        "conditionStatus" | "conditionAge" => &[List, Str],
+        "stableFor" => &[List, Str, Int],
+        "triState" => &[Bool, Bool],
+        _ => &[],
+    }
+}
+
+/// Refuses a call whose arguments match no declared overload, naming their CEL types.
+fn check_overload(name: &str, params: &[Param], args: &[Cel]) -> Result<(), ExecutionError> {
+    let fits = args.len() == params.len()
+        && params.iter().zip(args).all(|(p, a)| match p {
+            Param::Dyn => true,
+            Param::List => matches!(a, Cel::List(_)),
+            Param::Str => matches!(a, Cel::String(_)),
+            Param::Int => matches!(a, Cel::Int(_)),
+            Param::Bool => matches!(a, Cel::Bool(_)),
+        });
+    if fits {
+        return Ok(());
+    }
+    let types = args
+        .iter()
+        .map(|a| match a {
+            Cel::Null => "null_type".to_string(),
+            Cel::Float(_) => "double".to_string(),
+            other => other.type_of().to_string(),
+        })
+        .collect();
+    Err(ExecutionError::no_such_overload(name, types))
 }
 
 fn arg(a: &[Value], i: usize) -> Result<&Value, String> {
@@ -96,20 +192,50 @@ fn str_arg(a: &[Value], i: usize) -> Result<&str, String> {
         .ok_or_else(|| format!("argument {} must be a string", i + 1))
 }
 
-/// Compact JSON with map keys sorted (as Go's encoding/json prints maps).
-pub fn to_json(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut e: Vec<(&String, &Value)> = m.iter().collect();
-                e.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(e.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+/// Compact JSON as Go's `encoding/json` writes the native value: map keys sorted, a float64 in
+/// Go's form (`3`, not `3.0`; `1e-7`; `1e+21`). Strings are not HTML-escaped
+/// (docs/compatibility.md). NaN and infinities are refused, as Go refuses them.
+pub fn to_json(v: &Value) -> Result<String, String> {
+    let mut out = String::new();
+    write_json(v, &mut out)?;
+    Ok(out)
+}
+
+fn write_json(v: &Value, out: &mut String) -> Result<(), String> {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_json(v, out)?;
             }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
+            out.push('}');
         }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(v, out)?;
+            }
+            out.push(']');
+        }
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            out.push_str(&super::gofmt::json_float(f).ok_or_else(|| {
+                format!("json: unsupported value: {}", super::gofmt::format_float(f))
+            })?);
+        }
+        other => out.push_str(&other.to_string()),
     }
-    serde_json::to_string(&sorted(v)).unwrap_or_default()
+    Ok(())
 }
 
 /// Dot-path traversal through maps and lists (numeric segments index lists); missing → null.
@@ -155,31 +281,42 @@ pub fn condition_age(list: &Value, kind: &str, now: DateTime<Utc>) -> i64 {
     find_condition(list, kind)
         .and_then(|c| c.get("last_transition_time"))
         .and_then(Value::as_str)
+        .filter(|t| go_rfc3339_shape(t))
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| (now - t.with_timezone(&Utc)).num_seconds())
         .unwrap_or(-1)
 }
 
+/// What Go's `time.Parse(time.RFC3339, …)` insists on beyond chrono's reading: an upper-case
+/// `T` between date and time, and `Z` or a `±hh:mm` offset (chrono also takes `t`, a space
+/// and `z`).
+fn go_rfc3339_shape(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 20
+        && b[10] == b'T'
+        && (t.ends_with('Z') || {
+            let off = &b[b.len() - 6..];
+            matches!(off[0], b'+' | b'-') && off[3] == b':'
+        })
+}
+
 /// True iff the condition's status is `"True"` and it has held for at least `secs` seconds.
 pub fn stable_for(list: &Value, kind: &str, secs: i64, now: DateTime<Utc>) -> bool {
-    condition_status(list, kind) == "True" && {
-        let age = condition_age(list, kind, now);
-        age >= 0 && age >= secs
-    }
+    // As in Go: an unknown age (-1) passes a negative threshold.
+    condition_status(list, kind) == "True" && condition_age(list, kind, now) >= secs
 }
 
 /// `fb.values[name == N].fieldValue.string`, or `""`.
 pub fn status_feedback_value(fb: &Value, name: &str) -> String {
+    // The first entry of that name that has a string value: entries without one are passed
+    // over, as the Go adapter's loop does.
     fb.get("values")
         .and_then(Value::as_array)
-        .and_then(|vals| {
-            vals.iter()
-                .filter_map(Value::as_object)
-                .find(|v| v.get("name").and_then(Value::as_str) == Some(name))
-        })
-        .and_then(|v| v.get("fieldValue"))
-        .and_then(|fv| fv.get("string"))
-        .and_then(Value::as_str)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .filter(|v| v.get("name").and_then(Value::as_str) == Some(name))
+        .find_map(|v| v.get("fieldValue")?.get("string")?.as_str())
         .unwrap_or("")
         .to_string()
 }

@@ -62,6 +62,30 @@ pub fn format_float_fixed(f: f64) -> String {
     format!("{sign}{}", fixed(&digits, dp))
 }
 
+/// How Go's `encoding/json` writes a float64: shortest digits, `'f'` form between 1e-6 and 1e21,
+/// else `'e'` form with a one-digit negative exponent kept short (`1e-7`, `1e+21`). `None` for
+/// NaN and infinities, which `encoding/json` refuses.
+pub fn json_float(f: f64) -> Option<String> {
+    if !f.is_finite() {
+        return None;
+    }
+    let abs = f.abs();
+    if abs == 0.0 || (1e-6..1e21).contains(&abs) {
+        return Some(format_float_fixed(f));
+    }
+    let sign = if f < 0.0 { "-" } else { "" };
+    let (digits, dp) = shortest_digits(f);
+    let (head, tail) = digits.split_at(1);
+    let frac = if tail.is_empty() {
+        String::new()
+    } else {
+        format!(".{tail}")
+    };
+    let exp = dp - 1;
+    let esign = if exp < 0 { '-' } else { '+' };
+    Some(format!("{sign}{head}{frac}e{esign}{}", exp.abs()))
+}
+
 fn fixed(digits: &str, dp: i32) -> String {
     if dp <= 0 {
         format!("0.{}{}", "0".repeat((-dp) as usize), digits)
