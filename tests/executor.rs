@@ -671,3 +671,47 @@ async fn hostile_event_values_cannot_cut_the_status_url() {
         ["/api/hyperfleet/v1/clusters/c1/statuses"]
     );
 }
+
+/// As in the Go adapter (and its e2e test "should fail to discover ManifestWork when discovery
+/// name does not match created resource"): a discovery that finds nothing right after a
+/// successful apply fails the resource, with the not-found error and the execution error set.
+#[tokio::test]
+async fn a_discovery_that_misses_the_applied_object_fails_the_resource() {
+    for (discovery, not_found) in [
+        (
+            r#"by_name: "other-{{ .clusterId }}""#,
+            r#"namespace "other-c1" not found"#,
+        ),
+        (
+            r#"by_selectors: {label_selector: {region: "nowhere"}}"#,
+            r#"Namespace "" not found"#,
+        ),
+    ] {
+        let resources = format!(
+            r#"
+  - name: ns
+    manifest:
+      apiVersion: v1
+      kind: Namespace
+      metadata:
+        name: "{{{{ .clusterId }}}}"
+        labels: {{region: "{{{{ .region }}}}"}}
+        annotations: {{hyperfleet.io/generation: "{{{{ .generation }}}}"}}
+    discovery:
+      {discovery}
+"#
+        );
+        let h = harness(&task(" []", &resources), CLUSTER_OK);
+        let r = run(&h).await;
+        assert!(r.is_failed(), "{discovery}");
+        let err = r.resources[0].error.as_deref().unwrap();
+        assert_eq!(
+            err,
+            format!("[resources] ns: failed to discover resource after apply: {not_found}"),
+            "{discovery}"
+        );
+        let ee = r.adapter.execution_error.as_ref().unwrap();
+        assert_eq!((ee.phase.as_str(), ee.step.as_str()), ("resources", "ns"));
+        assert_eq!(payload(&r)["reason"], "ResourceFailed");
+    }
+}

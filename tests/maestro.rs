@@ -701,3 +701,71 @@ async fn rotated_client_certificates_are_picked_up() {
         Operation::Create
     );
 }
+
+/// Read-your-writes: a work just published is found by `get` and `discover` while Maestro's
+/// REST view does not show it yet, so the discovery right after an apply cannot fail a create
+/// that succeeded; once the view shows it, the view's copy is what is read.
+#[tokio::test]
+async fn a_work_just_published_is_read_back_while_the_rest_view_lags() {
+    let fake = fake().await;
+    fake.lag_rest(true);
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    let applied = apply(
+        &t,
+        &work("w", "1", json!({"app": "demo"}), namespace_manifest("1")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(applied.operation, Operation::Create);
+    let got = t.get(&mw_gvk(), "", "w", &target()).await.unwrap();
+    assert_eq!(got["metadata"]["name"], "w");
+    let sel = Selector {
+        namespace: String::new(),
+        labels: [("app".to_string(), "demo".to_string())].into(),
+    };
+    assert_eq!(
+        t.discover(&mw_gvk(), &sel, &target()).await.unwrap().len(),
+        1
+    );
+    let ns = t
+        .get(&Gvk::new("v1", "Namespace"), "", "abc123", &target())
+        .await
+        .unwrap();
+    assert_eq!(ns["metadata"]["labels"]["app"], "demo");
+    // A second apply sees its own create: an update or a skip, never a second create.
+    let again = apply(
+        &t,
+        &work("w", "1", json!({"app": "demo"}), namespace_manifest("1")),
+    )
+    .await
+    .unwrap();
+    assert_ne!(again.operation, Operation::Create);
+
+    fake.reveal();
+    let shown = t.get(&mw_gvk(), "", "w", &target()).await.unwrap();
+    assert!(
+        shown["metadata"]["creationTimestamp"].is_string(),
+        "the REST view's copy, with what Maestro stored: {shown}"
+    );
+    // Deleting forgets the published copy.
+    t.delete(&mw_gvk(), "", "w", Propagation::Background, &target())
+        .await
+        .unwrap();
+}
+
+/// Without the REST view, another process's works are not made up: a work this transport never
+/// published stays not found.
+#[tokio::test]
+async fn only_this_process_s_own_writes_are_read_back() {
+    let fake = fake().await;
+    fake.lag_rest(true);
+    let other = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    apply(&other, &plain("w", "1")).await.unwrap();
+    let t = MaestroTransport::connect(&settings(&fake), None).unwrap();
+    assert!(
+        t.get(&mw_gvk(), "", "w", &target())
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}

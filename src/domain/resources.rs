@@ -131,10 +131,24 @@ impl Run<'_> {
         path: &str,
         target: &Target,
     ) -> Result<Option<Value>, String> {
+        Ok(match self.find_object(r, d, path, target).await? {
+            Found::Object(obj) => Some(obj),
+            Found::Missing(_) => None,
+        })
+    }
+
+    /// [`Self::find`], saying why nothing was found.
+    async fn find_object(
+        &mut self,
+        r: &Resource,
+        d: &Discovery,
+        path: &str,
+        target: &Target,
+    ) -> Result<Found, String> {
         let lookup = self.lookup(path, d)?;
         let gvk = manifest_gvk(r.manifest.as_ref().unwrap_or(&Value::Null));
         let transport = self.transport(r.client())?;
-        find_with(transport.as_ref(), &gvk, &lookup, target).await
+        lookup_with(transport.as_ref(), &gvk, &lookup, target).await
     }
 
     async fn one_resource(&mut self, i: usize, r: &Resource) -> Step {
@@ -298,21 +312,18 @@ impl Run<'_> {
         res.operation = Some(applied.operation);
         res.reason = applied.reason.clone();
         if let Some(d) = &r.discovery {
-            match self
-                .find(r, d, &format!("resources[{i}].discovery"), target)
+            // As in the Go adapter, not finding the object just applied fails the resource (a
+            // discovery that misses what the config creates is a config error the status must
+            // show). The transports read their own writes, so a lagging store is no cause.
+            let found = match self
+                .find_object(r, d, &format!("resources[{i}].discovery"), target)
                 .await
             {
-                Ok(Some(obj)) => self.set_resource(&r.name, Some(obj)),
-                Ok(None) => {
-                    // The Go adapter failed the resource here; a store that lags behind its
-                    // writes (Maestro's REST view) or a selector that misses the object is
-                    // not an apply failure: use what the apply returned.
-                    tracing::warn!(
-                        "Resource[{}] not found by its discovery right after apply; using the applied object",
-                        r.name
-                    );
-                    self.set_resource(&r.name, Some(applied.object.clone()));
-                }
+                Ok(Found::Object(obj)) => Ok(obj),
+                Ok(Found::Missing(e)) | Err(e) => Err(e),
+            };
+            match found {
+                Ok(obj) => self.set_resource(&r.name, Some(obj)),
                 Err(e) => {
                     tracing::warn!("Resource[{}] discovery after apply failed: {e}", r.name);
                     let msg = format!(
@@ -491,17 +502,25 @@ impl Run<'_> {
     }
 }
 
-/// Runs a lookup through a transport: by name (`get`) or by selector (`discover` + pick).
-pub async fn find_with(
+/// What a discovery found: the object, or the not-found error the Go adapter reports.
+pub enum Found {
+    Object(Value),
+    Missing(String),
+}
+
+/// A discovery: `by_name` gets the object (the transport's NotFound text when it is absent);
+/// `by_selectors` lists and picks one (`<Kind> "" not found` when none matches, as the Go
+/// adapter words it).
+pub async fn lookup_with(
     transport: &dyn Transport,
     gvk: &Gvk,
     lookup: &Lookup,
     target: &Target,
-) -> Result<Option<Value>, String> {
+) -> Result<Found, String> {
     match &lookup.by_name {
         Some(name) => match transport.get(gvk, &lookup.namespace, name, target).await {
-            Ok(obj) => Ok(Some(obj)),
-            Err(e) if e.is_not_found() => Ok(None),
+            Ok(obj) => Ok(Found::Object(obj)),
+            Err(e) if e.is_not_found() => Ok(Found::Missing(e.to_string())),
             Err(e) => Err(e.to_string()),
         },
         None => {
@@ -513,7 +532,10 @@ pub async fn find_with(
                 .discover(gvk, &selector, target)
                 .await
                 .map_err(|e| e.to_string())?;
-            Ok(discovery::pick(items))
+            Ok(match discovery::pick(items) {
+                Some(obj) => Found::Object(obj),
+                None => Found::Missing(format!("{} \"\" not found", gvk.kind)),
+            })
         }
     }
 }

@@ -76,6 +76,9 @@ struct State {
     hold_publish: Option<Duration>,
     /// REST reads are held this long before being answered (a hung REST API).
     hold_rest: Option<Duration>,
+    /// Bundles created while set stay out of the REST view until revealed (a lagging view).
+    lag_rest: bool,
+    hidden: std::collections::BTreeSet<String>,
     heartbeats: bool,
     report: Report,
     applied: bool,
@@ -145,6 +148,8 @@ impl FakeMaestro {
             fail_publish: None,
             hold_publish: None,
             hold_rest: None,
+            lag_rest: false,
+            hidden: Default::default(),
             heartbeats: true,
             report: Report::AtOnce,
             applied: true,
@@ -280,6 +285,17 @@ impl FakeMaestro {
     /// Every later Publish is held for `hold` (then handled), or answered at once with `None`.
     pub fn hold_publishes(&self, hold: Option<Duration>) {
         lock(&self.state).hold_publish = hold;
+    }
+
+    /// While `lag` is set, bundles created by Publish are not shown by the REST API (as when
+    /// Maestro has not stored them yet); [`Self::reveal`] shows them.
+    pub fn lag_rest(&self, lag: bool) {
+        lock(&self.state).lag_rest = lag;
+    }
+
+    /// Shows every bundle held back by [`Self::lag_rest`].
+    pub fn reveal(&self) {
+        lock(&self.state).hidden.clear();
     }
 
     /// Every later resource-bundle read is held for `hold`, or answered at once with `None`.
@@ -466,7 +482,7 @@ async fn get_bundle(
         tokio::time::sleep(hold).await;
     }
     let s = lock(&state);
-    match s.bundles.get(&id) {
+    match s.bundles.get(&id).filter(|_| !s.hidden.contains(&id)) {
         Some(b) => axum::Json(present(&id, b)).into_response(),
         None => error(404, "7", &format!("Resource with id='{id}' not found")),
     }
@@ -503,6 +519,7 @@ async fn list_bundles(
     let items = s
         .bundles
         .iter()
+        .filter(|(id, _)| !s.hidden.contains(*id))
         .filter(|(_, b)| {
             clauses.iter().all(|(k, v)| match k.as_str() {
                 "source" => b.source == *v,
@@ -728,6 +745,9 @@ impl State {
                     return Err(
                         "failed to create resource: maestro-6: This Resource already exists".into(),
                     );
+                }
+                if self.lag_rest {
+                    self.hidden.insert(id.clone());
                 }
                 self.bundles.insert(
                     id.clone(),

@@ -6,6 +6,7 @@
 
 pub mod events;
 pub mod proto;
+mod recent;
 pub mod rest;
 mod subscription;
 
@@ -344,6 +345,8 @@ pub struct MaestroTransport {
     /// Deadline of one Publish attempt.
     timeout: Duration,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Works published here, read back while the REST view does not show them yet.
+    recent: recent::Recent,
 }
 
 impl Drop for MaestroTransport {
@@ -416,6 +419,7 @@ impl MaestroTransport {
             publish_backoff: settings.publish_backoff,
             timeout: settings.timeout,
             tasks,
+            recent: recent::Recent::default(),
         })
     }
 
@@ -495,23 +499,29 @@ impl MaestroTransport {
 
     async fn work(&self, consumer: &str, name: &str) -> Result<Option<Value>, String> {
         let id = resource_id(&self.source, consumer, name);
-        Ok(self
+        let shown = self
             .shared
             .rest()
             .bundle(&id)
             .await?
-            .map(|b| to_manifest_work(&b)))
+            .map(|b| to_manifest_work(&b));
+        Ok(self.recent.read(&id, shown))
     }
 
     async fn works(&self, consumer: &str) -> Result<Vec<Value>, String> {
-        Ok(self
+        let shown = self
             .shared
             .rest()
             .bundles(&self.source, consumer)
             .await?
             .iter()
             .map(to_manifest_work)
-            .collect())
+            .map(|w| {
+                let id = resource_id(&self.source, consumer, meta(&w, "name"));
+                (id, w)
+            })
+            .collect();
+        Ok(self.recent.list(consumer, shown))
     }
 }
 
@@ -651,6 +661,7 @@ impl Transport for MaestroTransport {
                         format!("Failed to publish resource {name}: {}", rpc_error(&s)),
                     )
                 })?;
+                self.recent.published(&id, &patched);
                 patched
             }
             _ => {
@@ -688,6 +699,7 @@ impl Transport for MaestroTransport {
                 }
                 work["metadata"]["uid"] = json!(id);
                 work["metadata"]["resourceVersion"] = json!("0");
+                self.recent.published(&id, &work);
                 work
             }
         };
@@ -813,7 +825,9 @@ impl Transport for MaestroTransport {
                 "Failed to publish resource {name}: {}",
                 rpc_error(&s)
             ))
-        })
+        })?;
+        self.recent.forget(&id);
+        Ok(())
     }
 }
 
