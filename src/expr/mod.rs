@@ -10,6 +10,7 @@ pub mod gotime;
 pub mod jsonpath;
 pub mod manifest;
 pub mod template;
+mod tmplcompare;
 pub mod tmplfuncs;
 pub mod urlguard;
 

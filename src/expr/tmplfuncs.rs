@@ -241,5 +241,11 @@ pub fn func_map() -> FuncMap {
         Ok(Tv::String(go_sprint(&args[0]).into()))
     };
     m.insert("string".into(), Arc::new(string));
+    // Go's comparison builtins, with integers and floats comparing by value.
+    m.insert("eq".into(), Arc::new(super::tmplcompare::eq));
+    m.insert("ne".into(), Arc::new(super::tmplcompare::ne));
+    for name in ["lt", "le", "gt", "ge"] {
+        m.insert(name.into(), Arc::new(super::tmplcompare::ordered(name)));
+    }
     m
 }

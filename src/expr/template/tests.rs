@@ -124,3 +124,25 @@ fn variable_reference_scans() {
     let roots = all_roots("{{ if .d }}{{ index .m \"k.z\" }}{{ $v.x }}{{ end }}{{ .a.b }}");
     assert_eq!(roots, vec!["d", "m", "a"]);
 }
+
+#[test]
+fn integers_and_floats_compare_by_value_in_both_directions() {
+    // `.n` is the JSON integer 3 (a float64 in the Go adapter, where these worked).
+    assert_eq!(
+        r("{{ eq .n 3.0 }} {{ eq 3.0 .n }} {{ ne .n 3.5 }}"),
+        "true true true"
+    );
+    assert_eq!(
+        r("{{ gt .n 0.0 }} {{ lt 2.5 .n }} {{ ge .n 3.0 }} {{ le .f .n }}"),
+        "true true true true"
+    );
+    assert_eq!(
+        r("{{ eq .n 1 2 3 }} {{ eq .clusterId \"Cluster-1\" }}"),
+        "true true"
+    );
+    assert_eq!(r("{{ eq .nil .nil }} {{ eq .nil 1 }}"), "true false");
+    let err = |src: &str| render_str(src, &data()).unwrap_err().to_string();
+    assert!(err("{{ eq .n \"3\" }}").contains("incompatible types for comparison"));
+    assert!(err("{{ eq .l .l }}").contains("non-comparable type"));
+    assert!(err("{{ lt true false }}").contains("invalid type for comparison"));
+}
