@@ -5,6 +5,7 @@ pub mod cel;
 pub mod celfuncs;
 pub mod convert;
 pub mod criteria;
+pub mod gocase;
 pub mod gofmt;
 pub mod gotime;
 pub mod jsonpath;

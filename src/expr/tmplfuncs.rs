@@ -97,44 +97,6 @@ fn to_float(v: &Tv) -> f64 {
     }
 }
 
-fn title_case(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut at_start = true;
-    for c in s.chars() {
-        if c.is_alphanumeric() || c == '\'' {
-            if at_start {
-                out.extend(c.to_uppercase());
-            } else {
-                out.extend(c.to_lowercase());
-            }
-            at_start = false;
-        } else {
-            out.push(c);
-            at_start = true;
-        }
-    }
-    out
-}
-
-fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn date_fn(args: &[Tv]) -> FnResult {
     want_args("date", args, 2)?;
     let layout = s_arg(args, 0)?;
@@ -187,11 +149,11 @@ pub fn func_map() -> FuncMap {
     m.insert("date".into(), Arc::new(date_fn));
     m.insert("dateFormat".into(), Arc::new(date_fn));
     for (k, f) in [
-        string_fn("lower", |s| s.to_lowercase()),
-        string_fn("upper", |s| s.to_uppercase()),
-        string_fn("title", title_case),
+        string_fn("lower", super::gocase::lower),
+        string_fn("upper", super::gocase::upper),
+        string_fn("title", super::gocase::title),
         string_fn("trim", |s| s.trim().to_string()),
-        string_fn("quote", go_quote),
+        string_fn("quote", super::gocase::quote),
         string2_fn("trimPrefix", |s, p| {
             Tv::String(s.strip_prefix(p).unwrap_or(s).into())
         }),
