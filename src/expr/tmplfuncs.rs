@@ -77,24 +77,99 @@ pub fn go_sprint(v: &Tv) -> String {
     }
 }
 
+/// The adapter's `int`/`int64`: Go's conversion of a float64 (out of range or NaN gives the
+/// minimum int64, as on amd64), and `strconv.Atoi` with its error ignored (a syntax error gives
+/// 0, an out-of-range number the clamped value).
 fn to_int(v: &Tv) -> i64 {
     match v {
         Tv::Int(i) => *i,
         Tv::Uint(u) => *u as i64,
-        Tv::Float(f) => *f as i64,
-        Tv::String(s) => s.parse::<i64>().unwrap_or(0),
+        Tv::Float(f) if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(f) => {
+            *f as i64
+        }
+        Tv::Float(_) => i64::MIN,
+        Tv::String(s) => go_atoi(s),
         _ => 0,
     }
 }
 
+fn go_atoi(s: &str) -> i64 {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    s.parse::<i64>().unwrap_or(if s.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+/// The adapter's `float`/`float64`: `strconv.ParseFloat` with its error ignored — Go's
+/// syntax (`inf`, `infinity`, `nan` in any case, hexadecimal `0x1p-2`, `_` between digits);
+/// a syntax error gives 0, an overflow ±Inf.
 fn to_float(v: &Tv) -> f64 {
     match v {
         Tv::Int(i) => *i as f64,
         Tv::Uint(u) => *u as f64,
         Tv::Float(f) => *f,
-        Tv::String(s) => s.parse::<f64>().unwrap_or(0.0),
+        Tv::String(s) => go_parse_float(s).unwrap_or(0.0),
         _ => 0.0,
     }
+}
+
+fn go_parse_float(s: &str) -> Option<f64> {
+    let (sign, body) = match s.strip_prefix('-') {
+        Some(b) => (-1.0, b),
+        None => (1.0, s.strip_prefix('+').unwrap_or(s)),
+    };
+    match body.to_ascii_lowercase().as_str() {
+        "inf" | "infinity" => return Some(sign * f64::INFINITY),
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    // Underscores only between digits (Go's rule for number literals).
+    let bytes = body.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'_'
+            && !(i > 0
+                && bytes[i - 1].is_ascii_hexdigit()
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit))
+        {
+            return None;
+        }
+    }
+    let body = body.replace('_', "");
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        return parse_hex_float(hex).map(|f| sign * f);
+    }
+    if !body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
+        return None;
+    }
+    body.parse::<f64>().ok().map(|f| sign * f)
+}
+
+/// `<hex mantissa>[.<hex>]p<exp>` (the `0x` already removed); the exponent is required, as in Go.
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (mantissa, exp) = s.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut value = 0f64;
+    for c in int.chars() {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        value += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    Some(value * 2f64.powi(exp))
 }
 
 fn date_fn(args: &[Tv]) -> FnResult {

@@ -146,3 +146,21 @@ fn integers_and_floats_compare_by_value_in_both_directions() {
     assert!(err("{{ eq .l .l }}").contains("non-comparable type"));
     assert!(err("{{ lt true false }}").contains("invalid type for comparison"));
 }
+
+#[test]
+fn conversions_at_the_edges_follow_go() {
+    assert_eq!(
+        r(
+            r#"{{ int "9223372036854775808" }} {{ int64 "-9223372036854775809" }} {{ int " 5" }} {{ int "+5" }}"#
+        ),
+        "9223372036854775807 -9223372036854775808 0 5"
+    );
+    assert_eq!(
+        r("{{ int 1e20 }} {{ int64 -3.99 }}"),
+        "-9223372036854775808 -3"
+    );
+    assert_eq!(
+        r(r#"{{ float "0x1p-2" }} {{ float64 "1_000" }} {{ float "1__0" }} {{ float "x" }}"#),
+        "0.25 1000 0 0"
+    );
+}
