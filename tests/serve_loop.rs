@@ -287,17 +287,23 @@ async fn events_for_one_resource_never_run_concurrently() {
     );
 }
 
-/// A burst for one cluster does not hold the execution slots: while the first event of the
-/// burst runs and the rest wait for their cluster, another cluster's event runs and is acked.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
-    let dir = tempfile::tempdir().unwrap();
+/// A fake API whose GETs of the cluster `held` wait for permits of the returned semaphore.
+async fn held_api() -> (Arc<tokio::sync::Semaphore>, String, Api) {
     let hold = Arc::new(tokio::sync::Semaphore::new(0));
     let (base, api) = fake_api_with(Api {
         hold: Some(hold.clone()),
         ..Default::default()
     })
     .await;
+    (hold, base, api)
+}
+
+/// A burst for one cluster does not hold the execution slots: while the first event of the
+/// burst runs and the rest wait for their cluster, another cluster's event runs and is acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hold, base, api) = held_api().await;
     let (broker, source) = MemoryBroker::new();
     let deps = LoopDeps {
         executor: Arc::new(executor(&base, dir.path())),
@@ -340,12 +346,7 @@ async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_starts_no_event_that_was_waiting() {
     let dir = tempfile::tempdir().unwrap();
-    let hold = Arc::new(tokio::sync::Semaphore::new(0));
-    let (base, api) = fake_api_with(Api {
-        hold: Some(hold.clone()),
-        ..Default::default()
-    })
-    .await;
+    let (hold, base, api) = held_api().await;
     let (broker, source) = MemoryBroker::new();
     let health = Health::new(&[], None);
     let deps = LoopDeps {
