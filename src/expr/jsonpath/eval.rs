@@ -202,7 +202,10 @@ impl Eval<'_> {
             if end > len || end < 0 {
                 return fail(
                     input.clone(),
-                    format!("array index out of bounds: index {}, length {len}", end - 1),
+                    format!(
+                        "array index out of bounds: index {}, length {len}",
+                        end.wrapping_sub(1)
+                    ),
                 );
             }
             if start > end {

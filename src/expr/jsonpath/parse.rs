@@ -318,7 +318,8 @@ fn slice(text: &str) -> Result<Slice, String> {
         Some(number(first)?)
     };
     let (end, derived) = match second {
-        None => (Some(start.unwrap_or(0) + 1), true),
+        // Go's `int` arithmetic: `[9223372036854775807]` wraps, as it does there.
+        None => (Some(start.unwrap_or(0).wrapping_add(1)), true),
         Some("") => (None, false),
         Some(g) => (Some(number(g)?), false),
     };

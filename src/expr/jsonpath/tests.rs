@@ -97,3 +97,17 @@ fn range_never_gives_a_value() {
     let v = json!({"items": [{"name": "a"}]});
     assert_eq!(get("{range .items[*]}{.name}{end}", &v), json!(null));
 }
+
+#[test]
+fn extreme_indexes_are_errors_not_panics() {
+    let v = json!({"l": [1, 2]});
+    for path in [
+        "{.l[9223372036854775807]}",
+        "{.l[-9223372036854775808]}",
+        "{.l[0:-9223372036854775808]}",
+        "{.l[99999999999999999999]}",
+    ] {
+        let p = JsonPath::compile(path);
+        assert!(p.is_err() || p.unwrap().get(&v) == json!(null), "{path}");
+    }
+}
