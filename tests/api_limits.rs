@@ -6,11 +6,12 @@
 
 #[path = "support/fake_api.rs"]
 mod fake_api;
+mod support;
 
 use fake_api::{FakeApi, Fault};
 use hyperfleet_adapter::adapters::api::http::{Backoff, HttpApi, Settings};
 use hyperfleet_adapter::app::servers::{self, Health};
-use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::config::MapEnv;
 use hyperfleet_adapter::domain::result::Phase;
 use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::ports::{ApiRequest, HyperfleetApi};
@@ -157,15 +158,8 @@ fn executor(dir: &std::path::Path, base: &str, limit: u64) -> Executor {
         &format!("retry_attempts: 3\n    max_response_bytes: {limit}\n"),
     );
     std::fs::write(&a, text).unwrap();
+    let loaded = support::load_configs(a, t);
     let env = MapEnv::default();
-    let loaded = config::load(&LoadOptions {
-        adapter_path: Some(a),
-        task_path: Some(t),
-        flags: vec![],
-        env: &env,
-        binary_version: "0.0.0-dev".into(),
-    })
-    .unwrap();
     let api = &loaded.adapter.clients.hyperfleet_api;
     assert_eq!(api.effective_max_response_bytes(), limit);
     let settings = Settings::from_config(api, &env).unwrap();

@@ -3,21 +3,23 @@
 
 #[path = "support/capture.rs"]
 mod capture;
+mod support;
 
 use capture::Capture;
 use hyperfleet_adapter::adapters::api::RecordedApi;
-use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings, Sleeper};
+use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
 use hyperfleet_adapter::adapters::broker::memory::MemoryBroker;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
 use hyperfleet_adapter::app::logging::{self, LogSettings};
 use hyperfleet_adapter::app::metrics::Metrics;
 use hyperfleet_adapter::app::serve::{self, LoopDeps};
 use hyperfleet_adapter::app::servers::Health;
-use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::config::MapEnv;
 use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::ports::{ApiRequest, FixedClock, HyperfleetApi};
 use std::sync::Arc;
 use std::time::Duration;
+use support::NoSleep;
 
 fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
     let c = Capture::default();
@@ -62,20 +64,12 @@ fn executor(task: &str) -> (Executor, tempfile::TempDir) {
     std::fs::write(&a, "adapter:\n  name: patterns-adapter\n").unwrap();
     let t = dir.path().join("t.yaml");
     std::fs::write(&t, task).unwrap();
-    let env = MapEnv::default();
-    let loaded = config::load(&LoadOptions {
-        adapter_path: Some(a),
-        task_path: Some(t),
-        flags: vec![],
-        env: &env,
-        binary_version: "0.0.0-dev".into(),
-    })
-    .unwrap();
+    let loaded = support::load_configs(a, t);
     let store = Arc::new(MemoryTransport::default());
     let api = RecordedApi::parse(r#"{"responses": [{"match": {"method": "POST", "urlPattern": "statuses"}, "responses": [{"statusCode": 500}]}]}"#).unwrap();
     let ports = Ports {
         clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
-        ..Ports::with_transport(Arc::new(api), store.clone(), Arc::new(env))
+        ..Ports::with_transport(Arc::new(api), store.clone(), Arc::new(MapEnv::default()))
     };
     (Executor::new(Arc::new(loaded), ports), dir)
 }
@@ -170,21 +164,10 @@ async fn render_and_precondition_failures() {
     assert_eq!(render["event_id"], "evt-render");
 }
 
-struct NoSleep;
-
-#[async_trait::async_trait]
-impl Sleeper for NoSleep {
-    async fn sleep(&self, _: Duration) {}
-}
-
 #[tokio::test]
 async fn api_retries_and_fatal_broker_errors() {
     let (logs, _g) = capture();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = support::busy_api().await;
     let settings = Settings {
         retry_attempts: 2,
         ..Settings::defaults(format!("http://{addr}"))

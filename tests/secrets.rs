@@ -5,14 +5,15 @@
 
 #[path = "support/capture.rs"]
 mod capture;
+mod support;
 
 use capture::Capture;
-use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings, Sleeper};
+use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
 use hyperfleet_adapter::app::logging::{self, LogSettings};
 use hyperfleet_adapter::ports::{ApiRequest, HyperfleetApi};
 use hyperfleet_adapter::redact::{self, Secrets};
 use std::process::{Command, Output};
-use std::time::Duration;
+use support::NoSleep;
 
 const BIN: &str = env!("CARGO_BIN_EXE_adapter");
 const TOKEN: &str = "tok-5ecret-9f8e7d";
@@ -204,13 +205,6 @@ fn startup_logs_and_errors_print_no_secret() {
     assert_clean("startup", &all);
 }
 
-struct NoSleep;
-
-#[async_trait::async_trait]
-impl Sleeper for NoSleep {
-    async fn sleep(&self, _: Duration) {}
-}
-
 /// Log lines (every level, JSON and text) and the HTTP span's `url.full`: the API client's
 /// retry lines name a URL with a password; a line that prints an env secret's value.
 #[tokio::test]
@@ -229,11 +223,7 @@ async fn log_lines_mask_url_passwords_and_env_secrets() {
         };
         let _g =
             tracing::subscriber::set_default(logging::subscriber(&settings, logs.clone(), None));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = support::busy_api().await;
         let settings = Settings {
             retry_attempts: 2,
             ..Settings::defaults(format!("http://admin:{PASSWORD}@{addr}"))

@@ -52,3 +52,35 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Loads an adapter config and a task config as `serve` does, with no flags and an empty
+/// environment.
+pub fn load_configs(adapter: PathBuf, task: PathBuf) -> hyperfleet_adapter::config::Loaded {
+    let env = hyperfleet_adapter::config::MapEnv::default();
+    hyperfleet_adapter::config::load(&hyperfleet_adapter::config::LoadOptions {
+        adapter_path: Some(adapter),
+        task_path: Some(task),
+        flags: vec![],
+        env: &env,
+        binary_version: "0.0.0-dev".into(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A retry sleeper that returns at once, so retry tests take no time.
+pub struct NoSleep;
+
+#[async_trait::async_trait]
+impl hyperfleet_adapter::adapters::api::http::Sleeper for NoSleep {
+    async fn sleep(&self, _: std::time::Duration) {}
+}
+
+/// An HTTP server on a free port that answers every request `503 busy`; its address.
+pub async fn busy_api() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
