@@ -214,7 +214,9 @@ fn render(c: &Map<String, Value>) -> Answer {
             let v = data[k].clone();
             match convert::convert(&v, kind.as_str().unwrap_or_default()) {
                 Ok(v) => data[k] = v,
-                Err(e) => return Err(("convert".into(), e)),
+                // The oracle converts as the Go adapter does and reports a failure as a bad
+                // request.
+                Err(e) => return Err(("request".into(), format!("bad go_types: {e}"))),
             }
         }
     }

@@ -67,7 +67,7 @@ pub struct Executor {
     /// converted to CEL values.
     pub(super) cel_names: std::collections::HashSet<String>,
     /// The `config` and `env` built-ins as template values, converted once.
-    pub(super) builtin_templates: [gotmpl::Value; 2],
+    pub(super) builtin_templates: [crate::expr::template::Tv; 2],
 }
 
 impl Executor {
@@ -181,8 +181,8 @@ pub(super) struct Run<'a> {
     pub gone: std::collections::BTreeSet<String>,
     pub now: DateTime<Utc>,
     /// Params converted for templates, one conversion per change.
-    tparams: BTreeMap<Arc<str>, gotmpl::Value>,
-    tdata: Option<gotmpl::Value>,
+    tparams: BTreeMap<Arc<str>, crate::expr::template::Tv>,
+    tdata: Option<crate::expr::template::Tv>,
     /// CEL variables, updated one variable at a time as params change.
     scope: CelScope,
     /// `adapter` and `resources` changed since they were last put in the scope.
@@ -232,7 +232,12 @@ impl<'a> Run<'a> {
     }
 
     /// Sets a param whose template value is already converted.
-    pub fn set_param_with(&mut self, name: &str, value: Value, converted: gotmpl::Value) {
+    pub fn set_param_with(
+        &mut self,
+        name: &str,
+        value: Value,
+        converted: crate::expr::template::Tv,
+    ) {
         self.tparams.insert(Arc::from(name), converted);
         self.tdata = None;
         if self.defer_cel {
@@ -344,9 +349,9 @@ impl<'a> Run<'a> {
         &self.scope
     }
 
-    fn template_data(&mut self) -> gotmpl::Value {
+    fn template_data(&mut self) -> crate::expr::template::Tv {
         self.tdata
-            .get_or_insert_with(|| gotmpl::Value::Map(Arc::new(self.tparams.clone())))
+            .get_or_insert_with(|| crate::expr::template::Tv::Map(Arc::new(self.tparams.clone())))
             .clone()
     }
 

@@ -55,9 +55,17 @@ pub fn title(s: &str) -> String {
                 break;
             }
         }
-        let first = chars[start];
-        out.push_str(&title_char(first));
-        let rest: String = chars[start + 1..i].iter().collect();
+        // The first cased letter of the word is title-cased (leading digits are uncased:
+        // `0x1p` becomes `0X1p`); the rest is lower-cased.
+        let word = &chars[start..i];
+        let first = word
+            .iter()
+            .position(|c| c.to_lowercase().ne(c.to_uppercase()))
+            .unwrap_or(0);
+        let head: String = word[..first].iter().collect();
+        out.push_str(&head.to_lowercase());
+        out.push_str(&title_char(word[first]));
+        let rest: String = word[first + 1..].iter().collect();
         out.push_str(&rest.to_lowercase());
     }
     out
@@ -127,7 +135,7 @@ pub fn quote(s: &str) -> String {
 
 /// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space;
 /// not other spaces, controls, format characters, private use or unassigned code points.
-fn go_printable(c: char) -> bool {
+pub(crate) fn go_printable(c: char) -> bool {
     if c == ' ' {
         return true;
     }

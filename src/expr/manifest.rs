@@ -54,7 +54,7 @@ pub fn compile(manifest: &Value) -> Result<Template, ManifestError> {
 }
 
 /// Renders a compiled manifest template and parses the result into a JSON object.
-pub fn render(t: &Template, data: &gotmpl::Value) -> Result<Value, ManifestError> {
+pub fn render(t: &Template, data: &crate::expr::template::Tv) -> Result<Value, ManifestError> {
     let text = t.render(data)?;
     parse_rendered(&text)
 }

@@ -7,11 +7,11 @@ pub mod convert;
 pub mod criteria;
 pub mod gocase;
 pub mod gofmt;
+pub mod gotemplate;
 pub mod gotime;
 pub mod jsonpath;
 pub mod manifest;
 pub mod template;
-mod tmplcompare;
 pub mod tmplfuncs;
 pub mod urlguard;
 

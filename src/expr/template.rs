@@ -1,29 +1,33 @@
 //! Go templates: parsed once with `missingkey=error` and the adapter's function map, rendered
 //! per event against JSON-shaped data. Text without `{{` is returned untouched.
 
+use super::gotemplate::{self, Compiled};
 use super::{tmplfuncs, urlguard};
-use gotmpl::{MissingKey, Value as Tv};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+pub use super::gotemplate::Value as Tv;
 
 /// The name templates are parsed under (it appears in Go's error texts).
 const MAIN: &str = "template";
 
-/// A template parser set up as the Go adapter sets one up.
-fn parser() -> gotmpl::Template {
-    gotmpl::Template::new(MAIN)
-        .missing_key(MissingKey::Error)
-        .funcs(tmplfuncs::func_map())
-}
+/// Go's builtins and the adapter's function map.
+static FUNCS: LazyLock<Arc<gotemplate::FuncMap>> =
+    LazyLock::new(|| gotemplate::func_map(tmplfuncs::func_map()));
+
+/// The same, plus the URL guard functions.
+static URL_FUNCS: LazyLock<Arc<gotemplate::FuncMap>> = LazyLock::new(|| {
+    let mut m = tmplfuncs::func_map();
+    m.extend(urlguard::funcs());
+    gotemplate::func_map(m)
+});
 
 /// A compiled template (or a literal string that needs no rendering).
 #[derive(Clone)]
 pub struct Template {
     source: String,
-    compiled: Option<Arc<gotmpl::Template>>,
-    /// URL templates run their guarded tree, stored as a named definition.
-    guarded: bool,
+    compiled: Option<Arc<Compiled>>,
 }
 
 impl std::fmt::Debug for Template {
@@ -44,20 +48,24 @@ pub enum TemplateError {
 impl Template {
     /// Parses `source`; strings without `{{` are kept as literals.
     pub fn compile(source: &str) -> Result<Template, TemplateError> {
+        Template::compile_with(source, &FUNCS)
+    }
+
+    fn compile_with(
+        source: &str,
+        funcs: &Arc<gotemplate::FuncMap>,
+    ) -> Result<Template, TemplateError> {
         if !source.contains("{{") {
             return Ok(Template {
                 source: source.to_string(),
                 compiled: None,
-                guarded: false,
             });
         }
-        let t = parser()
-            .parse(source)
+        let t = Compiled::parse(MAIN, source, funcs.clone())
             .map_err(|e| TemplateError::Parse(e.to_string()))?;
         Ok(Template {
             source: source.to_string(),
             compiled: Some(Arc::new(t)),
-            guarded: false,
         })
     }
 
@@ -65,25 +73,13 @@ impl Template {
     /// in the URL (see [`super::urlguard`]), so event data cannot move the call to another
     /// resource.
     pub fn compile_url(source: &str) -> Result<Template, TemplateError> {
-        if !source.contains("{{") {
-            return Template::compile(source);
+        let mut t = Template::compile_with(source, &URL_FUNCS)?;
+        if let Some(compiled) = t.compiled.as_mut().and_then(Arc::get_mut)
+            && let Some(root) = compiled.main_mut()
+        {
+            urlguard::guard(root);
         }
-        let mut t = parser();
-        for (name, f) in urlguard::funcs() {
-            t = t.func(&name, move |args| f(args));
-        }
-        let t = t
-            .parse(source)
-            .map_err(|e| TemplateError::Parse(e.to_string()))?;
-        let guarded = t.lookup(MAIN).map(urlguard::guard);
-        Ok(Template {
-            source: source.to_string(),
-            guarded: guarded.is_some(),
-            compiled: Some(Arc::new(match guarded {
-                Some(tree) => t.add_parse_tree(MAIN, tree),
-                None => t,
-            })),
-        })
+        Ok(t)
     }
 
     /// The template text.
@@ -100,12 +96,9 @@ impl Template {
     pub fn render(&self, data: &Tv) -> Result<String, TemplateError> {
         match &self.compiled {
             None => Ok(self.source.clone()),
-            Some(t) if self.guarded => t
-                .execute_template_to_string(MAIN, data)
-                .map_err(|e| TemplateError::Execute(go_error_text(&e.to_string()))),
             Some(t) => t
-                .execute_to_string(data)
-                .map_err(|e| TemplateError::Execute(go_error_text(&e.to_string()))),
+                .execute(data)
+                .map_err(|e| TemplateError::Execute(e.to_string())),
         }
     }
 
@@ -113,16 +106,6 @@ impl Template {
     pub fn render_json(&self, data: &Value) -> Result<String, TemplateError> {
         self.render(&to_template_value(data))
     }
-}
-
-/// Go's wording for a missing key (`map has no entry for key "x"`), which log searches and
-/// alerts written for the Go adapter look for.
-fn go_error_text(msg: &str) -> String {
-    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"map has no entry for key:? ([^\s"]+)"#).expect("valid regex")
-    });
-    RE.replace_all(msg, "map has no entry for key \"$1\"")
-        .into_owned()
 }
 
 /// Compiles and renders in one step (tests and one-off uses).
@@ -137,15 +120,15 @@ pub fn to_template_value(v: &Value) -> Tv {
         Value::Bool(b) => Tv::Bool(*b),
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
-                Tv::Int(i)
+                Tv::Int64(i)
             } else if let Some(u) = n.as_u64() {
-                Tv::Uint(u)
+                Tv::Uint64(u)
             } else {
                 Tv::Float(n.as_f64().unwrap_or_default())
             }
         }
         Value::String(s) => Tv::String(s.as_str().into()),
-        Value::Array(a) => Tv::List(a.iter().map(to_template_value).collect::<Vec<_>>().into()),
+        Value::Array(a) => Tv::List(Arc::new(a.iter().map(to_template_value).collect())),
         Value::Object(m) => {
             let map: BTreeMap<Arc<str>, Tv> = m
                 .iter()
@@ -161,19 +144,19 @@ pub fn from_template_value(v: &Tv) -> Value {
     match v {
         Tv::Nil => Value::Null,
         Tv::Bool(b) => Value::Bool(*b),
-        Tv::Int(i) => Value::from(*i),
-        Tv::Uint(u) => Value::from(*u),
+        Tv::Int(i) | Tv::Int64(i) => Value::from(*i),
+        Tv::Uint64(u) => Value::from(*u),
         Tv::Float(f) => serde_json::Number::from_f64(*f)
             .map(Value::Number)
             .unwrap_or(Value::Null),
         Tv::String(s) => Value::String(s.to_string()),
         Tv::List(l) => Value::Array(l.iter().map(from_template_value).collect()),
+        Tv::Time(t) => Value::String(super::gotime::format(t, super::gotime::GO_TIME_STRING)),
         Tv::Map(m) => Value::Object(
             m.iter()
                 .map(|(k, v)| (k.to_string(), from_template_value(v)))
                 .collect(),
         ),
-        _ => Value::Null,
     }
 }
 

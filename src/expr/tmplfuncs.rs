@@ -1,80 +1,33 @@
-//! The template function map of the Go adapter (§4.2), with Go's argument order: `s` comes
-//! first (`trimPrefix s prefix`), so in pipe form the piped value becomes the LAST argument,
-//! exactly as in the Go adapter, because existing templates were written against it.
+//! The template function map of the Go adapter (§4.2), with the Go signatures the Go adapter
+//! declares (so a wrong argument type fails as Go's does: `wrong type for value; expected
+//! string; got float64`) and Go's argument order: `s` comes first (`trimPrefix s prefix`), so in
+//! pipe form the piped value becomes the LAST argument, exactly as in the Go adapter.
 
-use super::gofmt::{format_float, sprint};
-use super::gotime::{self, GO_TIME_STRING};
-use super::template::from_template_value;
+use super::gotemplate::exec::{Func, FuncMap, Ty};
+use super::gotemplate::number::go_parse_float;
+use super::gotemplate::{Rv, Value as Tv, fmt as gofmt};
+use super::gotime;
 use chrono::{DateTime, Utc};
-use gotmpl::{FuncMap, TemplateError as GtErr, Value as Tv};
-use std::sync::Arc;
 
-type FnResult = gotmpl::Result<Tv>;
-
-fn err(msg: impl Into<String>) -> GtErr {
-    GtErr::Exec(msg.into())
+fn ok(v: Tv) -> Result<Rv, String> {
+    Ok(Rv::concrete(v))
 }
 
-fn want_args(name: &str, args: &[Tv], n: usize) -> Result<(), GtErr> {
-    if args.len() != n {
-        return Err(GtErr::ArgCount {
-            name: name.to_string(),
-            expected: n,
-            got: args.len(),
-        });
-    }
-    Ok(())
-}
-
-/// Go's `reflect` type name of a value, for "wrong type" errors.
-fn go_type(v: &Tv) -> &'static str {
-    match v {
-        Tv::Nil => "nil",
-        Tv::Bool(_) => "bool",
-        Tv::Int(_) => "int64",
-        Tv::Uint(_) => "uint64",
-        Tv::Float(_) => "float64",
-        Tv::String(_) => "string",
-        Tv::List(_) => "[]interface {}",
-        Tv::Map(_) => "map[string]interface {}",
-        _ => "func",
+fn text(a: &Rv) -> &str {
+    match &a.v {
+        Tv::String(s) => s,
+        _ => "",
     }
 }
 
-fn s_arg(args: &[Tv], i: usize) -> Result<&str, GtErr> {
-    match args.get(i) {
-        Some(Tv::String(s)) => Ok(s),
-        Some(other) => Err(err(format!(
-            "wrong type for value; expected string; got {}",
-            go_type(other)
-        ))),
-        None => Err(err("missing argument")),
-    }
+fn string_fn(f: fn(&str) -> String) -> Func {
+    Func::new(&[Ty::Str], None, move |a| ok(Tv::str(&f(text(&a[0])))))
 }
 
-fn string_fn(name: &'static str, f: fn(&str) -> String) -> (String, gotmpl::ValueFunc) {
-    let func = move |args: &[Tv]| -> FnResult {
-        want_args(name, args, 1)?;
-        Ok(Tv::String(f(s_arg(args, 0)?).into()))
-    };
-    (name.to_string(), Arc::new(func))
-}
-
-fn string2_fn(name: &'static str, f: fn(&str, &str) -> Tv) -> (String, gotmpl::ValueFunc) {
-    let func = move |args: &[Tv]| -> FnResult {
-        want_args(name, args, 2)?;
-        Ok(f(s_arg(args, 0)?, s_arg(args, 1)?))
-    };
-    (name.to_string(), Arc::new(func))
-}
-
-/// The `%v` text of a template value, as Go prints it.
-pub fn go_sprint(v: &Tv) -> String {
-    match v {
-        Tv::Float(f) => format_float(*f),
-        Tv::String(s) => s.to_string(),
-        other => sprint(&from_template_value(other)),
-    }
+fn string2_fn(f: fn(&str, &str) -> Tv) -> Func {
+    Func::new(&[Ty::Str, Ty::Str], None, move |a| {
+        ok(f(text(&a[0]), text(&a[1])))
+    })
 }
 
 /// The adapter's `int`/`int64`: Go's conversion of a float64 (out of range or NaN gives the
@@ -82,8 +35,7 @@ pub fn go_sprint(v: &Tv) -> String {
 /// 0, an out-of-range number the clamped value).
 fn to_int(v: &Tv) -> i64 {
     match v {
-        Tv::Int(i) => *i,
-        Tv::Uint(u) => *u as i64,
+        Tv::Int(i) | Tv::Int64(i) => *i,
         Tv::Float(f) if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(f) => {
             *f as i64
         }
@@ -110,82 +62,11 @@ fn go_atoi(s: &str) -> i64 {
 /// a syntax error gives 0, an overflow ±Inf.
 fn to_float(v: &Tv) -> f64 {
     match v {
-        Tv::Int(i) => *i as f64,
-        Tv::Uint(u) => *u as f64,
+        Tv::Int(i) | Tv::Int64(i) => *i as f64,
         Tv::Float(f) => *f,
         Tv::String(s) => go_parse_float(s).unwrap_or(0.0),
         _ => 0.0,
     }
-}
-
-fn go_parse_float(s: &str) -> Option<f64> {
-    let (sign, body) = match s.strip_prefix('-') {
-        Some(b) => (-1.0, b),
-        None => (1.0, s.strip_prefix('+').unwrap_or(s)),
-    };
-    match body.to_ascii_lowercase().as_str() {
-        "inf" | "infinity" => return Some(sign * f64::INFINITY),
-        "nan" => return Some(f64::NAN),
-        _ => {}
-    }
-    // Underscores only between digits (Go's rule for number literals).
-    let bytes = body.as_bytes();
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'_'
-            && !(i > 0
-                && bytes[i - 1].is_ascii_hexdigit()
-                && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit))
-        {
-            return None;
-        }
-    }
-    let body = body.replace('_', "");
-    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        return parse_hex_float(hex).map(|f| sign * f);
-    }
-    if !body
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-    {
-        return None;
-    }
-    body.parse::<f64>().ok().map(|f| sign * f)
-}
-
-/// `<hex mantissa>[.<hex>]p<exp>` (the `0x` already removed); the exponent is required, as in Go.
-fn parse_hex_float(s: &str) -> Option<f64> {
-    let (mantissa, exp) = s.split_once(['p', 'P'])?;
-    let exp: i32 = exp.parse().ok()?;
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let mut value = 0f64;
-    for c in int.chars() {
-        value = value * 16.0 + f64::from(c.to_digit(16)?);
-    }
-    let mut scale = 1.0 / 16.0;
-    for c in frac.chars() {
-        value += f64::from(c.to_digit(16)?) * scale;
-        scale /= 16.0;
-    }
-    Some(value * 2f64.powi(exp))
-}
-
-fn date_fn(args: &[Tv]) -> FnResult {
-    want_args("date", args, 2)?;
-    let layout = s_arg(args, 0)?;
-    let t = match &args[1] {
-        Tv::String(s) => gotime::parse_time(s)
-            .ok_or_else(|| err(format!("date: cannot read {s:?} as a time")))?,
-        other => {
-            return Err(err(format!(
-                "wrong type for value; expected time.Time; got {}",
-                go_type(other)
-            )));
-        }
-    };
-    Ok(Tv::String(gotime::format(&t, layout).into()))
 }
 
 thread_local! {
@@ -213,76 +94,110 @@ fn render_now() -> DateTime<Utc> {
     NOW.get().unwrap_or_else(Utc::now)
 }
 
-/// Builds the function map (once per template compile; cheap Arc clones).
+/// Builds the adapter's function map.
 pub fn func_map() -> FuncMap {
     let mut m = FuncMap::new();
-    let now = |_: &[Tv]| -> FnResult {
-        let t = render_now().fixed_offset();
-        Ok(Tv::String(gotime::format(&t, GO_TIME_STRING).into()))
-    };
-    m.insert("now".into(), Arc::new(now));
-    m.insert("date".into(), Arc::new(date_fn));
-    m.insert("dateFormat".into(), Arc::new(date_fn));
-    for (k, f) in [
-        string_fn("lower", super::gocase::lower),
-        string_fn("upper", super::gocase::upper),
-        string_fn("title", super::gocase::title),
-        string_fn("trim", |s| s.trim().to_string()),
-        string_fn("quote", super::gocase::quote),
-        string2_fn("trimPrefix", |s, p| {
-            Tv::String(s.strip_prefix(p).unwrap_or(s).into())
-        }),
-        string2_fn("trimSuffix", |s, p| {
-            Tv::String(s.strip_suffix(p).unwrap_or(s).into())
-        }),
-        string2_fn("contains", |s, sub| Tv::Bool(s.contains(sub))),
-        string2_fn("hasPrefix", |s, p| Tv::Bool(s.starts_with(p))),
-        string2_fn("hasSuffix", |s, p| Tv::Bool(s.ends_with(p))),
-    ] {
-        m.insert(k, f);
-    }
-    let replace = |args: &[Tv]| -> FnResult {
-        want_args("replace", args, 3)?;
-        Ok(Tv::String(
-            s_arg(args, 0)?
-                .replace(s_arg(args, 1)?, s_arg(args, 2)?)
-                .into(),
-        ))
-    };
-    m.insert("replace".into(), Arc::new(replace));
-    let default = |args: &[Tv]| -> FnResult {
-        want_args("default", args, 2)?;
-        Ok(match &args[1] {
-            Tv::Nil => args[0].clone(),
-            Tv::String(s) if s.is_empty() => args[0].clone(),
-            v => v.clone(),
+    m.insert(
+        "now".into(),
+        Func::new(&[], None, |_| ok(Tv::Time(render_now().fixed_offset()))),
+    );
+    let date = || {
+        Func::new(&[Ty::Str, Ty::Time], None, |a| match &a[1].v {
+            Tv::Time(t) => ok(Tv::str(&gotime::format(t, text(&a[0])))),
+            _ => Err("date: not a time".into()),
         })
     };
-    m.insert("default".into(), Arc::new(default));
-    for name in ["int", "int64"] {
-        let f = move |args: &[Tv]| -> FnResult {
-            want_args(name, args, 1)?;
-            Ok(Tv::Int(to_int(&args[0])))
-        };
-        m.insert(name.into(), Arc::new(f));
-    }
+    m.insert("date".into(), date());
+    m.insert("dateFormat".into(), date());
+    m.insert("lower".into(), string_fn(super::gocase::lower));
+    m.insert("upper".into(), string_fn(super::gocase::upper));
+    m.insert("title".into(), string_fn(super::gocase::title));
+    m.insert(
+        "trim".into(),
+        string_fn(|s| s.trim_matches(is_go_space).to_string()),
+    );
+    m.insert("quote".into(), string_fn(super::gocase::quote));
+    m.insert(
+        "trimPrefix".into(),
+        string2_fn(|s, p| Tv::str(s.strip_prefix(p).unwrap_or(s))),
+    );
+    m.insert(
+        "trimSuffix".into(),
+        string2_fn(|s, p| Tv::str(s.strip_suffix(p).unwrap_or(s))),
+    );
+    m.insert(
+        "contains".into(),
+        string2_fn(|s, sub| Tv::Bool(s.contains(sub))),
+    );
+    m.insert(
+        "hasPrefix".into(),
+        string2_fn(|s, p| Tv::Bool(s.starts_with(p))),
+    );
+    m.insert(
+        "hasSuffix".into(),
+        string2_fn(|s, p| Tv::Bool(s.ends_with(p))),
+    );
+    m.insert(
+        "replace".into(),
+        Func::new(&[Ty::Str, Ty::Str, Ty::Str], None, |a| {
+            ok(Tv::str(&go_replace_all(
+                text(&a[0]),
+                text(&a[1]),
+                text(&a[2]),
+            )))
+        }),
+    );
+    m.insert(
+        "default".into(),
+        Func::new(&[Ty::Any, Ty::Any], None, |a| {
+            Ok(Rv::boxed(match &a[1].v {
+                Tv::Nil => a[0].v.clone(),
+                Tv::String(s) if s.is_empty() => a[0].v.clone(),
+                v => v.clone(),
+            }))
+        }),
+    );
+    m.insert(
+        "int".into(),
+        Func::new(&[Ty::Any], None, |a| ok(Tv::Int(to_int(&a[0].v)))),
+    );
+    m.insert(
+        "int64".into(),
+        Func::new(&[Ty::Any], None, |a| ok(Tv::Int64(to_int(&a[0].v)))),
+    );
     for name in ["float", "float64"] {
-        let f = move |args: &[Tv]| -> FnResult {
-            want_args(name, args, 1)?;
-            Ok(Tv::Float(to_float(&args[0])))
-        };
-        m.insert(name.into(), Arc::new(f));
+        m.insert(
+            name.into(),
+            Func::new(&[Ty::Any], None, |a| ok(Tv::Float(to_float(&a[0].v)))),
+        );
     }
-    let string = |args: &[Tv]| -> FnResult {
-        want_args("string", args, 1)?;
-        Ok(Tv::String(go_sprint(&args[0]).into()))
-    };
-    m.insert("string".into(), Arc::new(string));
-    // Go's comparison builtins, with integers and floats comparing by value.
-    m.insert("eq".into(), Arc::new(super::tmplcompare::eq));
-    m.insert("ne".into(), Arc::new(super::tmplcompare::ne));
-    for name in ["lt", "le", "gt", "ge"] {
-        m.insert(name.into(), Arc::new(super::tmplcompare::ordered(name)));
-    }
+    m.insert(
+        "string".into(),
+        Func::new(&[Ty::Any], None, |a| {
+            ok(Tv::str(&gofmt::sprint(std::slice::from_ref(&a[0].v))))
+        }),
+    );
     m
+}
+
+/// `unicode.IsSpace`, which `strings.TrimSpace` trims.
+fn is_go_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    ) || (!c.is_ascii() && c.is_whitespace())
+}
+
+/// `strings.ReplaceAll`: an empty `old` inserts `new` before every character and at the end.
+fn go_replace_all(s: &str, old: &str, new: &str) -> String {
+    if !old.is_empty() {
+        return s.replace(old, new);
+    }
+    let mut out = String::with_capacity(s.len() + new.len() * (s.len() + 1));
+    for c in s.chars() {
+        out.push_str(new);
+        out.push(c);
+    }
+    out.push_str(new);
+    out
 }

@@ -18,11 +18,9 @@
 //! identifiers (the only ones a HyperFleet resource path is built from) pass unchanged, so the
 //! request bytes of every URL the Go adapter built from well-formed data are unchanged.
 
-use super::gofmt::sprint;
-use super::template::from_template_value;
-use gotmpl::Value as Tv;
-use gotmpl::parse::{CommandNode, Expr, ListNode, Node, PipeNode, SmolStr};
-use std::sync::Arc;
+use super::gotemplate::exec::{Func, Ty};
+use super::gotemplate::parse::{Arg, Command, Node, Pipe};
+use super::gotemplate::{Rv, Value as Tv, fmt as gofmt};
 
 /// Where in the URL an action prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -159,24 +157,19 @@ fn has_dot_segment(url: &str) -> bool {
 }
 
 /// The guard functions, to be added to a URL template's function map.
-pub fn funcs() -> Vec<(String, gotmpl::ValueFunc)> {
+pub fn funcs() -> Vec<(String, Func)> {
     Position::ALL
         .iter()
         .map(|&pos| {
-            let f: gotmpl::ValueFunc = Arc::new(move |args: &[Tv]| {
-                let [value] = args else {
-                    return Err(gotmpl::TemplateError::Exec(format!(
-                        "{} takes one value",
-                        pos.func_name()
-                    )));
-                };
+            let f = Func::new(&[Ty::Any], None, move |args: &[Rv]| {
+                let value = &args[0].v;
                 let printed = match value {
                     Tv::String(s) => s.to_string(),
-                    other => sprint(&from_template_value(other)),
+                    other => gofmt::sprint(std::slice::from_ref(other)),
                 };
                 check(pos, &printed)
-                    .map(|()| value.clone())
-                    .map_err(|e| gotmpl::TemplateError::Exec(e.to_string()))
+                    .map(|()| Rv::boxed(value.clone()))
+                    .map_err(|e| e.to_string())
             });
             (pos.func_name().to_string(), f)
         })
@@ -184,20 +177,18 @@ pub fn funcs() -> Vec<(String, gotmpl::ValueFunc)> {
 }
 
 /// Appends the guard of its position to every printing action of `tree`.
-pub fn guard(tree: &ListNode) -> ListNode {
-    let mut tree = tree.clone();
-    guard_list(&mut tree, Position::Start);
-    tree
+pub fn guard(tree: &mut [Node]) {
+    guard_list(tree, Position::Start);
 }
 
 /// Guards the actions of `list` entered at `pos`; returns the position after it.
-fn guard_list(list: &mut ListNode, mut pos: Position) -> Position {
-    for node in &mut list.nodes {
+fn guard_list(list: &mut [Node], mut pos: Position) -> Position {
+    for node in list {
         pos = match node {
-            Node::Text(t) => pos.after_text(&t.text),
-            Node::Action(a) => {
-                if a.pipe.decl.is_empty() {
-                    append_guard(&mut a.pipe, pos);
+            Node::Text(t) => pos.after_text(t),
+            Node::Action(pipe) => {
+                if pipe.decl.is_empty() {
+                    append_guard(pipe, pos);
                     // Two values printed back to back are one segment for the checks that follow.
                     match pos {
                         Position::Segment => Position::InSegment,
@@ -207,26 +198,25 @@ fn guard_list(list: &mut ListNode, mut pos: Position) -> Position {
                     pos
                 }
             }
-            Node::List(l) => guard_list(l, pos),
             Node::If(b) | Node::Range(b) | Node::With(b) => {
-                let body = guard_list(&mut b.body, pos);
-                let other = match &mut b.else_body {
+                let body = guard_list(&mut b.list, pos);
+                let other = match &mut b.else_list {
                     Some(e) => guard_list(e, pos),
                     None => pos,
                 };
                 body.max(other)
             }
-            Node::Template(_) | Node::Define(_) | Node::Break(_) | Node::Continue(_) => pos,
+            Node::Template { .. } | Node::Break(_) | Node::Continue(_) => pos,
         };
     }
     pos
 }
 
-fn append_guard(pipe: &mut PipeNode, pos: Position) {
+fn append_guard(pipe: &mut Pipe, pos: Position) {
     let at = pipe.pos;
-    pipe.commands.push(CommandNode {
+    pipe.cmds.push(Command {
         pos: at,
-        args: vec![Expr::Identifier(at, SmolStr::new(pos.func_name()))],
+        args: vec![Arg::Identifier(at, pos.func_name().to_string())],
     });
 }
 

@@ -90,10 +90,20 @@ fn custom_functions_with_go_argument_order() {
     );
     assert_eq!(r("{{ float \"2.5\" }} {{ float64 .n }}"), "2.5 3");
     assert_eq!(r("{{ string .n }}"), "3");
-    assert_eq!(r("{{ .ts | date \"2006-01-02\" }}"), "2026-03-07");
-    assert_eq!(r("{{ dateFormat \"15:04\" .ts }}"), "09:05");
-    let year = r("{{ now | date \"2006\" }}");
-    assert_eq!(year.len(), 4);
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-07T09:05:03Z")
+        .unwrap()
+        .to_utc();
+    let dated = crate::expr::tmplfuncs::with_now(at, || {
+        r("{{ now | date \"2006-01-02\" }} {{ dateFormat \"15:04\" now }} {{ now.UTC.Year }}")
+    });
+    assert_eq!(dated, "2026-03-07 09:05 2026");
+    // `date` takes a time.Time, as in Go: a string is a type error, not a parsed time.
+    let e = render_str("{{ .ts | date \"2006-01-02\" }}", &data()).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("wrong type for value; expected time.Time; got string"),
+        "{e}"
+    );
     let e = render_str("{{ lower .n }}", &data()).unwrap_err();
     assert!(
         e.to_string()
