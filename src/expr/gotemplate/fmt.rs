@@ -404,11 +404,7 @@ impl Printer {
         if self.f.sharp {
             match base {
                 2 => buf.extend_from_slice(b"b0"),
-                8 => {
-                    if buf.last() != Some(&b'0') {
-                        buf.push(b'0');
-                    }
-                }
+                8 if buf.last() != Some(&b'0') => buf.push(b'0'),
                 16 => {
                     buf.push(digits[16]);
                     buf.push(b'0');
@@ -1058,7 +1054,7 @@ mod tests {
         assert_eq!(format_float(1e6, b'g', -1), "1e+06");
         assert_eq!(format_float(1e21, b'g', -1), "1e+21");
         assert_eq!(format_float(100000.0, b'g', -1), "100000");
-        assert_eq!(format_float(3.14159, b'f', 2), "3.14");
+        assert_eq!(format_float(1.23456, b'f', 2), "1.23");
         assert_eq!(format_float(3.0, b'e', 6), "3.000000e+00");
         assert_eq!(format_float(0.000012345, b'g', 3), "1.23e-05");
         assert_eq!(format_float(123456.0, b'g', 3), "1.23e+05");
@@ -1068,11 +1064,11 @@ mod tests {
 
     #[test]
     fn printf_verbs_and_errors() {
-        let f = Value::Float(3.14);
-        assert_eq!(sprintf("%d", &[f.clone()]), "%!d(float64=3.14)");
+        let f = Value::Float(2.5);
+        assert_eq!(sprintf("%d", std::slice::from_ref(&f)), "%!d(float64=2.5)");
         assert_eq!(
             sprintf("%5.1f|%-4d|%04d", &[f, Value::Int(7), Value::Int(-7)]),
-            "  3.1|7   |-007"
+            "  2.5|7   |-007"
         );
         assert_eq!(sprintf("%d %d", &[Value::Int(1)]), "1 %!d(MISSING)");
         assert_eq!(

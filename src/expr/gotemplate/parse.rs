@@ -414,7 +414,7 @@ impl<'a> Parser<'a> {
                 if peek.typ == ItemType::If {
                     return Ok(Parsed::Else);
                 }
-                let t = self.expect(ItemType::RightDelim, "else")?;
+                self.expect(ItemType::RightDelim, "else")?;
                 return Ok(Parsed::Else);
             }
             ItemType::End => {
