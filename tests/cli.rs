@@ -298,3 +298,59 @@ fn dry_run_time_makes_runs_reproducible() {
         stderr(&out)
     );
 }
+
+/// Checks Go's text/template makes when it parses a template (an undefined function, an
+/// unclosed `if`, a stray `end`, an undefined `$var`) are made by `validate` too, with
+/// the file, the line and Go's own message, rather than at the first event.
+#[test]
+fn validate_reports_go_template_parse_errors_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = write_pair(dir.path());
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/kubernetes/task-config.yaml"),
+    )
+    .unwrap();
+    let cases = [
+        (
+            r#"name: "cluster-{{ .clusterId }}""#,
+            r#"name: "cluster-{{ .clusterId | trunc 63 }}""#,
+            r#"function "trunc" not defined"#,
+        ),
+        (
+            r#"adapter: "{{ .adapter.name }}""#,
+            r#"adapter: "{{ if .adapter.name }}x""#,
+            "unexpected EOF",
+        ),
+        (
+            r#"adapter: "{{ .adapter.name }}""#,
+            r#"adapter: "{{ .adapter.name }}{{ end }}""#,
+            "unexpected {{end}}",
+        ),
+        (
+            r#"adapter: "{{ .adapter.name }}""#,
+            r#"adapter: "{{ $undefined }}""#,
+            "undefined variable \"$undefined\"",
+        ),
+    ];
+    for (from, to, message) in cases {
+        assert!(example.contains(from), "{from} no longer in the example");
+        let edited = example.replacen(from, to, 1);
+        let line = edited.lines().position(|l| l.contains(to)).unwrap() + 1;
+        let t = dir.path().join("task-edited.yaml");
+        std::fs::write(&t, &edited).unwrap();
+        let out = adapter(&["validate", "-c", &a, "-t", t.to_str().unwrap()], &[]);
+        assert_eq!(out.status.code(), Some(1), "{to}: {}", stdout(&out));
+        let text = stdout(&out);
+        let expected = format!("error: {}:{line}: ", t.display());
+        let reported = text
+            .lines()
+            .find(|l| l.starts_with(&expected))
+            .unwrap_or_else(|| panic!("{to}: no error at {expected} in:\n{text}"));
+        assert!(
+            reported.contains(": failed to parse template: template: template:")
+                && reported.contains(message),
+            "{to}: {reported}"
+        );
+    }
+}

@@ -221,7 +221,7 @@ fn render(c: &Map<String, Value>) -> Answer {
         }
     }
     let t = Template::compile(str_of(c, "text")).map_err(|e| match e {
-        TemplateError::Parse(_) => ("compile".to_string(), e.to_string()),
+        TemplateError::Parse { .. } => ("compile".to_string(), e.to_string()),
         TemplateError::Execute(_) => ("eval".to_string(), e.to_string()),
     })?;
     t.render_json(&data)

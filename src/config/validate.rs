@@ -607,7 +607,21 @@ impl<'a> Validator<'a> {
     ) {
         let clean = path.trim_end_matches("#key");
         match compile(text) {
-            Err(e) => self.err(clean, format!("{clean}: {e}")),
+            Err(e) => {
+                let line = match &e {
+                    TemplateError::Parse { line: Some(n), .. } => {
+                        action_on_line(text, *n).map(|a| self.root.line_of_text(clean, a))
+                    }
+                    _ => None,
+                };
+                let line = line.unwrap_or_else(|| self.root.line_of(clean));
+                self.problems.push(Problem::error(
+                    self.file,
+                    line,
+                    clean,
+                    format!("{clean}: {e}"),
+                ));
+            }
             Ok(t) => {
                 if !t.is_dynamic() {
                     return;
@@ -767,4 +781,15 @@ impl Scope {
         s.extend(CEL_BUILTINS.iter().map(|x| x.to_string()));
         s
     }
+}
+
+/// The first action (`{{ ... }}`) on line `n` (1-based) of a template, to find the line of
+/// the file a parse error is on when the template is a whole manifest.
+fn action_on_line(text: &str, n: usize) -> Option<&str> {
+    let line = text.lines().nth(n.checked_sub(1)?)?;
+    let start = line.find("{{")?;
+    let end = line[start..]
+        .find("}}")
+        .map_or(line.len(), |e| start + e + 2);
+    Some(&line[start..end])
 }

@@ -39,8 +39,12 @@ impl std::fmt::Debug for Template {
 /// Why a template failed, with the Go adapter's wording.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("failed to parse template: {0}")]
-    Parse(String),
+    /// `line` is the line of the template text Go's message names, when it names one.
+    #[error("failed to parse template: {message}")]
+    Parse {
+        message: String,
+        line: Option<usize>,
+    },
     #[error("failed to execute template: {0}")]
     Execute(String),
 }
@@ -61,8 +65,10 @@ impl Template {
                 compiled: None,
             });
         }
-        let t = Compiled::parse(MAIN, source, funcs.clone())
-            .map_err(|e| TemplateError::Parse(e.to_string()))?;
+        let t = Compiled::parse(MAIN, source, funcs.clone()).map_err(|e| TemplateError::Parse {
+            message: e.message,
+            line: e.line,
+        })?;
         Ok(Template {
             source: source.to_string(),
             compiled: Some(Arc::new(t)),

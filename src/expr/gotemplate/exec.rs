@@ -86,9 +86,14 @@ impl Func {
 
 pub type FuncMap = HashMap<String, Func>;
 
-/// The bounds of one execution.
-pub const MAX_DEPTH: usize = 1_000;
+/// How deep `{{template}}` calls may nest (Go allows 100,000, which overflows a 2 MiB stack).
+pub const MAX_DEPTH: usize = 100;
+/// How many lists and pipelines may run nested at once, across template calls: the bound on the
+/// executor's recursion, so that a render fits a tokio worker's 2 MiB stack.
+pub const MAX_FRAMES: usize = 250;
+/// The most bytes one render writes.
 pub const MAX_OUTPUT: usize = 16 << 20;
+/// The most actions and commands one render runs.
 pub const MAX_STEPS: u64 = 10_000_000;
 
 /// An execution error with Go's full text.
@@ -137,6 +142,8 @@ pub struct Program<'a> {
     pub text: &'a str,
     pub trees: &'a TreeSet,
     pub funcs: &'a FuncMap,
+    /// The step budget ([`MAX_STEPS`] unless a test sets a smaller one).
+    pub max_steps: u64,
 }
 
 struct State<'a> {
@@ -147,6 +154,7 @@ struct State<'a> {
     vars: Vec<(&'a str, Rv)>,
     node: At<'a>,
     depth: usize,
+    frames: usize,
     steps: u64,
 }
 
@@ -175,12 +183,24 @@ impl<'a> State<'a> {
 
     fn step(&mut self) -> R<()> {
         self.steps += 1;
-        if self.steps > MAX_STEPS {
-            return self.errorf(format!(
-                "template execution took more than {MAX_STEPS} steps"
-            ));
+        if self.steps > self.prog.max_steps {
+            let max = self.prog.max_steps;
+            return self.errorf(format!("template execution took more than {max} steps"));
         }
         Ok(())
+    }
+
+    /// Runs `f` one frame deeper, refusing to nest more than [`MAX_FRAMES`] lists and pipelines.
+    fn enter<T>(&mut self, f: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
+        if self.frames >= MAX_FRAMES {
+            return self.errorf(format!(
+                "template execution nested deeper than {MAX_FRAMES} lists and pipelines"
+            ));
+        }
+        self.frames += 1;
+        let r = f(self);
+        self.frames -= 1;
+        r
     }
 
     fn write(&mut self, s: &str) -> R<()> {
@@ -209,13 +229,15 @@ impl<'a> State<'a> {
     }
 
     fn walk_list(&mut self, dot: &Rv, list: &'a [Node]) -> R<Flow> {
-        for n in list {
-            match self.walk(dot, n)? {
-                Flow::Normal => {}
-                other => return Ok(other),
+        self.enter(|s| {
+            for n in list {
+                match s.walk(dot, n)? {
+                    Flow::Normal => {}
+                    other => return Ok(other),
+                }
             }
-        }
-        Ok(Flow::Normal)
+            Ok(Flow::Normal)
+        })
     }
 
     fn walk(&mut self, dot: &Rv, node: &'a Node) -> R<Flow> {
@@ -347,6 +369,10 @@ impl<'a> State<'a> {
     }
 
     fn eval_pipeline(&mut self, dot: &Rv, pipe: &'a Pipe) -> R<Rv> {
+        self.enter(|s| s.eval_pipeline_inner(dot, pipe))
+    }
+
+    fn eval_pipeline_inner(&mut self, dot: &Rv, pipe: &'a Pipe) -> R<Rv> {
         self.at(At::Pipe(pipe));
         let mut value: Option<Rv> = None;
         for cmd in &pipe.cmds {
@@ -743,9 +769,117 @@ impl Program<'_> {
             vars: vec![("$", dot.clone())],
             node: At::None,
             depth: 0,
+            frames: 0,
             steps: 0,
         };
         s.walk_list(&dot, root)?;
         Ok(s.out)
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::super::{Compiled, FuncMap, Value, func_map, parse::MAX_NESTING};
+    use super::{MAX_DEPTH, MAX_FRAMES, MAX_OUTPUT};
+    use std::collections::BTreeMap;
+
+    /// Runs `f` on a thread with a tokio worker's stack (2 MiB), where a render runs in serve.
+    fn on_worker_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(f)
+            .expect("spawn")
+            .join()
+            .expect("the render overflowed its stack")
+    }
+
+    fn compile(text: &str) -> Result<Compiled, String> {
+        Compiled::parse("template", text, func_map(FuncMap::new())).map_err(|e| e.to_string())
+    }
+
+    fn render(text: &str, data: Value) -> Result<String, String> {
+        compile(text)?.execute(&data).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn recursive_template_calls_stop_at_the_depth_bound() {
+        let err = on_worker_stack(|| {
+            render(
+                r#"{{define "r"}}{{template "r" .}}{{end}}{{template "r" .}}"#,
+                Value::Nil,
+            )
+        })
+        .unwrap_err();
+        assert!(
+            err.ends_with(&format!("exceeded maximum template depth ({MAX_DEPTH})")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nested_lists_across_template_calls_stop_at_the_frame_bound() {
+        // Each call opens six lists and pipelines, so the frame bound is reached before the depth
+        // bound.
+        let body =
+            "{{if 1}}{{if 1}}{{if 1}}{{if 1}}{{template \"r\" .}}{{end}}{{end}}{{end}}{{end}}";
+        let text = format!(r#"{{{{define "r"}}}}{body}{{{{end}}}}{{{{template "r" .}}}}"#);
+        let err = on_worker_stack(move || render(&text, Value::Nil)).unwrap_err();
+        assert!(
+            err.ends_with(&format!(
+                "nested deeper than {MAX_FRAMES} lists and pipelines"
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn parse_refuses_nesting_past_the_bound_and_accepts_it_up_to_the_bound() {
+        let parens = |n: usize| format!("{{{{ {}1{} }}}}", "(".repeat(n), ")".repeat(n));
+        let ifs = |n: usize| format!("{}x{}", "{{if 1}}".repeat(n), "{{end}}".repeat(n));
+        for make in [&parens as &dyn Fn(usize) -> String, &ifs] {
+            let ok = make(MAX_NESTING);
+            let deep = make(MAX_NESTING + 1);
+            let (ok, deep) =
+                on_worker_stack(move || (render(&ok, Value::Nil), compile(&deep).err()));
+            assert!(ok.is_ok(), "{ok:?}");
+            assert_eq!(
+                deep.as_deref(),
+                Some(
+                    format!("template: template:1: template nesting deeper than {MAX_NESTING}")
+                        .as_str()
+                )
+            );
+        }
+        // A definition is a level too: the same ifs inside one go one past the bound.
+        let defines = format!("{{{{define \"d\"}}}}{}{{{{end}}}}", ifs(MAX_NESTING));
+        let err = on_worker_stack(move || compile(&defines).err().expect("nesting refused"));
+        assert!(
+            err.ends_with(&format!("nesting deeper than {MAX_NESTING}")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn output_stops_at_the_size_bound() {
+        let mut data = BTreeMap::new();
+        data.insert("s".into(), Value::str(&"x".repeat(1 << 20)));
+        data.insert("l".into(), Value::List(vec![Value::Nil; 20].into()));
+        let err = render("{{range .l}}{{$.s}}{{end}}", Value::Map(data.into())).unwrap_err();
+        assert!(
+            err.ends_with(&format!("template output larger than {MAX_OUTPUT} bytes")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn execution_stops_at_the_step_budget() {
+        let list = Value::List(vec![Value::Nil; 2_000].into());
+        let t = compile("{{range .}}x{{end}}").unwrap();
+        assert_eq!(t.execute_bounded(&list, 10_000).map(|s| s.len()), Ok(2_000));
+        let err = t.execute_bounded(&list, 1_000).unwrap_err().to_string();
+        assert!(
+            err.ends_with("template execution took more than 1000 steps"),
+            "{err}"
+        );
     }
 }

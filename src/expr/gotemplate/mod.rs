@@ -3,9 +3,11 @@
 //! reference implementation, driven through `../shared/oracles/go-template`, is its
 //! specification; `tests/oracle.rs` holds the frozen differential suite.
 //!
-//! Bounds of one execution (documented in `docs/configuration.md`): template calls nest at most
-//! [`exec::MAX_DEPTH`] deep, the output is at most [`exec::MAX_OUTPUT`] bytes, and at most
-//! [`exec::MAX_STEPS`] actions and commands run.
+//! Bounds (documented in `docs/compatibility.md`): parentheses, controls and definitions nest at
+//! most [`parse::MAX_NESTING`] deep in a text; at run time template calls nest at most
+//! [`exec::MAX_DEPTH`] deep and at most [`exec::MAX_FRAMES`] lists and pipelines run nested, the
+//! output is at most [`exec::MAX_OUTPUT`] bytes, and at most [`exec::MAX_STEPS`] actions and
+//! commands run. Each bound fails the parse or the render with an error that names it.
 
 pub mod builtins;
 pub mod exec;
@@ -44,11 +46,17 @@ impl Compiled {
 
     /// Executes the main template with `data` as dot.
     pub fn execute(&self, data: &Value) -> Result<String, ExecError> {
+        self.execute_bounded(data, exec::MAX_STEPS)
+    }
+
+    /// Executes the main template with a step budget of `max_steps`.
+    pub fn execute_bounded(&self, data: &Value, max_steps: u64) -> Result<String, ExecError> {
         exec::Program {
             name: &self.name,
             text: &self.text,
             trees: &self.trees,
             funcs: &self.funcs,
+            max_steps,
         }
         .execute(data.clone())
     }

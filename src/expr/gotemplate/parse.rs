@@ -195,11 +195,16 @@ impl fmt::Display for Node {
 
 /// A parse error, with Go's full text (`template: NAME:LINE: message`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(pub String);
+pub struct ParseError {
+    /// Go's message, `template: NAME:LINE: ...`.
+    pub message: String,
+    /// The line of the template text the error is on, when the parser knows it.
+    pub line: Option<usize>,
+}
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -214,6 +219,10 @@ enum Parsed {
 /// The templates one text defines: the main one under its name, plus every `define`/`block`.
 pub type TreeSet = BTreeMap<String, Vec<Node>>;
 
+/// How deep parentheses, `if`/`range`/`with` and `define`/`block` may nest in one text. Go sets
+/// no bound (its parser recurses until the stack runs out); real templates nest a handful deep.
+pub const MAX_NESTING: usize = 100;
+
 struct Parser<'a> {
     name: &'a str,
     items: Vec<Item>,
@@ -224,6 +233,8 @@ struct Parser<'a> {
     vars: Vec<String>,
     action_line: usize,
     range_depth: usize,
+    /// Current nesting of parentheses, controls and definitions (bounded by [`MAX_NESTING`]).
+    nesting: usize,
     has_function: &'a dyn Fn(&str) -> bool,
     trees: TreeSet,
 }
@@ -268,7 +279,10 @@ impl<'a> Parser<'a> {
 
     fn errorf<T>(&self, msg: impl fmt::Display) -> PResult<T> {
         let line = self.items[self.furthest.min(self.items.len() - 1)].line;
-        Err(ParseError(format!("template: {}:{line}: {msg}", self.name)))
+        Err(ParseError {
+            message: format!("template: {}:{line}: {msg}", self.name),
+            line: Some(line),
+        })
     }
 
     fn unexpected<T>(&self, token: &Item, context: &str) -> PResult<T> {
@@ -291,6 +305,17 @@ impl<'a> Parser<'a> {
             return self.unexpected(&t, context);
         }
         Ok(t)
+    }
+
+    /// Runs `f` one nesting level deeper, refusing text nested deeper than [`MAX_NESTING`].
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.nesting >= MAX_NESTING {
+            return self.errorf(format!("template nesting deeper than {MAX_NESTING}"));
+        }
+        self.nesting += 1;
+        let r = f(self);
+        self.nesting -= 1;
+        r
     }
 
     fn add(&mut self, name: String, root: Vec<Node>) -> PResult<()> {
@@ -335,7 +360,7 @@ impl<'a> Parser<'a> {
     fn sub_tree<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
         let vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let depth = std::mem::replace(&mut self.range_depth, 0);
-        let r = f(self);
+        let r = self.nested(f);
         self.vars = vars;
         self.range_depth = depth;
         r
@@ -444,7 +469,7 @@ impl<'a> Parser<'a> {
 
     fn parse_control(&mut self, allow_else_if: bool, context: &str) -> PResult<Branch> {
         let mark = self.vars.len();
-        let r = self.parse_control_inner(allow_else_if, context);
+        let r = self.nested(|p| p.parse_control_inner(allow_else_if, context));
         self.vars.truncate(mark);
         r
     }
@@ -720,9 +745,11 @@ impl<'a> Parser<'a> {
                     Err(e) => return self.errorf(e),
                 }
             }
-            ItemType::LeftParen => Arg::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", ItemType::RightParen)?,
-            )),
+            ItemType::LeftParen => {
+                Arg::Pipe(Box::new(self.nested(|p| {
+                    p.pipeline("parenthesized pipeline", ItemType::RightParen)
+                })?))
+            }
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Some(text) => Arg::String {
                     pos: token.pos,
@@ -740,9 +767,10 @@ impl<'a> Parser<'a> {
 }
 
 fn unreachable_node() -> PResult<()> {
-    Err(ParseError(
-        "template: internal error: node where end or else was expected".into(),
-    ))
+    Err(ParseError {
+        message: "template: internal error: node where end or else was expected".into(),
+        line: None,
+    })
 }
 
 /// Go's `parse.IsEmptyTree`: only blank text and comments.
@@ -788,6 +816,7 @@ pub fn parse(
         vars: vec!["$".to_string()],
         action_line: 0,
         range_depth: 0,
+        nesting: 0,
         has_function,
         trees: TreeSet::new(),
     };
