@@ -20,7 +20,7 @@ mod process;
 mod rabbit;
 
 use fake_api::{FakeApi, event, write_configs};
-use rabbit::*;
+use rabbit::{cleanup, ready, unique, url};
 
 /// A `broker.yaml` for the local RabbitMQ in `dir`, with `extra` appended.
 fn broker_file(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
@@ -46,7 +46,7 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
     let (a, t) = write_configs(dir.path(), "process-adapter", &base, &topic, subscription);
     let broker = broker_file(dir.path(), "subscriber:\n  parallelism: 4\n");
     let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
-    let served = process::serve(&a, &t, &env).await;
+    let mut served = process::serve(&a, &t, &env).await;
     assert_eq!(
         served.readyz().await.1.trim_end(),
         r#"{"checks":{"broker":"ok","config":"ok"},"status":"ok"}"#
@@ -63,10 +63,11 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
         "{published}"
     );
 
-    wait_for("the status report", 20, || {
-        api.statuses().iter().any(|(id, _)| id == "cls-proc")
-    })
-    .await;
+    served
+        .wait_for("the status report", 20, || {
+            api.statuses().iter().any(|(id, _)| id == "cls-proc")
+        })
+        .await;
     let (_, body) = api.statuses()[0].clone();
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["adapter"], "process-adapter");
@@ -160,14 +161,15 @@ post:
         ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
         ("KUBECONFIG", kubeconfig.to_str().unwrap()),
     ];
-    let served = process::serve(&a, &t, &env).await;
+    let mut served = process::serve(&a, &t, &env).await;
     let event_file = dir.path().join("event.json");
     std::fs::write(&event_file, event("evt-kube-1", "c1")).unwrap();
     process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
-    wait_for("the status report", 20, || {
-        api.statuses().iter().any(|(id, _)| id == "c1")
-    })
-    .await;
+    served
+        .wait_for("the status report", 20, || {
+            api.statuses().iter().any(|(id, _)| id == "c1")
+        })
+        .await;
     let stored = fake
         .get("v1", "ConfigMap", "fleet", "cluster-c1")
         .expect("the ConfigMap was applied");
@@ -265,7 +267,7 @@ post:
         ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
         ("KUBECONFIG", kubeconfig.to_str().unwrap()),
     ];
-    let served = process::serve(&a, &t, &env).await;
+    let mut served = process::serve(&a, &t, &env).await;
     let mut ready = String::new();
     for _ in 0..100 {
         ready = served.readyz().await.1;
@@ -281,10 +283,11 @@ post:
     let event_file = dir.path().join("event.json");
     std::fs::write(&event_file, event("evt-mixed-1", "c7")).unwrap();
     process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
-    wait_for("the status report", 20, || {
-        api.statuses().iter().any(|(id, _)| id == "c7")
-    })
-    .await;
+    served
+        .wait_for("the status report", 20, || {
+            api.statuses().iter().any(|(id, _)| id == "c7")
+        })
+        .await;
     assert!(
         kube.get("v1", "Namespace", "", "hub-c7").is_some(),
         "applied to the cluster"

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -99,6 +100,26 @@ impl Served {
             .await
             .unwrap()
             .1
+    }
+
+    /// Polls `cond` every 20 ms for up to `secs` seconds; when it stays false, stops the adapter
+    /// and panics naming `what`, with the adapter's output (what it was doing meanwhile).
+    pub async fn wait_for(&mut self, what: &str, secs: u64, cond: impl Fn() -> bool) {
+        for _ in 0..secs * 50 {
+            if cond() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = self.child.kill();
+        let mut output = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut output);
+        }
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = err.read_to_string(&mut output);
+        }
+        panic!("timed out waiting for {what}; the adapter's output:\n{output}");
     }
 
     /// Sends SIGTERM and waits (up to 30 s) for the exit; returns the exit code and the output.
