@@ -13,7 +13,7 @@ mod process;
 #[path = "support/rabbit.rs"]
 mod rabbit;
 
-use fake_api::{FakeApi, event, write_configs};
+use fake_api::{FakeApi, event, wait_for, write_configs};
 use hyperfleet_adapter::adapters::broker::rabbitmq::Publisher;
 use rabbit::*;
 use std::time::Duration;

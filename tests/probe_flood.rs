@@ -14,7 +14,7 @@ mod process;
 #[path = "support/rabbit.rs"]
 mod rabbit;
 
-use fake_api::{FakeApi, event, write_configs};
+use fake_api::{FakeApi, event, wait_for, write_configs};
 use rabbit::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

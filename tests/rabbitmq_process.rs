@@ -20,7 +20,7 @@ mod process;
 mod rabbit;
 
 use fake_api::{FakeApi, event, write_configs};
-use rabbit::{cleanup, ready, unique, url};
+use rabbit::*;
 
 /// A `broker.yaml` for the local RabbitMQ in `dir`, with `extra` appended.
 fn broker_file(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {

@@ -11,7 +11,7 @@ mod fake_api;
 #[path = "support/rabbit.rs"]
 mod rabbit;
 
-use fake_api::event;
+use fake_api::{event, wait_for};
 use hyperfleet_adapter::adapters::broker::rabbitmq::Publisher;
 use hyperfleet_adapter::app::serve::LoopEnd;
 use hyperfleet_adapter::config::broker::RabbitMqConfig;

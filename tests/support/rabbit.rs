@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
+pub use super::fake_api::unique;
 use super::fake_api::{Running, harness};
-pub use super::fake_api::{unique, wait_for};
 use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Subscription};
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
 use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
