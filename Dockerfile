@@ -9,7 +9,8 @@ ARG RUST_VERSION=1.95
 
 FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS build
 ARG FEATURES=rabbitmq,pubsub,k8s,maestro,otlp-grpc
-ARG VERSION=0.0.0-dev
+# Empty VERSION: the package version in Cargo.toml.
+ARG VERSION=
 ARG COMMIT=none
 ARG BUILD_DATE=unknown
 WORKDIR /src
@@ -24,7 +25,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 # glibc, CA certificates and a non-root user (65532), nothing else.
 FROM gcr.io/distroless/cc-debian12:nonroot
-ARG VERSION=0.0.0-dev
+ARG VERSION=
 LABEL org.opencontainers.image.title="hyperfleet-adapter" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"

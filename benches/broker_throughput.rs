@@ -10,6 +10,8 @@
 //! RabbitMQ: `HYPERFLEET_TEST_AMQP_URL` or 127.0.0.1:5672. Pub/Sub: `PUBSUB_EMULATOR_HOST`
 //! (skipped with a note when unset).
 
+// A benchmark measures wall-clock time against real brokers.
+#![allow(clippy::disallowed_methods)]
 // Without a broker feature there is nothing to measure: the broker code is compiled out and
 // what is left is unused.
 #![cfg_attr(
@@ -24,7 +26,7 @@ use hyperfleet_adapter::app::serve::{self, LoopDeps};
 use hyperfleet_adapter::app::servers::Health;
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
-use hyperfleet_adapter::ports::{Delivery, EventSource};
+use hyperfleet_adapter::ports::{BrokerError, Delivery, EventSource};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -102,12 +104,12 @@ impl Delivery for CountingDelivery {
     fn payload(&self) -> &[u8] {
         self.inner.payload()
     }
-    async fn ack(self: Box<Self>) -> Result<(), String> {
+    async fn ack(self: Box<Self>) -> Result<(), BrokerError> {
         let r = self.inner.ack().await;
         self.acked.fetch_add(1, Ordering::SeqCst);
         r
     }
-    async fn reject(self: Box<Self>) -> Result<(), String> {
+    async fn reject(self: Box<Self>) -> Result<(), BrokerError> {
         let r = self.inner.reject().await;
         self.acked.fetch_add(1, Ordering::SeqCst);
         r

@@ -11,15 +11,19 @@ pub mod domain;
 pub mod expr;
 pub mod ports;
 pub mod redact;
+pub mod retry;
 pub mod telemetry;
 pub mod yaml;
 
 /// The binary's version, commit and build date (set at build time by `ADAPTER_VERSION`,
 /// `ADAPTER_COMMIT` and `ADAPTER_BUILD_DATE`).
 pub mod version {
+    /// `ADAPTER_VERSION` when a release build sets it, else the package version in
+    /// `Cargo.toml` (`0.0.0-dev` between releases: like the Go adapter's development builds,
+    /// it skips the config version check).
     pub const VERSION: &str = match option_env!("ADAPTER_VERSION") {
-        Some(v) => v,
-        None => "0.0.0-dev",
+        Some(v) if !v.is_empty() => v,
+        _ => env!("CARGO_PKG_VERSION"),
     };
     pub const COMMIT: &str = match option_env!("ADAPTER_COMMIT") {
         Some(v) => v,

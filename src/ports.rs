@@ -60,8 +60,8 @@ pub fn manifest_identity(manifest: &Value) -> Result<(Gvk, &str), TransportError
         .and_then(Value::as_str)
         .unwrap_or_default();
     if gvk.kind.is_empty() || gvk.version.is_empty() || name.is_empty() {
-        return Err(TransportError::Invalid(
-            "failed to parse manifest: apiVersion, kind and metadata.name are required".into(),
+        return Err(TransportError::invalid(
+            "failed to parse manifest: apiVersion, kind and metadata.name are required",
         ));
     }
     Ok((gvk, name))
@@ -151,27 +151,112 @@ impl Propagation {
     }
 }
 
-/// Transport failures. `NotFound` is part of the contract: discovery treats it as "absent".
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum TransportError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Failed(String),
+/// How a failure is classified: what the domain and the retry policy decide on, never the
+/// message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The object (or what was asked about) does not exist.
+    NotFound,
+    /// A concurrent change won (409, a failed precondition).
+    Conflict,
+    /// The request can never succeed as it is (a bad manifest, 400/422, a wrong target).
+    Invalid,
+    /// Credentials were missing or refused (401/403).
+    Unauthorized,
+    /// No answer in time.
+    Timeout,
+    /// The other side is unreachable or overloaded, for now (connection refused, 429, 5xx).
+    Unavailable,
+    /// Anything else; final.
+    Failed,
 }
+
+impl ErrorKind {
+    /// Whether another attempt may succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorKind::Timeout | ErrorKind::Unavailable)
+    }
+}
+
+/// Declares a port's error type: a kind, the message users see (the Go adapter's and the
+/// runbook's texts, unchanged) and the error that caused it, kept as `source()`.
+macro_rules! port_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, thiserror::Error)]
+        #[error("{message}")]
+        pub struct $name {
+            kind: ErrorKind,
+            message: String,
+            #[source]
+            source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.kind == other.kind && self.message == other.message
+            }
+        }
+
+        impl $name {
+            pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+                $name {
+                    kind,
+                    message: message.into(),
+                    source: None,
+                }
+            }
+
+            /// Keeps `source` as the cause (its text is not added to the message).
+            pub fn with_source(
+                mut self,
+                source: impl std::error::Error + Send + Sync + 'static,
+            ) -> Self {
+                self.source = Some(std::sync::Arc::new(source));
+                self
+            }
+
+            pub fn kind(&self) -> ErrorKind {
+                self.kind
+            }
+
+            pub fn is_not_found(&self) -> bool {
+                self.kind == ErrorKind::NotFound
+            }
+
+            /// A request that can never succeed as it is.
+            pub fn invalid(message: impl Into<String>) -> Self {
+                $name::new(ErrorKind::Invalid, message)
+            }
+
+            /// A final failure of no other kind.
+            pub fn failed(message: impl Into<String>) -> Self {
+                $name::new(ErrorKind::Failed, message)
+            }
+        }
+    };
+}
+
+port_error!(
+    /// A transport failure. `NotFound` is part of the contract: discovery treats it as
+    /// "absent".
+    TransportError
+);
 
 impl TransportError {
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, TransportError::NotFound(_))
-    }
-
     /// Kubernetes' NotFound text: `<kind> "<name>" not found`.
     pub fn not_found(kind: &str, name: &str) -> Self {
-        TransportError::NotFound(format!("{} {name:?} not found", kind.to_lowercase()))
+        TransportError::new(
+            ErrorKind::NotFound,
+            format!("{} {name:?} not found", kind.to_lowercase()),
+        )
     }
 }
+
+port_error!(
+    /// A broker failure: settling a delivery, connecting, subscribing, publishing.
+    BrokerError
+);
 
 /// Applies, reads, discovers and deletes objects in one backend (Kubernetes, Maestro, memory).
 ///
@@ -324,9 +409,9 @@ pub trait Delivery: Send {
         None
     }
     /// Acknowledges: the message is done (processed, successfully or not).
-    async fn ack(self: Box<Self>) -> Result<(), String>;
+    async fn ack(self: Box<Self>) -> Result<(), BrokerError>;
     /// Rejects without requeue (dead-letters it where the broker has a dead-letter target).
-    async fn reject(self: Box<Self>) -> Result<(), String>;
+    async fn reject(self: Box<Self>) -> Result<(), BrokerError>;
 }
 
 /// A stream of deliveries. Contract: `next` returns `None` only when the source is closed for

@@ -1,18 +1,20 @@
 //! The HTTP HyperFleet API client against an in-process axum server that injects 5xx storms,
-//! 429 with Retry-After, slow responses past the timeout and connection resets. Delays are
-//! recorded by a test sleeper instead of slept.
+//! 429 with Retry-After, slow responses past the timeout and connection resets. The tests run
+//! on paused time: the client's retry delays are slept on the paused clock, and the server
+//! records when each attempt arrived, so the gaps between arrivals are exactly the delays.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
-use hyperfleet_adapter::adapters::api::http::{Backoff, HttpApi, Settings, Sleeper};
+use hyperfleet_adapter::adapters::api::http::{Backoff, HttpApi, Settings};
 use hyperfleet_adapter::ports::{ApiRequest, HyperfleetApi};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::time::Instant;
 
 #[derive(Clone, Default)]
 struct Counters {
@@ -20,9 +22,27 @@ struct Counters {
     limited: Arc<AtomicUsize>,
     always: Arc<AtomicUsize>,
     slow: Arc<AtomicUsize>,
+    arrivals: Arrivals,
+}
+
+/// When each retried attempt reached the server (on the paused clock).
+#[derive(Clone, Default)]
+struct Arrivals(Arc<Mutex<Vec<Instant>>>);
+
+impl Arrivals {
+    fn record(&self) {
+        self.0.lock().unwrap().push(Instant::now());
+    }
+
+    /// The waits between consecutive attempts: the client's retry delays.
+    fn delays(&self) -> Vec<Duration> {
+        let at = self.0.lock().unwrap();
+        at.windows(2).map(|w| w[1] - w[0]).collect()
+    }
 }
 
 async fn storm(State(c): State<Counters>) -> impl IntoResponse {
+    c.arrivals.record();
     if c.storm.fetch_add(1, Ordering::SeqCst) < 2 {
         (StatusCode::SERVICE_UNAVAILABLE, "busy")
     } else {
@@ -31,6 +51,7 @@ async fn storm(State(c): State<Counters>) -> impl IntoResponse {
 }
 
 async fn limited(State(c): State<Counters>) -> impl IntoResponse {
+    c.arrivals.record();
     let n = c.limited.fetch_add(1, Ordering::SeqCst);
     let mut h = HeaderMap::new();
     if n == 0 {
@@ -45,11 +66,13 @@ async fn limited(State(c): State<Counters>) -> impl IntoResponse {
 }
 
 async fn always(State(c): State<Counters>) -> impl IntoResponse {
+    c.arrivals.record();
     c.always.fetch_add(1, Ordering::SeqCst);
     (StatusCode::BAD_GATEWAY, "bad gateway")
 }
 
 async fn slow(State(c): State<Counters>) -> impl IntoResponse {
+    c.arrivals.record();
     c.slow.fetch_add(1, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(2)).await;
     "{}"
@@ -87,20 +110,12 @@ async fn server() -> (String, Counters) {
     (format!("http://{addr}"), c)
 }
 
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Duration>>>);
-
-#[async_trait::async_trait]
-impl Sleeper for Recorder {
-    async fn sleep(&self, d: Duration) {
-        self.0.lock().unwrap().push(d);
-    }
-}
-
 fn settings(base: &str) -> Settings {
     Settings {
         base_url: base.to_string(),
-        timeout: Duration::from_secs(5),
+        // No client timeout: on paused time an idle runtime jumps to the next timer, and a
+        // pending timeout would fire while the request is on the loopback socket.
+        timeout: Duration::ZERO,
         retry_attempts: 3,
         backoff: Backoff::Exponential,
         base_delay: Duration::from_secs(1),
@@ -116,12 +131,8 @@ fn settings(base: &str) -> Settings {
     }
 }
 
-fn client(s: Settings) -> (HttpApi, Recorder) {
-    let rec = Recorder::default();
-    (
-        HttpApi::with_sleeper(s, Box::new(rec.clone())).unwrap(),
-        rec,
-    )
+fn client(s: Settings) -> HttpApi {
+    HttpApi::new(s).unwrap()
 }
 
 fn get_req(path: &str) -> ApiRequest {
@@ -137,14 +148,14 @@ fn within(d: Duration, expected: f64) -> bool {
     s >= expected * 0.9 - 1e-9 && s <= expected * 1.1 + 1e-9
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_5xx_storm_is_retried_with_exponential_backoff() {
     let (base, c) = server().await;
-    let (api, rec) = client(settings(&base));
+    let api = client(settings(&base));
     let resp = api.send(get_req("/api/hyperfleet/v1/storm")).await.unwrap();
     assert_eq!((resp.status, resp.attempts), (200, 3));
     assert_eq!(c.storm.load(Ordering::SeqCst), 3);
-    let delays = rec.0.lock().unwrap().clone();
+    let delays = c.arrivals.delays();
     assert_eq!(delays.len(), 2);
     assert!(
         within(delays[0], 1.0) && within(delays[1], 2.0),
@@ -152,10 +163,11 @@ async fn a_5xx_storm_is_retried_with_exponential_backoff() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn exhausted_retries_return_the_last_response() {
     let (base, c) = server().await;
-    let (api, rec) = client(settings(&base));
+    let api = client(settings(&base));
+    let start = Instant::now();
     let resp = api
         .send(get_req("/api/hyperfleet/v1/always"))
         .await
@@ -166,45 +178,47 @@ async fn exhausted_retries_return_the_last_response() {
         "retry_attempts is the total number of attempts"
     );
     assert_eq!(c.always.load(Ordering::SeqCst), 3);
+    assert_eq!(c.arrivals.delays().len(), 2);
     assert_eq!(
-        rec.0.lock().unwrap().len(),
-        2,
+        start.elapsed(),
+        c.arrivals.delays().iter().sum::<Duration>(),
         "no sleep after the last attempt"
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retry_after_is_honoured_and_capped() {
-    let (base, _) = server().await;
-    let (api, rec) = client(settings(&base));
+    let (base, c) = server().await;
+    let api = client(settings(&base));
     let resp = api
         .send(get_req("/api/hyperfleet/v1/limited"))
         .await
         .unwrap();
     assert_eq!((resp.status, resp.attempts), (200, 3));
     assert_eq!(
-        *rec.0.lock().unwrap(),
+        c.arrivals.delays(),
         [Duration::from_secs(3), Duration::from_secs(5)],
         "3 s as asked, 120 s capped at max_delay"
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn non_retryable_statuses_return_at_once() {
     let (base, _) = server().await;
-    let (api, rec) = client(settings(&base));
+    let api = client(settings(&base));
+    let start = Instant::now();
     let resp = api
         .send(get_req("/api/hyperfleet/v1/missing"))
         .await
         .unwrap();
     assert_eq!((resp.status, resp.attempts), (404, 1));
-    assert!(rec.0.lock().unwrap().is_empty());
+    assert_eq!(start.elapsed(), Duration::ZERO, "no wait");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn slow_responses_time_out_and_per_call_overrides_apply() {
     let (base, c) = server().await;
-    let (api, rec) = client(settings(&base));
+    let api = client(settings(&base));
     let req = ApiRequest {
         timeout: Some(Duration::from_millis(150)),
         retry_attempts: Some(2),
@@ -219,12 +233,14 @@ async fn slow_responses_time_out_and_per_call_overrides_apply() {
         err.message
     );
     assert_eq!(c.slow.load(Ordering::SeqCst), 2);
-    let delays = rec.0.lock().unwrap().clone();
+    let delays = c.arrivals.delays();
     assert_eq!(delays.len(), 1);
-    assert!(within(delays[0], 1.0), "{delays:?}");
+    // The first attempt's 150 ms timeout, then the linear backoff's first delay.
+    let backoff = delays[0] - Duration::from_millis(150);
+    assert!(within(backoff, 1.0), "{delays:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn connection_resets_are_retried() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -239,24 +255,21 @@ async fn connection_resets_are_retried() {
     });
     let mut s = settings(&format!("http://{addr}"));
     s.backoff = Backoff::Constant;
-    let (api, rec) = client(s);
+    let api = client(s);
+    let start = Instant::now();
     let err = api.send(get_req("/api/hyperfleet/v1/x")).await.unwrap_err();
     assert_eq!(err.attempts, 3);
     assert!(accepted.load(Ordering::SeqCst) >= 3);
-    let delays = rec.0.lock().unwrap().clone();
-    assert!(
-        delays.iter().all(|d| within(*d, 1.0)),
-        "constant backoff: {delays:?}"
-    );
+    let waited = start.elapsed();
+    assert!(within(waited, 2.0), "constant backoff, twice: {waited:?}");
     let refused = client(settings("http://127.0.0.1:1"))
-        .0
         .send(get_req("/x"))
         .await
         .unwrap_err();
     assert_eq!(refused.attempts, 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn headers_token_and_body() {
     let (base, _) = server().await;
     let dir = tempfile::tempdir().unwrap();
@@ -264,7 +277,7 @@ async fn headers_token_and_body() {
     std::fs::write(&token, "tok-1\n").unwrap();
     let mut s = settings(&base);
     s.token_path = Some(token.clone());
-    let (api, _) = client(s);
+    let api = client(s);
     let req = ApiRequest {
         method: "POST".into(),
         url: "/api/hyperfleet/v1/echo".into(),
@@ -319,7 +332,7 @@ async fn headers_token_and_body() {
     assert_eq!(err.attempts, 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn token_cache_ttl_caches_the_token() {
     let (base, _) = server().await;
     let dir = tempfile::tempdir().unwrap();
@@ -328,7 +341,7 @@ async fn token_cache_ttl_caches_the_token() {
     let mut s = settings(&base);
     s.token_path = Some(token.clone());
     s.token_ttl = Duration::from_secs(300);
-    let (api, _) = client(s);
+    let api = client(s);
     let req = ApiRequest {
         method: "GET".into(),
         url: "/api/hyperfleet/v1/echo".into(),

@@ -217,7 +217,29 @@ fn dry_run_load_errors_exit_1() {
     std::fs::write(&disc, r#"{"x": {"kind": "ConfigMap"}}"#).unwrap();
     let out = dry_run(&a, &t, &e, &["--dry-run-discovery", disc.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("failed to load discovery overrides: discovery override \"x\" is missing required field \"apiVersion\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "failed to load discovery overrides: discovery override \"x\" in {:?} is missing required field \"apiVersion\"",
+            disc.display().to_string()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = dry_run(&a, &t, &e, &["--dry-run-discovery", "/nonexistent-d.json"]);
+    assert!(
+        stderr(&out).contains(
+            "failed to load discovery overrides: failed to read discovery overrides file \"/nonexistent-d.json\""
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = dry_run(&a, &t, &e, &["--dry-run-output", "xml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unknown trace format is refused"
+    );
+    assert!(stderr(&out).contains("xml"), "{}", stderr(&out));
     let resp = dir.path().join("r.json");
     std::fs::write(
         &resp,

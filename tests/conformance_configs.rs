@@ -72,6 +72,10 @@ fn assert_loads(c: &Path, adapter_cfg: &str, task: &str) {
 const K8S: &str = "upstream/test/testdata/dryrun/dryrun-kubernetes-adapter-config.yaml";
 const MAESTRO: &str = "upstream/test/testdata/dryrun/dryrun-maestro-adapter-config.yaml";
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn configs_that_must_load() {
     let Some(c) = conformance() else { return };
@@ -122,6 +126,10 @@ fn configs_that_must_load() {
     }
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn the_config_template_needs_its_required_env_vars_as_in_the_go_adapter() {
     let Some(c) = conformance() else { return };
@@ -145,6 +153,10 @@ fn the_config_template_needs_its_required_env_vars_as_in_the_go_adapter() {
     );
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn maestro_chart_config_dump_redacts_and_keeps_order() {
     let Some(c) = conformance() else { return };
@@ -189,6 +201,10 @@ fn maestro_chart_config_dump_redacts_and_keeps_order() {
     assert!(yaml.contains("kind: ManifestWork"), "{yaml}");
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn configs_that_must_be_rejected() {
     let Some(c) = conformance() else { return };
@@ -248,6 +264,10 @@ fn legacy_envelope_configs_are_rejected_with_a_conversion_hint() {
     );
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn validate_lists_every_problem_of_the_invalid_task_config() {
     let Some(c) = conformance() else { return };
@@ -285,6 +305,10 @@ fn validate_lists_every_problem_of_the_invalid_task_config() {
     }
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn validate_is_clean_on_a_good_config_and_strict_promotes_warnings() {
     let Some(c) = conformance() else { return };
@@ -335,6 +359,10 @@ fn validate_is_clean_on_a_good_config_and_strict_promotes_warnings() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn chart_task_configs_outside_their_mount_point_are_rejected_like_the_go_adapter() {
     let Some(c) = conformance() else { return };

@@ -160,6 +160,10 @@ fn ops(trace: &Value, operation: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn kubernetes() {
     let Some(c) = conformance() else { return };
@@ -285,6 +289,10 @@ fn kubernetes() {
     assert!(text.ends_with("Result: SUCCESS\n"));
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn kubernetes_delete() {
     let Some(c) = conformance() else { return };
@@ -354,6 +362,10 @@ fn kubernetes_delete() {
     assert!(text.ends_with("Result: SUCCESS\n"));
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn maestro() {
     let Some(c) = conformance() else { return };
@@ -423,6 +435,10 @@ fn maestro() {
     assert!(text.ends_with("Result: SUCCESS\n"));
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn maestro_delete() {
     let Some(c) = conformance() else { return };
@@ -470,6 +486,10 @@ fn maestro_delete() {
     );
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn cel_showcase() {
     let Some(c) = conformance() else { return };
@@ -524,6 +544,10 @@ fn cel_showcase() {
     assert_eq!(api(&t, "PUT").len(), 1);
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn api_404() {
     let Some(c) = conformance() else { return };
@@ -576,6 +600,10 @@ fn api_404() {
     assert!(text.ends_with("Result: FAILED\n"));
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn post_action_404() {
     let Some(c) = conformance() else { return };
@@ -609,6 +637,10 @@ fn post_action_404() {
     assert!(text.ends_with("Result: SUCCESS\n"));
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn invalid_task_config() {
     let Some(c) = conformance() else { return };
@@ -636,6 +668,10 @@ fn invalid_task_config() {
     }
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn chart_kubernetes() {
     let Some(c) = conformance() else { return };
@@ -710,6 +746,10 @@ fn chart_maestro(task: &str, discovery: &str, resource_name: &str) {
     assert!(text.ends_with("Result: FAILED\n"));
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn chart_maestro_single() {
     chart_maestro(
@@ -719,6 +759,10 @@ fn chart_maestro_single() {
     );
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[test]
 fn chart_maestro_two_resources() {
     chart_maestro(

@@ -19,7 +19,8 @@ use hyperfleet_adapter::adapters::transport::kubernetes::{KubernetesTransport, S
 use hyperfleet_adapter::ports::{Gvk, Operation, Propagation, Selector, Target, Transport};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 const K: Target = Target::Kubernetes;
 
@@ -28,12 +29,12 @@ fn settings() -> Settings {
         source: Source::InCluster,
         qps: 0.0,
         burst: 0,
-        policy: CallPolicy {
-            timeout: Duration::from_secs(2),
-            attempts: 3,
-            base_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(2),
+        policy: {
+            let mut p = CallPolicy::new(Duration::from_secs(2), 3);
+            p.retry.base = Duration::from_millis(20);
+            p.retry.max = Duration::from_millis(100);
+            p.retry.max_retry_after = Some(Duration::from_secs(2));
+            p
         },
         recreate_timeout: Duration::from_secs(2),
         recreate_poll: Duration::from_millis(20),
@@ -262,7 +263,7 @@ async fn a_create_that_loses_a_race_is_a_skip() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn recreate_deletes_waits_and_creates_within_a_bound() {
     let fake = fake_with_namespaces(&["ns"]).await;
     let t = transport(&fake);
@@ -292,8 +293,11 @@ async fn recreate_deletes_waits_and_creates_within_a_bound() {
     held["metadata"]["annotations"]["hyperfleet.io/generation"] = json!("2");
     let started = Instant::now();
     let err = t.apply(&held, true, &K).await.unwrap_err().to_string();
+    // Paused time: the bound (2 s) and one poll interval (20 ms) at most.
+    let waited = started.elapsed();
     assert!(
-        started.elapsed() >= Duration::from_secs(2) && started.elapsed() < Duration::from_secs(6)
+        waited >= Duration::from_secs(2) && waited <= Duration::from_millis(2020),
+        "{waited:?}"
     );
     assert_eq!(
         err,
@@ -488,7 +492,7 @@ async fn deletion_with_each_propagation_policy_and_finalizers() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn transient_failures_are_retried_with_backoff_and_retry_after() {
     let fake = fake_with_namespaces(&["ns"]).await;
     let t = transport(&fake);
@@ -566,10 +570,10 @@ async fn transient_failures_are_retried_with_backoff_and_retry_after() {
     });
     let started = Instant::now();
     t.get(&gvk, "ns", "a", &K).await.unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_millis(950),
-        "waited {:?}",
-        started.elapsed()
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(1),
+        "the server's Retry-After"
     );
 
     // Still failing after every attempt: the error says so and carries the server's message.
@@ -650,7 +654,7 @@ async fn permanent_failures_are_reported_at_once_with_the_servers_message() {
     assert!(err.ends_with("namespaces \"missing\" not found"), "{err}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unreachable_api_server_fails_after_bounded_retries() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -664,7 +668,12 @@ async fn an_unreachable_api_server_fails_after_bounded_retries() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // Two waits, capped at 20 ms and 40 ms (full jitter), on paused time.
+    assert!(
+        started.elapsed() <= Duration::from_millis(60),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         err.starts_with(
             "K8s get operation failed: ConfigMap/a (namespace: ns): failed to discover v1:"
@@ -677,7 +686,7 @@ async fn an_unreachable_api_server_fails_after_bounded_retries() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn kubeconfig_with_a_token_and_the_client_side_rate_limit() {
     let fake = fake_with_namespaces(&["ns"]).await;
     fake.require_token("s3cret");
@@ -698,7 +707,7 @@ async fn kubeconfig_with_a_token_and_the_client_side_rate_limit() {
     }
     // 7 requests (discovery + 6 gets) at 20/s with a burst of 2: at least 5 waits of 50 ms.
     assert!(
-        started.elapsed() >= Duration::from_millis(240),
+        started.elapsed() >= Duration::from_millis(250),
         "{:?}",
         started.elapsed()
     );

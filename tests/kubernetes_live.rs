@@ -171,6 +171,10 @@ fn executor(c: &Path, s: &Scenario, transport: Arc<dyn Transport>) -> Executor {
     )
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubernetes_dry_run_scenarios_reach_the_same_state_live() {
     let Some(c) = support::conformance() else {
@@ -192,6 +196,10 @@ async fn kubernetes_dry_run_scenarios_reach_the_same_state_live() {
 
 const DELETE_TASK: &str = "U/kubernetes-delete/dryrun-kubernetes-delete-task-config.yaml";
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletion_ordering_configmap_then_namespace_across_two_events() {
     let Some(c) = support::conformance() else {

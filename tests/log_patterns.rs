@@ -19,7 +19,6 @@ use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::ports::{ApiRequest, FixedClock, HyperfleetApi};
 use std::sync::Arc;
 use std::time::Duration;
-use support::NoSleep;
 
 fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
     let c = Capture::default();
@@ -172,7 +171,7 @@ async fn api_retries_and_fatal_broker_errors() {
         retry_attempts: 2,
         ..Settings::defaults(format!("http://{addr}"))
     };
-    let api = HttpApi::with_sleeper(settings, Box::new(NoSleep)).unwrap();
+    let api = HttpApi::new(settings).unwrap();
     let _ = api
         .send(ApiRequest {
             method: "GET".into(),

@@ -530,10 +530,15 @@ async fn an_unreachable_maestro_is_not_ready_and_fails_reads_clearly() {
     let mut s = settings(&fake);
     s.grpc_address = format!("127.0.0.1:{port}");
     s.http_address = format!("http://127.0.0.1:{port}");
-    let (r, up, _) = readiness();
+    // Every readiness report, in order: the subscription fails and says so, and is never up.
+    let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = reports.clone();
+    let r: Readiness = Arc::new(move |ok| seen.lock().unwrap().push(ok));
     let t = MaestroTransport::connect(&s, Some(r)).unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!up.load(Ordering::SeqCst));
+    wait_until("a failed subscription to report not ready", || {
+        reports.lock().unwrap().contains(&false)
+    })
+    .await;
     let err = t
         .get(&mw_gvk(), "", "w", &target())
         .await
@@ -544,6 +549,7 @@ async fn an_unreachable_maestro_is_not_ready_and_fails_reads_clearly() {
         "{err}"
     );
     assert!(err.contains("Connection refused"), "{err}");
+    assert!(!reports.lock().unwrap().contains(&true), "never ready");
 }
 
 /// A TLS fake Maestro (REST on HTTPS too) with `pki`'s server certificate; with `client_ca`,

@@ -151,6 +151,10 @@ fn executor(c: &Path, s: &Scenario, transport: Arc<dyn Transport>) -> Executor {
     )
 }
 
+#[cfg_attr(
+    not(conformance),
+    ignore = "needs ../shared/conformance beside the checkout"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maestro_dry_run_scenarios_reach_the_same_state_live() {
     let Some(c) = support::conformance() else {

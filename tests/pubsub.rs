@@ -281,13 +281,18 @@ async fn malformed_messages_are_dropped_not_redelivered() {
         run.metrics.render().contains("error_type=\"conversion\"")
     })
     .await;
-    // A nack would bring it back within moments; it stays gone.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A nack would bring it straight back (the subscription has no retry backoff); an event
+    // published now is reported after that redelivery would have been.
+    p.send(&event("ok-2", "c2")).await.unwrap();
+    wait_for("the later event to be reported", 20, || {
+        run.api.statuses().len() == 2
+    })
+    .await;
     let _ = run.stop.send(());
     assert_eq!(run.handle.await.unwrap(), LoopEnd::Shutdown);
     let text = run.metrics.render();
     assert!(
-        text.contains(&format!("hyperfleet_broker_messages_consumed_total{{component=\"pubsub-test-adapter\",topic=\"{topic}\",version=\"v\"}} 2")),
+        text.contains(&format!("hyperfleet_broker_messages_consumed_total{{component=\"pubsub-test-adapter\",topic=\"{topic}\",version=\"v\"}} 3")),
         "{text}"
     );
 }

@@ -279,6 +279,7 @@ async fn an_emulator_restarted_empty_is_repopulated_and_consumed_from() {
     wait_for("ready", 20, || reports.last() == Some(true)).await;
 
     emulator.stop();
+    #[allow(clippy::disallowed_methods)] // a figure for the docs, measured on a real emulator
     let down = std::time::Instant::now();
     wait_for("not ready while the emulator is down", 30, || {
         reports.last() == Some(false)
@@ -287,6 +288,7 @@ async fn an_emulator_restarted_empty_is_repopulated_and_consumed_from() {
     // Figures for the docs (not asserted): how fast readiness follows the outage.
     eprintln!("not ready {:?} after the emulator stopped", down.elapsed());
     let _emulator = OwnEmulator::start(port).await;
+    #[allow(clippy::disallowed_methods)]
     let up = std::time::Instant::now();
     wait_for("ready again on the restarted emulator", 120, || {
         reports.last() == Some(true)

@@ -23,18 +23,25 @@ use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, ExchangeKind};
 use rabbit::*;
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Consumes `source`, acking everything, recording event ids.
-fn drain(mut source: rabbitmq::RabbitSource, seen: Arc<Mutex<Vec<String>>>) {
+/// Consumes `source`, acking everything, recording event ids and counting successful acks.
+fn drain(
+    mut source: rabbitmq::RabbitSource,
+    seen: Arc<Mutex<Vec<String>>>,
+    acked: Arc<AtomicUsize>,
+) {
     tokio::spawn(async move {
         while let Some(d) = source.next().await {
             let v: serde_json::Value = serde_json::from_slice(d.payload()).unwrap();
             seen.lock()
                 .unwrap()
                 .push(v["id"].as_str().unwrap().to_string());
-            d.ack().await.unwrap();
+            if d.ack().await.is_ok() {
+                acked.fetch_add(1, Ordering::SeqCst);
+            }
         }
     });
 }
@@ -53,20 +60,21 @@ async fn fan_out_across_subscriptions_and_competing_consumers_within_one() {
         .unwrap();
     type Seen = Arc<Mutex<Vec<String>>>;
     let (s1, s2, sb) = (Seen::default(), Seen::default(), Seen::default());
-    drain(a1, s1.clone());
-    drain(a2, s2.clone());
-    drain(b, sb.clone());
+    let (alpha_acks, beta_acks) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    drain(a1, s1.clone(), alpha_acks.clone());
+    drain(a2, s2.clone(), alpha_acks.clone());
+    drain(b, sb.clone(), beta_acks.clone());
     let p = Publisher::connect(&cfg(), &topic).await.unwrap();
     for n in 0..40 {
         p.send(&event(&format!("e{n}"), "c1")).await.unwrap();
     }
     p.close().await;
-    let total = || s1.lock().unwrap().len() + s2.lock().unwrap().len();
-    wait_for("both subscriptions to get every event", 20, || {
-        total() >= 40 && sb.lock().unwrap().len() >= 40
+    // 40 successful acks per subscription: every message is settled for good, so no copy can
+    // still arrive (a message is redelivered only when its ack did not go through).
+    wait_for("both subscriptions to ack every event", 20, || {
+        alpha_acks.load(Ordering::SeqCst) >= 40 && beta_acks.load(Ordering::SeqCst) >= 40
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let all: Vec<String> = (0..40).map(|n| format!("e{n}")).collect();
     let mut alpha: Vec<String> = s1.lock().unwrap().clone();
     alpha.extend(s2.lock().unwrap().clone());
@@ -202,8 +210,15 @@ async fn malformed_messages_are_dropped_not_requeued() {
         run.metrics.render().contains("error_type=\"conversion\"")
     })
     .await;
-    // Not requeued: nothing is left in the queue and nothing comes back.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Not requeued: a requeued message goes back to the head of the queue, so it would come
+    // back before an event published now; once that event is reported, it has not.
+    let p = Publisher::connect(&cfg(), &topic).await.unwrap();
+    p.send(&event("ok-2", "c2")).await.unwrap();
+    p.close().await;
+    wait_for("the later event to be reported", 10, || {
+        run.api.statuses().len() == 2
+    })
+    .await;
     let queue = format!("{topic}-s1");
     let _ = run.stop.send(());
     assert_eq!(run.handle.await.unwrap(), LoopEnd::Shutdown);
@@ -214,7 +229,7 @@ async fn malformed_messages_are_dropped_not_requeued() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("hyperfleet_broker_messages_consumed_total{{component=\"rabbit-test-adapter\",topic=\"{topic}\",version=\"v\"}} 2")),
+        text.contains(&format!("hyperfleet_broker_messages_consumed_total{{component=\"rabbit-test-adapter\",topic=\"{topic}\",version=\"v\"}} 3")),
         "{text}"
     );
     cleanup(&[queue], &[topic]).await;

@@ -13,7 +13,6 @@ use hyperfleet_adapter::app::logging::{self, LogSettings};
 use hyperfleet_adapter::ports::{ApiRequest, HyperfleetApi};
 use hyperfleet_adapter::redact::{self, Secrets};
 use std::process::{Command, Output};
-use support::NoSleep;
 
 const BIN: &str = env!("CARGO_BIN_EXE_adapter");
 const TOKEN: &str = "tok-5ecret-9f8e7d";
@@ -226,9 +225,10 @@ async fn log_lines_mask_url_passwords_and_env_secrets() {
         let addr = support::busy_api().await;
         let settings = Settings {
             retry_attempts: 2,
+            base_delay: std::time::Duration::ZERO,
             ..Settings::defaults(format!("http://admin:{PASSWORD}@{addr}"))
         };
-        let api = HttpApi::with_sleeper(settings, Box::new(NoSleep)).unwrap();
+        let api = HttpApi::new(settings).unwrap();
         let _ = api
             .send(ApiRequest {
                 method: "GET".into(),
@@ -242,7 +242,7 @@ async fn log_lines_mask_url_passwords_and_env_secrets() {
             retry_attempts: 1,
             ..api.settings().clone()
         };
-        let refused = HttpApi::with_sleeper(settings, Box::new(NoSleep)).unwrap();
+        let refused = HttpApi::new(settings).unwrap();
         let err = refused
             .send(ApiRequest {
                 method: "GET".into(),

@@ -62,7 +62,7 @@ pub struct ServeArgs {
     #[arg(long = "dry-run-verbose")]
     pub dry_run_verbose: bool,
     /// Dry-run trace format: text or json
-    #[arg(long = "dry-run-output", default_value = "text")]
+    #[arg(long = "dry-run-output", default_value = "text", value_parser = ["text", "json"])]
     pub dry_run_output: String,
     /// The time the dry run runs at (RFC 3339, e.g. 2026-01-01T00:00:00Z): what the template
     /// function `now`, CEL's `now()` and the simulated cluster's timestamps read, so a dry run is

@@ -31,13 +31,24 @@ pub fn load_event(path: &Path) -> Result<CloudEvent, String> {
 
 /// Loads a discovery-overrides file into the store.
 pub fn load_discovery(path: &Path, store: &MemoryTransport) -> Result<usize, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("failed to read discovery overrides file: {e}"))?;
-    let v: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("failed to parse discovery overrides JSON: {e}"))?;
-    let map = v
-        .as_object()
-        .ok_or("failed to parse discovery overrides JSON: expected an object of name → object")?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "failed to read discovery overrides file {:?}: {e}",
+            path.display().to_string()
+        )
+    })?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "failed to parse discovery overrides JSON in {:?}: {e}",
+            path.display().to_string()
+        )
+    })?;
+    let map = v.as_object().ok_or_else(|| {
+        format!(
+            "failed to parse discovery overrides JSON in {:?}: expected an object of name → object",
+            path.display().to_string()
+        )
+    })?;
     for (name, obj) in map {
         for field in ["apiVersion", "kind"] {
             if obj
@@ -46,7 +57,8 @@ pub fn load_discovery(path: &Path, store: &MemoryTransport) -> Result<usize, Str
                 .is_none_or(str::is_empty)
             {
                 return Err(format!(
-                    "discovery override {name:?} is missing required field {field:?}"
+                    "discovery override {name:?} in {:?} is missing required field {field:?}",
+                    path.display().to_string()
                 ));
             }
         }

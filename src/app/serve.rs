@@ -20,9 +20,10 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{OwnedMutexGuard, Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// What the loop needs.
 #[derive(Clone)]

@@ -268,11 +268,10 @@ impl AdapterConfig {
             ));
         }
         let backoff = self.clients.hyperfleet_api.retry_backoff.as_str();
-        if !matches!(backoff, "" | "exponential" | "linear" | "constant") {
-            errs.push((
-                "clients.hyperfleet_api.retry_backoff".into(),
-                format!("invalid retry backoff strategy {backoff:?} (supported: exponential, linear, constant)"),
-            ));
+        if let Err(e) = crate::retry::Backoff::parse(backoff)
+            && !backoff.is_empty()
+        {
+            errs.push(("clients.hyperfleet_api.retry_backoff".into(), e.to_string()));
         }
         let format = self.log.format.to_lowercase();
         if !matches!(format.as_str(), "" | "json" | "text") {

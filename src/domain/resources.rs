@@ -405,7 +405,7 @@ impl Run<'_> {
         if let Some(o) = &observer {
             o.deletion_started(&manifest_kind);
         }
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         let step = self.delete_flow_inner(i, r, target, policy, res).await;
         if let Some(o) = &observer {
             // The discovered object's kind when there was one, as the Go adapter labels it.

@@ -488,9 +488,15 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Repl
             message,
             retry_after,
         }) => {
-            let details = retry_after
+            let mut details = retry_after
                 .map(|s| json!({"retryAfterSeconds": s}))
                 .unwrap_or(Value::Null);
+            // As the API server does: a 404 for an object names it in `details` (a 404 without
+            // a name is about the path, a resource type it does not serve).
+            if code == 404 {
+                let name = path.rsplit('/').next().unwrap_or_default();
+                details = json!({"name": name});
+            }
             let mut r = status(code, reason, &message, details);
             if let Some(s) = retry_after {
                 r.headers_mut()

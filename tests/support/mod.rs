@@ -67,14 +67,6 @@ pub fn load_configs(adapter: PathBuf, task: PathBuf) -> hyperfleet_adapter::conf
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// A retry sleeper that returns at once, so retry tests take no time.
-pub struct NoSleep;
-
-#[async_trait::async_trait]
-impl hyperfleet_adapter::adapters::api::http::Sleeper for NoSleep {
-    async fn sleep(&self, _: std::time::Duration) {}
-}
-
 /// An HTTP server on a free port that answers every request `503 busy`; its address.
 pub async fn busy_api() -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -12,59 +12,15 @@ use crate::config::EnvSource;
 use crate::config::adapter::{DEFAULT_API_BASE_DELAY, DEFAULT_API_MAX_DELAY, HyperfleetApiConfig};
 use crate::domain::urls;
 use crate::ports::{ApiRequest, ApiResponse, ApiTransportError, HyperfleetApi};
+use crate::retry::{Jitter, Policy};
 use async_trait::async_trait;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 use tracing::Instrument;
 
-/// How long to wait between attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backoff {
-    Exponential,
-    Linear,
-    Constant,
-}
-
-impl Backoff {
-    /// Parses a configured strategy; the empty string is the default (exponential).
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
-            "" | "exponential" => Ok(Backoff::Exponential),
-            "linear" => Ok(Backoff::Linear),
-            "constant" => Ok(Backoff::Constant),
-            other => Err(format!(
-                "invalid retry backoff strategy {other:?} (supported: exponential, linear, constant)"
-            )),
-        }
-    }
-
-    /// The delay after attempt `n` (1-based), before jitter.
-    pub fn delay(&self, base: Duration, n: u32) -> Duration {
-        match self {
-            Backoff::Exponential => base.saturating_mul(2u32.saturating_pow(n.saturating_sub(1))),
-            Backoff::Linear => base.saturating_mul(n),
-            Backoff::Constant => base,
-        }
-    }
-}
-
-/// Waits between attempts (a port of its own so tests can record delays instead of sleeping).
-#[async_trait]
-pub trait Sleeper: Send + Sync {
-    async fn sleep(&self, d: Duration);
-}
-
-/// Real sleeping.
-pub struct TokioSleeper;
-
-#[async_trait]
-impl Sleeper for TokioSleeper {
-    async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await;
-    }
-}
+pub use crate::retry::Backoff;
 
 /// Client settings after defaults.
 #[derive(Debug, Clone)]
@@ -126,7 +82,10 @@ impl Settings {
             base_url,
             timeout: cfg.effective_timeout().to_std(),
             retry_attempts: cfg.effective_retry_attempts().max(1) as u32,
-            backoff: Backoff::parse(&cfg.retry_backoff)?,
+            backoff: match cfg.retry_backoff.as_str() {
+                "" => Backoff::Exponential,
+                name => Backoff::parse(name).map_err(|e| e.to_string())?,
+            },
             base_delay: positive(cfg.base_delay, DEFAULT_API_BASE_DELAY),
             max_delay: positive(cfg.max_delay, DEFAULT_API_MAX_DELAY),
             default_headers: cfg
@@ -150,31 +109,23 @@ impl Settings {
 pub struct HttpApi {
     client: reqwest::Client,
     settings: Settings,
-    sleeper: Box<dyn Sleeper>,
     token: Mutex<Option<(String, Instant)>>,
-    jitter_state: AtomicU64,
 }
 
 impl HttpApi {
     pub fn new(settings: Settings) -> Result<Self, String> {
-        Self::with_sleeper(settings, Box::new(TokioSleeper))
-    }
-
-    pub fn with_sleeper(settings: Settings, sleeper: Box<dyn Sleeper>) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
+        let mut builder = reqwest::Client::builder();
+        // Zero is no timeout, as for Go's http.Client.
+        if !settings.timeout.is_zero() {
+            builder = builder.timeout(settings.timeout);
+        }
+        let client = builder
             .build()
             .map_err(|e| format!("failed to create HyperFleet API client: {e}"))?;
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1);
         Ok(HttpApi {
             client,
             settings,
-            sleeper,
             token: Mutex::new(None),
-            jitter_state: AtomicU64::new(seed | 1),
         })
     }
 
@@ -182,21 +133,26 @@ impl HttpApi {
         &self.settings
     }
 
-    /// A uniform number in [0, 1) (xorshift; jitter needs no cryptographic randomness).
-    fn uniform(&self) -> f64 {
-        let mut x = self.jitter_state.load(Ordering::Relaxed);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.jitter_state.store(x, Ordering::Relaxed);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Backoff after attempt `n`, with ±10% jitter, capped at `max_delay`.
-    fn backoff_delay(&self, strategy: Backoff, n: u32) -> Duration {
-        let d = strategy.delay(self.settings.base_delay, n).as_secs_f64();
-        let jittered = d + d * (self.uniform() * 0.2 - 0.1);
-        Duration::from_secs_f64(jittered.max(0.0)).min(self.settings.max_delay)
+    /// The Go adapter's retry policy for one call: `retry_attempts` in all, the configured
+    /// backoff from `base_delay` with ±10% jitter, capped at `max_delay`; a `Retry-After` is
+    /// honoured up to `max_delay` (the Go adapter ignores it).
+    pub fn policy(&self, req: &ApiRequest) -> Policy {
+        Policy {
+            backoff: match req.retry_backoff.as_deref() {
+                None => self.settings.backoff,
+                // An unknown per-call strategy waits the base delay, as the Go adapter does.
+                Some(s) => Backoff::parse(s).unwrap_or(Backoff::Constant),
+            },
+            base: self.settings.base_delay,
+            max: self.settings.max_delay,
+            jitter: Jitter::Spread(0.1),
+            attempts: Some(
+                req.retry_attempts
+                    .unwrap_or(self.settings.retry_attempts)
+                    .max(1),
+            ),
+            max_retry_after: Some(self.settings.max_delay),
+        }
     }
 
     fn token(&self) -> Result<Option<String>, String> {
@@ -257,10 +213,10 @@ impl HttpApi {
             headers.push(("User-Agent".into(), self.settings.user_agent.clone()));
         }
         crate::telemetry::inject(span, &mut headers);
-        let mut rb = self
-            .client
-            .request(method, url)
-            .timeout(req.timeout.unwrap_or(self.settings.timeout));
+        let mut rb = self.client.request(method, url);
+        if let Some(timeout) = req.timeout.filter(|t| !t.is_zero()) {
+            rb = rb.timeout(timeout);
+        }
         for (k, v) in headers {
             rb = rb.header(k, v);
         }
@@ -337,17 +293,12 @@ fn retry_after(resp: &ApiResponse) -> Option<Duration> {
 impl HyperfleetApi for HttpApi {
     async fn send(&self, req: ApiRequest) -> Result<ApiResponse, ApiTransportError> {
         let url = urls::resolve(&self.settings.base_url, &req.url);
-        let attempts = req
-            .retry_attempts
-            .unwrap_or(self.settings.retry_attempts)
-            .max(1);
-        let strategy = match req.retry_backoff.as_deref() {
-            None => self.settings.backoff,
-            // An unknown per-call strategy waits the base delay, as the Go adapter does.
-            Some(s) => Backoff::parse(s).unwrap_or(Backoff::Constant),
-        };
+        let policy = self.policy(&req);
+        let attempts = policy.attempts.unwrap_or(1);
+        let mut schedule = policy.schedule("HyperFleet API request");
         tracing::debug!("HyperFleet API request: {} {}", req.method, url);
-        for n in 1..=attempts {
+        loop {
+            let n = schedule.attempt();
             // One span per attempt (`HTTP <METHOD>`), whose context goes out as `traceparent`.
             let span = tracing::info_span!(
                 "HTTP",
@@ -363,56 +314,44 @@ impl HyperfleetApi for HttpApi {
                 .instrument(span.clone())
                 .await;
             // The attempt's outcome is logged inside its span (the lines carry its span id).
-            let delay = span.in_scope(|| match outcome {
+            let failed = span.in_scope(|| match outcome {
                 Ok(mut resp) => {
                     tracing::debug!("HyperFleet API response: {} {}", resp.status, url);
                     resp.attempts = n;
-                    if !retryable(resp.status) || n == attempts {
+                    if !retryable(resp.status) || schedule.is_last() {
                         return Err(Ok(resp));
                     }
                     tracing::warn!(
                         "HyperFleet API request returned retryable status {} (attempt {n}/{attempts})",
                         resp.status
                     );
-                    Ok(match retry_after(&resp) {
-                        Some(d) => d.min(self.settings.max_delay),
-                        None => self.backoff_delay(strategy, n),
-                    })
+                    Ok((format!("HTTP {}", resp.status), retry_after(&resp)))
                 }
                 Err(e) => {
                     tracing::warn!("HyperFleet API request failed (attempt {n}/{attempts}): {e}");
-                    if n == attempts || !e.is_retryable() {
+                    if schedule.is_last() || !e.is_retryable() {
                         return Err(Err(ApiTransportError {
                             message: e.to_string(),
                             attempts: n,
                         }));
                     }
-                    Ok(self.backoff_delay(strategy, n))
+                    Ok((e.to_string(), None))
                 }
             });
-            match delay {
-                Ok(delay) => {
-                    tracing::info!(
-                        "Retrying in {}...",
-                        crate::config::GoDuration(delay.as_nanos() as i64)
-                    );
-                    self.sleeper.sleep(delay).await;
+            match failed {
+                Ok((error, retry_after)) => {
+                    schedule.wait(&error, retry_after).await;
                 }
                 Err(done) => return done,
             }
         }
-        Err(ApiTransportError {
-            message: "no attempt made".into(),
-            attempts: 0,
-        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Backoff, Settings};
+    use super::Settings;
     use crate::config::{MapEnv, adapter::HyperfleetApiConfig};
-    use std::time::Duration;
 
     #[test]
     fn defaults_are_what_an_empty_config_gives() {
@@ -424,27 +363,6 @@ mod tests {
         assert_eq!(
             format!("{from_config:?}"),
             format!("{:?}", Settings::defaults("http://api"))
-        );
-    }
-
-    #[test]
-    fn backoff_strategies() {
-        let s = Duration::from_secs(1);
-        assert_eq!(
-            [1, 2, 3].map(|n| Backoff::Exponential.delay(s, n)),
-            [1, 2, 4].map(Duration::from_secs)
-        );
-        assert_eq!(
-            [1, 2, 3].map(|n| Backoff::Linear.delay(s, n)),
-            [1, 2, 3].map(Duration::from_secs)
-        );
-        assert_eq!(
-            [1, 2, 3].map(|n| Backoff::Constant.delay(s, n)),
-            [1, 1, 1].map(Duration::from_secs)
-        );
-        assert_eq!(
-            Backoff::parse("bogus").unwrap_err(),
-            "invalid retry backoff strategy \"bogus\" (supported: exponential, linear, constant)"
         );
     }
 }

@@ -1,7 +1,7 @@
 //! An in-memory event source: a channel of message bodies, and a record of how each message
 //! was settled (acknowledged or rejected).
 
-use crate::ports::{Delivery, EventSource};
+use crate::ports::{BrokerError, Delivery, EventSource};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -62,6 +62,16 @@ struct MemoryDelivery {
     settled: Arc<Mutex<Vec<Settled>>>,
 }
 
+impl MemoryDelivery {
+    fn settle(&self, how: Settled) {
+        // A poisoned record still records: a test that panicked elsewhere must not hide it.
+        self.settled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(how);
+    }
+}
+
 #[async_trait]
 impl Delivery for MemoryDelivery {
     fn payload(&self) -> &[u8] {
@@ -72,19 +82,13 @@ impl Delivery for MemoryDelivery {
         self.id.clone()
     }
 
-    async fn ack(self: Box<Self>) -> Result<(), String> {
-        self.settled
-            .lock()
-            .map_err(|e| e.to_string())?
-            .push(Settled::Acked(self.body.clone()));
+    async fn ack(self: Box<Self>) -> Result<(), BrokerError> {
+        self.settle(Settled::Acked(self.body.clone()));
         Ok(())
     }
 
-    async fn reject(self: Box<Self>) -> Result<(), String> {
-        self.settled
-            .lock()
-            .map_err(|e| e.to_string())?
-            .push(Settled::Rejected(self.body.clone()));
+    async fn reject(self: Box<Self>) -> Result<(), BrokerError> {
+        self.settle(Settled::Rejected(self.body.clone()));
         Ok(())
     }
 }

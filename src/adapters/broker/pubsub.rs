@@ -19,7 +19,8 @@
 //! of leaving it not-ready for ever.
 
 use crate::config::broker::PubSubConfig;
-use crate::ports::{Delivery, EventSource};
+use crate::ports::{BrokerError, Delivery, EventSource};
+use crate::retry::{Backoff, Jitter, Policy, Schedule};
 use async_trait::async_trait;
 use google_cloud_gax::error::rpc::Code;
 use google_cloud_pubsub::client::{Publisher, Subscriber, SubscriptionAdmin, TopicAdmin};
@@ -438,8 +439,9 @@ async fn pump(
         tracing::error!(error = %error, "Pub/Sub streaming pull failed; checking the subscription before resubscribing");
         // The subscription must answer (recreated with its topic where the config allows)
         // before the stream is reopened; until then the source is not ready.
+        let mut cause = error;
         loop {
-            let delay = recovery.failed(&name);
+            let delay = recovery.failed(&name, &cause);
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = stopped.notified() => break 'outer,
@@ -454,10 +456,14 @@ async fn pump(
                     tracing::info!("Pub/Sub subscription {name} available; resubscribing");
                     break;
                 }
-                Ok(Err(e)) => tracing::error!(error = %e, "Pub/Sub subscription {name} unusable"),
-                Err(_) => tracing::error!(
-                    "Pub/Sub subscription {name} unusable: no answer within {ENSURE_TIMEOUT:?}"
-                ),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "Pub/Sub subscription {name} unusable");
+                    cause = e;
+                }
+                Err(_) => {
+                    cause = format!("no answer within {ENSURE_TIMEOUT:?}");
+                    tracing::error!("Pub/Sub subscription {name} unusable: {cause}");
+                }
             }
         }
     }
@@ -473,7 +479,7 @@ const ENSURE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The backoff between recovery attempts and the liveness bound.
 struct Recovery {
-    delay: Duration,
+    schedule: Schedule,
     broken_since: Option<tokio::time::Instant>,
     unhealthy_after: Duration,
     unhealthy: bool,
@@ -487,8 +493,17 @@ impl Recovery {
     const MAX_DELAY: Duration = Duration::from_secs(5);
 
     fn new(unhealthy_after: Duration, liveness: Liveness) -> Self {
+        let policy = Policy {
+            backoff: Backoff::Exponential,
+            base: Self::FIRST_DELAY,
+            // Never past the liveness bound, so it is noticed on time.
+            max: Self::MAX_DELAY.min(unhealthy_after.max(Self::FIRST_DELAY)),
+            jitter: Jitter::Full,
+            attempts: None,
+            max_retry_after: None,
+        };
         Recovery {
-            delay: Self::FIRST_DELAY,
+            schedule: policy.schedule("Pub/Sub subscription recovery"),
             broken_since: None,
             unhealthy_after,
             unhealthy: false,
@@ -498,7 +513,7 @@ impl Recovery {
 
     /// A message arrived: the subscription works.
     fn working(&mut self) {
-        self.delay = Self::FIRST_DELAY;
+        self.schedule.reset();
         self.recovered();
     }
 
@@ -512,9 +527,9 @@ impl Recovery {
         }
     }
 
-    /// Another failed attempt: fails liveness once the subscription has been unusable for
-    /// `unhealthy_after`; returns the wait before the next attempt.
-    fn failed(&mut self, name: &str) -> Duration {
+    /// Another failed attempt (`cause`): fails liveness once the subscription has been
+    /// unusable for `unhealthy_after`; returns the wait before the next attempt.
+    fn failed(&mut self, name: &str, cause: &str) -> Duration {
         let since = *self
             .broken_since
             .get_or_insert_with(tokio::time::Instant::now);
@@ -527,12 +542,7 @@ impl Recovery {
             tracing::error!("{reason}; failing liveness");
             (self.liveness)(Some(reason));
         }
-        let delay = self.delay;
-        // Never past the liveness bound, so it is noticed on time.
-        self.delay = (self.delay * 2)
-            .min(Self::MAX_DELAY)
-            .min(self.unhealthy_after.max(Self::FIRST_DELAY));
-        delay
+        self.schedule.next(&cause, None).unwrap_or_default()
     }
 }
 
@@ -585,7 +595,7 @@ impl Delivery for PubSubDelivery {
         Some(self.id.clone())
     }
 
-    async fn ack(self: Box<Self>) -> Result<(), String> {
+    async fn ack(self: Box<Self>) -> Result<(), BrokerError> {
         self.handler.ack();
         Ok(())
     }
@@ -593,7 +603,7 @@ impl Delivery for PubSubDelivery {
     /// With a dead-letter policy: nack, so Pub/Sub moves it to the dead-letter topic after
     /// `dead_letter_max_attempts` (with the subscription's retry backoff). Without one a nack
     /// would redeliver it forever, so it is acknowledged (dropped) instead.
-    async fn reject(self: Box<Self>) -> Result<(), String> {
+    async fn reject(self: Box<Self>) -> Result<(), BrokerError> {
         if self.dead_letters {
             self.handler.nack();
         } else {
@@ -684,6 +694,40 @@ impl PubSubPublisher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn recovery_backs_off_to_five_seconds_with_jitter_and_fails_liveness_on_time() {
+        let reasons = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Option<String>>::new()));
+        let seen = reasons.clone();
+        let liveness: Liveness = std::sync::Arc::new(move |r| seen.lock().unwrap().push(r));
+        let mut recovery = Recovery::new(Duration::from_secs(30), liveness);
+        let start = tokio::time::Instant::now();
+        let mut waits = Vec::new();
+        while start.elapsed() < Duration::from_secs(40) {
+            let wait = recovery.failed("sub", "unavailable");
+            waits.push(wait);
+            tokio::time::sleep(wait).await;
+        }
+        let caps = [500, 1000, 2000, 4000];
+        for (w, cap) in waits.iter().zip(caps) {
+            assert!(*w <= Duration::from_millis(cap), "{waits:?}");
+        }
+        assert!(
+            waits.iter().all(|w| *w <= Duration::from_secs(5)),
+            "{waits:?}"
+        );
+        let distinct: std::collections::BTreeSet<_> = waits.iter().collect();
+        assert!(distinct.len() > waits.len() / 2, "jitter: {waits:?}");
+        let failed = reasons.lock().unwrap().clone();
+        assert_eq!(failed.len(), 1, "liveness fails once: {failed:?}");
+        assert!(failed[0].as_deref().unwrap().contains("more than 30s"));
+        recovery.working();
+        assert_eq!(reasons.lock().unwrap().last(), Some(&None), "and recovers");
+        assert!(recovery.failed("sub", "again") <= Duration::from_millis(500));
+        // A short liveness bound caps the backoff so the failure is noticed on time.
+        let mut quick = Recovery::new(Duration::from_secs(2), std::sync::Arc::new(|_| {}));
+        assert!((0..30).all(|_| quick.failed("sub", "x") <= Duration::from_secs(2)));
+    }
 
     #[test]
     fn binary_mode_messages_become_structured() {

@@ -11,7 +11,8 @@
 
 use crate::config::amqp_url::{AmqpScheme, AmqpUrl, AuthMechanism};
 use crate::config::broker::RabbitMqConfig;
-use crate::ports::{Delivery, EventSource};
+use crate::ports::{BrokerError, Delivery, ErrorKind, EventSource};
+use crate::retry::{Backoff, Jitter, Policy};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use lapin::message::Delivery as AmqpDelivery;
@@ -34,6 +35,17 @@ use tokio::sync::mpsc;
 
 pub use super::Readiness;
 use super::{StopRequest, Stopper};
+
+/// Reconnecting after the connection was lost: 0.5 s doubling to 30 s, with full jitter so
+/// replicas that lost the same broker do not return in lock-step; until it works or stops.
+const RECONNECT: Policy = Policy {
+    backoff: Backoff::Exponential,
+    base: Duration::from_millis(500),
+    max: Duration::from_secs(30),
+    jitter: Jitter::Full,
+    attempts: None,
+    max_retry_after: None,
+};
 
 /// What one subscription consumes.
 #[derive(Debug, Clone)]
@@ -307,8 +319,11 @@ async fn pump(
         };
         readiness(false);
         tracing::error!(error = %lost, "RabbitMQ connection lost, reconnecting");
-        let mut delay = Duration::from_millis(500);
+        // `lost` becomes the cause the first retry line names.
+        let mut schedule = RECONNECT.schedule("RabbitMQ reconnect");
+        let mut cause = lost;
         loop {
+            let delay = schedule.next(&cause, None).unwrap_or_default();
             tokio::select! {
                 done = &mut stop => {
                     if let Ok(done) = done {
@@ -326,8 +341,8 @@ async fn pump(
                     break;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "RabbitMQ reconnect failed, retrying in {delay:?}");
-                    delay = (delay * 2).min(Duration::from_secs(30));
+                    tracing::warn!(error = %e, "RabbitMQ reconnect failed");
+                    cause = e;
                 }
             }
         }
@@ -419,33 +434,53 @@ impl Delivery for RabbitDelivery {
         Some(self.id.clone())
     }
 
-    async fn ack(self: Box<Self>) -> Result<(), String> {
+    async fn ack(self: Box<Self>) -> Result<(), BrokerError> {
         let acked = async {
             match self.acker.ack(BasicAckOptions::default()).await {
                 Ok(true) => Ok(()),
-                Ok(false) if self.acker.poisoned() => Err(
-                    "the channel closed before the ack; the broker will redeliver the message"
-                        .into(),
-                ),
-                Ok(false) => Err("the message was already settled".into()),
-                Err(e) => Err(format!(
-                    "ack failed ({e}); the broker will redeliver the message"
+                Ok(false) if self.acker.poisoned() => Err(BrokerError::new(
+                    ErrorKind::Unavailable,
+                    "the channel closed before the ack; the broker will redeliver the message",
                 )),
+                Ok(false) => Err(BrokerError::failed("the message was already settled")),
+                Err(e) => Err(BrokerError::new(
+                    ErrorKind::Unavailable,
+                    format!("ack failed ({e}); the broker will redeliver the message"),
+                )
+                .with_source(e)),
             }
         };
-        bounded("RabbitMQ basic.ack", SETTLE_TIMEOUT, acked).await
+        settle("RabbitMQ basic.ack", acked).await
     }
 
-    async fn reject(self: Box<Self>) -> Result<(), String> {
+    async fn reject(self: Box<Self>) -> Result<(), BrokerError> {
         let rejected = async {
             self.acker
                 .reject(BasicRejectOptions { requeue: false })
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("reject failed: {e}"))
+                .map_err(|e| {
+                    BrokerError::new(ErrorKind::Unavailable, format!("reject failed: {e}"))
+                        .with_source(e)
+                })
         };
-        bounded("RabbitMQ basic.reject", SETTLE_TIMEOUT, rejected).await
+        settle("RabbitMQ basic.reject", rejected).await
     }
+}
+
+/// A settlement bounded by [`SETTLE_TIMEOUT`]; the error names `what` and the limit.
+async fn settle(
+    what: &str,
+    fut: impl std::future::Future<Output = Result<(), BrokerError>>,
+) -> Result<(), BrokerError> {
+    tokio::time::timeout(SETTLE_TIMEOUT, fut)
+        .await
+        .unwrap_or_else(|_| {
+            Err(BrokerError::new(
+                ErrorKind::Timeout,
+                format!("{what} did not complete within {SETTLE_TIMEOUT:?}"),
+            ))
+        })
 }
 
 fn header_text(v: &AMQPValue) -> Option<String> {
@@ -609,6 +644,18 @@ pub async fn publish(cfg: &RabbitMqConfig, topic: &str, body: &[u8]) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn reconnects_wait_half_a_second_doubling_to_thirty_with_full_jitter() {
+        let waits = crate::retry::measured_waits(&RECONNECT, 40).await;
+        assert_eq!(waits.len(), 40, "unbounded");
+        crate::retry::assert_full_jitter(&waits);
+        let caps: Vec<u64> = waits.iter().map(|(_, c)| c.as_millis() as u64).collect();
+        assert_eq!(
+            caps[..8],
+            [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]
+        );
+    }
     use lapin::types::LongString;
 
     #[test]

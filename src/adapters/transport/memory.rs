@@ -144,14 +144,13 @@ impl Transport for MemoryTransport {
         let mut obj = manifest.clone();
         if let Target::Maestro { consumer } = target {
             if consumer.is_empty() {
-                return Err(TransportError::Invalid(
-                    "consumer name (target cluster) is required: set TransportContext.ConsumerName"
-                        .into(),
+                return Err(TransportError::invalid(
+                    "consumer name (target cluster) is required: set TransportContext.ConsumerName",
                 ));
             }
             if gvk.is_manifest_work() {
                 validate_manifest_work(&obj).map_err(|e| {
-                    TransportError::Invalid(format!(
+                    TransportError::invalid(format!(
                         "failed to apply ManifestWork: invalid ManifestWork: {e}"
                     ))
                 })?;

@@ -3,10 +3,13 @@
 //! 429 with `Retry-After`, 5xx, connection errors). Every other status is final and keeps the
 //! API server's `Status` message.
 
+use crate::ports::ErrorKind;
+use crate::retry::{Backoff, Jitter, Policy};
 use bytes::Bytes;
 use kube::client::Body;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// A response with a status below 400.
 #[derive(Debug)]
@@ -24,6 +27,8 @@ impl Reply {
             code: None,
             reason: "InvalidResponse".into(),
             message: format!("invalid JSON in the API server's response: {e}"),
+            unanswered: None,
+            object: None,
             retry_after: None,
             attempts: 1,
         })
@@ -39,8 +44,22 @@ pub struct Failure {
     /// for failures without a response (`Timeout`, `ConnectionFailed`).
     pub reason: String,
     pub message: String,
+    /// Why there was no response, when there was none.
+    pub unanswered: Option<Unanswered>,
+    /// `details.name` of the `Status`: the object a 404 is about. A 404 without one is about
+    /// the path itself (a resource type the server does not serve).
+    pub object: Option<String>,
     pub retry_after: Option<Duration>,
     pub attempts: u32,
+}
+
+/// Why a request got no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unanswered {
+    /// The attempt's timeout passed.
+    Timeout,
+    /// The connection could not be made or broke.
+    Connection,
 }
 
 impl Failure {
@@ -48,15 +67,31 @@ impl Failure {
         self.code == Some(404)
     }
 
+    /// The classification transports act on.
+    pub fn kind(&self) -> ErrorKind {
+        match (self.code, self.unanswered) {
+            (None, Some(Unanswered::Timeout)) => ErrorKind::Timeout,
+            (None, Some(Unanswered::Connection)) => ErrorKind::Unavailable,
+            (None, None) => ErrorKind::Failed,
+            (Some(404), _) => ErrorKind::NotFound,
+            (Some(409), _) => ErrorKind::Conflict,
+            (Some(401 | 403), _) => ErrorKind::Unauthorized,
+            (Some(408 | 504), _) => ErrorKind::Timeout,
+            _ if self.retryable() => ErrorKind::Unavailable,
+            (Some(400 | 405 | 406 | 410 | 413 | 415 | 422), _) => ErrorKind::Invalid,
+            _ => ErrorKind::Failed,
+        }
+    }
+
     /// A 404 for the resource type itself rather than for an object (a CRD that went away).
     pub fn is_missing_resource_type(&self) -> bool {
-        self.is_not_found() && self.message == "the server could not find the requested resource"
+        self.is_not_found() && self.reason == "NotFound" && self.object.is_none()
     }
 
     /// Transient: worth another attempt.
     pub fn retryable(&self) -> bool {
         match self.code {
-            None => true,
+            None => self.unanswered.is_some(),
             Some(code) => {
                 matches!(code, 429 | 500 | 502 | 503 | 504)
                     || matches!(
@@ -92,6 +127,12 @@ impl Failure {
                     code: Some(code),
                     reason: text(&status, "reason"),
                     message: text(&status, "message"),
+                    unanswered: None,
+                    object: status
+                        .pointer("/details/name")
+                        .and_then(Value::as_str)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_string),
                     retry_after,
                     attempts: 1,
                 }
@@ -111,6 +152,8 @@ impl Failure {
                     code: Some(code),
                     reason: String::new(),
                     message: format!("the server responded with HTTP {code}: {message}"),
+                    unanswered: None,
+                    object: None,
                     retry_after: retry_after_header,
                     attempts: 1,
                 }
@@ -118,11 +161,17 @@ impl Failure {
         }
     }
 
-    fn no_response(reason: &str, message: String) -> Failure {
+    fn no_response(why: Unanswered, message: String) -> Failure {
         Failure {
             code: None,
-            reason: reason.into(),
+            reason: match why {
+                Unanswered::Timeout => "Timeout",
+                Unanswered::Connection => "ConnectionFailed",
+            }
+            .into(),
             message,
+            unanswered: Some(why),
+            object: None,
             retry_after: None,
             attempts: 1,
         }
@@ -139,36 +188,36 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// Retry and timeout settings for [`ApiClient`].
-#[derive(Debug, Clone)]
+/// Timeout and retry settings for [`ApiClient`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct CallPolicy {
     /// One attempt's timeout.
     pub timeout: Duration,
-    /// Attempts in all (at least 1).
-    pub attempts: u32,
-    /// First backoff delay; doubles per attempt up to `max_delay`.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// The longest `Retry-After` honoured.
-    pub max_retry_after: Duration,
+    /// Attempts, backoff and the longest `Retry-After` honoured.
+    pub retry: Policy,
 }
 
-impl Default for CallPolicy {
-    fn default() -> Self {
+impl CallPolicy {
+    /// 30 s per attempt; 3 attempts; 200 ms doubling to 5 s with full jitter; `Retry-After`
+    /// honoured up to 30 s.
+    pub fn new(timeout: Duration, attempts: u32) -> Self {
         CallPolicy {
-            timeout: Duration::from_secs(30),
-            attempts: 3,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-            max_retry_after: Duration::from_secs(30),
+            timeout,
+            retry: Policy {
+                backoff: Backoff::Exponential,
+                base: Duration::from_millis(200),
+                max: Duration::from_secs(5),
+                jitter: Jitter::Full,
+                attempts: Some(attempts.max(1)),
+                max_retry_after: Some(Duration::from_secs(30)),
+            },
         }
     }
 }
 
-impl CallPolicy {
-    fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
+impl Default for CallPolicy {
+    fn default() -> Self {
+        CallPolicy::new(Duration::from_secs(30), 3)
     }
 }
 
@@ -237,11 +286,9 @@ impl ApiClient {
     /// Sends `request`, retrying transient failures. Statuses of 400 and above are failures.
     pub async fn call(&self, request: http::Request<Vec<u8>>) -> Result<Reply, Failure> {
         let (parts, body) = request.into_parts();
-        let attempts = self.policy.attempts.max(1);
-        let mut attempt = 0;
+        let mut schedule = self.policy.retry.schedule("Kubernetes API request");
         let mut unanswered = 0;
         loop {
-            attempt += 1;
             self.limiter.acquire().await;
             let mut req = http::Request::new(Body::from(body.clone()));
             *req.method_mut() = parts.method.clone();
@@ -249,7 +296,7 @@ impl ApiClient {
             *req.headers_mut() = parts.headers.clone();
             let failure = match tokio::time::timeout(self.policy.timeout, self.once(req)).await {
                 Err(_) => Failure::no_response(
-                    "Timeout",
+                    Unanswered::Timeout,
                     format!(
                         "the request timed out after {:?} ({} {})",
                         self.policy.timeout, parts.method, parts.uri
@@ -266,32 +313,26 @@ impl ApiClient {
             if failure.code.is_none() {
                 unanswered += 1;
             }
-            if !failure.retryable() || attempt >= attempts {
+            let attempt = schedule.attempt();
+            if !failure.retryable() || schedule.is_last() {
                 return Err(Failure {
                     attempts: attempt,
                     ..failure
                 });
             }
-            let delay = failure
-                .retry_after
-                .map(|d| d.min(self.policy.max_retry_after))
-                .unwrap_or_else(|| self.policy.backoff(attempt));
             tracing::warn!(
-                attempt,
-                max_attempts = attempts,
-                delay_ms = delay.as_millis() as u64,
                 method = %parts.method,
                 path = %parts.uri,
-                "Kubernetes API request failed, retrying: {}",
+                "Kubernetes API request failed (attempt {attempt}): {}",
                 failure.message
             );
-            tokio::time::sleep(delay).await;
+            schedule.wait(&failure.message, failure.retry_after).await;
         }
     }
 
     async fn once(&self, request: http::Request<Body>) -> Result<Reply, Failure> {
         let response = self.client.send(request).await.map_err(|e| {
-            Failure::no_response("ConnectionFailed", crate::adapters::error_chain(&e))
+            Failure::no_response(Unanswered::Connection, crate::adapters::error_chain(&e))
         })?;
         let status = response.status().as_u16();
         let retry_after = response
@@ -301,7 +342,7 @@ impl ApiClient {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let body = response.into_body().collect_bytes().await.map_err(|e| {
-            Failure::no_response("ConnectionFailed", crate::adapters::error_chain(&e))
+            Failure::no_response(Unanswered::Connection, crate::adapters::error_chain(&e))
         })?;
         if status >= 400 {
             return Err(Failure::from_status(status, retry_after, &body));
@@ -346,6 +387,8 @@ mod tests {
             code: Some(code),
             reason: reason.into(),
             message: String::new(),
+            unanswered: None,
+            object: None,
             retry_after: None,
             attempts: 1,
         };
@@ -371,15 +414,50 @@ mod tests {
         ] {
             assert!(!f(code, reason).retryable(), "{code} {reason}");
         }
-        assert!(Failure::no_response("ConnectionFailed", "refused".into()).retryable());
+        assert!(Failure::no_response(Unanswered::Connection, "refused".into()).retryable());
     }
 
     #[test]
-    fn backoff_doubles_and_is_capped() {
-        let p = CallPolicy::default();
-        assert_eq!(p.backoff(1), Duration::from_millis(200));
-        assert_eq!(p.backoff(2), Duration::from_millis(400));
-        assert_eq!(p.backoff(10), Duration::from_secs(5));
+    fn backoff_doubles_to_its_cap_with_full_jitter() {
+        let p = CallPolicy::default().retry;
+        for (n, cap) in [(1, 200), (2, 400), (3, 800), (10, 5000)] {
+            let delays: Vec<Duration> = (0..200).map(|_| p.delay(n, None)).collect();
+            assert!(
+                delays.iter().all(|d| *d <= Duration::from_millis(cap)),
+                "{n}: {delays:?}"
+            );
+            assert!(
+                delays
+                    .iter()
+                    .any(|d| *d > Duration::from_millis(cap * 3 / 4))
+                    && delays.iter().any(|d| *d < Duration::from_millis(cap / 4)),
+                "spread over the whole delay"
+            );
+        }
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(90))),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_retry_schedule_doubles_to_five_seconds_with_full_jitter() {
+        let mut policy = CallPolicy::default().retry;
+        policy.attempts = None;
+        let waits = crate::retry::measured_waits(&policy, 40).await;
+        crate::retry::assert_full_jitter(&waits);
+        let caps: Vec<u64> = waits
+            .iter()
+            .take(6)
+            .map(|(_, c)| c.as_millis() as u64)
+            .collect();
+        assert_eq!(caps, [200, 400, 800, 1600, 3200, 5000]);
+        let bounded = CallPolicy::default().retry;
+        assert_eq!(
+            crate::retry::measured_waits(&bounded, 10).await.len(),
+            2,
+            "3 attempts"
+        );
     }
 
     #[test]

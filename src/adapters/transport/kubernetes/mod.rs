@@ -10,7 +10,7 @@ use crate::config::EnvSource;
 use crate::config::adapter::KubernetesConfig;
 use crate::domain::generation::decide_kubernetes;
 use crate::ports::{
-    Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
+    Applied, ErrorKind, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
     manifest_identity,
 };
 use async_trait::async_trait;
@@ -22,7 +22,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// The field manager of every apply.
 pub const FIELD_MANAGER: &str = "hyperfleet-adapter";
@@ -75,15 +76,14 @@ impl Settings {
                 Duration::from_secs(default)
             }
         };
-        let policy = CallPolicy {
-            timeout: positive(&cfg.timeout, 30),
-            attempts: if cfg.retry_attempts > 0 {
+        let policy = CallPolicy::new(
+            positive(&cfg.timeout, 30),
+            if cfg.retry_attempts > 0 {
                 u32::try_from(cfg.retry_attempts).unwrap_or(u32::MAX)
             } else {
                 3
             },
-            ..CallPolicy::default()
-        };
+        );
         Settings {
             source,
             qps: if cfg.qps > 0.0 { cfg.qps } else { 100.0 },
@@ -391,6 +391,20 @@ enum OpError {
 }
 
 impl OpError {
+    /// The classification of the failure.
+    fn kind(&self) -> ErrorKind {
+        match self {
+            OpError::Resolve(_) => ErrorKind::Failed,
+            OpError::Api(f) => f.kind(),
+        }
+    }
+
+    /// The transport error for `op` on `what`: its kind, and the rendered message.
+    fn into_transport(self, op: &str, what: &str) -> TransportError {
+        let message = self.render(op, what);
+        TransportError::new(self.kind(), message)
+    }
+
     /// `K8s <op> operation failed: <Kind>/<name> (namespace: <ns>): <msg>`.
     fn render(&self, op: &str, what: &str) -> String {
         match self {
@@ -405,6 +419,8 @@ fn build_failure(e: kube::core::request::Error) -> Failure {
         code: None,
         reason: "InvalidRequest".into(),
         message: e.to_string(),
+        unanswered: None,
+        object: None,
         retry_after: None,
         attempts: 1,
     }
@@ -469,7 +485,7 @@ impl Transport for KubernetesTransport {
     ) -> Result<Applied, TransportError> {
         let (gvk, name) = manifest_identity(manifest)?;
         let resolved = self.resolve(&gvk).await.map_err(|e| {
-            TransportError::Failed(format!(
+            TransportError::failed(format!(
                 "failed to get existing resource {}/{name}: {e}",
                 gvk.kind
             ))
@@ -478,7 +494,7 @@ impl Transport for KubernetesTransport {
         let namespace = if resolved.namespaced {
             let ns = meta(manifest, "namespace");
             if ns.is_empty() {
-                return Err(TransportError::Invalid(format!(
+                return Err(TransportError::invalid(format!(
                     "failed to apply resource {}/{name}: metadata.namespace is required for a namespaced kind",
                     gvk.kind
                 )));
@@ -493,31 +509,39 @@ impl Transport for KubernetesTransport {
         };
         let what = describe(&gvk, &namespace, name);
         let existing = self.get_object(&gvk, &namespace, name).await.map_err(|e| {
-            TransportError::Failed(format!(
-                "failed to get existing resource {}/{name}: {}",
-                gvk.kind,
-                e.render("get", &what)
-            ))
+            TransportError::new(
+                e.kind(),
+                format!(
+                    "failed to get existing resource {}/{name}: {}",
+                    gvk.kind,
+                    e.render("get", &what)
+                ),
+            )
         })?;
         let (operation, reason) = decide_kubernetes(&body, existing.as_ref(), recreate_on_change);
-        let failed = |op: Operation, e: String| {
-            TransportError::Failed(format!(
-                "failed to {} resource {}/{name}: {e}",
-                op.as_str(),
-                gvk.kind
-            ))
+        let failed = |op: Operation, kind: ErrorKind, e: String| {
+            TransportError::new(
+                kind,
+                format!(
+                    "failed to {} resource {}/{name}: {e}",
+                    op.as_str(),
+                    gvk.kind
+                ),
+            )
         };
         let object = match (operation, existing) {
             (Operation::Skip, Some(existing)) => existing,
             (Operation::Recreate, Some(existing)) => self
                 .recreate(&gvk, &namespace, name, &existing, &body)
                 .await
-                .map_err(|e| failed(operation, e))?,
+                .map_err(|e| failed(operation, ErrorKind::Failed, e))?,
             _ => {
                 let (status, object, unanswered) = self
                     .server_side_apply(&gvk, &namespace, name, &body)
                     .await
-                    .map_err(|e| failed(operation, e.render(operation.as_str(), &what)))?;
+                    .map_err(|e| {
+                        failed(operation, e.kind(), e.render(operation.as_str(), &what))
+                    })?;
                 if operation == Operation::Create && status == 200 && unanswered > 0 {
                     // An earlier attempt of this apply got no answer and the retry found the
                     // object: most likely our own create landed. Say so rather than blaming
@@ -560,7 +584,7 @@ impl Transport for KubernetesTransport {
         match self.get_object(gvk, namespace, name).await {
             Ok(Some(obj)) => Ok(obj),
             Ok(None) => Err(TransportError::not_found(&gvk.kind, name)),
-            Err(e) => Err(TransportError::Failed(e.render("get", &what))),
+            Err(e) => Err(e.into_transport("get", &what)),
         }
     }
 
@@ -602,7 +626,7 @@ impl Transport for KubernetesTransport {
                         gvk.kind, selector.namespace
                     )
                 };
-                TransportError::Failed(e.render("list", &what))
+                e.into_transport("list", &what)
             })?;
         Ok(listed
             .get("items")
@@ -621,9 +645,7 @@ impl Transport for KubernetesTransport {
     ) -> Result<(), TransportError> {
         self.delete_object(gvk, namespace, name, propagation)
             .await
-            .map_err(|e| {
-                TransportError::Failed(e.render("delete", &describe(gvk, namespace, name)))
-            })
+            .map_err(|e| e.into_transport("delete", &describe(gvk, namespace, name)))
     }
 }
 
@@ -644,7 +666,10 @@ mod tests {
                 from_env: true
             }
         );
-        assert_eq!((s.qps, s.burst, s.policy.attempts), (100.0, 200, 3));
+        assert_eq!(
+            (s.qps, s.burst, s.policy.retry.attempts),
+            (100.0, 200, Some(3))
+        );
         assert_eq!(s.recreate_timeout, Duration::from_secs(60));
         cfg.kube_config_path = "/etc/kube".into();
         cfg.qps = 5.0;
@@ -659,7 +684,7 @@ mod tests {
                 from_env: false
             }
         );
-        assert_eq!((s.qps, s.burst, s.policy.attempts), (5.0, 7, 1));
+        assert_eq!((s.qps, s.burst, s.policy.retry.attempts), (5.0, 7, Some(1)));
         assert_eq!(s.recreate_timeout, Duration::from_secs(2));
         let none = Settings::from_config(&KubernetesConfig::default(), &MapEnv::default());
         assert_eq!(none.source, Source::InCluster);

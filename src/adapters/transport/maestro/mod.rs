@@ -19,9 +19,10 @@ use crate::config::adapter::MaestroConfig;
 use crate::config::duration::GoDuration;
 use crate::domain::generation::{decide, validate_manifest_work};
 use crate::ports::{
-    Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
+    Applied, ErrorKind, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
     manifest_identity,
 };
+use crate::retry::{Backoff, Jitter, Policy};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -97,6 +98,32 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Publish while Maestro is unavailable: `publish_attempts` in all, doubling from
+    /// `publish_backoff` to [`MAX_PUBLISH_DELAY`], full jitter.
+    pub fn publish_policy(&self) -> Policy {
+        Policy {
+            backoff: Backoff::Exponential,
+            base: self.publish_backoff,
+            max: MAX_PUBLISH_DELAY,
+            jitter: Jitter::Full,
+            attempts: Some(self.publish_attempts.max(1)),
+            max_retry_after: None,
+        }
+    }
+
+    /// Reopening the subscription: doubling from `reconnect_base` to `reconnect_max`, full
+    /// jitter, until it works.
+    pub fn reconnect_policy(&self) -> Policy {
+        Policy {
+            backoff: Backoff::Exponential,
+            base: self.reconnect_base,
+            max: self.reconnect_max,
+            jitter: Jitter::Full,
+            attempts: None,
+            max_retry_after: None,
+        }
+    }
+
     /// The TLS files whose contents the clients are built from.
     fn tls_files(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();
@@ -340,8 +367,8 @@ pub struct MaestroTransport {
     shared: std::sync::Arc<Shared>,
     /// Consumers confirmed registered (looked up once, before the first create).
     consumers: Mutex<HashSet<String>>,
-    publish_attempts: u32,
-    publish_backoff: Duration,
+    /// Publish attempts while Maestro is unavailable.
+    publish_retry: Policy,
     /// Deadline of one Publish attempt.
     timeout: Duration,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -400,8 +427,7 @@ impl MaestroTransport {
             subscription::Options {
                 source: settings.source_id.clone(),
                 healthiness_timeout: settings.healthiness_timeout,
-                reconnect_base: settings.reconnect_base,
-                reconnect_max: settings.reconnect_max,
+                reconnect: settings.reconnect_policy(),
             },
             readiness,
         ))];
@@ -415,8 +441,7 @@ impl MaestroTransport {
             source: settings.source_id.clone(),
             shared,
             consumers: Mutex::default(),
-            publish_attempts: settings.publish_attempts.max(1),
-            publish_backoff: settings.publish_backoff,
+            publish_retry: settings.publish_policy(),
             timeout: settings.timeout,
             tasks,
             recent: recent::Recent::default(),
@@ -444,29 +469,22 @@ impl MaestroTransport {
     /// Publishes, retrying while Maestro is unavailable. A deadline is not retried: the
     /// event may have been applied, and the next event for the resource re-decides anyway.
     async fn publish(&self, event: CloudEvent) -> Result<(), tonic::Status> {
-        let mut attempt = 1;
+        let mut schedule = self.publish_retry.schedule("Maestro Publish");
         loop {
-            match self.publish_once(&event).await {
+            let status = match self.publish_once(&event).await {
                 Ok(()) => return Ok(()),
-                Err(status)
-                    if status.code() == tonic::Code::Unavailable
-                        && attempt < self.publish_attempts =>
-                {
-                    let delay = self
-                        .publish_backoff
-                        .saturating_mul(2u32.saturating_pow(attempt - 1))
-                        .min(MAX_PUBLISH_DELAY);
-                    tracing::warn!(
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        "Maestro unavailable, retrying publish: {}",
-                        status.message()
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
+                Err(status) if status.code() == tonic::Code::Unavailable => status,
                 Err(status) => return Err(status),
+            };
+            if schedule.is_last() {
+                return Err(status);
             }
+            tracing::warn!(
+                attempt = schedule.attempt(),
+                "Maestro unavailable, retrying publish: {}",
+                status.message()
+            );
+            schedule.wait(&status.message(), None).await;
         }
     }
 
@@ -526,9 +544,32 @@ impl MaestroTransport {
 }
 
 fn consumer_not_registered(consumer: &str) -> TransportError {
-    TransportError::NotFound(format!(
-        "consumer {consumer:?} is not registered in Maestro"
-    ))
+    TransportError::new(
+        ErrorKind::NotFound,
+        format!("consumer {consumer:?} is not registered in Maestro"),
+    )
+}
+
+/// Whether Maestro refused a create because the consumer does not exist. Maestro's protocol
+/// has no code for it: the server passes on its database's foreign-key violation, and the
+/// constraint's name (`fk_resources_consumers`) is the only signal it gives — the one the Go
+/// adapter checks too (maestro-protocol.md §8.1).
+fn is_unknown_consumer(status: &tonic::Status) -> bool {
+    status.message().contains("fk_resources_consumers")
+}
+
+/// The classification of a gRPC failure, by its status code.
+fn grpc_kind(status: &tonic::Status) -> ErrorKind {
+    use tonic::Code;
+    match status.code() {
+        Code::NotFound => ErrorKind::NotFound,
+        Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => ErrorKind::Conflict,
+        Code::InvalidArgument | Code::OutOfRange | Code::Unimplemented => ErrorKind::Invalid,
+        Code::Unauthenticated | Code::PermissionDenied => ErrorKind::Unauthorized,
+        Code::DeadlineExceeded => ErrorKind::Timeout,
+        Code::Unavailable | Code::ResourceExhausted => ErrorKind::Unavailable,
+        _ => ErrorKind::Failed,
+    }
 }
 
 /// The Go client's rendering of a gRPC error, plus the causes of a local failure (tonic says
@@ -547,12 +588,11 @@ fn rpc_error(status: &tonic::Status) -> String {
 fn consumer_of(target: &Target) -> Result<&str, TransportError> {
     match target {
         Target::Maestro { consumer } if !consumer.is_empty() => Ok(consumer),
-        Target::Maestro { .. } => Err(TransportError::Invalid(
-            "consumer name (target cluster) is required: set TransportContext.ConsumerName".into(),
+        Target::Maestro { .. } => Err(TransportError::invalid(
+            "consumer name (target cluster) is required: set TransportContext.ConsumerName",
         )),
-        Target::Kubernetes => Err(TransportError::Invalid(
-            "the Maestro transport needs a Maestro target (transport.maestro.target_cluster)"
-                .into(),
+        Target::Kubernetes => Err(TransportError::invalid(
+            "the Maestro transport needs a Maestro target (transport.maestro.target_cluster)",
         )),
     }
 }
@@ -594,13 +634,13 @@ impl Transport for MaestroTransport {
         let consumer = consumer_of(target)?;
         let (gvk, name) = manifest_identity(manifest)?;
         if !gvk.is_manifest_work() {
-            return Err(TransportError::Invalid(format!(
+            return Err(TransportError::invalid(format!(
                 "the Maestro transport applies ManifestWorks ({WORK_GROUP}/v1), not {}",
                 gvk.kind
             )));
         }
         validate_manifest_work(manifest).map_err(|e| {
-            TransportError::Invalid(format!(
+            TransportError::invalid(format!(
                 "failed to apply ManifestWork: invalid ManifestWork: {e}"
             ))
         })?;
@@ -608,14 +648,23 @@ impl Transport for MaestroTransport {
         work["metadata"]["namespace"] = json!(consumer);
         let id = resource_id(&self.source, consumer, name);
         let existing = self.work(consumer, name).await.map_err(|e| {
-            TransportError::Failed(format!("failed to get ManifestWork {consumer}/{name}: {e}"))
+            TransportError::failed(format!("failed to get ManifestWork {consumer}/{name}: {e}"))
         })?;
         // Maestro patches works: there is no recreate.
         let (operation, reason) = decide(&work, existing.as_ref(), false);
         let failed = |verb: &str, e: String| {
-            TransportError::Failed(format!(
+            TransportError::failed(format!(
                 "failed to {verb} ManifestWork {consumer}/{name}: {e}"
             ))
+        };
+        let unpublished = |verb: &str, s: &tonic::Status| {
+            TransportError::new(
+                grpc_kind(s),
+                format!(
+                    "failed to {verb} ManifestWork {consumer}/{name}: Failed to publish resource {name}: {}",
+                    rpc_error(s)
+                ),
+            )
         };
         let now = chrono::Utc::now();
         let object = match (operation, existing) {
@@ -655,12 +704,9 @@ impl Transport for MaestroTransport {
                 }
                 .encode()
                 .map_err(|e| failed("patch", e))?;
-                self.publish(event).await.map_err(|s| {
-                    failed(
-                        "patch",
-                        format!("Failed to publish resource {name}: {}", rpc_error(&s)),
-                    )
-                })?;
+                self.publish(event)
+                    .await
+                    .map_err(|s| unpublished("patch", &s))?;
                 self.recent.published(&id, &patched);
                 patched
             }
@@ -689,13 +735,10 @@ impl Transport for MaestroTransport {
                 .encode()
                 .map_err(|e| failed("create", e))?;
                 if let Err(s) = self.publish(event).await {
-                    if s.message().contains("fk_resources_consumers") {
+                    if is_unknown_consumer(&s) {
                         return Err(consumer_not_registered(consumer));
                     }
-                    return Err(failed(
-                        "create",
-                        format!("Failed to publish resource {name}: {}", rpc_error(&s)),
-                    ));
+                    return Err(unpublished("create", &s));
                 }
                 work["metadata"]["uid"] = json!(id);
                 work["metadata"]["resourceVersion"] = json!("0");
@@ -723,19 +766,20 @@ impl Transport for MaestroTransport {
                 .work(consumer, name)
                 .await
                 .map_err(|e| {
-                    TransportError::Failed(format!(
+                    TransportError::failed(format!(
                         "failed to get ManifestWork {consumer}/{name}: {e}"
                     ))
                 })?
                 .ok_or_else(|| {
-                    TransportError::NotFound(format!(
-                        "manifestworks.{WORK_GROUP} {name:?} not found"
-                    ))
+                    TransportError::new(
+                        ErrorKind::NotFound,
+                        format!("manifestworks.{WORK_GROUP} {name:?} not found"),
+                    )
                 });
         }
         // Any other kind: the manifest inside one of the consumer's works.
         let works = self.works(consumer).await.map_err(|e| {
-            TransportError::Failed(format!(
+            TransportError::failed(format!(
                 "failed to list ManifestWorks for consumer {consumer}: {e}"
             ))
         })?;
@@ -754,7 +798,7 @@ impl Transport for MaestroTransport {
     ) -> Result<Vec<Value>, TransportError> {
         let consumer = consumer_of(target)?;
         let works = self.works(consumer).await.map_err(|e| {
-            TransportError::Failed(format!(
+            TransportError::failed(format!(
                 "failed to list ManifestWorks for consumer {consumer}: {e}"
             ))
         })?;
@@ -783,15 +827,24 @@ impl Transport for MaestroTransport {
     ) -> Result<(), TransportError> {
         let consumer = consumer_of(target)?;
         if !gvk.is_manifest_work() {
-            return Err(TransportError::Invalid(format!(
+            return Err(TransportError::invalid(format!(
                 "the Maestro transport deletes ManifestWorks, not {}",
                 gvk.kind
             )));
         }
         let failed = |e: String| {
-            TransportError::Failed(format!(
+            TransportError::failed(format!(
                 "failed to delete ManifestWork {consumer}/{name}: {e}"
             ))
+        };
+        let unpublished = |s: &tonic::Status| {
+            TransportError::new(
+                grpc_kind(s),
+                format!(
+                    "failed to delete ManifestWork {consumer}/{name}: Failed to publish resource {name}: {}",
+                    rpc_error(s)
+                ),
+            )
         };
         let Some(existing) = self.work(consumer, name).await.map_err(failed)? else {
             return Ok(());
@@ -820,12 +873,7 @@ impl Transport for MaestroTransport {
         }
         .encode()
         .map_err(failed)?;
-        self.publish(event).await.map_err(|s| {
-            failed(format!(
-                "Failed to publish resource {name}: {}",
-                rpc_error(&s)
-            ))
-        })?;
+        self.publish(event).await.map_err(|s| unpublished(&s))?;
         self.recent.forget(&id);
         Ok(())
     }
@@ -910,6 +958,27 @@ mod tests {
                 .unwrap_err()
                 .starts_with("no TLS configuration provided")
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn publish_and_reconnect_schedules_double_to_their_caps_with_full_jitter() {
+        let mut c = cfg();
+        c.insecure = true;
+        let s = Settings::from_config(Some(&c)).unwrap();
+        let publish = crate::retry::measured_waits(&s.publish_policy(), 10).await;
+        let caps: Vec<u64> = publish.iter().map(|(_, c)| c.as_secs()).collect();
+        assert_eq!(caps, [1, 2], "3 attempts, from 1 s");
+        assert!(publish.iter().all(|(w, cap)| w <= cap), "{publish:?}");
+        let mut unbounded = s.publish_policy();
+        unbounded.attempts = None;
+        let waits = crate::retry::measured_waits(&unbounded, 40).await;
+        crate::retry::assert_full_jitter(&waits);
+        assert_eq!(waits[7].1, MAX_PUBLISH_DELAY);
+        let reconnect = crate::retry::measured_waits(&s.reconnect_policy(), 40).await;
+        assert_eq!(reconnect.len(), 40, "reconnects never give up");
+        crate::retry::assert_full_jitter(&reconnect);
+        let caps: Vec<u64> = reconnect.iter().map(|(_, c)| c.as_secs()).collect();
+        assert_eq!(caps[..8], [1, 2, 4, 8, 16, 32, 60, 60]);
     }
 
     #[test]

@@ -12,8 +12,9 @@ use std::time::Duration;
 pub struct Options {
     pub source: String,
     pub healthiness_timeout: Duration,
-    pub reconnect_base: Duration,
-    pub reconnect_max: Duration,
+    /// Reopening the stream: unbounded attempts, doubling from a base delay to a cap, with
+    /// full jitter.
+    pub reconnect: crate::retry::Policy,
 }
 
 fn set(readiness: &Option<Readiness>, up: bool) {
@@ -29,7 +30,7 @@ pub async fn run(
     options: Options,
     readiness: Option<Readiness>,
 ) {
-    let mut failures: u32 = 0;
+    let mut schedule = options.reconnect.schedule("Maestro subscription");
     loop {
         let request = SubscriptionRequest {
             source: options.source.clone(),
@@ -38,7 +39,7 @@ pub async fn run(
         };
         match shared.grpc().subscribe(request).await {
             Ok(response) => {
-                failures = 0;
+                schedule.reset();
                 tracing::info!(source = %options.source, "Subscribed to Maestro");
                 set(&readiness, true);
                 let mut stream = response.into_inner();
@@ -47,7 +48,7 @@ pub async fn run(
                         next = tokio::time::timeout(options.healthiness_timeout, stream.message()) => next,
                         _ = reloads.changed() => {
                             tracing::info!("Reopening the Maestro subscription with the new TLS files");
-                            failures = 0;
+                            schedule.reset();
                             break;
                         }
                     };
@@ -92,11 +93,8 @@ pub async fn run(
             }
         }
         set(&readiness, false);
-        let delay = options
-            .reconnect_base
-            .saturating_mul(2u32.saturating_pow(failures))
-            .min(options.reconnect_max);
-        failures = failures.saturating_add(1);
-        tokio::time::sleep(delay).await;
+        schedule
+            .wait(&"the subscription stream is down", None)
+            .await;
     }
 }
