@@ -350,7 +350,9 @@ pub trait HyperfleetApi: Send + Sync {
 
 // ---- time and files -------------------------------------------------------------------------
 
-/// The current time (a port so tests and dry runs are reproducible).
+/// The wall-clock time the executor reads: template `now`, CEL `now()`, condition ages and the
+/// simulated cluster's timestamps (a port so tests and dry runs are reproducible; a dry run fixes
+/// it with `--dry-run-time`). Durations, deadlines and retries use `tokio::time` instead.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
