@@ -220,6 +220,12 @@ macro_rules! port_error {
                 self.kind
             }
 
+            /// The same failure with `context: ` in front of its message (kind and cause kept).
+            pub fn context(mut self, context: impl std::fmt::Display) -> Self {
+                self.message = format!("{context}: {}", self.message);
+                self
+            }
+
             pub fn is_not_found(&self) -> bool {
                 self.kind == ErrorKind::NotFound
             }
@@ -334,6 +340,9 @@ pub struct ApiResponse {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiTransportError {
+    /// Why: `Timeout`, `Unavailable` (no connection, a broken answer), `Unauthorized` (the
+    /// token file could not be read), `Invalid` (the request could not be built), `Failed`.
+    pub kind: ErrorKind,
     pub message: String,
     pub attempts: u32,
 }

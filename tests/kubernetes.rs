@@ -16,7 +16,9 @@ use hyper::Method;
 use hyperfleet_adapter::adapters::transport::contract;
 use hyperfleet_adapter::adapters::transport::kubernetes::api::CallPolicy;
 use hyperfleet_adapter::adapters::transport::kubernetes::{KubernetesTransport, Settings, Source};
-use hyperfleet_adapter::ports::{Gvk, Operation, Propagation, Selector, Target, Transport};
+use hyperfleet_adapter::ports::{
+    ErrorKind, Gvk, Operation, Propagation, Selector, Target, Transport,
+};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -722,8 +724,9 @@ async fn kubeconfig_with_a_token_and_the_client_side_rate_limit() {
         .unwrap()
         .get(&Gvk::new("v1", "Namespace"), "", "ns", &K)
         .await
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    let err = err.to_string();
     assert!(err.contains("Unauthorized"), "{err}");
 
     let mut missing = settings();
@@ -732,6 +735,8 @@ async fn kubeconfig_with_a_token_and_the_client_side_rate_limit() {
         from_env: false,
     };
     let err = KubernetesTransport::connect(&missing).await.err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    let err = err.to_string();
     assert!(
         err.starts_with(&format!(
             "failed to load kubeconfig from {}",

@@ -18,7 +18,7 @@ use google_cloud_pubsub::model::Message;
 use hyperfleet_adapter::adapters::broker::pubsub::{self, PubSubPublisher, Target};
 use hyperfleet_adapter::app::serve::LoopEnd;
 use hyperfleet_adapter::config::broker::PubSubConfig;
-use hyperfleet_adapter::ports::EventSource;
+use hyperfleet_adapter::ports::{ErrorKind, EventSource};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -189,8 +189,9 @@ async fn missing_topic_or_subscription_is_a_clear_startup_error() {
         Ok(_) => panic!("subscribed to a missing topic"),
         Err(e) => e,
     };
+    assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(
-        err,
+        err.to_string(),
         format!(
             "topic projects/{PROJECT}/topics/{topic} does not exist (create it, or set broker.googlepubsub.create_topic_if_missing)"
         )
@@ -202,8 +203,9 @@ async fn missing_topic_or_subscription_is_a_clear_startup_error() {
         Ok(_) => panic!("subscribed to a missing subscription"),
         Err(e) => e,
     };
+    assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(
-        err,
+        err.to_string(),
         format!(
             "subscription projects/{PROJECT}/subscriptions/{sub} does not exist (create it, or set broker.googlepubsub.create_subscription_if_missing)"
         )

@@ -15,7 +15,7 @@ use fake_api::{event, wait_for};
 use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher};
 use hyperfleet_adapter::app::serve::LoopEnd;
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
-use hyperfleet_adapter::ports::EventSource;
+use hyperfleet_adapter::ports::{ErrorKind, EventSource};
 use lapin::options::{
     BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
@@ -346,6 +346,8 @@ async fn startup_fails_clearly_when_the_broker_is_unreachable() {
         Ok(_) => panic!("subscribed to a closed port"),
         Err(e) => e,
     };
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "a refused connection");
+    let err = err.to_string();
     assert!(
         err.starts_with("failed to connect to RabbitMQ at amqp://guest:***@127.0.0.1:1/%2f"),
         "{err}"

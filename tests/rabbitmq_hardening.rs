@@ -15,7 +15,7 @@ mod rabbit;
 
 use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher};
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
-use hyperfleet_adapter::ports::EventSource;
+use hyperfleet_adapter::ports::{ErrorKind, EventSource};
 use rabbit::*;
 
 /// The queues of `vhost`, as the broker lists them.
@@ -129,8 +129,9 @@ async fn a_broker_that_never_answers_fails_the_connect_at_its_deadline() {
     let Err(err) = outcome else {
         panic!("connected to a silent broker")
     };
+    assert_eq!(err.kind(), ErrorKind::Timeout);
     assert_eq!(
-        err,
+        err.to_string(),
         format!(
             "connecting to RabbitMQ at amqp://guest:***@127.0.0.1:{port}/ did not complete within {:?}",
             rabbitmq::CONNECT_TIMEOUT

@@ -120,7 +120,7 @@ async fn transport_for(
 
 /// The startup error of a failed subscription, logged with the runbook's pattern.
 #[cfg(any(feature = "rabbitmq", feature = "pubsub"))]
-fn subscribe_failed(e: String) -> anyhow::Error {
+fn subscribe_failed(e: impl std::fmt::Display) -> anyhow::Error {
     tracing::error!(error = %e, "Failed to subscribe to topic");
     anyhow!("failed to subscribe to topic: {e}")
 }

@@ -2,14 +2,15 @@
 //! and the typed errors of one attempt.
 
 use super::http::describe;
+use crate::ports::ErrorKind;
 
 /// Why one attempt failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AttemptError {
     /// No usable answer (connection, timeout, a broken body), or a request that could not be
     /// built (an unreadable token file may be rewritten meanwhile): retried.
-    #[error("{0}")]
-    Transport(String),
+    #[error("{message}")]
+    Transport { kind: ErrorKind, message: String },
     /// The answer is larger than allowed: not retried, the server would answer the same.
     #[error(transparent)]
     TooLarge(#[from] ResponseTooLarge),
@@ -17,7 +18,27 @@ pub enum AttemptError {
 
 impl AttemptError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, AttemptError::Transport(_))
+        matches!(self, AttemptError::Transport { .. })
+    }
+
+    /// The classification of the failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AttemptError::Transport { kind, .. } => *kind,
+            AttemptError::TooLarge(_) => ErrorKind::Failed,
+        }
+    }
+
+    /// A request that got no usable answer from reqwest.
+    pub fn unanswered(e: reqwest::Error) -> Self {
+        AttemptError::Transport {
+            kind: if e.is_timeout() {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Unavailable
+            },
+            message: describe(e),
+        }
     }
 }
 
@@ -68,11 +89,7 @@ pub(super) async fn read_limited(
         return Err(too_large(Some(n)).into());
     }
     let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| AttemptError::Transport(describe(e)))?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(AttemptError::unanswered)? {
         if (body.len() + chunk.len()) as u64 > limit {
             return Err(too_large(announced).into());
         }

@@ -11,7 +11,7 @@ pub use super::body::{AttemptError, ResponseTooLarge};
 use crate::config::EnvSource;
 use crate::config::adapter::{DEFAULT_API_BASE_DELAY, DEFAULT_API_MAX_DELAY, HyperfleetApiConfig};
 use crate::domain::urls;
-use crate::ports::{ApiRequest, ApiResponse, ApiTransportError, HyperfleetApi};
+use crate::ports::{ApiRequest, ApiResponse, ApiTransportError, ErrorKind, HyperfleetApi};
 use crate::retry::{Jitter, Policy};
 use async_trait::async_trait;
 use std::path::PathBuf;
@@ -155,7 +155,7 @@ impl HttpApi {
         }
     }
 
-    fn token(&self) -> Result<Option<String>, String> {
+    fn token(&self) -> Result<Option<String>, AttemptError> {
         let Some(path) = &self.settings.token_path else {
             return Ok(None);
         };
@@ -167,11 +167,18 @@ impl HttpApi {
         {
             return Ok(Some(token.clone()));
         }
+        let unreadable = |message: String| AttemptError::Transport {
+            kind: ErrorKind::Unauthorized,
+            message: format!("getting auth token: {message}"),
+        };
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("reading token file {}: {e}", path.display()))?;
+            .map_err(|e| unreadable(format!("reading token file {}: {e}", path.display())))?;
         let token = text.trim().to_string();
         if token.is_empty() {
-            return Err(format!("token file {} is empty", path.display()));
+            return Err(unreadable(format!(
+                "token file {} is empty",
+                path.display()
+            )));
         }
         if let Ok(mut cache) = self.token.lock() {
             *cache = Some((token.clone(), Instant::now()));
@@ -184,18 +191,19 @@ impl HttpApi {
         req: &ApiRequest,
         url: &str,
         span: &tracing::Span,
-    ) -> Result<reqwest::RequestBuilder, String> {
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|e| format!("invalid method {:?}: {e}", req.method))?;
+    ) -> Result<reqwest::RequestBuilder, AttemptError> {
+        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| {
+            AttemptError::Transport {
+                kind: ErrorKind::Invalid,
+                message: format!("invalid method {:?}: {e}", req.method),
+            }
+        })?;
         let mut headers: Vec<(String, String)> = self.settings.default_headers.clone();
         for (k, v) in &req.headers {
             headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
             headers.push((k.clone(), v.clone()));
         }
-        if let Some(token) = self
-            .token()
-            .map_err(|e| format!("getting auth token: {e}"))?
-        {
+        if let Some(token) = self.token()? {
             headers.retain(|(h, _)| !h.eq_ignore_ascii_case("authorization"));
             headers.push(("Authorization".into(), format!("Bearer {token}")));
         }
@@ -232,13 +240,8 @@ impl HttpApi {
         url: &str,
         span: &tracing::Span,
     ) -> Result<ApiResponse, AttemptError> {
-        let rb = self
-            .build(req, url, span)
-            .map_err(AttemptError::Transport)?;
-        let resp = rb
-            .send()
-            .await
-            .map_err(|e| AttemptError::Transport(describe(e)))?;
+        let rb = self.build(req, url, span)?;
+        let resp = rb.send().await.map_err(AttemptError::unanswered)?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -331,6 +334,7 @@ impl HyperfleetApi for HttpApi {
                     tracing::warn!("HyperFleet API request failed (attempt {n}/{attempts}): {e}");
                     if schedule.is_last() || !e.is_retryable() {
                         return Err(Err(ApiTransportError {
+                            kind: e.kind(),
                             message: e.to_string(),
                             attempts: n,
                         }));

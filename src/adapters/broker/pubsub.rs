@@ -19,7 +19,7 @@
 //! of leaving it not-ready for ever.
 
 use crate::config::broker::PubSubConfig;
-use crate::ports::{BrokerError, Delivery, EventSource};
+use crate::ports::{BrokerError, Delivery, ErrorKind, EventSource};
 use crate::retry::{Backoff, Jitter, Policy, Schedule};
 use async_trait::async_trait;
 use google_cloud_gax::error::rpc::Code;
@@ -88,6 +88,39 @@ fn code(e: &google_cloud_pubsub::Error) -> Option<Code> {
     e.status().map(|s| s.code)
 }
 
+/// The classification of a Pub/Sub failure: by the RPC's status code, else by the transport
+/// failure underneath.
+fn gcp_kind(e: &google_cloud_pubsub::Error) -> ErrorKind {
+    if e.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    if e.is_authentication() {
+        return ErrorKind::Unauthorized;
+    }
+    if e.is_connect() || e.is_io() || e.is_transport() {
+        return ErrorKind::Unavailable;
+    }
+    match code(e) {
+        Some(Code::NotFound) => ErrorKind::NotFound,
+        Some(Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition) => ErrorKind::Conflict,
+        Some(Code::InvalidArgument | Code::OutOfRange) => ErrorKind::Invalid,
+        Some(Code::PermissionDenied | Code::Unauthenticated) => ErrorKind::Unauthorized,
+        Some(Code::DeadlineExceeded) => ErrorKind::Timeout,
+        Some(Code::Unavailable | Code::ResourceExhausted) => ErrorKind::Unavailable,
+        _ => ErrorKind::Failed,
+    }
+}
+
+/// A Pub/Sub failure as a broker error: its kind, `message`, and the error as the cause.
+fn gcp(e: google_cloud_pubsub::Error, message: String) -> BrokerError {
+    BrokerError::new(gcp_kind(&e), message).with_source(e)
+}
+
+/// A client that could not be built (bad credentials, an endpoint that cannot be used).
+fn unbuilt(e: impl std::error::Error + Send + Sync + 'static, message: String) -> BrokerError {
+    BrokerError::failed(message).with_source(e)
+}
+
 fn wkt(d: Duration) -> google_cloud_wkt::Duration {
     google_cloud_wkt::Duration::clamp(d.as_secs() as i64, d.subsec_nanos() as i32)
 }
@@ -98,15 +131,21 @@ struct Admin {
     subscriptions: SubscriptionAdmin,
 }
 
-async fn admin(emulator: Option<&str>) -> Result<Admin, String> {
+async fn admin(emulator: Option<&str>) -> Result<Admin, BrokerError> {
     let topics = client!(TopicAdmin::builder(), emulator)
         .build()
         .await
-        .map_err(|e| format!("failed to create the Pub/Sub topic admin client: {e}"))?;
+        .map_err(|e| {
+            let message = format!("failed to create the Pub/Sub topic admin client: {e}");
+            unbuilt(e, message)
+        })?;
     let subscriptions = client!(SubscriptionAdmin::builder(), emulator)
         .build()
         .await
-        .map_err(|e| format!("failed to create the Pub/Sub subscription admin client: {e}"))?;
+        .map_err(|e| {
+            let message = format!("failed to create the Pub/Sub subscription admin client: {e}");
+            unbuilt(e, message)
+        })?;
     Ok(Admin {
         topics,
         subscriptions,
@@ -114,7 +153,7 @@ async fn admin(emulator: Option<&str>) -> Result<Admin, String> {
 }
 
 /// Makes sure the topic exists (creating it when allowed).
-async fn ensure_topic(admin: &Admin, name: &str, create: bool) -> Result<(), String> {
+async fn ensure_topic(admin: &Admin, name: &str, create: bool) -> Result<(), BrokerError> {
     match admin.topics.get_topic().set_topic(name).send().await {
         Ok(_) => Ok(()),
         Err(e) if code(&e) == Some(Code::NotFound) && create => {
@@ -124,13 +163,22 @@ async fn ensure_topic(admin: &Admin, name: &str, create: bool) -> Result<(), Str
                     Ok(())
                 }
                 Err(e) if code(&e) == Some(Code::AlreadyExists) => Ok(()),
-                Err(e) => Err(format!("failed to create topic {name}: {e}")),
+                Err(e) => {
+                    let message = format!("failed to create topic {name}: {e}");
+                    Err(gcp(e, message))
+                }
             }
         }
-        Err(e) if code(&e) == Some(Code::NotFound) => Err(format!(
-            "topic {name} does not exist (create it, or set broker.googlepubsub.create_topic_if_missing)"
+        Err(e) if code(&e) == Some(Code::NotFound) => Err(BrokerError::new(
+            ErrorKind::NotFound,
+            format!(
+                "topic {name} does not exist (create it, or set broker.googlepubsub.create_topic_if_missing)"
+            ),
         )),
-        Err(e) => Err(format!("failed to get topic {name}: {e}")),
+        Err(e) => {
+            let message = format!("failed to get topic {name}: {e}");
+            Err(gcp(e, message))
+        }
     }
 }
 
@@ -174,7 +222,7 @@ fn subscription_spec(cfg: &PubSubConfig, t: &Target, dead_letter: bool) -> PsSub
 }
 
 /// Makes sure the topic and subscription exist. Returns whether the subscription dead-letters.
-async fn ensure(admin: &Admin, cfg: &PubSubConfig, t: &Target) -> Result<bool, String> {
+async fn ensure(admin: &Admin, cfg: &PubSubConfig, t: &Target) -> Result<bool, BrokerError> {
     ensure_topic(admin, &t.topic_name(), cfg.create_topic_if_missing).await?;
     let mut dead_letter_topic = false;
     if cfg.create_topic_if_missing {
@@ -204,15 +252,24 @@ async fn ensure(admin: &Admin, cfg: &PubSubConfig, t: &Target) -> Result<bool, S
                     s
                 }
                 Err(e) if code(&e) == Some(Code::AlreadyExists) => spec,
-                Err(e) => return Err(format!("failed to create subscription {name}: {e}")),
+                Err(e) => {
+                    let message = format!("failed to create subscription {name}: {e}");
+                    return Err(gcp(e, message));
+                }
             }
         }
         Err(e) if code(&e) == Some(Code::NotFound) => {
-            return Err(format!(
-                "subscription {name} does not exist (create it, or set broker.googlepubsub.create_subscription_if_missing)"
+            return Err(BrokerError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "subscription {name} does not exist (create it, or set broker.googlepubsub.create_subscription_if_missing)"
+                ),
             ));
         }
-        Err(e) => return Err(format!("failed to get subscription {name}: {e}")),
+        Err(e) => {
+            let message = format!("failed to get subscription {name}: {e}");
+            return Err(gcp(e, message));
+        }
     };
     Ok(existing
         .dead_letter_policy
@@ -222,7 +279,7 @@ async fn ensure(admin: &Admin, cfg: &PubSubConfig, t: &Target) -> Result<bool, S
 
 /// Checks (or creates, as `cfg` allows) the topic, the dead-letter topic and the subscription
 /// without consuming. Returns whether the subscription dead-letters.
-pub async fn prepare(cfg: &PubSubConfig, target: &Target) -> Result<bool, String> {
+pub async fn prepare(cfg: &PubSubConfig, target: &Target) -> Result<bool, BrokerError> {
     let admin = admin(target.emulator_host.as_deref()).await?;
     ensure(&admin, cfg, target).await
 }
@@ -243,7 +300,7 @@ pub async fn subscribe(
     cfg: PubSubConfig,
     target: Target,
     readiness: Readiness,
-) -> Result<PubSubSource, String> {
+) -> Result<PubSubSource, BrokerError> {
     subscribe_with(cfg, target, readiness, Arc::new(|_| {})).await
 }
 
@@ -253,14 +310,17 @@ pub async fn subscribe_with(
     target: Target,
     readiness: Readiness,
     liveness: Liveness,
-) -> Result<PubSubSource, String> {
+) -> Result<PubSubSource, BrokerError> {
     let emulator = target.emulator_host.clone();
     let admin = admin(emulator.as_deref()).await?;
     let dead_letters = ensure(&admin, &cfg, &target).await?;
     let subscriber = client!(Subscriber::builder(), emulator.as_deref())
         .build()
         .await
-        .map_err(|e| format!("failed to create the Pub/Sub subscriber: {e}"))?;
+        .map_err(|e| {
+            let message = format!("failed to create the Pub/Sub subscriber: {e}");
+            unbuilt(e, message)
+        })?;
     tracing::info!(
         "Consuming Pub/Sub subscription {} (topic {}, dead-letter topic: {})",
         target.subscription_name(),
@@ -458,7 +518,7 @@ async fn pump(
                 }
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "Pub/Sub subscription {name} unusable");
-                    cause = e;
+                    cause = e.to_string();
                 }
                 Err(_) => {
                     cause = format!("no answer within {ENSURE_TIMEOUT:?}");
@@ -661,19 +721,22 @@ pub struct PubSubPublisher {
 
 impl PubSubPublisher {
     /// Connects to the topic of `target` (creating it when `create_topic_if_missing`).
-    pub async fn connect(cfg: &PubSubConfig, target: &Target) -> Result<Self, String> {
+    pub async fn connect(cfg: &PubSubConfig, target: &Target) -> Result<Self, BrokerError> {
         let emulator = target.emulator_host.as_deref();
         let admin = admin(emulator).await?;
         ensure_topic(&admin, &target.topic_name(), cfg.create_topic_if_missing).await?;
         let publisher = client!(Publisher::builder(target.topic_name()), emulator)
             .build()
             .await
-            .map_err(|e| format!("failed to create the Pub/Sub publisher: {e}"))?;
+            .map_err(|e| {
+                let message = format!("failed to create the Pub/Sub publisher: {e}");
+                unbuilt(e, message)
+            })?;
         Ok(PubSubPublisher { publisher })
     }
 
     /// Publishes one message; returns its server-assigned id.
-    pub async fn send(&self, body: &[u8]) -> Result<String, String> {
+    pub async fn send(&self, body: &[u8]) -> Result<String, BrokerError> {
         self.send_message(
             Message::new()
                 .set_data(body.to_vec())
@@ -683,11 +746,14 @@ impl PubSubPublisher {
     }
 
     /// Publishes a prepared message (binary-mode events carry `ce-*` attributes).
-    pub async fn send_message(&self, m: Message) -> Result<String, String> {
-        self.publisher
-            .publish(m)
-            .await
-            .map_err(|e| format!("failed to publish: {e}"))
+    pub async fn send_message(&self, m: Message) -> Result<String, BrokerError> {
+        self.publisher.publish(m).await.map_err(|e| {
+            let kind = match &e {
+                google_cloud_pubsub::error::PublishError::Rpc(rpc) => gcp_kind(rpc),
+                _ => ErrorKind::Failed,
+            };
+            BrokerError::new(kind, format!("failed to publish: {e}")).with_source(e)
+        })
     }
 }
 

@@ -67,8 +67,35 @@ impl Subscription {
     }
 }
 
-fn short(what: &str, s: &str) -> Result<ShortString, String> {
-    ShortString::try_new(s).map_err(|_| format!("{what} {s:?} is longer than 255 bytes"))
+fn short(what: &str, s: &str) -> Result<ShortString, BrokerError> {
+    ShortString::try_new(s)
+        .map_err(|_| BrokerError::invalid(format!("{what} {s:?} is longer than 255 bytes")))
+}
+
+/// The classification of a lapin failure: by the AMQP reply code the broker sent, else by the
+/// transport failure underneath.
+fn amqp_kind(e: &lapin::Error) -> ErrorKind {
+    match e.kind() {
+        lapin::ErrorKind::ProtocolError(amqp) => match amqp.kind().get_id() {
+            403 | 530 => ErrorKind::Unauthorized,
+            404 => ErrorKind::NotFound,
+            405 | 406 => ErrorKind::Conflict,
+            311 | 402 | 502 | 503 | 540 => ErrorKind::Invalid,
+            320 | 506 | 541 => ErrorKind::Unavailable,
+            _ => ErrorKind::Failed,
+        },
+        lapin::ErrorKind::IOError(_)
+        | lapin::ErrorKind::RuntimeShutdownError(_)
+        | lapin::ErrorKind::InvalidConnectionState(_)
+        | lapin::ErrorKind::InvalidChannelState(..) => ErrorKind::Unavailable,
+        lapin::ErrorKind::AuthProviderError(_) => ErrorKind::Unauthorized,
+        _ => ErrorKind::Failed,
+    }
+}
+
+/// A lapin failure as a broker error: its kind, `message`, and the lapin error as the cause.
+fn amqp(e: lapin::Error, message: String) -> BrokerError {
+    BrokerError::new(amqp_kind(&e), message).with_source(e)
 }
 
 fn exchange_kind(cfg: &RabbitMqConfig) -> ExchangeKind {
@@ -112,23 +139,24 @@ pub fn lapin_uri(url: &AmqpUrl) -> AMQPUri {
 }
 
 /// The TLS files named in the URL's query (`cacertfile`, `certfile` + `keyfile`), read.
-fn tls_config(url: &AmqpUrl) -> Result<OwnedTLSConfig, String> {
+fn tls_config(url: &AmqpUrl) -> Result<OwnedTLSConfig, BrokerError> {
     if url.server_name.is_some() {
         // lapin verifies the certificate against the URL's host; it has no separate name.
-        return Err(
+        return Err(BrokerError::invalid(
             "rabbitmq.url: server_name_indication is not supported; put the \
-                    certificate's host name in the URL instead"
-                .into(),
-        );
+                    certificate's host name in the URL instead",
+        ));
     }
     let read = |what: &str, path: &str| {
-        std::fs::read(path).map_err(|e| format!("rabbitmq.url: cannot read {what} {path}: {e}"))
+        std::fs::read(path).map_err(|e| {
+            BrokerError::invalid(format!("rabbitmq.url: cannot read {what} {path}: {e}"))
+                .with_source(e)
+        })
     };
     let cert_chain = match &url.cacertfile {
-        Some(p) => Some(
-            String::from_utf8(read("cacertfile", p)?)
-                .map_err(|_| format!("rabbitmq.url: cacertfile {p} is not PEM text"))?,
-        ),
+        Some(p) => Some(String::from_utf8(read("cacertfile", p)?).map_err(|_| {
+            BrokerError::invalid(format!("rabbitmq.url: cacertfile {p} is not PEM text"))
+        })?),
         None => None,
     };
     let identity = match (&url.certfile, &url.keyfile) {
@@ -137,7 +165,11 @@ fn tls_config(url: &AmqpUrl) -> Result<OwnedTLSConfig, String> {
             key: read("keyfile", k)?,
         }),
         (None, None) => None,
-        _ => return Err("rabbitmq.url: certfile and keyfile must be given together".into()),
+        _ => {
+            return Err(BrokerError::invalid(
+                "rabbitmq.url: certfile and keyfile must be given together",
+            ));
+        }
     };
     Ok(OwnedTLSConfig {
         identity,
@@ -146,26 +178,35 @@ fn tls_config(url: &AmqpUrl) -> Result<OwnedTLSConfig, String> {
 }
 
 /// Connects and opens a channel.
-async fn connect(cfg: &RabbitMqConfig, name: &str) -> Result<(Connection, Channel), String> {
+async fn connect(cfg: &RabbitMqConfig, name: &str) -> Result<(Connection, Channel), BrokerError> {
     let props = ConnectionProperties::default().with_connection_name(name.into());
-    let url = AmqpUrl::parse(&cfg.url)
-        .map_err(|e| format!("rabbitmq.url {} is invalid: {e}", cfg.redacted_url()))?;
+    let url = AmqpUrl::parse(&cfg.url).map_err(|e| {
+        BrokerError::invalid(format!(
+            "rabbitmq.url {} is invalid: {e}",
+            cfg.redacted_url()
+        ))
+    })?;
     let tls = tls_config(&url)?;
-    let runtime = lapin::runtime::default_runtime()
-        .map_err(|e| format!("failed to start the AMQP client runtime: {e}"))?;
+    let runtime = lapin::runtime::default_runtime().map_err(|e| {
+        amqp(
+            e.clone(),
+            format!("failed to start the AMQP client runtime: {e}"),
+        )
+    })?;
     let conn = lapin_uri(&url)
         .connect_with_config(props, tls, runtime)
         .await
         .map_err(|e| {
-            format!(
+            let message = format!(
                 "failed to connect to RabbitMQ at {}: {e}",
                 cfg.redacted_url()
-            )
+            );
+            amqp(e, message)
         })?;
     let channel = conn
         .create_channel()
         .await
-        .map_err(|e| format!("failed to open a RabbitMQ channel: {e}"))?;
+        .map_err(|e| amqp(e.clone(), format!("failed to open a RabbitMQ channel: {e}")))?;
     Ok((conn, channel))
 }
 
@@ -174,7 +215,7 @@ async fn declare_exchange(
     channel: &Channel,
     cfg: &RabbitMqConfig,
     topic: &str,
-) -> Result<String, String> {
+) -> Result<String, BrokerError> {
     let exchange = cfg.exchange_for(topic);
     channel
         .exchange_declare(
@@ -187,7 +228,12 @@ async fn declare_exchange(
             FieldTable::default(),
         )
         .await
-        .map_err(|e| format!("failed to declare exchange {exchange:?}: {e}"))?;
+        .map_err(|e| {
+            amqp(
+                e.clone(),
+                format!("failed to declare exchange {exchange:?}: {e}"),
+            )
+        })?;
     Ok(exchange)
 }
 
@@ -196,7 +242,7 @@ async fn declare_exchange(
 async fn consume(
     cfg: &RabbitMqConfig,
     sub: &Subscription,
-) -> Result<(Connection, Channel, lapin::Consumer), String> {
+) -> Result<(Connection, Channel, lapin::Consumer), BrokerError> {
     let what = format!("connecting to RabbitMQ at {}", cfg.redacted_url());
     bounded(&what, CONNECT_TIMEOUT, consume_unbounded(cfg, sub)).await
 }
@@ -204,7 +250,7 @@ async fn consume(
 async fn consume_unbounded(
     cfg: &RabbitMqConfig,
     sub: &Subscription,
-) -> Result<(Connection, Channel, lapin::Consumer), String> {
+) -> Result<(Connection, Channel, lapin::Consumer), BrokerError> {
     let (conn, channel) =
         connect(cfg, &format!("hyperfleet-adapter/{}", sub.subscription_id)).await?;
     let exchange = declare_exchange(&channel, cfg, &sub.topic).await?;
@@ -220,7 +266,7 @@ async fn consume_unbounded(
             FieldTable::default(),
         )
         .await
-        .map_err(|e| format!("failed to declare queue {queue:?}: {e}"))?;
+        .map_err(|e| amqp(e.clone(), format!("failed to declare queue {queue:?}: {e}")))?;
     channel
         .queue_bind(
             queue_name.clone(),
@@ -230,11 +276,14 @@ async fn consume_unbounded(
             FieldTable::default(),
         )
         .await
-        .map_err(|e| format!("failed to bind queue {queue:?} to exchange {exchange:?}: {e}"))?;
+        .map_err(|e| {
+            let message = format!("failed to bind queue {queue:?} to exchange {exchange:?}: {e}");
+            amqp(e, message)
+        })?;
     channel
         .basic_qos(sub.prefetch(cfg), BasicQosOptions::default())
         .await
-        .map_err(|e| format!("failed to set the prefetch count: {e}"))?;
+        .map_err(|e| amqp(e.clone(), format!("failed to set the prefetch count: {e}")))?;
     let consumer = channel
         .basic_consume(
             queue_name,
@@ -243,7 +292,12 @@ async fn consume_unbounded(
             FieldTable::default(),
         )
         .await
-        .map_err(|e| format!("failed to consume from queue {queue:?}: {e}"))?;
+        .map_err(|e| {
+            amqp(
+                e.clone(),
+                format!("failed to consume from queue {queue:?}: {e}"),
+            )
+        })?;
     Ok((conn, channel, consumer))
 }
 
@@ -259,7 +313,7 @@ pub async fn subscribe(
     cfg: RabbitMqConfig,
     sub: Subscription,
     readiness: Readiness,
-) -> Result<RabbitSource, String> {
+) -> Result<RabbitSource, BrokerError> {
     if cfg.prefetch_size > 0 {
         tracing::warn!(
             "broker.rabbitmq.prefetch_size={} ignored: RabbitMQ does not implement prefetch by size",
@@ -342,7 +396,7 @@ async fn pump(
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "RabbitMQ reconnect failed");
-                    cause = e;
+                    cause = e.to_string();
                 }
             }
         }
@@ -417,11 +471,14 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 async fn bounded<T>(
     what: &str,
     limit: Duration,
-    fut: impl std::future::Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    tokio::time::timeout(limit, fut)
-        .await
-        .unwrap_or_else(|_| Err(format!("{what} did not complete within {limit:?}")))
+    fut: impl std::future::Future<Output = Result<T, BrokerError>>,
+) -> Result<T, BrokerError> {
+    tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+        Err(BrokerError::new(
+            ErrorKind::Timeout,
+            format!("{what} did not complete within {limit:?}"),
+        ))
+    })
 }
 
 #[async_trait]
@@ -450,7 +507,7 @@ impl Delivery for RabbitDelivery {
                 .with_source(e)),
             }
         };
-        settle("RabbitMQ basic.ack", acked).await
+        bounded("RabbitMQ basic.ack", SETTLE_TIMEOUT, acked).await
     }
 
     async fn reject(self: Box<Self>) -> Result<(), BrokerError> {
@@ -464,23 +521,8 @@ impl Delivery for RabbitDelivery {
                         .with_source(e)
                 })
         };
-        settle("RabbitMQ basic.reject", rejected).await
+        bounded("RabbitMQ basic.reject", SETTLE_TIMEOUT, rejected).await
     }
-}
-
-/// A settlement bounded by [`SETTLE_TIMEOUT`]; the error names `what` and the limit.
-async fn settle(
-    what: &str,
-    fut: impl std::future::Future<Output = Result<(), BrokerError>>,
-) -> Result<(), BrokerError> {
-    tokio::time::timeout(SETTLE_TIMEOUT, fut)
-        .await
-        .unwrap_or_else(|_| {
-            Err(BrokerError::new(
-                ErrorKind::Timeout,
-                format!("{what} did not complete within {SETTLE_TIMEOUT:?}"),
-            ))
-        })
 }
 
 fn header_text(v: &AMQPValue) -> Option<String> {
@@ -560,7 +602,7 @@ pub struct Publisher {
 
 impl Publisher {
     /// Connects and declares the exchange of `topic`.
-    pub async fn connect(cfg: &RabbitMqConfig, topic: &str) -> Result<Publisher, String> {
+    pub async fn connect(cfg: &RabbitMqConfig, topic: &str) -> Result<Publisher, BrokerError> {
         let what = format!("connecting to RabbitMQ at {}", cfg.redacted_url());
         let (conn, channel) = bounded(
             &what,
@@ -572,7 +614,12 @@ impl Publisher {
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
-            .map_err(|e| format!("failed to enable publisher confirms: {e}"))?;
+            .map_err(|e| {
+                amqp(
+                    e.clone(),
+                    format!("failed to enable publisher confirms: {e}"),
+                )
+            })?;
         Ok(Publisher {
             conn,
             channel,
@@ -582,12 +629,12 @@ impl Publisher {
     }
 
     /// Publishes one message and waits for its confirmation.
-    pub async fn send(&self, body: &[u8]) -> Result<(), String> {
+    pub async fn send(&self, body: &[u8]) -> Result<(), BrokerError> {
         self.send_with(body, BasicProperties::default()).await
     }
 
     /// [`Publisher::send`] with extra properties (headers for binary-mode events).
-    pub async fn send_with(&self, body: &[u8], props: BasicProperties) -> Result<(), String> {
+    pub async fn send_with(&self, body: &[u8], props: BasicProperties) -> Result<(), BrokerError> {
         let props = if props.content_type().is_none() {
             props.with_content_type("application/cloudevents+json".into())
         } else {
@@ -600,10 +647,10 @@ impl Publisher {
         )
         .await?;
         if confirm.is_nack() {
-            return Err(format!(
+            return Err(BrokerError::failed(format!(
                 "the broker refused the message (exchange {})",
                 self.exchange
-            ));
+            )));
         }
         Ok(())
     }
@@ -612,7 +659,7 @@ impl Publisher {
         &self,
         body: &[u8],
         props: BasicProperties,
-    ) -> Result<lapin::Confirmation, String> {
+    ) -> Result<lapin::Confirmation, BrokerError> {
         self.channel
             .basic_publish(
                 self.exchange.clone(),
@@ -622,9 +669,17 @@ impl Publisher {
                 props.with_delivery_mode(2),
             )
             .await
-            .map_err(|e| format!("failed to publish to exchange {}: {e}", self.exchange))?
+            .map_err(|e| {
+                let message = format!("failed to publish to exchange {}: {e}", self.exchange);
+                amqp(e, message)
+            })?
             .await
-            .map_err(|e| format!("the broker did not confirm the message: {e}"))
+            .map_err(|e| {
+                amqp(
+                    e.clone(),
+                    format!("the broker did not confirm the message: {e}"),
+                )
+            })
     }
 
     /// Closes the connection.
@@ -634,7 +689,7 @@ impl Publisher {
 }
 
 /// Publishes one message (see [`Publisher`]).
-pub async fn publish(cfg: &RabbitMqConfig, topic: &str, body: &[u8]) -> Result<(), String> {
+pub async fn publish(cfg: &RabbitMqConfig, topic: &str, body: &[u8]) -> Result<(), BrokerError> {
     let p = Publisher::connect(cfg, topic).await?;
     let sent = p.send(body).await;
     p.close().await;
@@ -692,10 +747,12 @@ mod tests {
         let hung = bounded(
             "RabbitMQ basic.ack",
             SETTLE_TIMEOUT,
-            std::future::pending::<Result<(), String>>(),
+            std::future::pending::<Result<(), BrokerError>>(),
         );
+        let err = hung.await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
         assert_eq!(
-            hung.await.unwrap_err(),
+            err.to_string(),
             "RabbitMQ basic.ack did not complete within 10s"
         );
         let quick = bounded("x", SETTLE_TIMEOUT, async { Ok(1) });

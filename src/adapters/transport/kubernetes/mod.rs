@@ -115,7 +115,7 @@ pub struct KubernetesTransport {
 }
 
 /// The client configuration the settings describe, logging where its credentials come from.
-pub async fn config(settings: &Settings) -> Result<kube::Config, String> {
+pub async fn config(settings: &Settings) -> Result<kube::Config, TransportError> {
     let config = match &settings.source {
         Source::Kubeconfig { path, from_env } => {
             if *from_env {
@@ -124,7 +124,10 @@ pub async fn config(settings: &Settings) -> Result<kube::Config, String> {
                 tracing::info!("Using kubeconfig from: {}", path.display());
             }
             let failed = |e: &dyn std::fmt::Display| {
-                format!("failed to load kubeconfig from {}: {e}", path.display())
+                TransportError::invalid(format!(
+                    "failed to load kubeconfig from {}: {e}",
+                    path.display()
+                ))
             };
             let file = kube::config::Kubeconfig::read_from(path).map_err(|e| failed(&e))?;
             kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
@@ -133,8 +136,10 @@ pub async fn config(settings: &Settings) -> Result<kube::Config, String> {
         }
         Source::InCluster => {
             tracing::info!("Using in-cluster Kubernetes configuration (ServiceAccount)");
-            kube::Config::incluster()
-                .map_err(|e| format!("failed to create in-cluster config: {e}"))?
+            kube::Config::incluster().map_err(|e| {
+                TransportError::invalid(format!("failed to create in-cluster config: {e}"))
+                    .with_source(e)
+            })?
         }
     };
     Ok(config)
@@ -142,16 +147,21 @@ pub async fn config(settings: &Settings) -> Result<kube::Config, String> {
 
 impl KubernetesTransport {
     /// Connects as the settings say (no request is made until the first operation).
-    pub async fn connect(settings: &Settings) -> Result<Self, String> {
+    pub async fn connect(settings: &Settings) -> Result<Self, TransportError> {
         Self::with_config(config(settings).await?, settings)
     }
 
     /// The transport over a client built from `config`. kube's own retry layer is turned off:
     /// the transport's policy (every transient class, `Retry-After`, bounded) replaces it.
-    pub fn with_config(mut config: kube::Config, settings: &Settings) -> Result<Self, String> {
+    pub fn with_config(
+        mut config: kube::Config,
+        settings: &Settings,
+    ) -> Result<Self, TransportError> {
         config.default_retry = false;
-        let client = kube::Client::try_from(config)
-            .map_err(|e| format!("failed to create kubernetes client: {e}"))?;
+        let client = kube::Client::try_from(config).map_err(|e| {
+            TransportError::invalid(format!("failed to create kubernetes client: {e}"))
+                .with_source(e)
+        })?;
         Ok(Self::with_client(client, settings))
     }
 
@@ -185,27 +195,34 @@ impl KubernetesTransport {
     }
 
     /// The kind's resource, from the cache or the group version's discovery document.
-    async fn resolve(&self, gvk: &Gvk) -> Result<Resolved, String> {
+    async fn resolve(&self, gvk: &Gvk) -> Result<Resolved, TransportError> {
         if let Some(r) = self.cached(gvk) {
             return Ok(r);
         }
         let no_match = || {
-            format!(
+            TransportError::invalid(format!(
                 "no matches for kind {:?} in version {:?}",
                 gvk.kind,
                 gvk.api_version()
-            )
+            ))
         };
         if gvk.kind.is_empty() || gvk.version.is_empty() {
             return Err(no_match());
         }
         let request = http::Request::get(group_version_path(gvk))
             .body(Vec::new())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| TransportError::invalid(e.to_string()))?;
         let document = match self.api.call(request).await {
-            Ok(reply) => reply.json().map_err(|f| f.message)?,
+            Ok(reply) => reply
+                .json()
+                .map_err(|f| TransportError::new(f.kind(), f.message))?,
             Err(f) if f.is_not_found() => return Err(no_match()),
-            Err(f) => return Err(format!("failed to discover {}: {f}", gvk.api_version())),
+            Err(f) => {
+                return Err(TransportError::new(
+                    f.kind(),
+                    format!("failed to discover {}: {f}", gvk.api_version()),
+                ));
+            }
         };
         let found = document
             .get("resources")
@@ -336,24 +353,20 @@ impl KubernetesTransport {
         name: &str,
         existing: &Value,
         body: &Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, TransportError> {
         let what = describe(gvk, namespace, name);
         self.delete_object(gvk, namespace, name, Propagation::Background)
             .await
             .map_err(|e| {
-                format!(
-                    "failed to delete resource for recreation: {}",
-                    e.render("delete", &what)
-                )
+                e.into_transport("delete", &what)
+                    .context("failed to delete resource for recreation")
             })?;
         let old_uid = existing.pointer("/metadata/uid").and_then(Value::as_str);
         let deadline = Instant::now() + self.recreate_timeout;
         loop {
             let current = self.get_object(gvk, namespace, name).await.map_err(|e| {
-                format!(
-                    "failed waiting for resource deletion: error checking deletion status: {}",
-                    e.render("get", &what)
-                )
+                e.into_transport("get", &what)
+                    .context("failed waiting for resource deletion: error checking deletion status")
             })?;
             let still =
                 current.filter(|c| c.pointer("/metadata/uid").and_then(Value::as_str) == old_uid);
@@ -369,9 +382,12 @@ impl KubernetesTransport {
                             .join(", ")
                     })
                     .unwrap_or_default();
-                return Err(format!(
-                    "failed waiting for resource deletion: {}/{name} still present after {:?} (finalizers: [{finalizers}])",
-                    gvk.kind, self.recreate_timeout
+                return Err(TransportError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "failed waiting for resource deletion: {}/{name} still present after {:?} (finalizers: [{finalizers}])",
+                        gvk.kind, self.recreate_timeout
+                    ),
                 ));
             }
             tokio::time::sleep(self.recreate_poll).await;
@@ -379,14 +395,14 @@ impl KubernetesTransport {
         self.server_side_apply(gvk, namespace, name, body)
             .await
             .map(|(_, obj, _)| obj)
-            .map_err(|e| e.render("create", &what))
+            .map_err(|e| e.into_transport("create", &what))
     }
 }
 
 /// A failed operation: the kind could not be resolved, or the API call failed.
 #[derive(Debug)]
 enum OpError {
-    Resolve(String),
+    Resolve(TransportError),
     Api(Failure),
 }
 
@@ -394,7 +410,7 @@ impl OpError {
     /// The classification of the failure.
     fn kind(&self) -> ErrorKind {
         match self {
-            OpError::Resolve(_) => ErrorKind::Failed,
+            OpError::Resolve(e) => e.kind(),
             OpError::Api(f) => f.kind(),
         }
     }
@@ -485,8 +501,8 @@ impl Transport for KubernetesTransport {
     ) -> Result<Applied, TransportError> {
         let (gvk, name) = manifest_identity(manifest)?;
         let resolved = self.resolve(&gvk).await.map_err(|e| {
-            TransportError::failed(format!(
-                "failed to get existing resource {}/{name}: {e}",
+            e.context(format!(
+                "failed to get existing resource {}/{name}",
                 gvk.kind
             ))
         })?;
@@ -534,7 +550,10 @@ impl Transport for KubernetesTransport {
             (Operation::Recreate, Some(existing)) => self
                 .recreate(&gvk, &namespace, name, &existing, &body)
                 .await
-                .map_err(|e| failed(operation, ErrorKind::Failed, e))?,
+                .map_err(|e| {
+                    let kind = e.kind();
+                    failed(operation, kind, e.to_string())
+                })?,
             _ => {
                 let (status, object, unanswered) = self
                     .server_side_apply(&gvk, &namespace, name, &body)

@@ -515,7 +515,7 @@ impl MaestroTransport {
         }
     }
 
-    async fn work(&self, consumer: &str, name: &str) -> Result<Option<Value>, String> {
+    async fn work(&self, consumer: &str, name: &str) -> Result<Option<Value>, TransportError> {
         let id = resource_id(&self.source, consumer, name);
         let shown = self
             .shared
@@ -526,7 +526,7 @@ impl MaestroTransport {
         Ok(self.recent.read(&id, shown))
     }
 
-    async fn works(&self, consumer: &str) -> Result<Vec<Value>, String> {
+    async fn works(&self, consumer: &str) -> Result<Vec<Value>, TransportError> {
         let shown = self
             .shared
             .rest()
@@ -647,9 +647,10 @@ impl Transport for MaestroTransport {
         let mut work = manifest.clone();
         work["metadata"]["namespace"] = json!(consumer);
         let id = resource_id(&self.source, consumer, name);
-        let existing = self.work(consumer, name).await.map_err(|e| {
-            TransportError::failed(format!("failed to get ManifestWork {consumer}/{name}: {e}"))
-        })?;
+        let existing = self
+            .work(consumer, name)
+            .await
+            .map_err(|e| e.context(format!("failed to get ManifestWork {consumer}/{name}")))?;
         // Maestro patches works: there is no recreate.
         let (operation, reason) = decide(&work, existing.as_ref(), false);
         let failed = |verb: &str, e: String| {
@@ -765,11 +766,7 @@ impl Transport for MaestroTransport {
             return self
                 .work(consumer, name)
                 .await
-                .map_err(|e| {
-                    TransportError::failed(format!(
-                        "failed to get ManifestWork {consumer}/{name}: {e}"
-                    ))
-                })?
+                .map_err(|e| e.context(format!("failed to get ManifestWork {consumer}/{name}")))?
                 .ok_or_else(|| {
                     TransportError::new(
                         ErrorKind::NotFound,
@@ -779,8 +776,8 @@ impl Transport for MaestroTransport {
         }
         // Any other kind: the manifest inside one of the consumer's works.
         let works = self.works(consumer).await.map_err(|e| {
-            TransportError::failed(format!(
-                "failed to list ManifestWorks for consumer {consumer}: {e}"
+            e.context(format!(
+                "failed to list ManifestWorks for consumer {consumer}"
             ))
         })?;
         manifests_of(&works)
@@ -798,8 +795,8 @@ impl Transport for MaestroTransport {
     ) -> Result<Vec<Value>, TransportError> {
         let consumer = consumer_of(target)?;
         let works = self.works(consumer).await.map_err(|e| {
-            TransportError::failed(format!(
-                "failed to list ManifestWorks for consumer {consumer}: {e}"
+            e.context(format!(
+                "failed to list ManifestWorks for consumer {consumer}"
             ))
         })?;
         if gvk.is_manifest_work() {
@@ -846,7 +843,11 @@ impl Transport for MaestroTransport {
                 ),
             )
         };
-        let Some(existing) = self.work(consumer, name).await.map_err(failed)? else {
+        let Some(existing) = self
+            .work(consumer, name)
+            .await
+            .map_err(|e| e.context(format!("failed to delete ManifestWork {consumer}/{name}")))?
+        else {
             return Ok(());
         };
         if existing.pointer("/metadata/deletionTimestamp").is_some() {

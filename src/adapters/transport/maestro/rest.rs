@@ -2,7 +2,22 @@
 //! 400, deleting bundles included), consumers by name, and the bundle → ManifestWork
 //! conversion the OCM source client does.
 
+use crate::ports::{ErrorKind, TransportError};
 use serde_json::{Map, Value, json};
+
+/// The classification of an HTTP error status from Maestro's REST API.
+fn status_kind(status: u16) -> ErrorKind {
+    match status {
+        200..=299 => ErrorKind::Failed,
+        401 | 403 => ErrorKind::Unauthorized,
+        404 => ErrorKind::NotFound,
+        409 => ErrorKind::Conflict,
+        408 | 504 => ErrorKind::Timeout,
+        429 | 500..=599 => ErrorKind::Unavailable,
+        400..=499 => ErrorKind::Invalid,
+        _ => ErrorKind::Failed,
+    }
+}
 
 /// The REST client.
 #[derive(Clone)]
@@ -34,21 +49,27 @@ impl Rest {
     }
 
     /// A failed request, saying so plainly when it was the deadline.
-    fn failure(&self, url: &str, e: &reqwest::Error, reading: bool) -> String {
+    fn failure(&self, url: &str, e: reqwest::Error, reading: bool) -> TransportError {
         if e.is_timeout() {
-            return format!(
+            let message = format!(
                 "GET {url}: no answer within {} (clients.maestro.timeout)",
                 crate::config::GoDuration(self.timeout.as_nanos() as i64)
             );
+            return TransportError::new(ErrorKind::Timeout, message).with_source(e);
         }
-        if reading {
+        let message = if reading {
             format!("GET {url}: reading the response: {e}")
         } else {
-            format!("GET {url}: {}", crate::adapters::error_chain(e))
-        }
+            format!("GET {url}: {}", crate::adapters::error_chain(&e))
+        };
+        TransportError::new(ErrorKind::Unavailable, message).with_source(e)
     }
 
-    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Option<Value>, String> {
+    async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Option<Value>, TransportError> {
         let url = format!("{}{path}", self.base);
         let mut req = self
             .http
@@ -60,27 +81,31 @@ impl Rest {
             )
             .query(query);
         if let Some(token) = &self.token {
-            req = req.bearer_auth(token.read()?);
+            req = req.bearer_auth(
+                token
+                    .read()
+                    .map_err(|e| TransportError::new(ErrorKind::Unauthorized, e))?,
+            );
         }
-        let response = req
-            .send()
-            .await
-            .map_err(|e| self.failure(&url, &e, false))?;
+        let response = req.send().await.map_err(|e| self.failure(&url, e, false))?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
             .await
-            .map_err(|e| self.failure(&url, &e, true))?;
+            .map_err(|e| self.failure(&url, e, true))?;
         if status == 404 {
             return Ok(None);
         }
         let json: Value = serde_json::from_slice(&body).map_err(|e| {
-            format!(
-                "GET {url}: HTTP {status}, not JSON ({e}): {}",
-                String::from_utf8_lossy(&body)
-                    .chars()
-                    .take(200)
-                    .collect::<String>()
+            TransportError::new(
+                status_kind(status),
+                format!(
+                    "GET {url}: HTTP {status}, not JSON ({e}): {}",
+                    String::from_utf8_lossy(&body)
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                ),
             )
         })?;
         if status >= 400 {
@@ -89,18 +114,25 @@ impl Rest {
                 .get("reason")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            return Err(format!("GET {url}: HTTP {status}: {code}: {reason}"));
+            return Err(TransportError::new(
+                status_kind(status),
+                format!("GET {url}: HTTP {status}: {code}: {reason}"),
+            ));
         }
         Ok(Some(json))
     }
 
     /// A bundle by id; `None` when Maestro does not have it.
-    pub async fn bundle(&self, id: &str) -> Result<Option<Value>, String> {
+    pub async fn bundle(&self, id: &str) -> Result<Option<Value>, TransportError> {
         self.get(&format!("/resource-bundles/{id}"), &[]).await
     }
 
     /// Every bundle of `source` for `consumer`, following pages.
-    pub async fn bundles(&self, source: &str, consumer: &str) -> Result<Vec<Value>, String> {
+    pub async fn bundles(
+        &self,
+        source: &str,
+        consumer: &str,
+    ) -> Result<Vec<Value>, TransportError> {
         let search = format!("source='{source}' and consumer_name='{consumer}'");
         let mut items = Vec::new();
         for page in 1.. {
@@ -114,7 +146,7 @@ impl Rest {
                     ],
                 )
                 .await?
-                .ok_or("the resource-bundles list answered 404")?;
+                .ok_or_else(|| TransportError::failed("the resource-bundles list answered 404"))?;
             let page_items = list
                 .get("items")
                 .and_then(Value::as_array)
@@ -130,11 +162,11 @@ impl Rest {
     }
 
     /// Whether a consumer of that name is registered.
-    pub async fn consumer_exists(&self, name: &str) -> Result<bool, String> {
+    pub async fn consumer_exists(&self, name: &str) -> Result<bool, TransportError> {
         let list = self
             .get("/consumers", &[("search", format!("name='{name}'"))])
             .await?
-            .ok_or("the consumers list answered 404")?;
+            .ok_or_else(|| TransportError::failed("the consumers list answered 404"))?;
         Ok(list
             .get("items")
             .and_then(Value::as_array)
