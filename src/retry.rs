@@ -79,6 +79,33 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Doubling from `base` to `max` with full jitter, until the caller stops, `Retry-After`
+    /// ignored: the shape of every retry but the API client's (whose settings are the Go
+    /// adapter's). Callers bound it with [`Policy::attempts`] or change fields by struct update.
+    pub const fn doubling(base: Duration, max: Duration) -> Policy {
+        Policy {
+            backoff: Backoff::Exponential,
+            base,
+            max,
+            jitter: Jitter::Full,
+            attempts: None,
+            max_retry_after: None,
+        }
+    }
+
+    /// The same policy with `n` attempts in all (at least 1).
+    pub const fn attempts(self, n: u32) -> Policy {
+        Policy {
+            attempts: Some(if n == 0 { 1 } else { n }),
+            ..self
+        }
+    }
+
+    /// The bound the wait after failed attempt `n` is drawn under: the backoff, capped.
+    pub fn cap(&self, n: u32) -> Duration {
+        self.backoff.delay(self.base, n).min(self.max)
+    }
+
     /// Starts the schedule of one operation; `what` names it in the retry log lines.
     pub fn schedule(&self, what: &'static str) -> Schedule {
         Schedule {
@@ -95,8 +122,7 @@ impl Policy {
         if let (Some(after), Some(cap)) = (retry_after, self.max_retry_after) {
             return after.min(cap);
         }
-        let d = self.backoff.delay(self.base, n).min(self.max);
-        let secs = d.as_secs_f64();
+        let secs = self.cap(n).as_secs_f64();
         let jittered = match self.jitter {
             Jitter::None => secs,
             Jitter::Spread(f) => secs + secs * f * (2.0 * uniform() - 1.0),
@@ -194,7 +220,7 @@ pub(crate) async fn measured_waits(policy: &Policy, n: usize) -> Vec<(Duration, 
     let mut schedule = policy.schedule("test");
     let mut waits = Vec::new();
     for attempt in 1..=n as u32 {
-        let cap = policy.backoff.delay(policy.base, attempt).min(policy.max);
+        let cap = policy.cap(attempt);
         let start = tokio::time::Instant::now();
         if schedule.wait(&"failed", None).await.is_none() {
             break;
@@ -220,6 +246,15 @@ pub(crate) fn assert_full_jitter(waits: &[(Duration, Duration)]) {
 mod tests {
     use super::*;
     use tokio::time::Instant;
+
+    impl Policy {
+        fn without_retry_after(self) -> Policy {
+            Policy {
+                max_retry_after: None,
+                ..self
+            }
+        }
+    }
 
     fn policy(backoff: Backoff, jitter: Jitter, attempts: Option<u32>) -> Policy {
         Policy {
@@ -317,6 +352,17 @@ mod tests {
         assert!(s.is_last());
         s.reset();
         assert_eq!(s.wait(&"again", None).await, Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn doubling_is_exponential_full_jitter_and_attempts_are_at_least_one() {
+        let p = Policy::doubling(Duration::from_secs(1), Duration::from_secs(10));
+        assert_eq!(
+            p,
+            policy(Backoff::Exponential, Jitter::Full, None).without_retry_after()
+        );
+        assert_eq!(p.clone().attempts(0).attempts, Some(1));
+        assert_eq!(p.attempts(4).attempts, Some(4));
     }
 
     #[tokio::test(start_paused = true)]

@@ -20,7 +20,7 @@
 
 use crate::config::broker::PubSubConfig;
 use crate::ports::{BrokerError, Delivery, ErrorKind, EventSource};
-use crate::retry::{Backoff, Jitter, Policy, Schedule};
+use crate::retry::{Policy, Schedule};
 use async_trait::async_trait;
 use google_cloud_gax::error::rpc::Code;
 use google_cloud_pubsub::client::{Publisher, Subscriber, SubscriptionAdmin, TopicAdmin};
@@ -553,15 +553,9 @@ impl Recovery {
     const MAX_DELAY: Duration = Duration::from_secs(5);
 
     fn new(unhealthy_after: Duration, liveness: Liveness) -> Self {
-        let policy = Policy {
-            backoff: Backoff::Exponential,
-            base: Self::FIRST_DELAY,
-            // Never past the liveness bound, so it is noticed on time.
-            max: Self::MAX_DELAY.min(unhealthy_after.max(Self::FIRST_DELAY)),
-            jitter: Jitter::Full,
-            attempts: None,
-            max_retry_after: None,
-        };
+        // Never past the liveness bound, so it is noticed on time.
+        let max = Self::MAX_DELAY.min(unhealthy_after.max(Self::FIRST_DELAY));
+        let policy = Policy::doubling(Self::FIRST_DELAY, max);
         Recovery {
             schedule: policy.schedule("Pub/Sub subscription recovery"),
             broken_since: None,

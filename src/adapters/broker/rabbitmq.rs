@@ -12,7 +12,7 @@
 use crate::config::amqp_url::{AmqpScheme, AmqpUrl, AuthMechanism};
 use crate::config::broker::RabbitMqConfig;
 use crate::ports::{BrokerError, Delivery, ErrorKind, EventSource};
-use crate::retry::{Backoff, Jitter, Policy};
+use crate::retry::Policy;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use lapin::message::Delivery as AmqpDelivery;
@@ -38,14 +38,7 @@ use super::{StopRequest, Stopper};
 
 /// Reconnecting after the connection was lost: 0.5 s doubling to 30 s, with full jitter so
 /// replicas that lost the same broker do not return in lock-step; until it works or stops.
-const RECONNECT: Policy = Policy {
-    backoff: Backoff::Exponential,
-    base: Duration::from_millis(500),
-    max: Duration::from_secs(30),
-    jitter: Jitter::Full,
-    attempts: None,
-    max_retry_after: None,
-};
+const RECONNECT: Policy = Policy::doubling(Duration::from_millis(500), Duration::from_secs(30));
 
 /// What one subscription consumes.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 //! API server's `Status` message.
 
 use crate::ports::ErrorKind;
-use crate::retry::{Backoff, Jitter, Policy};
+use crate::retry::Policy;
 use bytes::Bytes;
 use kube::client::Body;
 use serde_json::Value;
@@ -204,12 +204,9 @@ impl CallPolicy {
         CallPolicy {
             timeout,
             retry: Policy {
-                backoff: Backoff::Exponential,
-                base: Duration::from_millis(200),
-                max: Duration::from_secs(5),
-                jitter: Jitter::Full,
-                attempts: Some(attempts.max(1)),
                 max_retry_after: Some(Duration::from_secs(30)),
+                ..Policy::doubling(Duration::from_millis(200), Duration::from_secs(5))
+                    .attempts(attempts)
             },
         }
     }

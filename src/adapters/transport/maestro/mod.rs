@@ -22,7 +22,7 @@ use crate::ports::{
     Applied, ErrorKind, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
     manifest_identity,
 };
-use crate::retry::{Backoff, Jitter, Policy};
+use crate::retry::Policy;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -101,27 +101,13 @@ impl Settings {
     /// Publish while Maestro is unavailable: `publish_attempts` in all, doubling from
     /// `publish_backoff` to [`MAX_PUBLISH_DELAY`], full jitter.
     pub fn publish_policy(&self) -> Policy {
-        Policy {
-            backoff: Backoff::Exponential,
-            base: self.publish_backoff,
-            max: MAX_PUBLISH_DELAY,
-            jitter: Jitter::Full,
-            attempts: Some(self.publish_attempts.max(1)),
-            max_retry_after: None,
-        }
+        Policy::doubling(self.publish_backoff, MAX_PUBLISH_DELAY).attempts(self.publish_attempts)
     }
 
     /// Reopening the subscription: doubling from `reconnect_base` to `reconnect_max`, full
     /// jitter, until it works.
     pub fn reconnect_policy(&self) -> Policy {
-        Policy {
-            backoff: Backoff::Exponential,
-            base: self.reconnect_base,
-            max: self.reconnect_max,
-            jitter: Jitter::Full,
-            attempts: None,
-            max_retry_after: None,
-        }
+        Policy::doubling(self.reconnect_base, self.reconnect_max)
     }
 
     /// The TLS files whose contents the clients are built from.
