@@ -172,6 +172,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The kind of an HTTP error status, for every HTTP client of the adapter (Maestro's REST
+    /// API, the Kubernetes API server, the HyperFleet API): 401/403 unauthorised, 404 not
+    /// found, 409 conflict, 408/504 timeout, 429 and other 5xx unavailable, other 4xx invalid;
+    /// anything else (a success status where an error was expected) failed.
+    pub fn of_http_status(status: u16) -> ErrorKind {
+        match status {
+            401 | 403 => ErrorKind::Unauthorized,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            408 | 504 => ErrorKind::Timeout,
+            429 | 500..=599 => ErrorKind::Unavailable,
+            400..=499 => ErrorKind::Invalid,
+            _ => ErrorKind::Failed,
+        }
+    }
+
     /// Whether another attempt may succeed.
     pub fn is_retryable(self) -> bool {
         matches!(self, ErrorKind::Timeout | ErrorKind::Unavailable)

@@ -366,7 +366,7 @@ fn settings_from_config_apply_defaults_and_errors() {
     let empty = HyperfleetApiConfig::default();
     let err = Settings::from_config(&empty, &MapEnv::default()).unwrap_err();
     assert_eq!(
-        err,
+        err.to_string(),
         "HyperFleet API base URL not configured: set via WithBaseURL option or HYPERFLEET_API_BASE_URL environment variable"
     );
     let s = Settings::from_config(
@@ -395,6 +395,7 @@ fn settings_from_config_apply_defaults_and_errors() {
     assert!(
         Settings::from_config(&bad, &MapEnv::default())
             .unwrap_err()
+            .to_string()
             .contains("invalid retry backoff strategy \"fibonacci\"")
     );
 }

@@ -322,7 +322,7 @@ fn jsonpath_agrees_with_client_go_as_the_adapter_calls_it() {
             };
             let ours: Answer = JsonPath::compile(str_of(c, "path"))
                 .map(|p| p.get_with(&c["data"], &numbers))
-                .map_err(|e| ("compile".to_string(), e));
+                .map_err(|e| ("compile".to_string(), e.to_string()));
             let unordered = go["unordered"] == Value::Bool(true);
             let class = classify(&ours, &go_answer, same_extract(unordered));
             (

@@ -60,8 +60,8 @@ async fn transport_for(
     match client {
         #[cfg(feature = "maestro")]
         "maestro" => {
-            use crate::adapters::transport::maestro::{MaestroTransport, Settings};
-            let failed = |e: String| {
+            use crate::adapters::transport::maestro::{MaestroTransport, Settings, SetupError};
+            let failed = |e: SetupError| {
                 tracing::error!(error = %e, "Failed to create Maestro client");
                 anyhow!("failed to create Maestro client: {e}")
             };

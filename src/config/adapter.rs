@@ -1,7 +1,7 @@
 //! The adapter (deployment) config file: its schema, defaults, validation and the redacted
 //! form printed by `config-dump` and served on `/config`.
 
-use super::duration::GoDuration;
+use crate::golang::GoDuration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;

@@ -630,13 +630,15 @@ impl Reader<'_> {
         let text = self.values.get(key)?.text.trim().to_string();
         let parsed = match text.strip_suffix('d').map(str::parse::<u64>) {
             Some(Ok(days)) => Ok(Duration::from_secs(days * 86_400)),
-            _ => GoDuration::parse(&text).and_then(|d| {
-                if d.is_negative() {
-                    Err(format!("negative duration {text:?}"))
-                } else {
-                    Ok(d.to_std())
-                }
-            }),
+            _ => GoDuration::parse(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|d| {
+                    if d.is_negative() {
+                        Err(format!("negative duration {text:?}"))
+                    } else {
+                        Ok(d.to_std())
+                    }
+                }),
         };
         match parsed {
             Ok(d) => Some(d),

@@ -121,14 +121,19 @@ pub const ENV_TABLE: &[(&str, &str)] = &[
 /// Paths whose values are booleans: env and flag text goes through Go's `ParseBool`.
 const BOOL_PATHS: &[&str] = &["debug_config", "clients.maestro.insecure"];
 
-/// Go's `strconv.ParseBool`.
-pub fn parse_go_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
+/// An env var or flag whose value the config field cannot take (the text names the variable
+/// or flag).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OverrideError(String);
+
+impl From<String> for OverrideError {
+    fn from(s: String) -> Self {
+        OverrideError(s)
     }
 }
+
+pub use crate::golang::parse_bool as parse_go_bool;
 
 /// Applies env and flag overrides to the parsed file tree. `flags` holds only the flags that
 /// were given on the command line, as `(config path, text)`.
@@ -136,7 +141,7 @@ pub fn apply_overrides(
     root: &mut Node,
     env: &dyn EnvSource,
     flags: &[(String, String)],
-) -> Result<(), String> {
+) -> Result<(), OverrideError> {
     let vars = env.vars();
     // Viper's AutomaticEnv: any key present in the file may be overridden by HYPERFLEET_<PATH>.
     let mut present = Vec::new();
@@ -159,7 +164,7 @@ pub fn apply_overrides(
             value = non_empty(env, "BROKER_TOPIC");
         }
         if let Some(v) = value {
-            set_path(root, path, &v).map_err(|e| format!("{var}: {e}"))?;
+            set_path(root, path, &v).map_err(|e| OverrideError::from(format!("{var}: {e}")))?;
         }
     }
     for (var, path, lower) in [
@@ -172,7 +177,8 @@ pub fn apply_overrides(
         }
     }
     for (path, v) in flags {
-        set_path(root, path, v).map_err(|e| format!("flag for {path}: {e}"))?;
+        set_path(root, path, v)
+            .map_err(|e| OverrideError::from(format!("flag for {path}: {e}")))?;
     }
     Ok(())
 }
@@ -197,11 +203,11 @@ fn leaf_paths(node: &Node, prefix: &str, out: &mut Vec<String>) {
 
 /// Sets `path` to the scalar `text` (as a plain scalar, so `"22"` decodes as a number, the way
 /// Viper's weak typing converts env strings). Missing parents are created.
-pub fn set_path(root: &mut Node, path: &str, text: &str) -> Result<(), String> {
+pub fn set_path(root: &mut Node, path: &str, text: &str) -> Result<(), OverrideError> {
     let text = if BOOL_PATHS.contains(&path) {
         match parse_go_bool(text) {
             Some(b) => b.to_string(),
-            None => return Err(format!("cannot parse {text:?} as bool")),
+            None => return Err(format!("cannot parse {text:?} as bool").into()),
         }
     } else {
         text.to_string()

@@ -56,14 +56,23 @@ pub struct Report {
     pub context: Option<String>,
 }
 
+/// No adapter config path was given and none of the standard paths exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "adapter config file path is required (use --config flag or HYPERFLEET_ADAPTER_CONFIG env var)"
+)]
+pub struct NoAdapterConfig;
+
 /// The adapter config path: explicit, else the first standard path that exists.
-pub fn discover_adapter_path(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
+pub fn discover_adapter_path(explicit: Option<PathBuf>) -> Result<PathBuf, NoAdapterConfig> {
     if let Some(p) = explicit.filter(|p| !p.as_os_str().is_empty()) {
         return Ok(p);
     }
-    STANDARD_CONFIG_PATHS.iter().map(PathBuf::from).find(|p| p.is_file()).ok_or_else(|| {
-        "adapter config file path is required (use --config flag or HYPERFLEET_ADAPTER_CONFIG env var)".to_string()
-    })
+    STANDARD_CONFIG_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or(NoAdapterConfig)
 }
 
 /// Loads both files and fails on the first stage with errors.
@@ -90,7 +99,7 @@ pub fn load_report(opts: &LoadOptions<'_>) -> Report {
                 report,
                 "failed to load adapter config",
                 Path::new("<config>"),
-                msg,
+                msg.to_string(),
             );
         }
     };
@@ -250,7 +259,7 @@ fn load_adapter(path: &Path, opts: &LoadOptions<'_>, report: &mut Report) -> Opt
             std::mem::take(report),
             "failed to unmarshal adapter config",
             path,
-            e,
+            e.to_string(),
         );
         return None;
     }

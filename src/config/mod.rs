@@ -5,7 +5,6 @@ pub mod adapter;
 pub mod amqp_url;
 pub mod broker;
 pub mod compiled;
-pub mod duration;
 pub mod env;
 pub mod layering;
 pub mod load;
@@ -15,9 +14,9 @@ pub mod task;
 mod validate;
 pub mod version;
 
+pub use crate::golang::GoDuration;
 pub use adapter::AdapterConfig;
 pub use compiled::Compiled;
-pub use duration::GoDuration;
 pub use env::{EnvSource, MapEnv, ProcessEnv};
 pub use load::{LoadOptions, Loaded, Report, load, load_report};
 pub use problem::{ConfigError, Problem, Severity};

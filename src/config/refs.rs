@@ -7,6 +7,19 @@ use crate::yaml::Node;
 use serde_json::Value;
 use std::path::{Component, Path, PathBuf};
 
+/// Why a `ref`/`build_ref` cannot be read: it escapes the task config directory, names a
+/// directory or a missing file, or leads outside through a symbolic link. The text names the
+/// config path and the reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RefError(String);
+
+impl From<String> for RefError {
+    fn from(s: String) -> Self {
+        RefError(s)
+    }
+}
+
 /// Lexically cleans a path (Go's `filepath.Clean`): removes `.` and resolves `..`.
 fn clean(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -25,7 +38,7 @@ fn clean(p: &Path) -> PathBuf {
 }
 
 /// Resolves `reference` against `base`, refusing paths outside it.
-pub fn resolve(base: &Path, reference: &str) -> Result<PathBuf, String> {
+pub fn resolve(base: &Path, reference: &str) -> Result<PathBuf, RefError> {
     let base = &clean(base);
     let joined = if Path::new(reference).is_absolute() {
         PathBuf::from(reference)
@@ -34,7 +47,7 @@ pub fn resolve(base: &Path, reference: &str) -> Result<PathBuf, String> {
     };
     let resolved = clean(&joined);
     if !resolved.starts_with(base) {
-        return Err(format!("path {reference:?} escapes base directory"));
+        return Err(format!("path {reference:?} escapes base directory").into());
     }
     Ok(resolved)
 }
@@ -44,22 +57,24 @@ pub fn resolve(base: &Path, reference: &str) -> Result<PathBuf, String> {
 /// after the check cannot redirect the read). Links that stay inside the directory are fine:
 /// Kubernetes ConfigMap and projected-volume mounts are made of them (`job.yaml ->
 /// ..data/job.yaml`, `..data -> ..2026_12_01_…`).
-fn check_file(base: &Path, reference: &str, path: &str) -> Result<PathBuf, String> {
-    let resolved = resolve(base, reference).map_err(|e| format!("{path}: {e}"))?;
+fn check_file(base: &Path, reference: &str, path: &str) -> Result<PathBuf, RefError> {
+    let resolved = resolve(base, reference).map_err(|e| RefError::from(format!("{path}: {e}")))?;
     match std::fs::metadata(&resolved) {
         Ok(m) if m.is_dir() => {
             return Err(format!(
                 "{path}: referenced path {reference:?} is a directory, not a file"
-            ));
+            )
+            .into());
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!(
                 "{path}: referenced file {reference:?} does not exist (resolved to {:?})",
                 resolved.display().to_string()
-            ));
+            )
+            .into());
         }
-        Err(e) => return Err(format!("{path}: error checking file {reference:?}: {e}")),
+        Err(e) => return Err(format!("{path}: error checking file {reference:?}: {e}").into()),
     }
     let base_dir = if base.as_os_str().is_empty() {
         Path::new(".")
@@ -73,13 +88,13 @@ fn check_file(base: &Path, reference: &str, path: &str) -> Result<PathBuf, Strin
         )
     })?;
     let real = std::fs::canonicalize(&resolved)
-        .map_err(|e| format!("{path}: error resolving file {reference:?}: {e}"))?;
+        .map_err(|e| RefError::from(format!("{path}: error resolving file {reference:?}: {e}")))?;
     if !real.starts_with(&real_base) {
         return Err(format!(
             "{path}: referenced file {reference:?} is a symbolic link (or inside one) to {:?}, outside the task config directory {:?}",
             real.display().to_string(),
             real_base.display().to_string()
-        ));
+        ).into());
     }
     Ok(real)
 }
@@ -114,14 +129,14 @@ pub fn load_refs(task: &mut TaskConfig, base: &Path, file: &Path, root: &Node) -
         }
         match check_file(base, &reference, &path).and_then(|p| {
             std::fs::read_to_string(&p).map_err(|e| {
-                format!(
+                RefError(format!(
                     "{path}: failed to read file {:?}: {e}",
                     p.display().to_string()
-                )
+                ))
             })
         }) {
             Ok(text) => r.manifest = Some(Value::String(text)),
-            Err(e) => fail(&path, e),
+            Err(e) => fail(&path, e.to_string()),
         }
     }
     if let Some(post) = task.post.as_mut() {
@@ -132,17 +147,17 @@ pub fn load_refs(task: &mut TaskConfig, base: &Path, file: &Path, root: &Node) -
             };
             let loaded = check_file(base, &reference, &path).and_then(|resolved| {
                 let text = std::fs::read_to_string(&resolved)
-                    .map_err(|e| format!("{path}: failed to read file {:?}: {e}", resolved.display().to_string()))?;
+                    .map_err(|e| RefError::from(format!("{path}: failed to read file {:?}: {e}", resolved.display().to_string())))?;
                 let node = crate::yaml::parse(&text)
-                    .map_err(|e| format!("{path}: failed to parse YAML file {reference:?}: {e}"))?;
+                    .map_err(|e| RefError::from(format!("{path}: failed to parse YAML file {reference:?}: {e}")))?;
                 match node.to_json() {
                     v @ Value::Object(_) => Ok(v),
-                    _ => Err(format!("{path}: failed to parse YAML file {reference:?}: build definition must be a mapping")),
+                    _ => Err(format!("{path}: failed to parse YAML file {reference:?}: build definition must be a mapping").into()),
                 }
             });
             match loaded {
                 Ok(v) => p.loaded_build = Some(v),
-                Err(e) => fail(&path, e),
+                Err(e) => fail(&path, e.to_string()),
             }
         }
     }
@@ -172,11 +187,13 @@ mod tests {
         assert!(
             resolve(base, "../secret")
                 .unwrap_err()
+                .to_string()
                 .contains("escapes base directory")
         );
         assert!(
             resolve(base, "/etc/passwd")
                 .unwrap_err()
+                .to_string()
                 .contains("escapes base directory")
         );
     }

@@ -10,8 +10,9 @@ use crate::config::task::ApiCall;
 use crate::ports::ApiRequest;
 use serde_json::Value;
 
-/// A failed API call.
-#[derive(Debug, Clone, PartialEq)]
+/// A failed API call; the text is the Go adapter's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
 pub struct ApiFailure {
     /// 0 when no response was received.
     pub status: u16,
@@ -20,6 +21,14 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
+    /// The classification: by the HTTP status, `Unavailable` when no response was received.
+    pub fn kind(&self) -> crate::ports::ErrorKind {
+        match self.status {
+            0 => crate::ports::ErrorKind::Unavailable,
+            status => crate::ports::ErrorKind::of_http_status(status),
+        }
+    }
+
     /// A 404 that means "the resource does not exist" (not a broken endpoint): any 404 whose
     /// body is not an RFC 9457 problem with code `HYPERFLEET-NTF-000`.
     pub fn is_resource_not_found(&self) -> bool {

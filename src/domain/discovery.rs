@@ -71,19 +71,28 @@ pub fn matches(obj: &Value, lookup: &Lookup) -> bool {
     }
 }
 
+/// A ManifestWork whose manifest list cannot be searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MalformedWork {
+    #[error("spec.workload.manifests is not a list")]
+    NotAList,
+    #[error("spec.workload.manifests[{0}] is not an object")]
+    NotAnObject(usize),
+}
+
 /// Finds the nested manifest of a ManifestWork matching `lookup`, enriched with the work's
 /// `statusFeedback` and `conditions` for it. The parent is not modified.
-pub fn nested(parent: &Value, lookup: &Lookup) -> Result<Option<Value>, String> {
+pub fn nested(parent: &Value, lookup: &Lookup) -> Result<Option<Value>, MalformedWork> {
     let Some(manifests) = parent.pointer("/spec/workload/manifests") else {
         return Ok(None);
     };
     let Some(list) = manifests.as_array() else {
-        return Err("spec.workload.manifests is not a list".into());
+        return Err(MalformedWork::NotAList);
     };
     let mut found = Vec::new();
     for (i, m) in list.iter().enumerate() {
         if !m.is_object() {
-            return Err(format!("spec.workload.manifests[{i}] is not an object"));
+            return Err(MalformedWork::NotAnObject(i));
         }
         if matches(m, lookup) {
             found.push(m.clone());

@@ -97,26 +97,37 @@ fn is_json_content(obj: &Map<String, Value>) -> bool {
     }
 }
 
+/// Why event data is not what params read from (the Go adapter's texts).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DataError {
+    /// Not JSON (the decoder's text).
+    #[error("failed to unmarshal to map: {0}")]
+    Json(String),
+    /// JSON, but not an object.
+    #[error("failed to unmarshal to map: data is a JSON {0}, not an object")]
+    NotObject(&'static str),
+    /// A field of the data contract has the wrong type.
+    #[error("failed to unmarshal to EventData: field {field:?} must be {want}")]
+    Field {
+        field: &'static str,
+        want: &'static str,
+    },
+}
+
 /// Decodes event data into the map params read from, enforcing the anemic data contract.
-pub fn parse_data(data: &[u8]) -> Result<Map<String, Value>, String> {
+pub fn parse_data(data: &[u8]) -> Result<Map<String, Value>, DataError> {
     if data.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    let v: Value =
-        serde_json::from_slice(data).map_err(|e| format!("failed to unmarshal to map: {e}"))?;
+    let v: Value = serde_json::from_slice(data).map_err(|e| DataError::Json(e.to_string()))?;
     let Value::Object(map) = v else {
-        return Err(format!(
-            "failed to unmarshal to map: data is a JSON {}, not an object",
-            json_kind(&v)
-        ));
+        return Err(DataError::NotObject(json_kind(&v)));
     };
-    let typed = |field: &str, ok: bool, want: &str| -> Result<(), String> {
+    let typed = |field: &'static str, ok: bool, want: &'static str| {
         if ok {
             Ok(())
         } else {
-            Err(format!(
-                "failed to unmarshal to EventData: field {field:?} must be {want}"
-            ))
+            Err(DataError::Field { field, want })
         }
     };
     for key in ["id", "kind", "href"] {
@@ -217,17 +228,20 @@ mod tests {
         assert!(
             parse_data(br#"{"generation":"5"}"#)
                 .unwrap_err()
+                .to_string()
                 .contains("\"generation\" must be an integer")
         );
         assert!(parse_data(br#"{"generation":5.5}"#).is_err());
         assert!(
             parse_data(br#"{"id":123}"#)
                 .unwrap_err()
+                .to_string()
                 .contains("\"id\" must be a string")
         );
         assert!(
             parse_data(br#"["a"]"#)
                 .unwrap_err()
+                .to_string()
                 .contains("not an object")
         );
         assert!(parse_data(b"").unwrap().is_empty());

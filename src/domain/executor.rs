@@ -3,11 +3,13 @@
 //! results) with cached template data and CEL scope, so values are converted once per change,
 //! not once per expression.
 
-use super::event::parse_data;
+use super::error::Failure;
+use super::event::{DataError, parse_data};
 use super::result::{ExecutionResult, Phase};
 use crate::config::{EnvSource, Loaded};
+use crate::expr::jsonpath::{JsonPath, JsonPathError};
 use crate::expr::template::to_template_value;
-use crate::expr::{CelError, CelExpr, CelScope, Template, TemplateError, jsonpath::JsonPath};
+use crate::expr::{CelError, CelExpr, CelScope, Template, TemplateError};
 use crate::ports::{Clock, ExecutionObserver, Files, HyperfleetApi, Target, Transport};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -144,7 +146,7 @@ impl Executor {
         &self,
         event_id: &str,
         event_type: &str,
-        parsed: Result<Map<String, Value>, String>,
+        parsed: Result<Map<String, Value>, DataError>,
     ) -> ExecutionResult {
         let mut run = Run::new(self, event_id, event_type);
         let event_data = match parsed {
@@ -404,7 +406,7 @@ impl<'a> Run<'a> {
     }
 
     /// The JSONPath compiled at `path`.
-    pub fn jsonpath(&self, path: &str, text: &str) -> Result<JsonPath, String> {
+    pub fn jsonpath(&self, path: &str, text: &str) -> Result<JsonPath, JsonPathError> {
         match self.ex.loaded.compiled.paths.get(path) {
             Some(p) => Ok(p.clone()),
             None => {
@@ -415,20 +417,20 @@ impl<'a> Run<'a> {
     }
 
     /// The transport for a resource's client.
-    pub fn transport(&self, client: &str) -> Result<Arc<dyn Transport>, String> {
+    pub fn transport(&self, client: &str) -> Result<Arc<dyn Transport>, Failure> {
         let (t, feature) = match client {
             "maestro" => (&self.ex.ports.maestro, "maestro"),
             _ => (&self.ex.ports.kubernetes, "k8s"),
         };
         t.clone().ok_or_else(|| {
-            format!(
+            Failure::config(format!(
                 "no {client} transport is configured (configure clients.{} in the adapter config and build with feature `{feature}`)",
                 if client == "maestro" { "maestro" } else { "kubernetes" }
-            )
+            ))
         })
     }
 
-    pub fn target(&mut self, index: usize) -> Result<Target, String> {
+    pub fn target(&mut self, index: usize) -> Result<Target, TemplateError> {
         let r = &self.ex.loaded.task.resources[index];
         if r.client() != "maestro" {
             return Ok(Target::Kubernetes);
@@ -440,7 +442,7 @@ impl<'a> Run<'a> {
             .and_then(|m| m.target_cluster.clone())
             .unwrap_or_default();
         let path = format!("resources[{index}].transport.maestro.target_cluster");
-        let consumer = self.render(&path, &text).map_err(|e| e.to_string())?;
+        let consumer = self.render(&path, &text)?;
         Ok(Target::Maestro { consumer })
     }
 }

@@ -66,9 +66,14 @@ pub fn decide_kubernetes(
     (operation, reason)
 }
 
+/// Why a ManifestWork cannot be sent to Maestro (the Go adapter's texts).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidWork(String);
+
 /// Validates a ManifestWork for Maestro: the work and every manifest carry a positive
 /// generation annotation.
-pub fn validate_manifest_work(work: &Value) -> Result<(), String> {
+pub fn validate_manifest_work(work: &Value) -> Result<(), InvalidWork> {
     let name = work
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -79,9 +84,9 @@ pub fn validate_manifest_work(work: &Value) -> Result<(), String> {
         .and_then(Value::as_array);
     for (i, m) in manifests.into_iter().flatten().enumerate() {
         if !m.is_object() {
-            return Err(format!(
+            return Err(InvalidWork(format!(
                 "ManifestWork {name:?} manifest[{i}]: failed to unmarshal: not an object"
-            ));
+            )));
         }
         let kind = m.get("kind").and_then(Value::as_str).unwrap_or_default();
         let mname = m
@@ -96,30 +101,32 @@ pub fn validate_manifest_work(work: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn check_annotation(obj: &Value, what: &str) -> Result<(), String> {
+fn check_annotation(obj: &Value, what: &str) -> Result<(), InvalidWork> {
     let value = obj
         .pointer("/metadata/annotations")
         .and_then(|a| a.get(GENERATION_ANNOTATION));
     let text = match value {
         None => {
-            return Err(format!(
+            return Err(InvalidWork(format!(
                 "{what}: missing {GENERATION_ANNOTATION} annotation"
-            ));
+            )));
         }
         Some(v) => v.as_str().unwrap_or_default().trim().to_string(),
     };
     if text.is_empty() {
-        return Err(format!(
+        return Err(InvalidWork(format!(
             "{what}: {GENERATION_ANNOTATION} annotation is empty"
-        ));
+        )));
     }
     let n: i64 = text.parse().map_err(|e| {
-        format!("{what}: invalid {GENERATION_ANNOTATION} annotation value {text:?}: {e}")
+        InvalidWork(format!(
+            "{what}: invalid {GENERATION_ANNOTATION} annotation value {text:?}: {e}"
+        ))
     })?;
     if n <= 0 {
-        return Err(format!(
+        return Err(InvalidWork(format!(
             "{what}: {GENERATION_ANNOTATION} annotation must be > 0, got {n}"
-        ));
+        )));
     }
     Ok(())
 }
@@ -198,13 +205,13 @@ mod tests {
         let mut bad = good.clone();
         bad["spec"]["workload"]["manifests"][0]["metadata"]["annotations"] = json!({});
         assert_eq!(
-            validate_manifest_work(&bad).unwrap_err(),
+            validate_manifest_work(&bad).unwrap_err().to_string(),
             "ManifestWork \"w\" manifest[0] Namespace/n: missing hyperfleet.io/generation annotation"
         );
         let mut zero = good.clone();
         zero["metadata"]["annotations"][GENERATION_ANNOTATION] = json!("0");
         assert_eq!(
-            validate_manifest_work(&zero).unwrap_err(),
+            validate_manifest_work(&zero).unwrap_err().to_string(),
             "ManifestWork \"w\": hyperfleet.io/generation annotation must be > 0, got 0"
         );
         let mut empty = good;
@@ -212,6 +219,7 @@ mod tests {
         assert!(
             validate_manifest_work(&empty)
                 .unwrap_err()
+                .to_string()
                 .ends_with("annotation is empty")
         );
     }

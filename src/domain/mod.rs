@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod discovery;
+pub mod error;
 pub mod event;
 pub mod executor;
 pub mod generation;
@@ -13,5 +14,6 @@ mod resources;
 pub mod result;
 pub mod urls;
 
+pub use error::Failure;
 pub use executor::{Executor, Ports};
 pub use result::{ExecutionResult, Phase, Status, StepStatus};

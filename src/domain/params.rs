@@ -1,5 +1,7 @@
 //! Phase 1, `param_extraction`: built-ins, then every param in order (§3.1, §6.2).
 
+use super::api::ApiFailure;
+use super::error::Failure;
 use super::executor::Run;
 use super::result::Phase;
 use crate::config::task::{Param, ParamSource};
@@ -9,18 +11,13 @@ use serde_json::{Value, json};
 const MAX_FILE_BYTES: u64 = 1_048_576;
 
 /// Why a param could not be extracted.
+#[derive(Debug, thiserror::Error)]
 enum ParamError {
     /// A 404 meaning the resource is gone (from an `api_call` source).
-    NotFound(String),
-    Other(String),
-}
-
-impl ParamError {
-    fn text(&self) -> &str {
-        match self {
-            ParamError::NotFound(s) | ParamError::Other(s) => s,
-        }
-    }
+    #[error(transparent)]
+    NotFound(ApiFailure),
+    #[error(transparent)]
+    Other(#[from] Failure),
 }
 
 impl Run<'_> {
@@ -64,12 +61,12 @@ impl Run<'_> {
                         p.name,
                         p.name,
                         source.describe(),
-                        e.text()
+                        e
                     );
                     return self.param_failure(msg);
                 }
                 Err(e) => {
-                    tracing::debug!("optional param {} not extracted: {}", p.name, e.text());
+                    tracing::debug!("optional param {} not extracted: {e}", p.name);
                     if let Some(d) = &p.default {
                         self.set_param(&p.name, d.clone());
                         self.result.params.push((p.name.clone(), d.clone()));
@@ -146,12 +143,15 @@ impl Run<'_> {
         source: &ParamSource,
     ) -> Result<Option<Value>, ParamError> {
         match source {
-            ParamSource::Path(path) => self.resolve_path(path).map(Some).map_err(ParamError::Other),
+            ParamSource::Path(path) => self.resolve_path(path).map(Some).map_err(ParamError::from),
             ParamSource::Expression(e) => {
                 let path = format!("params[{i}].source.expression");
                 // Param expressions see only what is defined so far: no resources yet.
                 self.eval(&path, e).map(Some).map_err(|err| {
-                    ParamError::Other(format!("param {:?}: CEL expression error: {err}", p.name))
+                    ParamError::Other(
+                        Failure::from(err)
+                            .context(format!("param {:?}: CEL expression error", p.name)),
+                    )
                 })
             }
             ParamSource::ApiCall(call) => {
@@ -161,27 +161,29 @@ impl Run<'_> {
                     .await
                     .map_err(|f| {
                         if f.is_resource_not_found() {
-                            ParamError::NotFound(f.message)
+                            ParamError::NotFound(f)
                         } else {
-                            ParamError::Other(f.message)
+                            ParamError::Other(f.into())
                         }
                     })?;
                 match serde_json::from_str::<Value>(&body) {
                     Ok(v @ Value::Object(_)) => Ok(Some(v)),
-                    Ok(_) => Err(ParamError::Other(format!(
+                    Ok(_) => Err(Failure::data(format!(
                         "param {:?}: failed to parse API response as JSON: not an object",
                         p.name
-                    ))),
-                    Err(e) => Err(ParamError::Other(format!(
+                    ))
+                    .into()),
+                    Err(e) => Err(Failure::data(format!(
                         "param {:?}: failed to parse API response as JSON: {e}",
                         p.name
-                    ))),
+                    ))
+                    .into()),
                 }
             }
             ParamSource::File(f) => self
                 .read_file(&p.name, &f.path, f.trim, p.required)
                 .map(Some)
-                .map_err(ParamError::Other),
+                .map_err(ParamError::from),
         }
     }
 
@@ -191,28 +193,30 @@ impl Run<'_> {
         path: &str,
         trim: bool,
         required: bool,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Failure> {
         let bytes = self
             .ex
             .ports
             .files
             .read_limited(path, MAX_FILE_BYTES)
-            .map_err(|e| format!("param {name:?}: opening {path:?}: {e}"))?;
+            .map_err(|e| Failure::data(format!("param {name:?}: opening {path:?}: {e}")))?;
         if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!(
+            return Err(Failure::data(format!(
                 "param {name:?}: file {path:?} exceeds maximum size of {MAX_FILE_BYTES} bytes"
-            ));
+            )));
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let text = if trim { text.trim().to_string() } else { text };
         if required && text.trim().is_empty() {
-            return Err(format!("param {name:?}: file {path:?} is empty"));
+            return Err(Failure::data(format!(
+                "param {name:?}: file {path:?} is empty"
+            )));
         }
         Ok(Value::String(text))
     }
 
     /// `env.X`, `event.a.b`, `config.a.b`, `<param>[.path]`, else a path into the event data.
-    fn resolve_path(&self, source: &str) -> Result<Value, String> {
+    fn resolve_path(&self, source: &str) -> Result<Value, Failure> {
         if let Some(var) = source.strip_prefix("env.") {
             return self
                 .ex
@@ -220,7 +224,7 @@ impl Run<'_> {
                 .env
                 .var(var)
                 .map(Value::String)
-                .ok_or_else(|| format!("environment variable {var} not set"));
+                .ok_or_else(|| Failure::data(format!("environment variable {var} not set")));
         }
         if let Some(path) = source.strip_prefix("event.") {
             return dot_path(&self.event, path);
@@ -234,10 +238,10 @@ impl Run<'_> {
                 return Ok(param.clone());
             }
             if !param.is_object() {
-                return Err(format!(
+                return Err(Failure::data(format!(
                     "param {first:?} is not a map (got {}), cannot derive {source:?} from it",
                     convert::go_type(param)
-                ));
+                )));
             }
             return dot_path(param, rest);
         }
@@ -250,19 +254,23 @@ fn is_builtin(name: &str) -> bool {
 }
 
 /// Map-only dot-path navigation with the Go adapter's error texts.
-pub(super) fn dot_path(root: &Value, path: &str) -> Result<Value, String> {
+pub(super) fn dot_path(root: &Value, path: &str) -> Result<Value, Failure> {
     let mut cur = root;
     for seg in path.split('.').filter(|s| !s.is_empty()) {
         match cur {
             Value::Object(m) => match m.get(seg) {
                 Some(v) => cur = v,
-                None => return Err(format!("field '{seg}' not found at path '{path}'")),
+                None => {
+                    return Err(Failure::data(format!(
+                        "field '{seg}' not found at path '{path}'"
+                    )));
+                }
             },
             other => {
-                return Err(format!(
+                return Err(Failure::data(format!(
                     "cannot access field '{seg}': parent is not a map (got {})",
                     convert::go_type(other)
-                ));
+                )));
             }
         }
     }
@@ -280,11 +288,11 @@ mod tests {
         assert_eq!(dot_path(&v, "a.b").unwrap(), json!(1));
         assert_eq!(dot_path(&v, "a..b").unwrap(), json!(1));
         assert_eq!(
-            dot_path(&v, "a.c").unwrap_err(),
+            dot_path(&v, "a.c").unwrap_err().to_string(),
             "field 'c' not found at path 'a.c'"
         );
         assert_eq!(
-            dot_path(&v, "s.x").unwrap_err(),
+            dot_path(&v, "s.x").unwrap_err().to_string(),
             "cannot access field 'x': parent is not a map (got string)"
         );
     }

@@ -1,6 +1,7 @@
 //! Phase 4, `post_actions`: payloads built from one CEL snapshot, then the post-actions in
 //! order, stopping at the first failure, with the post-action 404 rule (§6.8).
 
+use super::error::Failure;
 use super::executor::Run;
 use super::result::{Phase, PostActionResult, StepError, StepStatus};
 use crate::config::task::{Payload, PostAction, When, is_value_def};
@@ -32,8 +33,11 @@ impl Run<'_> {
                 let msg =
                     format!("[post_actions] build_payloads: failed to build post payloads: {e}");
                 tracing::error!(error = %e, "Failed to build post payloads");
-                self.result.adapter.execution_error =
-                    Some(StepError::new("post_actions", "build_payloads", &e));
+                self.result.adapter.execution_error = Some(StepError::new(
+                    "post_actions",
+                    "build_payloads",
+                    e.to_string(),
+                ));
                 self.result.fail(
                     Phase::PostActions,
                     format!("post action execution failed: {msg}"),
@@ -81,7 +85,7 @@ impl Run<'_> {
     }
 
     /// Builds every payload; returns the names of those skipped by their `when`.
-    fn build_payloads(&mut self, payloads: &[Payload]) -> Result<Vec<String>, String> {
+    fn build_payloads(&mut self, payloads: &[Payload]) -> Result<Vec<String>, Failure> {
         if payloads.is_empty() {
             return Ok(Vec::new());
         }
@@ -94,7 +98,7 @@ impl Run<'_> {
         result
     }
 
-    fn build_all(&mut self, payloads: &[Payload]) -> Result<Vec<String>, String> {
+    fn build_all(&mut self, payloads: &[Payload]) -> Result<Vec<String>, Failure> {
         let mut skipped = Vec::new();
         for (i, p) in payloads.iter().enumerate() {
             let base = format!("post.payloads[{i}]");
@@ -102,16 +106,16 @@ impl Run<'_> {
                 let c = self
                     .cel(&format!("{base}.when.expression"), expr)
                     .map_err(|e| {
-                        format!(
-                            "failed to evaluate when condition for payload '{}': {e}",
+                        Failure::from(e).context(format!(
+                            "failed to evaluate when condition for payload '{}'",
                             p.name
-                        )
+                        ))
                     })?;
                 let v = c.eval_in(self.scope()).map_err(|e| {
-                    format!(
-                        "when condition evaluation error for payload '{}': {e}",
+                    Failure::from(e).context(format!(
+                        "when condition evaluation error for payload '{}'",
                         p.name
-                    )
+                    ))
                 })?;
                 if !matched(&v) {
                     tracing::info!("Payload '{}' skipped: when condition is false", p.name);
@@ -122,24 +126,22 @@ impl Run<'_> {
             let def = p.build_def().cloned().unwrap_or(Value::Null);
             let built = self
                 .build_value(&format!("{base}.build"), &def)
-                .map_err(|e| format!("failed to build payload '{}': {e}", p.name))?;
-            let json = serde_json::to_string(&sort_keys(&built)).map_err(|e| e.to_string())?;
+                .map_err(|e| e.context(format!("failed to build payload '{}'", p.name)))?;
+            let json = sort_keys(&built).to_string();
             self.result.payloads.push((p.name.clone(), json.clone()));
             self.set_param(&p.name, Value::String(json));
         }
         Ok(skipped)
     }
 
-    fn build_value(&mut self, path: &str, v: &Value) -> Result<Value, String> {
+    fn build_value(&mut self, path: &str, v: &Value) -> Result<Value, Failure> {
         match v {
             Value::Object(m) if is_value_def(m) => self.value_def(path, m),
             Value::Object(m) => {
                 let mut out = Map::new();
                 for (k, child) in m {
                     let cpath = format!("{path}.{k}");
-                    let key = self
-                        .render(&format!("{cpath}#key"), k)
-                        .map_err(|e| e.to_string())?;
+                    let key = self.render(&format!("{cpath}#key"), k)?;
                     out.insert(key, self.build_value(&cpath, child)?);
                 }
                 Ok(Value::Object(out))
@@ -150,15 +152,12 @@ impl Run<'_> {
                 .map(|(i, item)| self.build_value(&format!("{path}[{i}]"), item))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            Value::String(s) => self
-                .render(path, s)
-                .map(Value::String)
-                .map_err(|e| e.to_string()),
+            Value::String(s) => Ok(Value::String(self.render(path, s)?)),
             other => Ok(other.clone()),
         }
     }
 
-    fn value_def(&mut self, path: &str, m: &Map<String, Value>) -> Result<Value, String> {
+    fn value_def(&mut self, path: &str, m: &Map<String, Value>) -> Result<Value, Failure> {
         let expr = m
             .get("expression")
             .and_then(Value::as_str)
@@ -169,13 +168,11 @@ impl Run<'_> {
             .filter(|s| !s.trim().is_empty());
         let default = m.get("default").cloned().unwrap_or(Value::Null);
         match (expr, field) {
-            (Some(_), Some(_)) => Err(
-                "field and expression are mutually exclusive; only one should be specified".into(),
-            ),
+            (Some(_), Some(_)) => Err(Failure::config(
+                "field and expression are mutually exclusive; only one should be specified",
+            )),
             (Some(e), None) => {
-                let c = self
-                    .cel(&format!("{path}.expression"), e)
-                    .map_err(|e| e.to_string())?;
+                let c = self.cel(&format!("{path}.expression"), e)?;
                 Ok(c.eval_in(self.scope()).unwrap_or_else(|err| {
                     tracing::warn!("CEL evaluation failed for {e:?}: {err}");
                     default

@@ -1,6 +1,7 @@
 //! Phase 2, `preconditions`: sequential, stopping at the first error or NOT_MET, with the
 //! deprecated `api_call` + `capture` form and the 404 resource-not-found rule (§6.3).
 
+use super::error::Failure;
 use super::executor::Run;
 use super::result::{Phase, PreconditionResult, StepError, StepStatus};
 use crate::config::task::{LogAction, Precondition};
@@ -117,7 +118,7 @@ impl Run<'_> {
             };
             self.set_param(&pc.name, value.clone());
             if let Err(e) = self.captures(i, pc, &value, res) {
-                return self.precondition_error(pc, e);
+                return self.precondition_error(pc, e.to_string());
             }
         }
         match (&pc.conditions, pc.expression.as_deref().map(str::trim)) {
@@ -155,7 +156,7 @@ impl Run<'_> {
             );
             let actual = match path {
                 Ok(p) => self.read_path(&p),
-                Err(e) => return Outcome::Failed(e),
+                Err(e) => return Outcome::Failed(e.to_string()),
             };
             match evaluate(&c.operator, &actual, c.expected()) {
                 Ok(true) => {}
@@ -188,7 +189,7 @@ impl Run<'_> {
         pc: &Precondition,
         response: &Value,
         res: &mut PreconditionResult,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if pc.capture.is_empty() {
             return Ok(());
         }
@@ -213,9 +214,7 @@ impl Run<'_> {
                 }
             } else {
                 let expr = cap.expression.as_deref().unwrap_or_default();
-                let c = self
-                    .cel(&format!("{base}.expression"), expr)
-                    .map_err(|e| e.to_string())?;
+                let c = self.cel(&format!("{base}.expression"), expr)?;
                 c.eval_in(&scope).unwrap_or_else(|e| {
                     tracing::warn!("CEL evaluation failed for {:?}: {e}", cap.name);
                     Value::Null

@@ -3,11 +3,14 @@
 //! nested discoveries (§6.4–§6.7).
 
 use super::discovery::{self, Lookup, manifest_gvk};
+use super::error::Failure;
 use super::executor::Run;
 use super::result::{Phase, ResourceResult, StepStatus};
 use crate::config::task::{Discovery, Resource, When};
-use crate::expr::{manifest, matched};
-use crate::ports::{Gvk, Operation, Propagation, Selector, Target, Transport};
+use crate::expr::{TemplateError, manifest, matched};
+use crate::ports::{
+    ErrorKind, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
+};
 use serde_json::Value;
 
 /// How one resource ended.
@@ -35,7 +38,7 @@ impl Run<'_> {
                 .is_some_and(|l| l.create.is_some() || l.delete.is_some())
         });
         if has_lifecycle && let Err(e) = self.pre_discover(resources).await {
-            errors.push(e);
+            errors.push(e.to_string());
         }
         if errors.is_empty() {
             for (i, r) in resources.iter().enumerate() {
@@ -66,14 +69,14 @@ impl Run<'_> {
         }
     }
 
-    async fn pre_discover(&mut self, resources: &[Resource]) -> Result<(), String> {
+    async fn pre_discover(&mut self, resources: &[Resource]) -> Result<(), Failure> {
         for (i, r) in resources.iter().enumerate() {
             let Some(d) = &r.discovery else { continue };
             let target = self.target(i).map_err(|e| {
-                format!(
-                    "[resources] {}: failed to render targetCluster: {e}",
+                Failure::from(e).context(format!(
+                    "[resources] {}: failed to render targetCluster",
                     r.name
-                )
+                ))
             })?;
             let found = self
                 .find(r, d, &format!("resources[{i}].discovery"), &target)
@@ -83,7 +86,7 @@ impl Run<'_> {
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!("Resource[{}] pre-discovery failed: {e}", r.name);
-                    return Err(format!("[resources] {}: pre-discovery failed: {e}", r.name));
+                    return Err(e.context(format!("[resources] {}: pre-discovery failed", r.name)));
                 }
             }
         }
@@ -91,18 +94,13 @@ impl Run<'_> {
     }
 
     /// Renders a discovery block at `path`.
-    fn lookup(&mut self, path: &str, d: &Discovery) -> Result<Lookup, String> {
+    fn lookup(&mut self, path: &str, d: &Discovery) -> Result<Lookup, TemplateError> {
         let mut l = Lookup::default();
         if let Some(ns) = &d.namespace {
-            l.namespace = self
-                .render(&format!("{path}.namespace"), ns)
-                .map_err(|e| e.to_string())?;
+            l.namespace = self.render(&format!("{path}.namespace"), ns)?;
         }
         if let Some(n) = &d.by_name {
-            l.by_name = Some(
-                self.render(&format!("{path}.by_name"), n)
-                    .map_err(|e| e.to_string())?,
-            );
+            l.by_name = Some(self.render(&format!("{path}.by_name"), n)?);
         }
         let lpath = format!("{path}.by_selectors.label_selector");
         for (k, v) in d
@@ -112,12 +110,8 @@ impl Run<'_> {
             .into_iter()
             .flatten()
         {
-            let key = self
-                .render(&format!("{lpath}.{k}#key"), k)
-                .map_err(|e| e.to_string())?;
-            let value = self
-                .render(&format!("{lpath}[{k}]"), v)
-                .map_err(|e| e.to_string())?;
+            let key = self.render(&format!("{lpath}.{k}#key"), k)?;
+            let value = self.render(&format!("{lpath}[{k}]"), v)?;
             l.labels.insert(key, value);
         }
         Ok(l)
@@ -130,7 +124,7 @@ impl Run<'_> {
         d: &Discovery,
         path: &str,
         target: &Target,
-    ) -> Result<Option<Value>, String> {
+    ) -> Result<Option<Value>, Failure> {
         Ok(match self.find_object(r, d, path, target).await? {
             Found::Object(obj) => Some(obj),
             Found::Missing(_) => None,
@@ -144,11 +138,11 @@ impl Run<'_> {
         d: &Discovery,
         path: &str,
         target: &Target,
-    ) -> Result<Found, String> {
+    ) -> Result<Found, Failure> {
         let lookup = self.lookup(path, d)?;
         let gvk = manifest_gvk(r.manifest.as_ref().unwrap_or(&Value::Null));
         let transport = self.transport(r.client())?;
-        lookup_with(transport.as_ref(), &gvk, &lookup, target).await
+        Ok(lookup_with(transport.as_ref(), &gvk, &lookup, target).await?)
     }
 
     async fn one_resource(&mut self, i: usize, r: &Resource) -> Step {
@@ -228,11 +222,11 @@ impl Run<'_> {
 
     /// Evaluates a lifecycle `when`. Unlike the Go adapter, an evaluation error is an error
     /// (fail closed), not a silent `false`.
-    fn when(&mut self, path: &str, expr: Option<&str>) -> Result<bool, String> {
+    fn when(&mut self, path: &str, expr: Option<&str>) -> Result<bool, Failure> {
         let expr = expr.unwrap_or("true");
         self.eval(path, expr)
             .map(|v| matched(&v))
-            .map_err(|e| format!("expression {expr:?} failed to evaluate (check that all variables are captured in preconditions): {e}"))
+            .map_err(|e| Failure::from(e).context(format!("expression {expr:?} failed to evaluate (check that all variables are captured in preconditions)")))
     }
 
     fn resource_failed(&mut self, mut res: ResourceResult, msg: String, stop: bool) -> Step {
@@ -249,16 +243,19 @@ impl Run<'_> {
         }
     }
 
-    fn render_manifest(&mut self, i: usize, r: &Resource) -> Result<Value, String> {
-        let m = r.manifest.as_ref().ok_or("manifest is required")?;
+    fn render_manifest(&mut self, i: usize, r: &Resource) -> Result<Value, Failure> {
+        let m = r
+            .manifest
+            .as_ref()
+            .ok_or_else(|| Failure::config("manifest is required"))?;
         let path = format!("resources[{i}].manifest");
         match self.ex.loaded.compiled.templates.get(&path).cloned() {
             Some(t) => {
-                let text = self.render(&path, t.source()).map_err(|e| e.to_string())?;
-                manifest::parse_rendered(&text).map_err(|e| e.to_string())
+                let text = self.render(&path, t.source())?;
+                Ok(manifest::parse_rendered(&text)?)
             }
             None => match m {
-                Value::String(s) => manifest::parse_rendered(s).map_err(|e| e.to_string()),
+                Value::String(s) => Ok(manifest::parse_rendered(s)?),
                 other => Ok(other.clone()),
             },
         }
@@ -320,7 +317,8 @@ impl Run<'_> {
                 .await
             {
                 Ok(Found::Object(obj)) => Ok(obj),
-                Ok(Found::Missing(e)) | Err(e) => Err(e),
+                Ok(Found::Missing(e)) => Err(Failure::from(e)),
+                Err(e) => Err(e),
             };
             match found {
                 Ok(obj) => self.set_resource(&r.name, Some(obj)),
@@ -335,13 +333,13 @@ impl Run<'_> {
             }
         }
         if let Err(e) = self.nested_discoveries(i, r) {
-            return self.resource_failed(res, e, true);
+            return self.resource_failed(res, e.to_string(), true);
         }
         self.result.resources.push(res);
         Step::Done
     }
 
-    fn nested_discoveries(&mut self, i: usize, r: &Resource) -> Result<(), String> {
+    fn nested_discoveries(&mut self, i: usize, r: &Resource) -> Result<(), Failure> {
         let Some(parent) = self.resources.get(&r.name).cloned() else {
             return Ok(());
         };
@@ -369,10 +367,10 @@ impl Run<'_> {
                 }
             };
             if self.resources.contains_key(&nd.name) {
-                return Err(format!(
+                return Err(Failure::config(format!(
                     "[resources] {}: duplicate resource context key: nested discovery key collision: {:?} already exists in context",
                     r.name, nd.name
-                ));
+                )));
             }
             match discovery::nested(&parent, &lookup) {
                 Ok(Some(obj)) => self.set_resource(&nd.name, Some(obj)),
@@ -505,7 +503,7 @@ impl Run<'_> {
 /// What a discovery found: the object, or the not-found error the Go adapter reports.
 pub enum Found {
     Object(Value),
-    Missing(String),
+    Missing(TransportError),
 }
 
 /// A discovery: `by_name` gets the object (the transport's NotFound text when it is absent);
@@ -516,25 +514,25 @@ pub async fn lookup_with(
     gvk: &Gvk,
     lookup: &Lookup,
     target: &Target,
-) -> Result<Found, String> {
+) -> Result<Found, TransportError> {
     match &lookup.by_name {
         Some(name) => match transport.get(gvk, &lookup.namespace, name, target).await {
             Ok(obj) => Ok(Found::Object(obj)),
-            Err(e) if e.is_not_found() => Ok(Found::Missing(e.to_string())),
-            Err(e) => Err(e.to_string()),
+            Err(e) if e.is_not_found() => Ok(Found::Missing(e)),
+            Err(e) => Err(e),
         },
         None => {
             let selector = Selector {
                 namespace: lookup.namespace.clone(),
                 labels: lookup.labels.clone(),
             };
-            let items = transport
-                .discover(gvk, &selector, target)
-                .await
-                .map_err(|e| e.to_string())?;
+            let items = transport.discover(gvk, &selector, target).await?;
             Ok(match discovery::pick(items) {
                 Some(obj) => Found::Object(obj),
-                None => Found::Missing(format!("{} \"\" not found", gvk.kind)),
+                None => Found::Missing(TransportError::new(
+                    ErrorKind::NotFound,
+                    format!("{} \"\" not found", gvk.kind),
+                )),
             })
         }
     }

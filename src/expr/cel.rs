@@ -214,7 +214,7 @@ pub fn from_cel(v: &Cel) -> Value {
         }
         Cel::Timestamp(t) => Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
         Cel::Duration(d) => Value::String(
-            crate::config::GoDuration(d.num_nanoseconds().unwrap_or(i64::MAX)).to_string(),
+            crate::golang::GoDuration(d.num_nanoseconds().unwrap_or(i64::MAX)).to_string(),
         ),
         Cel::Opaque(o) => match o.downcast_ref::<OptionalValue>() {
             Some(opt) => opt.value().map(from_cel).unwrap_or(Value::Null),

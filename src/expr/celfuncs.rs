@@ -8,10 +8,16 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 
+text_error!(
+    /// Why one of the adapter's CEL functions refused its arguments (becomes the CEL evaluation
+    /// error).
+    CelFuncError
+);
+
 type R = Result<Cel, ExecutionError>;
 
 /// A custom function over JSON arguments.
-type JsonFn = Box<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>;
+type JsonFn = Box<dyn Fn(&[Value]) -> Result<Value, CelFuncError> + Send + Sync>;
 
 /// Registers the eight functions on an evaluation context; `now` is the evaluation time.
 pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
@@ -181,27 +187,27 @@ fn check_overload(name: &str, params: &[Param], args: &[Cel]) -> Result<(), Exec
     Err(ExecutionError::no_such_overload(name, types))
 }
 
-fn arg(a: &[Value], i: usize) -> Result<&Value, String> {
+fn arg(a: &[Value], i: usize) -> Result<&Value, CelFuncError> {
     a.get(i)
-        .ok_or_else(|| format!("missing argument {}", i + 1))
+        .ok_or_else(|| format!("missing argument {}", i + 1).into())
 }
 
-fn str_arg(a: &[Value], i: usize) -> Result<&str, String> {
+fn str_arg(a: &[Value], i: usize) -> Result<&str, CelFuncError> {
     arg(a, i)?
         .as_str()
-        .ok_or_else(|| format!("argument {} must be a string", i + 1))
+        .ok_or_else(|| format!("argument {} must be a string", i + 1).into())
 }
 
 /// Compact JSON as Go's `encoding/json` writes the native value: map keys sorted, a float64 in
 /// Go's form (`3`, not `3.0`; `1e-7`; `1e+21`). Strings are not HTML-escaped
 /// (docs/compatibility.md). NaN and infinities are refused, as Go refuses them.
-pub fn to_json(v: &Value) -> Result<String, String> {
+pub fn to_json(v: &Value) -> Result<String, CelFuncError> {
     let mut out = String::new();
     write_json(v, &mut out)?;
     Ok(out)
 }
 
-fn write_json(v: &Value, out: &mut String) -> Result<(), String> {
+fn write_json(v: &Value, out: &mut String) -> Result<(), CelFuncError> {
     match v {
         Value::Object(m) => {
             let mut entries: Vec<(&String, &Value)> = m.iter().collect();

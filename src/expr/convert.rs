@@ -4,11 +4,16 @@
 use super::gofmt::{format_float_fixed, sprint};
 use serde_json::Value;
 
+text_error!(
+    /// Why a param value could not be converted to its declared `type:` (the Go adapter's texts).
+    ConvertError
+);
+
 /// The types a param may declare.
 pub const SUPPORTED: &[&str] = &["string", "int", "int64", "float", "float64", "bool"];
 
 /// Converts `v` to `kind`.
-pub fn convert(v: &Value, kind: &str) -> Result<Value, String> {
+pub fn convert(v: &Value, kind: &str) -> Result<Value, ConvertError> {
     match kind {
         "string" => Ok(Value::String(to_string(v))),
         "int" | "int64" => to_int(v).map(Value::from),
@@ -20,7 +25,8 @@ pub fn convert(v: &Value, kind: &str) -> Result<Value, String> {
         "bool" => to_bool(v).map(Value::Bool),
         other => Err(format!(
             "unsupported type: {other} (supported: string, int, int64, float, float64, bool)"
-        )),
+        )
+        .into()),
     }
 }
 
@@ -32,13 +38,13 @@ fn to_string(v: &Value) -> String {
     }
 }
 
-fn to_int(v: &Value) -> Result<i64, String> {
+fn to_int(v: &Value) -> Result<i64, ConvertError> {
     match v {
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
                 Ok(i)
             } else if let Some(u) = n.as_u64() {
-                Err(format!("uint64 value {u} overflows int64"))
+                Err(format!("uint64 value {u} overflows int64").into())
             } else {
                 Ok(n.as_f64().unwrap_or_default().trunc() as i64)
             }
@@ -46,41 +52,41 @@ fn to_int(v: &Value) -> Result<i64, String> {
         Value::String(s) => s
             .parse::<i64>()
             .or_else(|_| s.parse::<f64>().map(|f| f.trunc() as i64))
-            .map_err(|_| format!("cannot convert string '{s}' to int")),
+            .map_err(|_| format!("cannot convert string '{s}' to int").into()),
         Value::Bool(b) => Ok(i64::from(*b)),
-        other => Err(format!("cannot convert {} to int", go_type(other))),
+        other => Err(format!("cannot convert {} to int", go_type(other)).into()),
     }
 }
 
-fn to_float(v: &Value) -> Result<f64, String> {
+fn to_float(v: &Value) -> Result<f64, ConvertError> {
     match v {
         Value::Number(n) => Ok(n.as_f64().unwrap_or_default()),
         Value::String(s) => s
             .parse::<f64>()
-            .map_err(|_| format!("cannot convert string '{s}' to float: strconv.ParseFloat: parsing {s:?}: invalid syntax")),
+            .map_err(|_| format!("cannot convert string '{s}' to float: strconv.ParseFloat: parsing {s:?}: invalid syntax").into()),
         Value::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
-        other => Err(format!("cannot convert {} to float", go_type(other))),
+        other => Err(format!("cannot convert {} to float", go_type(other)).into()),
     }
 }
 
-fn to_bool(v: &Value) -> Result<bool, String> {
+fn to_bool(v: &Value) -> Result<bool, ConvertError> {
     match v {
         Value::Bool(b) => Ok(*b),
         Value::String(s) => {
             if s.is_empty() {
                 return Ok(false);
             }
-            if let Some(b) = crate::config::layering::parse_go_bool(s) {
+            if let Some(b) = crate::golang::parse_bool(s) {
                 return Ok(b);
             }
             match s.to_lowercase().as_str() {
                 "yes" | "y" | "on" | "1" => Ok(true),
                 "no" | "n" | "off" | "0" => Ok(false),
-                _ => Err(format!("cannot convert string '{s}' to bool")),
+                _ => Err(format!("cannot convert string '{s}' to bool").into()),
             }
         }
         Value::Number(n) => Ok(n.as_f64().unwrap_or_default() != 0.0),
-        other => Err(format!("cannot convert {} to bool", go_type(other))),
+        other => Err(format!("cannot convert {} to bool", go_type(other)).into()),
     }
 }
 
@@ -126,15 +132,15 @@ mod tests {
         assert_eq!(convert(&json!("4.7"), "int").unwrap(), json!(4));
         assert_eq!(convert(&json!(true), "int").unwrap(), json!(1));
         assert_eq!(
-            convert(&json!("x"), "int").unwrap_err(),
+            convert(&json!("x"), "int").unwrap_err().to_string(),
             "cannot convert string 'x' to int"
         );
         assert_eq!(
-            convert(&json!(u64::MAX), "int").unwrap_err(),
+            convert(&json!(u64::MAX), "int").unwrap_err().to_string(),
             format!("uint64 value {} overflows int64", u64::MAX)
         );
         assert_eq!(
-            convert(&json!([1]), "int").unwrap_err(),
+            convert(&json!([1]), "int").unwrap_err().to_string(),
             "cannot convert []interface {} to int"
         );
     }
@@ -146,6 +152,7 @@ mod tests {
         assert!(
             convert(&json!("abc"), "float")
                 .unwrap_err()
+                .to_string()
                 .starts_with("cannot convert string 'abc' to float")
         );
         for (s, b) in [
@@ -164,7 +171,7 @@ mod tests {
             assert_eq!(convert(&json!(s), "bool").unwrap(), json!(b), "{s}");
         }
         assert_eq!(
-            convert(&json!("maybe"), "bool").unwrap_err(),
+            convert(&json!("maybe"), "bool").unwrap_err().to_string(),
             "cannot convert string 'maybe' to bool"
         );
         assert_eq!(convert(&json!(0), "bool").unwrap(), json!(false));
@@ -172,6 +179,7 @@ mod tests {
         assert!(
             convert(&json!(1), "uuid")
                 .unwrap_err()
+                .to_string()
                 .starts_with("unsupported type: uuid")
         );
     }

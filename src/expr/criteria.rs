@@ -4,6 +4,11 @@
 use super::gofmt::sprint;
 use serde_json::Value;
 
+text_error!(
+    /// Why a condition could not be evaluated (the Go adapter's texts); the precondition fails.
+    CriteriaError
+);
+
 /// The operators a condition may use.
 pub const OPERATORS: &[&str] = &[
     "equals",
@@ -17,7 +22,7 @@ pub const OPERATORS: &[&str] = &[
 ];
 
 /// Evaluates `field <op> expected`. Errors make the precondition FAILED (not NOT_MET).
-pub fn evaluate(op: &str, field: &Value, expected: Option<&Value>) -> Result<bool, String> {
+pub fn evaluate(op: &str, field: &Value, expected: Option<&Value>) -> Result<bool, CriteriaError> {
     let exp = expected.unwrap_or(&Value::Null);
     match op {
         "equals" => Ok(strict_eq(field, exp)),
@@ -28,7 +33,7 @@ pub fn evaluate(op: &str, field: &Value, expected: Option<&Value>) -> Result<boo
         "greaterThan" => compare(field, exp).map(|(a, b)| a > b),
         "lessThan" => compare(field, exp).map(|(a, b)| a < b),
         "exists" => Ok(exists(field)),
-        other => Err(format!("unsupported operator: {other}")),
+        other => Err(format!("unsupported operator: {other}").into()),
     }
 }
 
@@ -53,18 +58,15 @@ pub fn strict_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn contains_in_list(list: &Value, needle: &Value) -> Result<bool, String> {
+fn contains_in_list(list: &Value, needle: &Value) -> Result<bool, CriteriaError> {
     match list {
         Value::Null => Err("expected list cannot be nil".into()),
         Value::Array(items) => Ok(items.iter().any(|i| strict_eq(i, needle))),
-        other => Err(format!(
-            "expected list to be a slice or array, got {}",
-            kind(other)
-        )),
+        other => Err(format!("expected list to be a slice or array, got {}", kind(other)).into()),
     }
 }
 
-fn contains(field: &Value, needle: &Value) -> Result<bool, String> {
+fn contains(field: &Value, needle: &Value) -> Result<bool, CriteriaError> {
     if field.is_null() {
         return Err("fieldValue cannot be nil".into());
     }
@@ -85,20 +87,21 @@ fn contains(field: &Value, needle: &Value) -> Result<bool, String> {
     }
 }
 
-fn compare(field: &Value, exp: &Value) -> Result<(f64, f64), String> {
+fn compare(field: &Value, exp: &Value) -> Result<(f64, f64), CriteriaError> {
     let a = number(field).map_err(|e| format!("failed to convert field value to number: {e}"))?;
     let b =
         number(exp).map_err(|e| format!("failed to convert comparison value to number: {e}"))?;
     Ok((a, b))
 }
 
-fn number(v: &Value) -> Result<f64, String> {
+fn number(v: &Value) -> Result<f64, CriteriaError> {
     match v {
         Value::Number(n) => Ok(n.as_f64().unwrap_or_default()),
         other => Err(format!(
             "cannot convert {} to float64",
             super::convert::go_type(other)
-        )),
+        )
+        .into()),
     }
 }
 

@@ -3,13 +3,13 @@
 //! string; got float64`) and Go's argument order: `s` comes first (`trimPrefix s prefix`), so in
 //! pipe form the piped value becomes the LAST argument, exactly as in the Go adapter.
 
-use super::gotemplate::exec::{Func, FuncMap, Ty};
+use super::gotemplate::exec::{Func, FuncError, FuncMap, Ty};
 use super::gotemplate::number::go_parse_float;
 use super::gotemplate::{Rv, Value as Tv, fmt as gofmt};
 use super::gotime;
 use chrono::{DateTime, Utc};
 
-fn ok(v: Tv) -> Result<Rv, String> {
+fn ok(v: Tv) -> Result<Rv, FuncError> {
     Ok(Rv::concrete(v))
 }
 

@@ -18,7 +18,7 @@
 //! identifiers (the only ones a HyperFleet resource path is built from) pass unchanged, so the
 //! request bytes of every URL the Go adapter built from well-formed data are unchanged.
 
-use super::gotemplate::exec::{Func, Ty};
+use super::gotemplate::exec::{Func, FuncError, Ty};
 use super::gotemplate::parse::{Arg, Command, Node, Pipe};
 use super::gotemplate::{Rv, Value as Tv, fmt as gofmt};
 
@@ -169,7 +169,7 @@ pub fn funcs() -> Vec<(String, Func)> {
                 };
                 check(pos, &printed)
                     .map(|()| Rv::boxed(value.clone()))
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| FuncError(e.to_string()))
             });
             (pos.func_name().to_string(), f)
         })

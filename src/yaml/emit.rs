@@ -3,7 +3,7 @@
 //! valid plain scalars, multi-line strings as literal blocks, floats in Go's `%g` form.
 
 use super::resolve_plain;
-use crate::expr::gofmt::format_float;
+use crate::golang::fmt::format_float;
 use serde_json::Value;
 use std::fmt::Write;
 

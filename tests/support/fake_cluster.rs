@@ -90,7 +90,7 @@ async fn main() -> Result<(), String> {
         args.kubeconfig.display()
     );
     if let Some(file) = &args.api_responses {
-        let api = Arc::new(RecordedApi::load(file)?);
+        let api = Arc::new(RecordedApi::load(file).map_err(|e| e.to_string())?);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.api_port))
             .await
             .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.api_port))?;

@@ -60,14 +60,14 @@ impl Settings {
 
     /// From the adapter config (and `HYPERFLEET_API_BASE_URL` as a last resort), with the
     /// Go adapter's defaults and errors.
-    pub fn from_config(cfg: &HyperfleetApiConfig, env: &dyn EnvSource) -> Result<Self, String> {
+    pub fn from_config(cfg: &HyperfleetApiConfig, env: &dyn EnvSource) -> Result<Self, SetupError> {
         let base_url = if cfg.base_url.is_empty() {
             crate::config::env::non_empty(env, "HYPERFLEET_API_BASE_URL").unwrap_or_default()
         } else {
             cfg.base_url.clone()
         };
         if base_url.is_empty() {
-            return Err("HyperFleet API base URL not configured: set via WithBaseURL option or HYPERFLEET_API_BASE_URL environment variable".into());
+            return Err(SetupError::NoBaseUrl);
         }
         let positive = |d: crate::config::GoDuration, default: crate::config::GoDuration| {
             if d.0 > 0 {
@@ -84,7 +84,7 @@ impl Settings {
             retry_attempts: cfg.effective_retry_attempts().max(1) as u32,
             backoff: match cfg.retry_backoff.as_str() {
                 "" => Backoff::Exponential,
-                name => Backoff::parse(name).map_err(|e| e.to_string())?,
+                name => Backoff::parse(name)?,
             },
             base_delay: positive(cfg.base_delay, DEFAULT_API_BASE_DELAY),
             max_delay: positive(cfg.max_delay, DEFAULT_API_MAX_DELAY),
@@ -105,6 +105,19 @@ impl Settings {
     }
 }
 
+/// Why the HyperFleet API client cannot be set up (the Go adapter's texts).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error(
+        "HyperFleet API base URL not configured: set via WithBaseURL option or HYPERFLEET_API_BASE_URL environment variable"
+    )]
+    NoBaseUrl,
+    #[error(transparent)]
+    Backoff(#[from] crate::retry::UnknownBackoff),
+    #[error("failed to create HyperFleet API client: {0}")]
+    Client(String),
+}
+
 /// The HTTP client.
 pub struct HttpApi {
     client: reqwest::Client,
@@ -113,7 +126,7 @@ pub struct HttpApi {
 }
 
 impl HttpApi {
-    pub fn new(settings: Settings) -> Result<Self, String> {
+    pub fn new(settings: Settings) -> Result<Self, SetupError> {
         let mut builder = reqwest::Client::builder();
         // Zero is no timeout, as for Go's http.Client.
         if !settings.timeout.is_zero() {
@@ -121,7 +134,7 @@ impl HttpApi {
         }
         let client = builder
             .build()
-            .map_err(|e| format!("failed to create HyperFleet API client: {e}"))?;
+            .map_err(|e| SetupError::Client(e.to_string()))?;
         Ok(HttpApi {
             client,
             settings,

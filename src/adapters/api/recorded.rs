@@ -47,6 +47,49 @@ struct Endpoint {
 }
 
 /// The responses-file API.
+/// Why a dry-run responses file cannot be used; the texts are the Go adapter's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.problem.text(&self.file))]
+pub struct ResponsesError {
+    /// The file as the message shows it (quoted path).
+    file: String,
+    problem: Problem,
+}
+
+/// What is wrong with a responses file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Problem {
+    Read(String),
+    Json(String),
+    NoResponses(usize),
+    EmptyPattern(usize),
+    BadPattern {
+        index: usize,
+        pattern: String,
+        reason: String,
+    },
+}
+
+impl Problem {
+    fn text(&self, file: &str) -> String {
+        match self {
+            Problem::Read(e) => format!("failed to read dryrun responses file {file}: {e}"),
+            Problem::Json(e) => format!("failed to parse dryrun responses file {file}: {e}"),
+            Problem::NoResponses(i) => {
+                format!("dryrun responses file {file}: endpoint {i} has no responses defined")
+            }
+            Problem::EmptyPattern(i) => {
+                format!("dryrun responses file {file}: endpoint {i} has empty urlPattern")
+            }
+            Problem::BadPattern {
+                index,
+                pattern,
+                reason,
+            } => format!("endpoint {index}: invalid urlPattern {pattern:?}: {reason}"),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct RecordedApi {
     endpoints: Vec<Endpoint>,
@@ -54,34 +97,41 @@ pub struct RecordedApi {
 
 impl RecordedApi {
     /// Loads a responses file, with the Go adapter's error texts.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("failed to read dryrun responses file {shown:?}: {e}"))?;
-        Self::parse(&text).map_err(|e| e.replace("{file}", &format!("{shown:?}")))
+    pub fn load(path: &Path) -> Result<Self, ResponsesError> {
+        let file = format!("{:?}", path.display().to_string());
+        let text = std::fs::read_to_string(path).map_err(|e| ResponsesError {
+            file: file.clone(),
+            problem: Problem::Read(e.to_string()),
+        })?;
+        Self::parse_named(&text, &file)
     }
 
-    /// Parses responses-file JSON; `{file}` in errors stands for the file name.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let file: File = serde_json::from_str(text)
-            .map_err(|e| format!("failed to parse dryrun responses file {{file}}: {e}"))?;
+    /// Parses responses-file JSON (errors name the file `<input>`).
+    pub fn parse(text: &str) -> Result<Self, ResponsesError> {
+        Self::parse_named(text, "<input>")
+    }
+
+    fn parse_named(text: &str, file: &str) -> Result<Self, ResponsesError> {
+        let fail = |problem| ResponsesError {
+            file: file.to_string(),
+            problem,
+        };
+        let parsed: File =
+            serde_json::from_str(text).map_err(|e| fail(Problem::Json(e.to_string())))?;
         let mut endpoints = Vec::new();
-        for (i, e) in file.responses.into_iter().enumerate() {
+        for (i, e) in parsed.responses.into_iter().enumerate() {
             if e.responses.is_empty() {
-                return Err(format!(
-                    "dryrun responses file {{file}}: endpoint {i} has no responses defined"
-                ));
+                return Err(fail(Problem::NoResponses(i)));
             }
             if e.matcher.url_pattern.is_empty() {
-                return Err(format!(
-                    "dryrun responses file {{file}}: endpoint {i} has empty urlPattern"
-                ));
+                return Err(fail(Problem::EmptyPattern(i)));
             }
             let pattern = regex::Regex::new(&e.matcher.url_pattern).map_err(|err| {
-                format!(
-                    "endpoint {i}: invalid urlPattern {:?}: {err}",
-                    e.matcher.url_pattern
-                )
+                fail(Problem::BadPattern {
+                    index: i,
+                    pattern: e.matcher.url_pattern.clone(),
+                    reason: err.to_string(),
+                })
             })?;
             endpoints.push(Endpoint {
                 method: e.matcher.method,
@@ -178,14 +228,28 @@ mod tests {
 
     #[test]
     fn load_errors() {
-        let e = |t: &str| RecordedApi::parse(t).err().unwrap();
+        let e = |t: &str| RecordedApi::parse(t).err().unwrap().to_string();
         assert_eq!(
             e(r#"{"responses":[{"match":{"urlPattern":"x"},"responses":[]}]}"#),
-            "dryrun responses file {file}: endpoint 0 has no responses defined"
+            "dryrun responses file <input>: endpoint 0 has no responses defined"
         );
         assert_eq!(
             e(r#"{"responses":[{"match":{"urlPattern":""},"responses":[{}]}]}"#),
-            "dryrun responses file {file}: endpoint 0 has empty urlPattern"
+            "dryrun responses file <input>: endpoint 0 has empty urlPattern"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("responses.json");
+        std::fs::write(
+            &path,
+            r#"{"responses":[{"match":{"urlPattern":""},"responses":[{}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            RecordedApi::load(&path).err().unwrap().to_string(),
+            format!(
+                "dryrun responses file {:?}: endpoint 0 has empty urlPattern",
+                path.display().to_string()
+            )
         );
         assert!(
             e(r#"{"responses":[{"match":{"urlPattern":"("},"responses":[{}]}]}"#)

@@ -2,14 +2,14 @@
 //! implementation's tests call [`run_all`] with a factory of fresh, empty transports (the
 //! in-memory one here; the Kubernetes and Maestro transports against their fakes).
 
-use crate::ports::{Gvk, Operation, Propagation, Selector, Target, Transport};
+use crate::ports::{Gvk, Operation, Propagation, Selector, Target, Transport, TransportError};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 type Check =
-    fn(Arc<dyn Transport>, Target) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+    fn(Arc<dyn Transport>, Target) -> Pin<Box<dyn Future<Output = Result<(), Violation>> + Send>>;
 
 fn config_map(name: &str, ns: &str, generation: &str, labels: Value) -> Value {
     json!({
@@ -44,8 +44,28 @@ fn kind(target: &Target) -> Gvk {
     }
 }
 
-fn ensure(cond: bool, what: &str) -> Result<(), String> {
-    if cond { Ok(()) } else { Err(what.to_string()) }
+/// A broken promise of the contract: a transport error where none was allowed, or an answer
+/// other than the contract's.
+#[derive(Debug, thiserror::Error)]
+pub enum Violation {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("{0}")]
+    Broken(String),
+}
+
+impl From<String> for Violation {
+    fn from(s: String) -> Self {
+        Violation::Broken(s)
+    }
+}
+
+fn ensure(cond: bool, what: &str) -> Result<(), Violation> {
+    if cond {
+        Ok(())
+    } else {
+        Err(Violation::Broken(what.to_string()))
+    }
 }
 
 /// Every check, by name.
@@ -83,46 +103,31 @@ pub async fn run_all(make: impl Fn() -> Arc<dyn Transport>, target: Target) -> V
     failures
 }
 
-async fn generation_rule(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
+async fn generation_rule(t: Arc<dyn Transport>, target: Target) -> Result<(), Violation> {
     let v1 = object(&target, "a", "ns", "1", json!({}));
-    let first = t
-        .apply(&v1, false, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+    let first = t.apply(&v1, false, &target).await?;
     ensure(
         first.operation == Operation::Create && first.reason == "resource not found",
         "first apply creates",
     )?;
-    let again = t
-        .apply(&v1, false, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+    let again = t.apply(&v1, false, &target).await?;
     ensure(
         again.operation == Operation::Skip && again.reason == "generation 1 unchanged",
         "same generation skips",
     )?;
     let v2 = object(&target, "a", "ns", "2", json!({}));
-    let up = t
-        .apply(&v2, false, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+    let up = t.apply(&v2, false, &target).await?;
     ensure(
         up.operation == Operation::Update && up.reason == "generation changed 1->2",
         "new generation updates",
     )?;
-    let got = t
-        .get(&kind(&target), "ns", "a", &target)
-        .await
-        .map_err(|e| e.to_string())?;
+    let got = t.get(&kind(&target), "ns", "a", &target).await?;
     ensure(
         got.pointer("/metadata/annotations/hyperfleet.io~1generation") == Some(&json!("2")),
         "get returns the update",
     )?;
     let v3 = object(&target, "a", "ns", "3", json!({}));
-    let re = t
-        .apply(&v3, true, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+    let re = t.apply(&v3, true, &target).await?;
     match target {
         Target::Kubernetes => ensure(
             re.operation == Operation::Recreate
@@ -137,22 +142,21 @@ async fn generation_rule(t: Arc<dyn Transport>, target: Target) -> Result<(), St
     }
 }
 
-async fn get_missing_is_not_found(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
+async fn get_missing_is_not_found(t: Arc<dyn Transport>, target: Target) -> Result<(), Violation> {
     match t.get(&kind(&target), "ns", "nope", &target).await {
         Err(e) if e.is_not_found() => Ok(()),
-        other => Err(format!("expected NotFound, got {other:?}")),
+        other => Err(format!("expected NotFound, got {other:?}").into()),
     }
 }
 
-async fn discover_filters(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
+async fn discover_filters(t: Arc<dyn Transport>, target: Target) -> Result<(), Violation> {
     for (name, ns, app) in [("a", "ns1", "x"), ("b", "ns1", "y"), ("c", "ns2", "x")] {
         t.apply(
             &object(&target, name, ns, "1", json!({"app": app})),
             false,
             &target,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     }
     let names = |items: Vec<Value>| {
         let mut n: Vec<String> = items
@@ -170,8 +174,7 @@ async fn discover_filters(t: Arc<dyn Transport>, target: Target) -> Result<(), S
     };
     let all_x = t
         .discover(&kind(&target), &sel("", Some("x")), &target)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     ensure(
         names(all_x) == ["a", "c"],
         "label selector across namespaces",
@@ -183,47 +186,38 @@ async fn discover_filters(t: Arc<dyn Transport>, target: Target) -> Result<(), S
     };
     let in_namespace = t
         .discover(&kind(&target), &sel(namespace, None), &target)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     ensure(names(in_namespace) == expected, "namespace filter")?;
     let none = t
         .discover(&Gvk::new("v1", "Secret"), &sel("", None), &target)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     ensure(none.is_empty(), "other kinds are not returned")
 }
 
-async fn delete_semantics(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
+async fn delete_semantics(t: Arc<dyn Transport>, target: Target) -> Result<(), Violation> {
     let k = kind(&target);
     t.delete(&k, "ns", "never", Propagation::Background, &target)
         .await
         .map_err(|e| format!("deleting a missing object: {e}"))?;
     t.apply(&object(&target, "a", "ns", "1", json!({})), false, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     t.delete(&k, "ns", "a", Propagation::Foreground, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     match t.get(&k, "ns", "a", &target).await {
         Err(e) if e.is_not_found() => Ok(()),
         // Deletion in progress (finalizers, Maestro's asynchronous delete) is allowed.
         Ok(obj) if obj.pointer("/metadata/deletionTimestamp").is_some() => Ok(()),
-        other => Err(format!(
-            "deleted object still readable and not deleting: {other:?}"
-        )),
+        other => Err(format!("deleted object still readable and not deleting: {other:?}").into()),
     }
 }
 
-async fn finalizers_hold(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
+async fn finalizers_hold(t: Arc<dyn Transport>, target: Target) -> Result<(), Violation> {
     let k = kind(&target);
     let mut held = object(&target, "f", "ns", "1", json!({}));
     held["metadata"]["finalizers"] = json!(["example.com/hold"]);
-    t.apply(&held, false, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+    t.apply(&held, false, &target).await?;
     t.delete(&k, "ns", "f", Propagation::Background, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let still = t
         .get(&k, "ns", "f", &target)
         .await
@@ -234,7 +228,7 @@ async fn finalizers_hold(t: Arc<dyn Transport>, target: Target) -> Result<(), St
     )
 }
 
-async fn cluster_scoped(t: Arc<dyn Transport>, target: Target) -> Result<(), String> {
+async fn cluster_scoped(t: Arc<dyn Transport>, target: Target) -> Result<(), Violation> {
     // A Namespace for Kubernetes; for Maestro a work read back without a namespace.
     let (obj, k) = match &target {
         Target::Kubernetes => (
@@ -243,15 +237,9 @@ async fn cluster_scoped(t: Arc<dyn Transport>, target: Target) -> Result<(), Str
         ),
         Target::Maestro { .. } => (object(&target, "team-a", "", "4", json!({})), kind(&target)),
     };
-    let applied = t
-        .apply(&obj, false, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+    let applied = t.apply(&obj, false, &target).await?;
     ensure(applied.operation == Operation::Create, "created")?;
-    let got = t
-        .get(&k, "", "team-a", &target)
-        .await
-        .map_err(|e| e.to_string())?;
+    let got = t.get(&k, "", "team-a", &target).await?;
     ensure(
         got.pointer("/metadata/name") == Some(&json!("team-a")),
         "get by name without a namespace",

@@ -3,7 +3,7 @@
 use super::*;
 use serde_json::json;
 
-fn ev(op: &str, field: Value, exp: Value) -> Result<bool, String> {
+fn ev(op: &str, field: Value, exp: Value) -> Result<bool, CriteriaError> {
     evaluate(
         op,
         &field,

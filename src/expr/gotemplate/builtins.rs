@@ -8,7 +8,7 @@
 //! itself refuses int-vs-float comparisons, so no output of a template that works in Go
 //! changes.
 
-use super::exec::{Func, FuncMap, Ty};
+use super::exec::{Func, FuncError, FuncMap, Ty};
 use super::fmt;
 use super::value::{Rv, Value};
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
@@ -18,14 +18,14 @@ use std::sync::Arc;
 fn builtin(
     params: &[Ty],
     variadic: Option<Ty>,
-    call: impl Fn(&[Rv]) -> Result<Rv, String> + Send + Sync + 'static,
+    call: impl Fn(&[Rv]) -> Result<Rv, FuncError> + Send + Sync + 'static,
 ) -> Func {
     let mut f = Func::new(params, variadic, call);
     f.builtin = true;
     f
 }
 
-fn ok(v: Value) -> Result<Rv, String> {
+fn ok(v: Value) -> Result<Rv, FuncError> {
     Ok(Rv::concrete(v))
 }
 
@@ -94,7 +94,7 @@ fn int_float(a: &Rv, b: &Rv) -> bool {
     )
 }
 
-fn eq(args: &[Rv]) -> Result<Rv, String> {
+fn eq(args: &[Rv]) -> Result<Rv, FuncError> {
     let a1 = indirect_iface(&args[0]);
     if args.len() < 2 {
         return Err("missing argument for comparison".into());
@@ -132,7 +132,8 @@ fn eq(args: &[Rv]) -> Result<Rv, String> {
                             a1.v.type_name(),
                             a.v.type_name(),
                             fmt::sprint(std::slice::from_ref(&a.v))
-                        ));
+                        )
+                        .into());
                     }
                     if !a1.is_valid() || !a.is_valid() {
                         a1.is_valid() == a.is_valid()
@@ -141,7 +142,8 @@ fn eq(args: &[Rv]) -> Result<Rv, String> {
                             "non-comparable type {}: {}",
                             fmt::sprintf("%s", std::slice::from_ref(&a.v)),
                             a.v.type_name()
-                        ));
+                        )
+                        .into());
                     } else {
                         a1.v == a.v
                     }
@@ -155,7 +157,7 @@ fn eq(args: &[Rv]) -> Result<Rv, String> {
     ok(Value::Bool(false))
 }
 
-fn lt_bool(a: &Rv, b: &Rv) -> Result<bool, String> {
+fn lt_bool(a: &Rv, b: &Rv) -> Result<bool, FuncError> {
     let a = indirect_iface(a);
     let k1 = basic_kind(&a)?;
     let b = indirect_iface(b);
@@ -181,7 +183,7 @@ fn lt_bool(a: &Rv, b: &Rv) -> Result<bool, String> {
     })
 }
 
-fn eq_bool(a: &Rv, b: &Rv) -> Result<bool, String> {
+fn eq_bool(a: &Rv, b: &Rv) -> Result<bool, FuncError> {
     Ok(eq(&[a.clone(), b.clone()])?.v == Value::Bool(true))
 }
 
@@ -200,7 +202,7 @@ fn cmp_fn(name: &'static str) -> Func {
 }
 
 /// Go's `indexArg`.
-fn index_arg(index: &Rv, cap: usize) -> Result<usize, String> {
+fn index_arg(index: &Rv, cap: usize) -> Result<usize, FuncError> {
     if index.iface {
         return Err("cannot index slice/array with type interface {}".into());
     }
@@ -209,14 +211,11 @@ fn index_arg(index: &Rv, cap: usize) -> Result<usize, String> {
         Value::Uint64(u) => *u as i64,
         Value::Nil if !index.iface => return Err("cannot index slice/array with nil".into()),
         other => {
-            return Err(format!(
-                "cannot index slice/array with type {}",
-                other.type_name()
-            ));
+            return Err(format!("cannot index slice/array with type {}", other.type_name()).into());
         }
     };
     if x < 0 || x as u64 > cap as u64 {
-        return Err(format!("index out of range: {x}"));
+        return Err(format!("index out of range: {x}").into());
     }
     Ok(x as usize)
 }
@@ -233,7 +232,7 @@ fn json_cap(len: usize) -> usize {
     }
 }
 
-fn index(args: &[Rv]) -> Result<Rv, String> {
+fn index(args: &[Rv]) -> Result<Rv, FuncError> {
     let mut item = indirect_iface(&args[0]);
     if !item.is_valid() {
         return Err("index of untyped nil".into());
@@ -268,25 +267,26 @@ fn index(args: &[Rv]) -> Result<Rv, String> {
                         return Err(format!(
                             "value has type {}; should be string",
                             other.type_name()
-                        ));
+                        )
+                        .into());
                     }
                 };
                 Rv::boxed(m.get(&key).cloned().unwrap_or(Value::Nil))
             }
-            other => return Err(format!("can't index item of type {}", other.type_name())),
+            other => return Err(format!("can't index item of type {}", other.type_name()).into()),
         };
     }
     Ok(item)
 }
 
-fn slice(args: &[Rv]) -> Result<Rv, String> {
+fn slice(args: &[Rv]) -> Result<Rv, FuncError> {
     let item = indirect_iface(&args[0]);
     if !item.is_valid() {
         return Err("slice of untyped nil".into());
     }
     let indexes = &args[1..];
     if indexes.len() > 3 {
-        return Err(format!("too many slice indexes: {}", indexes.len()));
+        return Err(format!("too many slice indexes: {}", indexes.len()).into());
     }
     let (len, cap) = match &item.v {
         Value::String(s) => {
@@ -296,17 +296,17 @@ fn slice(args: &[Rv]) -> Result<Rv, String> {
             (s.len(), s.len())
         }
         Value::List(l) => (l.len(), json_cap(l.len())),
-        other => return Err(format!("can't slice item of type {}", other.type_name())),
+        other => return Err(format!("can't slice item of type {}", other.type_name()).into()),
     };
     let mut idx = [0, len, 0];
     for (i, index) in indexes.iter().enumerate() {
         idx[i] = index_arg(index, cap)?;
     }
     if idx[0] > idx[1] {
-        return Err(format!("invalid slice index: {} > {}", idx[0], idx[1]));
+        return Err(format!("invalid slice index: {} > {}", idx[0], idx[1]).into());
     }
     if indexes.len() == 3 && idx[1] > idx[2] {
-        return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
+        return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]).into());
     }
     Ok(Rv::concrete(match &item.v {
         Value::String(s) => Value::String(
@@ -323,7 +323,7 @@ fn slice(args: &[Rv]) -> Result<Rv, String> {
     }))
 }
 
-fn length(args: &[Rv]) -> Result<Rv, String> {
+fn length(args: &[Rv]) -> Result<Rv, FuncError> {
     let item = &args[0];
     if item.iface && item.v == Value::Nil {
         return Err("len of nil pointer".into());
@@ -333,7 +333,7 @@ fn length(args: &[Rv]) -> Result<Rv, String> {
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
         Value::Nil => return Err("reflect: call of reflect.Value.Type on zero Value".into()),
-        other => return Err(format!("len of type {}", other.type_name())),
+        other => return Err(format!("len of type {}", other.type_name()).into()),
     };
     ok(Value::Int(n as i64))
 }
@@ -416,7 +416,7 @@ fn values(args: &[Rv]) -> Vec<Value> {
 /// Go's builtin functions.
 pub fn builtins() -> FuncMap {
     let mut m = FuncMap::new();
-    let unreachable = |_: &[Rv]| -> Result<Rv, String> { Err("unreachable".into()) };
+    let unreachable = |_: &[Rv]| -> Result<Rv, FuncError> { Err("unreachable".into()) };
     m.insert(
         "and".into(),
         builtin(&[Ty::Reflect], Some(Ty::Reflect), unreachable),
@@ -484,7 +484,7 @@ pub fn builtins() -> FuncMap {
             if !f.is_valid() {
                 return Err("call of nil".into());
             }
-            Err(format!("non-function of type {}", f.v.type_name()))
+            Err(format!("non-function of type {}", f.v.type_name()).into())
         }),
     );
     m.insert("eq".into(), builtin(&[Ty::Reflect], Some(Ty::Reflect), eq));

@@ -54,7 +54,12 @@ impl Ty {
     }
 }
 
-pub type FnImpl = Arc<dyn Fn(&[Rv]) -> Result<Rv, String> + Send + Sync>;
+text_error!(
+    /// A template function's failure: Go's text, printed after `error calling <name>: `.
+    FuncError
+);
+
+pub type FnImpl = Arc<dyn Fn(&[Rv]) -> Result<Rv, FuncError> + Send + Sync>;
 
 /// A template function with its Go signature.
 #[derive(Clone)]
@@ -69,7 +74,7 @@ impl Func {
     pub fn new(
         params: &[Ty],
         variadic: Option<Ty>,
-        call: impl Fn(&[Rv]) -> Result<Rv, String> + Send + Sync + 'static,
+        call: impl Fn(&[Rv]) -> Result<Rv, FuncError> + Send + Sync + 'static,
     ) -> Func {
         Func {
             params: params.to_vec(),
@@ -97,14 +102,9 @@ pub const MAX_OUTPUT: usize = 16 << 20;
 pub const MAX_STEPS: u64 = 10_000_000;
 
 /// An execution error with Go's full text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ExecError(pub String);
-
-impl std::fmt::Display for ExecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The node an error is reported at (Go's `state.node`).
 #[derive(Clone, Copy)]
@@ -780,7 +780,7 @@ impl Program<'_> {
 #[cfg(test)]
 mod bounds {
     use super::super::{Compiled, FuncMap, Value, func_map, parse::MAX_NESTING};
-    use super::{MAX_DEPTH, MAX_FRAMES, MAX_OUTPUT};
+    use super::{ExecError, MAX_DEPTH, MAX_FRAMES, MAX_OUTPUT};
     use std::collections::BTreeMap;
 
     /// Runs `f` on a thread with a tokio worker's stack (2 MiB), where a render runs in serve.
@@ -793,12 +793,14 @@ mod bounds {
             .expect("the render overflowed its stack")
     }
 
-    fn compile(text: &str) -> Result<Compiled, String> {
-        Compiled::parse("template", text, func_map(FuncMap::new())).map_err(|e| e.to_string())
+    /// Parse errors as their text, like execution errors.
+    fn compile(text: &str) -> Result<Compiled, ExecError> {
+        Compiled::parse("template", text, func_map(FuncMap::new()))
+            .map_err(|e| ExecError(e.to_string()))
     }
 
-    fn render(text: &str, data: Value) -> Result<String, String> {
-        compile(text)?.execute(&data).map_err(|e| e.to_string())
+    fn render(text: &str, data: Value) -> Result<String, ExecError> {
+        compile(text)?.execute(&data)
     }
 
     #[test]
@@ -809,7 +811,8 @@ mod bounds {
                 Value::Nil,
             )
         })
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             err.ends_with(&format!("exceeded maximum template depth ({MAX_DEPTH})")),
             "{err}"
@@ -823,7 +826,9 @@ mod bounds {
         let body =
             "{{if 1}}{{if 1}}{{if 1}}{{if 1}}{{template \"r\" .}}{{end}}{{end}}{{end}}{{end}}";
         let text = format!(r#"{{{{define "r"}}}}{body}{{{{end}}}}{{{{template "r" .}}}}"#);
-        let err = on_worker_stack(move || render(&text, Value::Nil)).unwrap_err();
+        let err = on_worker_stack(move || render(&text, Value::Nil))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.ends_with(&format!(
                 "nested deeper than {MAX_FRAMES} lists and pipelines"
@@ -839,8 +844,9 @@ mod bounds {
         for make in [&parens as &dyn Fn(usize) -> String, &ifs] {
             let ok = make(MAX_NESTING);
             let deep = make(MAX_NESTING + 1);
-            let (ok, deep) =
-                on_worker_stack(move || (render(&ok, Value::Nil), compile(&deep).err()));
+            let (ok, deep) = on_worker_stack(move || {
+                (render(&ok, Value::Nil), compile(&deep).err().map(|e| e.0))
+            });
             assert!(ok.is_ok(), "{ok:?}");
             assert_eq!(
                 deep.as_deref(),
@@ -852,7 +858,7 @@ mod bounds {
         }
         // A definition is a level too: the same ifs inside one go one past the bound.
         let defines = format!("{{{{define \"d\"}}}}{}{{{{end}}}}", ifs(MAX_NESTING));
-        let err = on_worker_stack(move || compile(&defines).err().expect("nesting refused"));
+        let err = on_worker_stack(move || compile(&defines).err().expect("nesting refused").0);
         assert!(
             err.ends_with(&format!("nesting deeper than {MAX_NESTING}")),
             "{err}"
@@ -864,7 +870,9 @@ mod bounds {
         let mut data = BTreeMap::new();
         data.insert("s".into(), Value::str(&"x".repeat(1 << 20)));
         data.insert("l".into(), Value::List(vec![Value::Nil; 20].into()));
-        let err = render("{{range .l}}{{$.s}}{{end}}", Value::Map(data.into())).unwrap_err();
+        let err = render("{{range .l}}{{$.s}}{{end}}", Value::Map(data.into()))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.ends_with(&format!("template output larger than {MAX_OUTPUT} bytes")),
             "{err}"

@@ -209,16 +209,22 @@ pub fn unquote_char(s: &str, quote: u8) -> Option<(Piece, &str)> {
 }
 
 /// Go's `parse.NumberNode` construction for a number, character or complex constant.
-pub fn parse(text: &str, typ: ItemType) -> Result<Number, String> {
+/// Why a number constant is malformed (Go's parser texts).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadNumber(String);
+
+pub fn parse(text: &str, typ: ItemType) -> Result<Number, BadNumber> {
     let mut n = Number {
         text: text.to_string(),
         ..Number::default()
     };
     if typ == ItemType::CharConstant {
         let inner = &text[1..];
-        let (piece, tail) = unquote_char(inner, b'\'').ok_or("invalid syntax")?;
+        let (piece, tail) =
+            unquote_char(inner, b'\'').ok_or_else(|| BadNumber("invalid syntax".into()))?;
         if tail != "'" {
-            return Err(format!("malformed character constant: {text}"));
+            return Err(BadNumber(format!("malformed character constant: {text}")));
         }
         let r = match piece {
             Piece::Char(c) => c as u32,
@@ -233,10 +239,10 @@ pub fn parse(text: &str, typ: ItemType) -> Result<Number, String> {
         return Ok(n);
     }
     if typ == ItemType::Complex {
-        return Err(format!(
+        return Err(BadNumber(format!(
             "complex constants are not supported: {}",
             super::fmt::quote(text)
-        ));
+        )));
     }
     if let Some(imag) = text.strip_suffix('i')
         && let Some(Ok(f)) = parse_float(imag)
@@ -269,7 +275,10 @@ pub fn parse(text: &str, typ: ItemType) -> Result<Number, String> {
         n.float = n.uint as f64;
     } else if let Some(Ok(f)) = parse_float(text) {
         if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-            return Err(format!("integer overflow: {}", super::fmt::quote(text)));
+            return Err(BadNumber(format!(
+                "integer overflow: {}",
+                super::fmt::quote(text)
+            )));
         }
         n.is_float = true;
         n.float = f;
@@ -283,10 +292,10 @@ pub fn parse(text: &str, typ: ItemType) -> Result<Number, String> {
         }
     }
     if !n.is_int && !n.is_uint && !n.is_float {
-        return Err(format!(
+        return Err(BadNumber(format!(
             "illegal number syntax: {}",
             super::fmt::quote(text)
-        ));
+        )));
     }
     Ok(n)
 }

@@ -1,6 +1,7 @@
 //! Filter comparisons as Go's template functions (`eq`, `lt`, `le`) make them: by Go kind, an
 //! int64 never equal to a float64, booleans not ordered.
 
+use super::Reason;
 use super::eval::Item;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -17,7 +18,7 @@ enum Kind<'v> {
 const BAD_TYPE: &str = "invalid type for comparison";
 const INCOMPATIBLE: &str = "incompatible types for comparison";
 
-fn kind<'v>(i: &'v Item) -> Result<Kind<'v>, String> {
+fn kind<'v>(i: &'v Item) -> Result<Kind<'v>, Reason> {
     match i.v.as_ref() {
         Value::Bool(b) => Ok(Kind::Bool(*b)),
         Value::String(s) => Ok(Kind::Str(s)),
@@ -29,7 +30,7 @@ fn kind<'v>(i: &'v Item) -> Result<Kind<'v>, String> {
     }
 }
 
-pub(super) fn equal(a: &Item, b: &Item) -> Result<bool, String> {
+pub(super) fn equal(a: &Item, b: &Item) -> Result<bool, Reason> {
     Ok(match (kind(a)?, kind(b)?) {
         (Kind::Bool(x), Kind::Bool(y)) => x == y,
         (Kind::Int(x), Kind::Int(y)) => x == y,
@@ -39,7 +40,7 @@ pub(super) fn equal(a: &Item, b: &Item) -> Result<bool, String> {
     })
 }
 
-pub(super) fn less(a: &Item, b: &Item) -> Result<bool, String> {
+pub(super) fn less(a: &Item, b: &Item) -> Result<bool, Reason> {
     Ok(match (kind(a)?, kind(b)?) {
         (Kind::Int(x), Kind::Int(y)) => x < y,
         (Kind::Float(x), Kind::Float(y)) => x.partial_cmp(&y) == Some(Ordering::Less),
@@ -49,7 +50,7 @@ pub(super) fn less(a: &Item, b: &Item) -> Result<bool, String> {
     })
 }
 
-pub(super) fn less_equal(a: &Item, b: &Item) -> Result<bool, String> {
+pub(super) fn less_equal(a: &Item, b: &Item) -> Result<bool, Reason> {
     if less(a, b)? {
         return Ok(true);
     }

@@ -4,7 +4,7 @@
 //! values are not empty, and that shows in results.
 
 use super::compare::{equal, go_type, less, less_equal};
-use super::{Node, Numbers, Slice};
+use super::{Node, Numbers, Reason, Slice};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -31,12 +31,12 @@ impl<'a> Item<'a> {
 /// An error, with the values client-go returns alongside it.
 struct Fail<'a> {
     partial: Vec<Item<'a>>,
-    msg: String,
+    msg: Reason,
 }
 
 type Walk<'a> = Result<Vec<Item<'a>>, Fail<'a>>;
 
-fn fail<'a, T>(partial: Vec<Item<'a>>, msg: impl Into<String>) -> Result<T, Fail<'a>> {
+fn fail<'a, T>(partial: Vec<Item<'a>>, msg: impl Into<Reason>) -> Result<T, Fail<'a>> {
     Err(Fail {
         partial,
         msg: msg.into(),
@@ -48,7 +48,7 @@ struct Eval<'n> {
 }
 
 /// `ExtractField` over `nodes`: null for blank output, the value for one match, else a list.
-pub(super) fn extract(nodes: &[Node], root: &Value, numbers: &Numbers) -> Result<Value, String> {
+pub(super) fn extract(nodes: &[Node], root: &Value, numbers: &Numbers) -> Result<Value, Reason> {
     if nodes.iter().any(has_range) {
         return Err(
             "a path with {range} gives no value: client-go rewrites the parsed path while it runs a range"

@@ -25,6 +25,38 @@ mod parse;
 
 use serde_json::Value;
 
+/// Why a path could not be compiled or evaluated. The texts are the adapter's around
+/// client-go's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JsonPathError {
+    /// The path is blank.
+    #[error("empty field path")]
+    Empty,
+    /// client-go's parser refused the path.
+    #[error("invalid field path '{path}': {reason}")]
+    Syntax { path: String, reason: Reason },
+    /// client-go's evaluation failed (a missing key, an index out of range, a bad comparison).
+    #[error("failed to execute JSONPath: {0}")]
+    Eval(Reason),
+}
+
+/// client-go's own text for a syntax or evaluation failure.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Reason(String);
+
+impl From<String> for Reason {
+    fn from(s: String) -> Self {
+        Reason(s)
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(s: &str) -> Self {
+        Reason(s.to_string())
+    }
+}
+
 /// A parsed path node (client-go's node types).
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
@@ -76,10 +108,10 @@ pub struct JsonPath {
 
 impl JsonPath {
     /// Parses a field path as `ExtractField` does; the error is the adapter's text.
-    pub fn compile(text: &str) -> Result<JsonPath, String> {
+    pub fn compile(text: &str) -> Result<JsonPath, JsonPathError> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
-            return Err("empty field path".into());
+            return Err(JsonPathError::Empty);
         }
         let wrapped = if trimmed.starts_with('{') {
             trimmed.to_string()
@@ -88,8 +120,10 @@ impl JsonPath {
         } else {
             format!("{{.{trimmed}}}")
         };
-        let nodes =
-            parse::parse(&wrapped).map_err(|e| format!("invalid field path '{text}': {e}"))?;
+        let nodes = parse::parse(&wrapped).map_err(|reason| JsonPathError::Syntax {
+            path: text.to_string(),
+            reason,
+        })?;
         Ok(JsonPath {
             source: text.to_string(),
             nodes,
@@ -125,9 +159,8 @@ impl JsonPath {
 
     /// The value, or the evaluation error the Go adapter records in its field result (and reads
     /// as no value).
-    pub fn extract(&self, root: &Value, numbers: &Numbers) -> Result<Value, String> {
-        eval::extract(&self.nodes, root, numbers)
-            .map_err(|e| format!("failed to execute JSONPath: {e}"))
+    pub fn extract(&self, root: &Value, numbers: &Numbers) -> Result<Value, JsonPathError> {
+        eval::extract(&self.nodes, root, numbers).map_err(JsonPathError::Eval)
     }
 }
 

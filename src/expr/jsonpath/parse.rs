@@ -6,10 +6,10 @@
 use super::lex::{
     alphanumeric, go_atoi, go_parse_float, go_sharp_u, is_go_digit, terminator, unquote,
 };
-use super::{Node, Slice};
+use super::{Node, Reason, Slice};
 
 /// Parses a whole template: text and actions.
-pub(super) fn parse(input: &str) -> Result<Vec<Node>, String> {
+pub(super) fn parse(input: &str) -> Result<Vec<Node>, Reason> {
     let mut p = Parser {
         input,
         pos: 0,
@@ -21,7 +21,7 @@ pub(super) fn parse(input: &str) -> Result<Vec<Node>, String> {
 }
 
 /// Parses `text` as the inside of one action (client-go's `parseAction`).
-fn action(text: &str) -> Result<Vec<Node>, String> {
+fn action(text: &str) -> Result<Vec<Node>, Reason> {
     let wrapped = format!("{{{text}}}");
     let mut nodes = parse(&wrapped)?;
     match nodes.first_mut() {
@@ -68,7 +68,7 @@ impl Parser<'_> {
         self.pos.checked_sub(2).map(|i| self.input.as_bytes()[i])
     }
 
-    fn text(&mut self, root: &mut Vec<Node>) -> Result<(), String> {
+    fn text(&mut self, root: &mut Vec<Node>) -> Result<(), Reason> {
         loop {
             if self.rest().starts_with('{') {
                 if self.pos > self.start {
@@ -94,7 +94,7 @@ impl Parser<'_> {
     }
 
     /// Inside an action, up to and including its `}`.
-    fn inside(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+    fn inside(&mut self, cur: &mut Vec<Node>) -> Result<(), Reason> {
         loop {
             let rest = self.rest();
             if rest.starts_with('}') {
@@ -136,10 +136,9 @@ impl Parser<'_> {
                     self.identifier(cur);
                 }
                 Some(c) => {
-                    return Err(format!(
-                        "unrecognized character in action: {}",
-                        go_sharp_u(c)
-                    ));
+                    return Err(
+                        format!("unrecognized character in action: {}", go_sharp_u(c)).into(),
+                    );
                 }
             }
         }
@@ -161,7 +160,7 @@ impl Parser<'_> {
         });
     }
 
-    fn number(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+    fn number(&mut self, cur: &mut Vec<Node>) -> Result<(), Reason> {
         if matches!(self.peek(), Some('+' | '-')) {
             self.next();
         }
@@ -178,12 +177,12 @@ impl Parser<'_> {
         } else if let Some(f) = go_parse_float(value) {
             cur.push(Node::Float(f));
         } else {
-            return Err(format!("cannot parse number {value}"));
+            return Err(format!("cannot parse number {value}").into());
         }
         Ok(())
     }
 
-    fn array(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+    fn array(&mut self, cur: &mut Vec<Node>) -> Result<(), Reason> {
         loop {
             match self.next() {
                 None | Some('\n') => return Err("unterminated array".into()),
@@ -217,7 +216,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn filter(&mut self, cur: &mut Vec<Node>) -> Result<(), String> {
+    fn filter(&mut self, cur: &mut Vec<Node>) -> Result<(), Reason> {
         self.pos += 3;
         self.consume();
         let (mut begin, mut end, mut pair) = (false, false, '\0');
@@ -263,7 +262,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn quote(&mut self, cur: &mut Vec<Node>, end: char) -> Result<(), String> {
+    fn quote(&mut self, cur: &mut Vec<Node>, end: char) -> Result<(), Reason> {
         loop {
             match self.next() {
                 None | Some('\n') => return Err("unterminated quoted string".into()),
@@ -298,8 +297,8 @@ impl Parser<'_> {
 }
 
 /// `[start:end:step]` as client-go reads it (`^(-?\d*)(:-?\d*)?(:-?\d*)?$`).
-fn slice(text: &str) -> Result<Slice, String> {
-    let invalid = || format!("invalid array index {text}");
+fn slice(text: &str) -> Result<Slice, Reason> {
+    let invalid = || Reason::from(format!("invalid array index {text}"));
     let mut groups = text.splitn(3, ':');
     let first = groups.next().unwrap_or_default();
     let second = groups.next();

@@ -73,13 +73,14 @@ impl Failure {
             (None, Some(Unanswered::Timeout)) => ErrorKind::Timeout,
             (None, Some(Unanswered::Connection)) => ErrorKind::Unavailable,
             (None, None) => ErrorKind::Failed,
-            (Some(404), _) => ErrorKind::NotFound,
-            (Some(409), _) => ErrorKind::Conflict,
-            (Some(401 | 403), _) => ErrorKind::Unauthorized,
-            (Some(408 | 504), _) => ErrorKind::Timeout,
-            _ if self.retryable() => ErrorKind::Unavailable,
-            (Some(400 | 405 | 406 | 410 | 413 | 415 | 422), _) => ErrorKind::Invalid,
-            _ => ErrorKind::Failed,
+            // By the status, as every HTTP client of the adapter classifies it; a status
+            // reason that marks the failure transient (`ServerTimeout` on a 400) wins.
+            (Some(code), _) => match ErrorKind::of_http_status(code) {
+                ErrorKind::Invalid | ErrorKind::Failed if self.retryable() => {
+                    ErrorKind::Unavailable
+                }
+                kind => kind,
+            },
         }
     }
 

@@ -69,7 +69,7 @@ impl Settings {
         } else {
             Source::InCluster
         };
-        let positive = |d: &crate::config::duration::GoDuration, default: u64| {
+        let positive = |d: &crate::golang::GoDuration, default: u64| {
             if d.0 > 0 {
                 d.to_std()
             } else {
@@ -694,7 +694,7 @@ mod tests {
         cfg.qps = 5.0;
         cfg.burst = 7;
         cfg.retry_attempts = 1;
-        cfg.recreate_timeout = crate::config::duration::GoDuration::from_secs(2);
+        cfg.recreate_timeout = crate::golang::GoDuration::from_secs(2);
         let s = Settings::from_config(&cfg, &env);
         assert_eq!(
             s.source,

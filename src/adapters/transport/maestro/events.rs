@@ -57,6 +57,11 @@ fn timestamp(t: DateTime<Utc>) -> CloudEventAttributeValue {
     }
 }
 
+/// A resource version the `resourceversion` extension (int32) cannot carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("resource version {0} does not fit the resourceversion extension (int32)")]
+pub struct VersionOverflow(pub i64);
+
 /// One spec event to publish.
 #[derive(Debug, Clone)]
 pub struct SpecEvent<'a> {
@@ -75,13 +80,8 @@ pub struct SpecEvent<'a> {
 
 impl SpecEvent<'_> {
     /// The protobuf event, in binary content mode.
-    pub fn encode(&self) -> Result<CloudEvent, String> {
-        let version = i32::try_from(self.version).map_err(|_| {
-            format!(
-                "resource version {} does not fit the resourceversion extension (int32)",
-                self.version
-            )
-        })?;
+    pub fn encode(&self) -> Result<CloudEvent, VersionOverflow> {
+        let version = i32::try_from(self.version).map_err(|_| VersionOverflow(self.version))?;
         let mut attributes: HashMap<String, CloudEventAttributeValue> = HashMap::new();
         attributes.insert("ce-time".into(), timestamp(self.now));
         attributes.insert("ce-clustername".into(), string(self.consumer));

@@ -16,8 +16,8 @@ use self::proto::{CloudEvent, PublishRequest};
 use self::rest::{Rest, to_manifest_work};
 use crate::adapters::broker::Readiness;
 use crate::config::adapter::MaestroConfig;
-use crate::config::duration::GoDuration;
 use crate::domain::generation::{decide, validate_manifest_work};
+use crate::golang::GoDuration;
 use crate::ports::{
     Applied, ErrorKind, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
     manifest_identity,
@@ -32,20 +32,43 @@ use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+/// Why the Maestro clients cannot be set up from `clients.maestro`, or a certificate or token
+/// file cannot be used. The text names the field or the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(String);
+
+impl From<String> for SetupError {
+    fn from(s: String) -> Self {
+        SetupError(s)
+    }
+}
+
+impl From<&str> for SetupError {
+    fn from(s: &str) -> Self {
+        SetupError(s.to_string())
+    }
+}
+
 /// A bearer token read from a file on every use (so rotated tokens are picked up).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenFile(pub PathBuf);
 
 impl TokenFile {
-    pub fn read(&self) -> Result<String, String> {
-        let text = std::fs::read_to_string(&self.0)
-            .map_err(|e| format!("failed to read token file {}: {e}", self.0.display()))?;
+    pub fn read(&self) -> Result<String, SetupError> {
+        let text = std::fs::read_to_string(&self.0).map_err(|e| {
+            SetupError::from(format!(
+                "failed to read token file {}: {e}",
+                self.0.display()
+            ))
+        })?;
         let token = text.trim();
         if token.is_empty() {
             return Err(format!(
                 "token file {} is empty or contains only whitespace",
                 self.0.display()
-            ));
+            )
+            .into());
         }
         Ok(token.to_string())
     }
@@ -136,11 +159,12 @@ impl Settings {
     }
 }
 
-fn duration_or(text: &str, key: &str, default: u64) -> Result<Duration, String> {
+fn duration_or(text: &str, key: &str, default: u64) -> Result<Duration, SetupError> {
     if text.trim().is_empty() {
         return Ok(Duration::from_secs(default));
     }
-    let d = GoDuration::parse(text).map_err(|e| format!("clients.maestro.{key}: {e}"))?;
+    let d = GoDuration::parse(text)
+        .map_err(|e| SetupError::from(format!("clients.maestro.{key}: {e}")))?;
     if d.0 <= 0 {
         return Ok(Duration::from_secs(default));
     }
@@ -166,7 +190,7 @@ fn non_empty(s: &str) -> Option<PathBuf> {
 
 impl Settings {
     /// Validates `clients.maestro` with the Go adapter's messages.
-    pub fn from_config(cfg: Option<&MaestroConfig>) -> Result<Settings, String> {
+    pub fn from_config(cfg: Option<&MaestroConfig>) -> Result<Settings, SetupError> {
         let cfg = cfg.ok_or("maestro config is required")?;
         let http = cfg.http_server_address.trim();
         if http.is_empty() {
@@ -176,12 +200,12 @@ impl Settings {
         if scheme != "http" && scheme != "https" {
             return Err(format!(
                 "MaestroServerAddr must use http:// or https:// scheme (got scheme {scheme:?} in {http:?})"
-            ));
+            ).into());
         }
         if !cfg.insecure && scheme != "https" {
             return Err(format!(
                 "MaestroServerAddr must use https:// scheme when Insecure=false (got {http:?}); use https:// URL or set Insecure=true for http:// connections"
-            ));
+            ).into());
         }
         let grpc = cfg.grpc_server_address.trim();
         if grpc.is_empty() {
@@ -242,7 +266,9 @@ pub struct Auth(Option<TokenFile>);
 impl tonic::service::Interceptor for Auth {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(file) = &self.0 {
-            let token = file.read().map_err(tonic::Status::unauthenticated)?;
+            let token = file
+                .read()
+                .map_err(|e| tonic::Status::unauthenticated(e.to_string()))?;
             let value = format!("Bearer {token}")
                 .parse()
                 .map_err(|_| tonic::Status::unauthenticated("the token is not a valid header"))?;
@@ -254,19 +280,16 @@ impl tonic::service::Interceptor for Auth {
 
 pub(crate) type Client = CloudEventServiceClient<InterceptedService<Channel, Auth>>;
 
-fn read_pem(path: &PathBuf) -> Result<Vec<u8>, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+fn read_pem(path: &PathBuf) -> Result<Vec<u8>, SetupError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| SetupError::from(format!("failed to read {}: {e}", path.display())))?;
     if !String::from_utf8_lossy(&bytes).contains("-----BEGIN") {
-        return Err(format!(
-            "failed to parse CA certificate from {}",
-            path.display()
-        ));
+        return Err(format!("failed to parse CA certificate from {}", path.display()).into());
     }
     Ok(bytes)
 }
 
-fn grpc_client(settings: &Settings) -> Result<Client, String> {
+fn grpc_client(settings: &Settings) -> Result<Client, SetupError> {
     let failed = |e: &dyn std::fmt::Display| format!("failed to create Maestro work client: {e}");
     let (url, token, tls) = match &settings.grpc {
         GrpcSecurity::Plaintext => (format!("http://{}", settings.grpc_address), None, None),
@@ -280,10 +303,12 @@ fn grpc_client(settings: &Settings) -> Result<Client, String> {
                 .with_native_roots()
                 .ca_certificate(tonic::transport::Certificate::from_pem(ca));
             if let Some((cert, key)) = identity {
-                let cert = std::fs::read(cert)
-                    .map_err(|e| format!("failed to read {}: {e}", cert.display()))?;
-                let key = std::fs::read(key)
-                    .map_err(|e| format!("failed to read {}: {e}", key.display()))?;
+                let cert = std::fs::read(cert).map_err(|e| {
+                    SetupError::from(format!("failed to read {}: {e}", cert.display()))
+                })?;
+                let key = std::fs::read(key).map_err(|e| {
+                    SetupError::from(format!("failed to read {}: {e}", key.display()))
+                })?;
                 tls = tls.identity(tonic::transport::Identity::from_pem(cert, key));
             }
             (
@@ -306,7 +331,7 @@ fn grpc_client(settings: &Settings) -> Result<Client, String> {
     ))
 }
 
-fn rest_client(settings: &Settings) -> Result<Rest, String> {
+fn rest_client(settings: &Settings) -> Result<Rest, SetupError> {
     let mut builder = reqwest::Client::builder().timeout(settings.timeout);
     if settings.insecure {
         builder = builder.tls_danger_accept_invalid_certs(true);
@@ -315,12 +340,17 @@ fn rest_client(settings: &Settings) -> Result<Rest, String> {
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .ok()
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| format!("failed to parse CA certificate from {}", ca.display()))?;
+            .ok_or_else(|| {
+                SetupError::from(format!(
+                    "failed to parse CA certificate from {}",
+                    ca.display()
+                ))
+            })?;
         builder = builder.tls_certs_only(certs);
     }
     let http = builder
         .build()
-        .map_err(|e| format!("failed to create Maestro HTTP client: {e}"))?;
+        .map_err(|e| SetupError::from(format!("failed to create Maestro HTTP client: {e}")))?;
     Ok(Rest::new(
         http,
         &settings.http_address,
@@ -400,7 +430,7 @@ async fn watch_tls_files(settings: Settings, shared: std::sync::Arc<Shared>) {
 impl MaestroTransport {
     /// Builds the clients (the gRPC channel connects lazily, as in the Go adapter), starts the
     /// subscription, which reports Maestro's health to `readiness`, and the TLS file watcher.
-    pub fn connect(settings: &Settings, readiness: Option<Readiness>) -> Result<Self, String> {
+    pub fn connect(settings: &Settings, readiness: Option<Readiness>) -> Result<Self, SetupError> {
         let (reloads, reload_rx) = tokio::sync::watch::channel(0);
         let shared = std::sync::Arc::new(Shared {
             grpc: std::sync::RwLock::new(grpc_client(settings)?),
@@ -639,7 +669,7 @@ impl Transport for MaestroTransport {
             .map_err(|e| e.context(format!("failed to get ManifestWork {consumer}/{name}")))?;
         // Maestro patches works: there is no recreate.
         let (operation, reason) = decide(&work, existing.as_ref(), false);
-        let failed = |verb: &str, e: String| {
+        let failed = |verb: &str, e: &dyn std::fmt::Display| {
             TransportError::failed(format!(
                 "failed to {verb} ManifestWork {consumer}/{name}: {e}"
             ))
@@ -690,7 +720,7 @@ impl Transport for MaestroTransport {
                     now,
                 }
                 .encode()
-                .map_err(|e| failed("patch", e))?;
+                .map_err(|e| failed("patch", &e))?;
                 self.publish(event)
                     .await
                     .map_err(|s| unpublished("patch", &s))?;
@@ -720,7 +750,7 @@ impl Transport for MaestroTransport {
                     now,
                 }
                 .encode()
-                .map_err(|e| failed("create", e))?;
+                .map_err(|e| failed("create", &e))?;
                 if let Err(s) = self.publish(event).await {
                     if is_unknown_consumer(&s) {
                         return Err(consumer_not_registered(consumer));
@@ -815,7 +845,7 @@ impl Transport for MaestroTransport {
                 gvk.kind
             )));
         }
-        let failed = |e: String| {
+        let failed = |e: &dyn std::fmt::Display| {
             TransportError::failed(format!(
                 "failed to delete ManifestWork {consumer}/{name}: {e}"
             ))
@@ -859,7 +889,7 @@ impl Transport for MaestroTransport {
             now,
         }
         .encode()
-        .map_err(failed)?;
+        .map_err(|e| failed(&e))?;
         self.publish(event).await.map_err(|s| unpublished(&s))?;
         self.recent.forget(&id);
         Ok(())
@@ -890,25 +920,27 @@ mod tests {
     #[test]
     fn settings_validation_uses_the_go_messages() {
         assert_eq!(
-            Settings::from_config(None).unwrap_err(),
+            Settings::from_config(None).unwrap_err().to_string(),
             "maestro config is required"
         );
         let mut c = cfg();
         c.http_server_address = String::new();
         assert_eq!(
-            Settings::from_config(Some(&c)).unwrap_err(),
+            Settings::from_config(Some(&c)).unwrap_err().to_string(),
             "maestro server address is required"
         );
         c.http_server_address = "ftp://x".into();
         assert!(
             Settings::from_config(Some(&c))
                 .unwrap_err()
+                .to_string()
                 .starts_with("MaestroServerAddr must use http:// or https:// scheme")
         );
         c.http_server_address = "http://x:8000".into();
         assert!(
             Settings::from_config(Some(&c))
                 .unwrap_err()
+                .to_string()
                 .starts_with("MaestroServerAddr must use https:// scheme when Insecure=false")
         );
         c.insecure = true;
@@ -929,13 +961,13 @@ mod tests {
         }
         c.grpc_server_address = String::new();
         assert_eq!(
-            Settings::from_config(Some(&c)).unwrap_err(),
+            Settings::from_config(Some(&c)).unwrap_err().to_string(),
             "maestro gRPC server address is required"
         );
         let mut c = cfg();
         c.source_id = " ".into();
         assert_eq!(
-            Settings::from_config(Some(&c)).unwrap_err(),
+            Settings::from_config(Some(&c)).unwrap_err().to_string(),
             "maestro sourceID is required"
         );
         let mut c = cfg();
@@ -943,6 +975,7 @@ mod tests {
         assert!(
             Settings::from_config(Some(&c))
                 .unwrap_err()
+                .to_string()
                 .starts_with("no TLS configuration provided")
         );
     }
@@ -1000,6 +1033,7 @@ mod tests {
         assert!(
             Settings::from_config(Some(&c))
                 .unwrap_err()
+                .to_string()
                 .starts_with("clients.maestro.server_healthiness_timeout")
         );
     }
@@ -1011,7 +1045,10 @@ mod tests {
         c.http_server_address = "http://maestro:8000".into();
         c.grpc_server_address = "not an address".into();
         let s = Settings::from_config(Some(&c)).unwrap();
-        let err = MaestroTransport::connect(&s, None).err().unwrap();
+        let err = MaestroTransport::connect(&s, None)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             err.starts_with("failed to create Maestro work client: "),
             "{err}"
@@ -1029,6 +1066,7 @@ mod tests {
             TokenFile(p)
                 .read()
                 .unwrap_err()
+                .to_string()
                 .ends_with("is empty or contains only whitespace")
         );
     }

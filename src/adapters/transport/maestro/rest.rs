@@ -5,20 +5,6 @@
 use crate::ports::{ErrorKind, TransportError};
 use serde_json::{Map, Value, json};
 
-/// The classification of an HTTP error status from Maestro's REST API.
-fn status_kind(status: u16) -> ErrorKind {
-    match status {
-        200..=299 => ErrorKind::Failed,
-        401 | 403 => ErrorKind::Unauthorized,
-        404 => ErrorKind::NotFound,
-        409 => ErrorKind::Conflict,
-        408 | 504 => ErrorKind::Timeout,
-        429 | 500..=599 => ErrorKind::Unavailable,
-        400..=499 => ErrorKind::Invalid,
-        _ => ErrorKind::Failed,
-    }
-}
-
 /// The REST client.
 #[derive(Clone)]
 pub struct Rest {
@@ -84,7 +70,7 @@ impl Rest {
             req = req.bearer_auth(
                 token
                     .read()
-                    .map_err(|e| TransportError::new(ErrorKind::Unauthorized, e))?,
+                    .map_err(|e| TransportError::new(ErrorKind::Unauthorized, e.to_string()))?,
             );
         }
         let response = req.send().await.map_err(|e| self.failure(&url, e, false))?;
@@ -98,7 +84,7 @@ impl Rest {
         }
         let json: Value = serde_json::from_slice(&body).map_err(|e| {
             TransportError::new(
-                status_kind(status),
+                ErrorKind::of_http_status(status),
                 format!(
                     "GET {url}: HTTP {status}, not JSON ({e}): {}",
                     String::from_utf8_lossy(&body)
@@ -115,7 +101,7 @@ impl Rest {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             return Err(TransportError::new(
-                status_kind(status),
+                ErrorKind::of_http_status(status),
                 format!("GET {url}: HTTP {status}: {code}: {reason}"),
             ));
         }

@@ -4,6 +4,12 @@
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 
+/// A duration text `time.ParseDuration` refuses; the text is Go's
+/// (`time: invalid duration "x"`, `time: unknown unit "d" in duration "1d"`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DurationError(String);
+
 /// A signed duration in nanoseconds, as Go stores it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GoDuration(pub i64);
@@ -30,10 +36,10 @@ impl GoDuration {
     /// unsigned integers (so values above 2^53 ns keep every digit), a fraction added as Go adds
     /// it (`1.0000000005s` is 1000000000 ns), overflow past 2^63 refused. The error texts are
     /// Go's.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, DurationError> {
         const LIMIT: u64 = 1 << 63;
         let orig = s;
-        let invalid = || format!("time: invalid duration \"{orig}\"");
+        let invalid = || DurationError(format!("time: invalid duration \"{orig}\""));
         let (neg, mut rest) = match s.as_bytes().first() {
             Some(b'-') => (true, &s[1..]),
             Some(b'+') => (false, &s[1..]),
@@ -74,11 +80,15 @@ impl GoDuration {
                 "s" => 1_000_000_000,
                 "m" => 60_000_000_000,
                 "h" => 3_600_000_000_000,
-                "" => return Err(format!("time: missing unit in duration \"{orig}\"")),
+                "" => {
+                    return Err(DurationError(format!(
+                        "time: missing unit in duration \"{orig}\""
+                    )));
+                }
                 other => {
-                    return Err(format!(
+                    return Err(DurationError(format!(
                         "time: unknown unit \"{other}\" in duration \"{orig}\""
-                    ));
+                    )));
                 }
             };
             if whole > LIMIT / unit_ns {
@@ -212,11 +222,11 @@ mod tests {
         assert_eq!(GoDuration::parse("-2s").unwrap().0, -2_000_000_000);
         assert_eq!(GoDuration::parse("0").unwrap().0, 0);
         assert_eq!(
-            GoDuration::parse("10").unwrap_err(),
+            GoDuration::parse("10").unwrap_err().to_string(),
             "time: missing unit in duration \"10\""
         );
         assert_eq!(
-            GoDuration::parse("3x").unwrap_err(),
+            GoDuration::parse("3x").unwrap_err().to_string(),
             "time: unknown unit \"x\" in duration \"3x\""
         );
         assert!(GoDuration::parse("").is_err());

@@ -1,0 +1,18 @@
+//! Go's textual forms the adapter reproduces byte for byte: `time.Duration` text, `strconv`
+//! booleans and float printing, `fmt`'s `%v` of decoded JSON. A leaf: config, the expression
+//! languages and the YAML loader all read and print values the way the Go adapter did, and
+//! none of them depends on another for it.
+
+pub mod duration;
+pub mod fmt;
+
+pub use duration::GoDuration;
+
+/// Go's `strconv.ParseBool`.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
