@@ -236,7 +236,7 @@ impl Telemetry {
         }
         let mut resource = opentelemetry_sdk::Resource::builder().with_attributes([
             KeyValue::new("service.version", version.to_string()),
-            KeyValue::new("host.name", crate::app::logfmt::hostname()),
+            KeyValue::new("host.name", crate::host::hostname()),
             KeyValue::new("process.runtime.name", "rust"),
         ]);
         resource = resource.with_service_name(settings.service_name.clone());

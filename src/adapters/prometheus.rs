@@ -1,8 +1,11 @@
 //! Prometheus metrics: every `hyperfleet_adapter_*` series of the Go adapter with the same
-//! names, help texts, labels and buckets, declared once here, plus process metrics.
+//! names, help texts, labels and buckets, declared once here, plus process metrics. The executor
+//! reports deletions through `ExecutionObserver`, the serve loop its messages and events through
+//! `LoopMetrics`; the metrics server (`adapters::servers`) exposes the text.
 
 use crate::domain::ExecutionResult;
 use crate::ports::ExecutionObserver;
+use crate::service::LoopMetrics;
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
     TextEncoder,
@@ -262,6 +265,21 @@ impl ExecutionObserver for Metrics {
         self.deletion_duration
             .with_label_values(&[kind])
             .observe(seconds);
+    }
+}
+
+impl LoopMetrics for Metrics {
+    fn record_consumed(&self) {
+        Metrics::record_consumed(self)
+    }
+    fn record_unparseable(&self) {
+        Metrics::record_unparseable(self)
+    }
+    fn record_handled(&self, seconds: f64) {
+        Metrics::record_handled(self, seconds)
+    }
+    fn record_event(&self, result: &ExecutionResult, seconds: f64) {
+        Metrics::record_event(self, result, seconds)
     }
 }
 

@@ -11,17 +11,16 @@
 //! dropped unsettled, which returns it to the broker (RabbitMQ requeues it when the channel
 //! closes, Pub/Sub nacks it), and only the events already running are drained.
 
-use super::metrics::Metrics;
-use super::servers::Health;
+use super::locks::KeyLocks;
+pub use super::locks::resource_key;
+use super::{LoopHealth, LoopMetrics};
 use crate::domain::Executor;
 use crate::domain::event::CloudEvent;
 use crate::ports::{Delivery, EventSource};
-use serde_json::Value;
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedMutexGuard, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -29,8 +28,10 @@ use tokio::time::Instant;
 #[derive(Clone)]
 pub struct LoopDeps {
     pub executor: Arc<Executor>,
-    pub metrics: Arc<Metrics>,
-    pub health: Arc<Health>,
+    /// The Prometheus metrics in the service.
+    pub metrics: Arc<dyn LoopMetrics>,
+    /// The health server's state: readiness drops when shutdown starts.
+    pub health: Arc<dyn LoopHealth>,
     /// Events processed at once (at least 1).
     pub parallelism: usize,
     /// How long in-flight events may take to finish after shutdown starts.
@@ -53,56 +54,6 @@ pub enum LoopEnd {
     DrainTimedOut(usize),
     /// The event source ended without a shutdown request (a fatal broker error).
     SourceClosed,
-}
-
-/// Per-resource locks: events for the same resource run one after the other.
-#[derive(Default)]
-struct KeyLocks {
-    map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-struct KeyGuard {
-    key: String,
-    locks: Arc<KeyLocks>,
-    guard: Option<OwnedMutexGuard<()>>,
-}
-
-impl Drop for KeyGuard {
-    fn drop(&mut self) {
-        drop(self.guard.take());
-        if let Ok(mut map) = self.locks.map.lock()
-            && map
-                .get(&self.key)
-                .is_some_and(|m| Arc::strong_count(m) == 1)
-        {
-            map.remove(&self.key);
-        }
-    }
-}
-
-impl KeyLocks {
-    async fn lock(self: &Arc<Self>, key: String) -> KeyGuard {
-        let m = {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(key.clone()).or_default().clone()
-        };
-        let guard = m.lock_owned().await;
-        KeyGuard {
-            key,
-            locks: self.clone(),
-            guard: Some(guard),
-        }
-    }
-}
-
-/// The resource an event is about: `owner id/id` for owned resources (node pools), else `id`.
-pub fn resource_key(data: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(data).ok()?;
-    let id = v.get("id")?.as_str()?;
-    match v.pointer("/owner_references/id").and_then(Value::as_str) {
-        Some(owner) => Some(format!("{owner}/{id}")),
-        None => Some(id.to_string()),
-    }
 }
 
 /// Deliveries held (waiting for their resource or running) per execution slot.
@@ -258,22 +209,4 @@ async fn handle(
     }
     deps.metrics
         .record_handled(received.elapsed().as_secs_f64());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::resource_key;
-
-    #[test]
-    fn resource_keys() {
-        assert_eq!(
-            resource_key(br#"{"id":"c1","kind":"Cluster"}"#).as_deref(),
-            Some("c1")
-        );
-        assert_eq!(
-            resource_key(br#"{"id":"np1","owner_references":{"id":"c1"}}"#).as_deref(),
-            Some("c1/np1")
-        );
-        assert_eq!(resource_key(b"{}"), None);
-    }
 }
