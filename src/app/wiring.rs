@@ -20,45 +20,7 @@ pub(super) async fn transport_for(
     let _ = (loaded, env, health);
     match client {
         #[cfg(feature = "maestro")]
-        "maestro" => {
-            use crate::adapters::transport::maestro::{MaestroTransport, Settings};
-            let failed = |e: String| {
-                tracing::error!(error = %e, "Failed to create Maestro client");
-                anyhow!("failed to create Maestro client: {e}")
-            };
-            let settings =
-                Settings::from_config(loaded.adapter.clients.maestro.as_ref()).map_err(failed)?;
-            tracing::info!(
-                "Maestro client: grpc={} http={} source={} timeout={} retry_attempts={}",
-                settings.grpc_address,
-                settings.http_address,
-                settings.source_id,
-                crate::config::GoDuration(settings.timeout.as_nanos() as i64),
-                settings.publish_attempts
-            );
-            if let Some(client_id) = loaded
-                .adapter
-                .clients
-                .maestro
-                .as_ref()
-                .map(|m| m.client_id.trim())
-                .filter(|c| !c.is_empty())
-            {
-                // Kept loadable (the Go charts set it) but said out loud: Maestro's gRPC
-                // protocol has no field for it, in Go (sdk-go uses it for MQTT only) or here.
-                tracing::warn!(
-                    client_id,
-                    "clients.maestro.client_id has no effect: Maestro's gRPC protocol carries no client id; the source is clients.maestro.source_id"
-                );
-            }
-            health.set("maestro", false);
-            let h = health.clone();
-            let readiness: crate::adapters::broker::Readiness =
-                Arc::new(move |up| h.set("maestro", up));
-            let transport =
-                MaestroTransport::connect(&settings, Some(readiness)).map_err(failed)?;
-            Ok(Arc::new(transport))
-        }
+        "maestro" => maestro(loaded, health),
         #[cfg(not(feature = "maestro"))]
         "maestro" => Err(anyhow!(
             "failed to create Maestro client: this build has no Maestro transport (build with --features maestro)"
@@ -77,6 +39,47 @@ pub(super) async fn transport_for(
             "failed to create Kubernetes client: this build has no Kubernetes transport (build with --features k8s)"
         )),
     }
+}
+
+/// The Maestro transport; Maestro's health (its Subscribe stream and heartbeats) becomes the
+/// `maestro` readiness check, failing until the stream is up.
+#[cfg(feature = "maestro")]
+fn maestro(loaded: &Loaded, health: &Arc<Health>) -> Result<Arc<dyn Transport>> {
+    use crate::adapters::transport::maestro::{MaestroTransport, Settings};
+    let failed = |e: String| {
+        tracing::error!(error = %e, "Failed to create Maestro client");
+        anyhow!("failed to create Maestro client: {e}")
+    };
+    let settings =
+        Settings::from_config(loaded.adapter.clients.maestro.as_ref()).map_err(failed)?;
+    tracing::info!(
+        "Maestro client: grpc={} http={} source={} timeout={} retry_attempts={}",
+        settings.grpc_address,
+        settings.http_address,
+        settings.source_id,
+        crate::config::GoDuration(settings.timeout.as_nanos() as i64),
+        settings.publish_attempts
+    );
+    if let Some(client_id) = loaded
+        .adapter
+        .clients
+        .maestro
+        .as_ref()
+        .map(|m| m.client_id.trim())
+        .filter(|c| !c.is_empty())
+    {
+        // Kept loadable (the Go charts set it) but said out loud: Maestro's gRPC
+        // protocol has no field for it, in Go (sdk-go uses it for MQTT only) or here.
+        tracing::warn!(
+            client_id,
+            "clients.maestro.client_id has no effect: Maestro's gRPC protocol carries no client id; the source is clients.maestro.source_id"
+        );
+    }
+    health.set("maestro", false);
+    let h = health.clone();
+    let readiness: crate::adapters::broker::Readiness = Arc::new(move |up| h.set("maestro", up));
+    let transport = MaestroTransport::connect(&settings, Some(readiness)).map_err(failed)?;
+    Ok(Arc::new(transport))
 }
 
 /// The startup error of a failed subscription, logged with the runbook's pattern.

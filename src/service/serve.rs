@@ -137,6 +137,31 @@ async fn reject(delivery: Box<dyn Delivery>, deps: &LoopDeps, received: Instant)
         .record_handled(received.elapsed().as_secs_f64());
 }
 
+/// The event a delivery carries, or `None` (logged) for a message over `max_event_bytes` or
+/// one that is not a CloudEvent.
+fn admit(delivery: &dyn Delivery, max_event_bytes: usize) -> Option<CloudEvent> {
+    let size = delivery.payload().len();
+    if size > max_event_bytes {
+        let message_id = delivery.message_id();
+        tracing::error!(
+            size,
+            limit = max_event_bytes,
+            message_id,
+            "Message of {size} bytes is over the {} byte limit (--max-event-bytes); rejecting the message",
+            max_event_bytes
+        );
+        return None;
+    }
+    match CloudEvent::parse(delivery.payload()) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            let message_id = delivery.message_id();
+            tracing::error!(error = %e, message_id, "Failed to parse CloudEvent; rejecting the message");
+            None
+        }
+    }
+}
+
 /// One delivery: parse, serialise per resource, execute, record, settle.
 async fn handle(
     delivery: Box<dyn Delivery>,
@@ -147,25 +172,8 @@ async fn handle(
 ) {
     let received = Instant::now();
     deps.metrics.record_consumed();
-    let size = delivery.payload().len();
-    if size > deps.max_event_bytes {
-        let message_id = delivery.message_id();
-        tracing::error!(
-            size,
-            limit = deps.max_event_bytes,
-            message_id,
-            "Message of {size} bytes is over the {} byte limit (--max-event-bytes); rejecting the message",
-            deps.max_event_bytes
-        );
+    let Some(event) = admit(delivery.as_ref(), deps.max_event_bytes) else {
         return reject(delivery, deps, received).await;
-    }
-    let event = match CloudEvent::parse(delivery.payload()) {
-        Ok(e) => e,
-        Err(e) => {
-            let message_id = delivery.message_id();
-            tracing::error!(error = %e, message_id, "Failed to parse CloudEvent; rejecting the message");
-            return reject(delivery, deps, received).await;
-        }
     };
     let time = event
         .time
