@@ -20,13 +20,13 @@
 )]
 
 use hyperfleet_adapter::adapters::api::RecordedApi;
+use hyperfleet_adapter::adapters::prometheus::Metrics;
+use hyperfleet_adapter::adapters::servers::Health;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
-use hyperfleet_adapter::app::metrics::Metrics;
-use hyperfleet_adapter::app::serve::{self, LoopDeps};
-use hyperfleet_adapter::app::servers::Health;
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::ports::{BrokerError, Delivery, EventSource};
+use hyperfleet_adapter::service::serve::{self, LoopDeps};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -8,9 +8,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use hyperfleet_adapter::adapters::api::RecordedApi;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
-use hyperfleet_adapter::app::dryrun::load_discovery;
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
+use hyperfleet_adapter::dryrun::load_discovery;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -1,18 +1,24 @@
 //! HyperFleet Adapter: consumes CloudEvents, extracts params, evaluates preconditions, applies
 //! resources through Kubernetes or Maestro and reports status to the HyperFleet API.
 //!
-//! This crate is laid out hexagonally: `config` and `expr` are pure, `app` is the composition
-//! root that wires the CLI.
+//! This crate is laid out hexagonally (see docs/architecture.md): `domain` is the pure core over
+//! the traits of `ports`, with `config`, `expr` and `yaml` beneath it; `service` runs the core
+//! for each delivery; `adapters` are the outside worlds; `dryrun` runs the core on files and
+//! prints its trace; `app` is the composition root that parses the CLI and wires everything.
 
 pub mod adapters;
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod dryrun;
 pub mod expr;
 pub mod golang;
+pub mod host;
+pub mod logging;
 pub mod ports;
 pub mod redact;
 pub mod retry;
+pub mod service;
 pub mod telemetry;
 pub mod yaml;
 

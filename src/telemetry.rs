@@ -66,134 +66,22 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The settings from `env`, for the adapter called `adapter_name`.
+    /// The settings from `env`, for the adapter called `adapter_name`. What each variable
+    /// decided (and every value refused) is noted, in the order the variables are read.
     pub fn from_env(env: &dyn EnvSource, adapter_name: &str) -> Self {
         let mut notes = Vec::new();
-        let mut note = |warn: bool, message: String| notes.push(Note { warn, message });
-        let enabled = match non_empty(env, "HYPERFLEET_TRACING_ENABLED") {
-            None => true,
-            Some(v) => match crate::config::layering::parse_go_bool(&v) {
-                Some(b) => b,
-                None => {
-                    note(
-                        true,
-                        format!(
-                            "Invalid HYPERFLEET_TRACING_ENABLED value {v:?}, defaulting to true"
-                        ),
-                    );
-                    true
-                }
-            },
-        };
+        let enabled = enabled(env, &mut notes);
         let traces_endpoint = non_empty(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
         let generic_endpoint = non_empty(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
-        let endpoint = traces_endpoint.clone().or(generic_endpoint.clone());
-        let exporter = non_empty(env, "OTEL_TRACES_EXPORTER").map(|v| v.to_lowercase());
-        let export = match (exporter.as_deref(), endpoint) {
-            (Some("none"), _) => {
-                note(
-                    false,
-                    "OTEL_TRACES_EXPORTER=none: spans are not exported".into(),
-                );
-                Export::None
-            }
-            (_, None) => {
-                note(
-                    false,
-                    "No OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT configured: \
-                     spans are not exported (trace ids are still propagated and logged)"
-                        .into(),
-                );
-                Export::None
-            }
-            (_, Some(_)) => {
-                let (var, value) = match non_empty(env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") {
-                    Some(v) => ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", v),
-                    None => (
-                        "OTEL_EXPORTER_OTLP_PROTOCOL",
-                        non_empty(env, "OTEL_EXPORTER_OTLP_PROTOCOL").unwrap_or_default(),
-                    ),
-                };
-                let (export, protocol) = match value.as_str() {
-                    "http/protobuf" | "http" => (Export::OtlpHttp, "http/protobuf"),
-                    "grpc" | "" => (Export::OtlpGrpc, "grpc"),
-                    other => {
-                        note(
-                            true,
-                            format!("Unrecognized {var} value {other:?}, using default grpc"),
-                        );
-                        (Export::OtlpGrpc, "grpc")
-                    }
-                };
-                note(
-                    false,
-                    format!("OTLP trace exporter configured: protocol={protocol}"),
-                );
-                export
-            }
-        };
-        let mut sampler = non_empty(env, "OTEL_TRACES_SAMPLER")
-            .unwrap_or_default()
-            .to_lowercase();
-        match sampler.as_str() {
-            "" => sampler = "parentbased_traceidratio".into(),
-            "always_on"
-            | "always_off"
-            | "traceidratio"
-            | "parentbased_traceidratio"
-            | "parentbased_always_on"
-            | "parentbased_always_off" => {}
-            other => {
-                note(
-                    true,
-                    format!(
-                        "Unrecognized OTEL_TRACES_SAMPLER value {other:?}, using default parentbased_traceidratio"
-                    ),
-                );
-                sampler = "parentbased_traceidratio".into();
-            }
-        }
-        let ratio = match non_empty(env, "OTEL_TRACES_SAMPLER_ARG") {
-            None => 1.0,
-            Some(v) => match v.trim().parse::<f64>() {
-                Ok(r) if (0.0..=1.0).contains(&r) => r,
-                _ => {
-                    note(
-                        true,
-                        format!("Invalid OTEL_TRACES_SAMPLER_ARG value {v:?}, using default 1.0"),
-                    );
-                    1.0
-                }
-            },
-        };
-        let mut propagators = Vec::new();
-        let list = non_empty(env, "OTEL_PROPAGATORS").unwrap_or("tracecontext,baggage".into());
-        for name in list.split(',').map(|s| s.trim().to_lowercase()) {
-            match name.as_str() {
-                "tracecontext" => propagators.push(Propagator::TraceContext),
-                "baggage" => propagators.push(Propagator::Baggage),
-                "none" | "" => {}
-                other => note(
-                    true,
-                    format!(
-                        "Unsupported OTEL_PROPAGATORS entry {other:?} ignored (supported: tracecontext, baggage, none)"
-                    ),
-                ),
-            }
-        }
-        propagators.dedup();
-        let endpoint = match (export, traces_endpoint, generic_endpoint) {
-            (Export::None, _, _) => None,
-            (_, Some(e), _) => Some(e),
-            (Export::OtlpHttp, None, Some(e)) => {
-                Some(format!("{}/v1/traces", e.trim_end_matches('/')))
-            }
-            (_, None, e) => e,
-        };
+        let configured = traces_endpoint.is_some() || generic_endpoint.is_some();
+        let export = export(env, configured, &mut notes);
+        let sampler = sampler(env, &mut notes);
+        let ratio = ratio(env, &mut notes);
+        let propagators = propagators(env, &mut notes);
         Settings {
             enabled,
             export,
-            endpoint,
+            endpoint: endpoint(export, traces_endpoint, generic_endpoint),
             sampler,
             ratio,
             service_name: non_empty(env, "OTEL_SERVICE_NAME")
@@ -217,6 +105,152 @@ impl Settings {
     }
 }
 
+fn note(notes: &mut Vec<Note>, warn: bool, message: String) {
+    notes.push(Note { warn, message });
+}
+
+/// `HYPERFLEET_TRACING_ENABLED` (Go's `strconv.ParseBool`; on unless it says otherwise).
+fn enabled(env: &dyn EnvSource, notes: &mut Vec<Note>) -> bool {
+    let Some(v) = non_empty(env, "HYPERFLEET_TRACING_ENABLED") else {
+        return true;
+    };
+    crate::golang::parse_bool(&v).unwrap_or_else(|| {
+        note(
+            notes,
+            true,
+            format!("Invalid HYPERFLEET_TRACING_ENABLED value {v:?}, defaulting to true"),
+        );
+        true
+    })
+}
+
+/// How spans leave: not at all without an endpoint (`configured`) or with
+/// `OTEL_TRACES_EXPORTER=none`, else OTLP over the protocol the variables name.
+fn export(env: &dyn EnvSource, configured: bool, notes: &mut Vec<Note>) -> Export {
+    let exporter = non_empty(env, "OTEL_TRACES_EXPORTER").map(|v| v.to_lowercase());
+    if exporter.as_deref() == Some("none") {
+        note(
+            notes,
+            false,
+            "OTEL_TRACES_EXPORTER=none: spans are not exported".into(),
+        );
+        return Export::None;
+    }
+    if !configured {
+        note(
+            notes,
+            false,
+            "No OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT configured: \
+             spans are not exported (trace ids are still propagated and logged)"
+                .into(),
+        );
+        return Export::None;
+    }
+    let (var, value) = match non_empty(env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") {
+        Some(v) => ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", v),
+        None => (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            non_empty(env, "OTEL_EXPORTER_OTLP_PROTOCOL").unwrap_or_default(),
+        ),
+    };
+    let (export, protocol) = match value.as_str() {
+        "http/protobuf" | "http" => (Export::OtlpHttp, "http/protobuf"),
+        "grpc" | "" => (Export::OtlpGrpc, "grpc"),
+        other => {
+            note(
+                notes,
+                true,
+                format!("Unrecognized {var} value {other:?}, using default grpc"),
+            );
+            (Export::OtlpGrpc, "grpc")
+        }
+    };
+    note(
+        notes,
+        false,
+        format!("OTLP trace exporter configured: protocol={protocol}"),
+    );
+    export
+}
+
+/// `OTEL_TRACES_SAMPLER`, lowercased; unknown names fall back to the default.
+fn sampler(env: &dyn EnvSource, notes: &mut Vec<Note>) -> String {
+    const DEFAULT: &str = "parentbased_traceidratio";
+    let sampler = non_empty(env, "OTEL_TRACES_SAMPLER")
+        .unwrap_or_default()
+        .to_lowercase();
+    match sampler.as_str() {
+        "" => DEFAULT.into(),
+        "always_on"
+        | "always_off"
+        | "traceidratio"
+        | "parentbased_traceidratio"
+        | "parentbased_always_on"
+        | "parentbased_always_off" => sampler,
+        other => {
+            note(
+                notes,
+                true,
+                format!(
+                    "Unrecognized OTEL_TRACES_SAMPLER value {other:?}, using default parentbased_traceidratio"
+                ),
+            );
+            DEFAULT.into()
+        }
+    }
+}
+
+/// `OTEL_TRACES_SAMPLER_ARG`: a ratio in 0..=1, else 1.
+fn ratio(env: &dyn EnvSource, notes: &mut Vec<Note>) -> f64 {
+    let Some(v) = non_empty(env, "OTEL_TRACES_SAMPLER_ARG") else {
+        return 1.0;
+    };
+    match v.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => r,
+        _ => {
+            note(
+                notes,
+                true,
+                format!("Invalid OTEL_TRACES_SAMPLER_ARG value {v:?}, using default 1.0"),
+            );
+            1.0
+        }
+    }
+}
+
+/// `OTEL_PROPAGATORS`: the ones this build knows, in order, without repeats in a row.
+fn propagators(env: &dyn EnvSource, notes: &mut Vec<Note>) -> Vec<Propagator> {
+    let mut propagators = Vec::new();
+    let list = non_empty(env, "OTEL_PROPAGATORS").unwrap_or("tracecontext,baggage".into());
+    for name in list.split(',').map(|s| s.trim().to_lowercase()) {
+        match name.as_str() {
+            "tracecontext" => propagators.push(Propagator::TraceContext),
+            "baggage" => propagators.push(Propagator::Baggage),
+            "none" | "" => {}
+            other => note(
+                notes,
+                true,
+                format!(
+                    "Unsupported OTEL_PROPAGATORS entry {other:?} ignored (supported: tracecontext, baggage, none)"
+                ),
+            ),
+        }
+    }
+    propagators.dedup();
+    propagators
+}
+
+/// Where spans go: the traces endpoint as given, else the generic one (with `/v1/traces`
+/// appended for OTLP/HTTP, as the OpenTelemetry specification says).
+fn endpoint(export: Export, traces: Option<String>, generic: Option<String>) -> Option<String> {
+    match (export, traces, generic) {
+        (Export::None, _, _) => None,
+        (_, Some(e), _) => Some(e),
+        (Export::OtlpHttp, None, Some(e)) => Some(format!("{}/v1/traces", e.trim_end_matches('/'))),
+        (_, None, e) => e,
+    }
+}
+
 /// The running tracer provider; [`Telemetry::shutdown`] flushes what is buffered.
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
@@ -230,42 +264,20 @@ impl Telemetry {
         settings: &Settings,
         version: &str,
     ) -> Result<(Telemetry, Option<SdkTracer>), String> {
-        use opentelemetry_otlp::WithExportConfig as _;
         if !settings.enabled {
             return Ok((Telemetry { provider: None }, None));
         }
-        let mut resource = opentelemetry_sdk::Resource::builder().with_attributes([
-            KeyValue::new("service.version", version.to_string()),
-            KeyValue::new("host.name", crate::app::logfmt::hostname()),
-            KeyValue::new("process.runtime.name", "rust"),
-        ]);
-        resource = resource.with_service_name(settings.service_name.clone());
+        let resource = opentelemetry_sdk::Resource::builder()
+            .with_attributes([
+                KeyValue::new("service.version", version.to_string()),
+                KeyValue::new("host.name", crate::host::hostname()),
+                KeyValue::new("process.runtime.name", "rust"),
+            ])
+            .with_service_name(settings.service_name.clone());
         let mut builder = SdkTracerProvider::builder()
             .with_resource(resource.build())
             .with_sampler(settings.sdk_sampler());
-        let endpoint = settings.endpoint.clone().unwrap_or_default();
-        let exporter = match settings.export {
-            Export::None => None,
-            #[cfg(feature = "otlp-grpc")]
-            Export::OtlpGrpc => Some(
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(endpoint)
-                    .build(),
-            ),
-            #[cfg(not(feature = "otlp-grpc"))]
-            Export::OtlpGrpc => return Err(GRPC_NOT_BUILT.to_string()),
-            Export::OtlpHttp => Some(
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(endpoint)
-                    .build(),
-            ),
-        };
-        if let Some(exporter) = exporter {
-            let exporter =
-                exporter.map_err(|e| format!("failed to create the OTLP trace exporter: {e}"))?;
+        if let Some(exporter) = exporter(settings)? {
             let processor =
                 opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
                     exporter,
@@ -276,18 +288,7 @@ impl Telemetry {
         }
         let provider = builder.build();
         let tracer = provider.tracer(settings.service_name.clone());
-        let mut propagators: Vec<
-            Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>,
-        > = Vec::new();
-        for p in &settings.propagators {
-            match p {
-                Propagator::TraceContext => {
-                    propagators.push(Box::new(TraceContextPropagator::new()))
-                }
-                Propagator::Baggage => propagators.push(Box::new(BaggagePropagator::new())),
-            }
-        }
-        global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
+        install_propagators(&settings.propagators);
         Ok((
             Telemetry {
                 provider: Some(provider),
@@ -311,6 +312,44 @@ impl Telemetry {
             Err(e) => tracing::error!("Failed to shutdown OpenTelemetry: {e}"),
         }
     }
+}
+
+/// The OTLP exporter for `settings.export` (`None`: spans are not exported). Refuses gRPC in a
+/// build without the `otlp-grpc` feature.
+fn exporter(settings: &Settings) -> Result<Option<opentelemetry_otlp::SpanExporter>, String> {
+    use opentelemetry_otlp::WithExportConfig as _;
+    let endpoint = settings.endpoint.clone().unwrap_or_default();
+    let built = match settings.export {
+        Export::None => return Ok(None),
+        #[cfg(feature = "otlp-grpc")]
+        Export::OtlpGrpc => opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build(),
+        #[cfg(not(feature = "otlp-grpc"))]
+        Export::OtlpGrpc => return Err(GRPC_NOT_BUILT.to_string()),
+        Export::OtlpHttp => opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_endpoint(endpoint)
+            .build(),
+    };
+    built
+        .map(Some)
+        .map_err(|e| format!("failed to create the OTLP trace exporter: {e}"))
+}
+
+/// Installs the propagators `OTEL_PROPAGATORS` named as the process-wide one.
+fn install_propagators(names: &[Propagator]) {
+    let propagators: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> =
+        names
+            .iter()
+            .map(|p| match p {
+                Propagator::TraceContext => Box::new(TraceContextPropagator::new()) as Box<_>,
+                Propagator::Baggage => Box::new(BaggagePropagator::new()) as Box<_>,
+            })
+            .collect();
+    global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
 }
 
 struct Extensions<'a>(&'a Map<String, Value>);

@@ -10,7 +10,7 @@ mod support;
 
 use fake_api::{FakeApi, Fault};
 use hyperfleet_adapter::adapters::api::http::{Backoff, HttpApi, Settings};
-use hyperfleet_adapter::app::servers::{self, Health};
+use hyperfleet_adapter::adapters::servers::{self, Health};
 use hyperfleet_adapter::config::MapEnv;
 use hyperfleet_adapter::domain::result::Phase;
 use hyperfleet_adapter::domain::{Executor, Ports};

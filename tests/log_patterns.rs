@@ -9,14 +9,14 @@ use capture::Capture;
 use hyperfleet_adapter::adapters::api::RecordedApi;
 use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
 use hyperfleet_adapter::adapters::broker::memory::MemoryBroker;
+use hyperfleet_adapter::adapters::prometheus::Metrics;
+use hyperfleet_adapter::adapters::servers::Health;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
-use hyperfleet_adapter::app::logging::{self, LogSettings};
-use hyperfleet_adapter::app::metrics::Metrics;
-use hyperfleet_adapter::app::serve::{self, LoopDeps};
-use hyperfleet_adapter::app::servers::Health;
 use hyperfleet_adapter::config::MapEnv;
 use hyperfleet_adapter::domain::{Executor, Ports};
+use hyperfleet_adapter::logging::{self, LogSettings};
 use hyperfleet_adapter::ports::{ApiRequest, FixedClock, HyperfleetApi};
+use hyperfleet_adapter::service::serve::{self, LoopDeps};
 use std::sync::Arc;
 use std::time::Duration;
 

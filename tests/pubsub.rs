@@ -16,9 +16,9 @@ use fake_api::{FakeApi, Running, event, harness, unique, wait_for, write_configs
 use google_cloud_pubsub::client::SubscriptionAdmin;
 use google_cloud_pubsub::model::Message;
 use hyperfleet_adapter::adapters::broker::pubsub::{self, PubSubPublisher, Target};
-use hyperfleet_adapter::app::serve::LoopEnd;
 use hyperfleet_adapter::config::broker::PubSubConfig;
 use hyperfleet_adapter::ports::{ErrorKind, EventSource};
+use hyperfleet_adapter::service::serve::LoopEnd;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -13,9 +13,9 @@ mod rabbit;
 
 use fake_api::{event, wait_for};
 use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher};
-use hyperfleet_adapter::app::serve::LoopEnd;
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
 use hyperfleet_adapter::ports::{ErrorKind, EventSource};
+use hyperfleet_adapter::service::serve::LoopEnd;
 use lapin::options::{
     BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };

@@ -13,8 +13,8 @@ mod rabbit;
 
 use fake_api::{event, wait_for};
 use hyperfleet_adapter::adapters::broker::rabbitmq::Publisher;
-use hyperfleet_adapter::app::serve::LoopEnd;
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
+use hyperfleet_adapter::service::serve::LoopEnd;
 use rabbit::*;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};

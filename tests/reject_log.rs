@@ -8,7 +8,7 @@ mod fake_api;
 
 use capture::Capture;
 use hyperfleet_adapter::adapters::broker::memory::{MemoryBroker, Settled};
-use hyperfleet_adapter::app::logging::{self, LogSettings};
+use hyperfleet_adapter::logging::{self, LogSettings};
 
 // Current-thread runtime: the loop's tasks log on this thread, into the captured subscriber.
 #[tokio::test]

@@ -9,7 +9,7 @@ mod support;
 
 use capture::Capture;
 use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
-use hyperfleet_adapter::app::logging::{self, LogSettings};
+use hyperfleet_adapter::logging::{self, LogSettings};
 use hyperfleet_adapter::ports::{ApiRequest, HyperfleetApi};
 use hyperfleet_adapter::redact::{self, Secrets};
 use std::process::{Command, Output};
@@ -283,8 +283,8 @@ async fn the_config_endpoint_masks_url_passwords() {
     let yaml = hyperfleet_adapter::yaml::to_yaml_string(
         &hyperfleet_adapter::app::commands::dump_value(&loaded),
     );
-    let app = hyperfleet_adapter::app::servers::health_app(
-        hyperfleet_adapter::app::servers::Health::new(&[], Some(yaml)),
+    let app = hyperfleet_adapter::adapters::servers::health_app(
+        hyperfleet_adapter::adapters::servers::Health::new(&[], Some(yaml)),
     );
     let resp = app
         .oneshot(

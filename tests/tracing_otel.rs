@@ -13,8 +13,8 @@ use axum::extract::State;
 use axum::routing::post;
 use capture::Capture;
 use fake_api::FakeApi;
-use hyperfleet_adapter::app::logging::{self, LogSettings};
 use hyperfleet_adapter::config::MapEnv;
+use hyperfleet_adapter::logging::{self, LogSettings};
 use hyperfleet_adapter::telemetry::{self, Export, Telemetry};
 #[cfg(feature = "otlp-grpc")]
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{

@@ -5,8 +5,9 @@
 #[path = "support/hostile.rs"]
 mod hostile;
 
-use hyperfleet_adapter::app::{Cli, cli::Command, commands::dump_value, dryrun};
+use hyperfleet_adapter::app::{Cli, cli::Command, commands::dump_value};
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
+use hyperfleet_adapter::dryrun;
 use hyperfleet_adapter::yaml;
 use serde_json::json;
 use std::sync::Arc;

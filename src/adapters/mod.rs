@@ -1,8 +1,13 @@
 //! Adapters: one module per outside world. Backends that need extra crates are gated by their
 //! Cargo feature here, where the module is declared.
+//!
+//! Inbound: `broker` (deliveries in), `servers` (the health and metrics ports) and
+//! `prometheus` (the metric series they expose). Outbound: `transport` and `api`.
 
 pub mod api;
 pub mod broker;
+pub mod prometheus;
+pub mod servers;
 pub mod transport;
 
 /// An error and its sources, `: `-joined, skipping a source whose text is already there (hyper's

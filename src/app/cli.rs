@@ -1,6 +1,9 @@
 //! The command line: `adapter serve | config-dump | validate | version`, with every flag of the
 //! Go adapter (same names, short flags and env hints) plus `validate`.
 
+use crate::adapters::servers::ConnLimits;
+use crate::config::GoDuration;
+use crate::dryrun;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -127,16 +130,21 @@ pub struct ServeArgs {
     #[arg(
         long = "max-event-bytes",
         env = "HYPERFLEET_MAX_EVENT_BYTES",
-        default_value_t = crate::app::serve::DEFAULT_MAX_EVENT_BYTES,
+        default_value_t = crate::service::serve::DEFAULT_MAX_EVENT_BYTES,
         hide_env = true
     )]
     pub max_event_bytes: usize,
 }
 
 impl ServeArgs {
+    /// Whether the `--dry-run-*` flags ask for a dry run instead of the service.
+    pub fn is_dry_run(&self) -> bool {
+        !self.dry_run_event.is_empty() || !self.dry_run_api_responses.is_empty()
+    }
+
     /// The connection bounds of the health and metrics ports.
-    pub fn conn_limits(&self) -> super::conns::ConnLimits {
-        super::conns::ConnLimits {
+    pub fn conn_limits(&self) -> ConnLimits {
+        ConnLimits {
             header_read_timeout: self.server_read_header_timeout,
             idle_timeout: self.server_idle_timeout,
             max_connections: self.server_max_connections as usize,
@@ -144,12 +152,43 @@ impl ServeArgs {
     }
 }
 
+/// The dry run's options from the `--dry-run-*` flags (an empty path is no file).
+impl From<&ServeArgs> for dryrun::Options {
+    fn from(args: &ServeArgs) -> Self {
+        let path = |p: &str| (!p.is_empty()).then(|| PathBuf::from(p));
+        dryrun::Options {
+            event: PathBuf::from(&args.dry_run_event),
+            api_responses: path(&args.dry_run_api_responses),
+            discovery: path(&args.dry_run_discovery),
+            time: args.dry_run_time,
+            verbose: args.dry_run_verbose,
+            json: args.dry_run_output == "json",
+        }
+    }
+}
+
+/// A flag value clap refused; the message follows clap's `invalid value ... for ...: ` prefix.
+/// Clap shows only this message (not a `source()` chain), so each carries its cause's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlagError {
+    #[error("must be greater than zero, got {0:?}")]
+    NotPositive(String),
+    /// The Go duration parser's message (it reports a message only).
+    #[error("{0}")]
+    Duration(String),
+    #[error("{text:?} is not an RFC 3339 time such as 2026-01-01T00:00:00Z: {source}")]
+    Time {
+        text: String,
+        source: chrono::ParseError,
+    },
+}
+
 /// A Go duration greater than zero.
-fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
-    match crate::config::GoDuration::parse(s) {
+fn positive_duration(s: &str) -> Result<std::time::Duration, FlagError> {
+    match GoDuration::parse(s) {
         Ok(d) if d.0 > 0 => Ok(d.to_std()),
-        Ok(_) => Err(format!("must be greater than zero, got {s:?}")),
-        Err(e) => Err(e.to_string()),
+        Ok(_) => Err(FlagError::NotPositive(s.to_string())),
+        Err(e) => Err(FlagError::Duration(e.to_string())),
     }
 }
 
@@ -268,10 +307,13 @@ override_flags! {
 }
 
 /// An RFC 3339 time for `--dry-run-time`.
-fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, FlagError> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.to_utc())
-        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-01-01T00:00:00Z: {e}"))
+        .map_err(|source| FlagError::Time {
+            text: s.to_string(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -292,7 +334,7 @@ mod tests {
     fn server_connection_bounds_default_and_parse() {
         assert_eq!(
             serve_args(&[]).unwrap().conn_limits(),
-            crate::app::conns::ConnLimits::default()
+            ConnLimits::default()
         );
         let l = serve_args(&[
             "--server-read-header-timeout=1500ms",

@@ -2,9 +2,10 @@
 //! sequence in `run`).
 
 use super::cli::{Cli, Command, ConfigArgs, ServeArgs, ValidateArgs};
-use super::dryrun;
-use super::logging::{self, LogSettings};
+use super::message;
 use crate::config::{self, EnvSource, LoadOptions, Loaded, Problem, ProcessEnv};
+use crate::dryrun;
+use crate::logging::{self, LogSettings};
 use crate::version::{BUILD_DATE, COMMIT, VERSION};
 use crate::yaml;
 use anyhow::{Result, bail};
@@ -110,8 +111,8 @@ fn dry_run_command(args: &ServeArgs) -> Result<i32> {
         bail!("--dry-run-event is required for dry-run mode");
     }
     let task_value = loaded.task_value.clone();
-    let dry = dryrun::run(loaded, args, env)?;
-    dryrun::print(&dry, &task_value, args)?;
+    let dry = dryrun::run(loaded, args, env).map_err(message)?;
+    dryrun::print(&dry, &task_value, args).map_err(message)?;
     Ok(0)
 }
 
@@ -156,8 +157,7 @@ fn validate(args: &ValidateArgs, env: &dyn EnvSource) -> Result<i32> {
 }
 
 fn serve(args: &ServeArgs, env: &dyn EnvSource) -> Result<i32> {
-    let dry_run = !args.dry_run_event.is_empty() || !args.dry_run_api_responses.is_empty();
-    if dry_run {
+    if args.is_dry_run() {
         return dry_run_command(args);
     }
     let loaded = match config::load(&options(&args.config, env)) {

@@ -2,11 +2,11 @@
 //! the Sentinel does, so an operator can reprocess an event without broker tooling.
 
 use super::cli::PublishArgs;
-use super::logging::{self, LogSettings};
 use crate::config::EnvSource;
 use crate::config::broker::{self, BrokerConfig};
 use crate::config::env::non_empty;
 use crate::domain::event::CloudEvent;
+use crate::logging::{self, LogSettings};
 use anyhow::{Context, Result, anyhow, bail};
 
 /// The topic: `--topic`, else `HYPERFLEET_BROKER_TOPIC`, else `BROKER_TOPIC`, else

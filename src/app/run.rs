@@ -2,15 +2,15 @@
 //! the serve loop, and signal handling — first SIGTERM/SIGINT drains, a second exits 1.
 
 use super::cli::ServeArgs;
-use super::logging::{self, LogSettings};
-use super::metrics::Metrics;
-use super::serve::{self, LoopDeps, LoopEnd};
-use super::servers::{self, Health};
+use super::{message, wiring};
 use crate::adapters::api::http::{HttpApi, Settings};
-use crate::config::broker::BrokerConfig;
+use crate::adapters::prometheus::Metrics;
+use crate::adapters::servers::{self, Health};
 use crate::config::{EnvSource, Loaded};
 use crate::domain::{Executor, Ports};
+use crate::logging::{self, LogSettings};
 use crate::ports::{EventSource, LocalFiles, SystemClock, Transport};
+use crate::service::serve::{self, LoopDeps, LoopEnd};
 use crate::telemetry::{self, Telemetry};
 use crate::version::{COMMIT, VERSION};
 use anyhow::{Result, anyhow, bail};
@@ -48,170 +48,6 @@ pub fn serve(
     code
 }
 
-/// Builds the transport for `client` (`kubernetes` or `maestro`). Maestro's health (its
-/// Subscribe stream and heartbeats) becomes the `maestro` readiness check.
-async fn transport_for(
-    client: &str,
-    loaded: &Loaded,
-    env: &dyn EnvSource,
-    health: &Arc<Health>,
-) -> Result<Arc<dyn Transport>> {
-    let _ = (loaded, env, health);
-    match client {
-        #[cfg(feature = "maestro")]
-        "maestro" => {
-            use crate::adapters::transport::maestro::{MaestroTransport, Settings, SetupError};
-            let failed = |e: SetupError| {
-                tracing::error!(error = %e, "Failed to create Maestro client");
-                anyhow!("failed to create Maestro client: {e}")
-            };
-            let settings =
-                Settings::from_config(loaded.adapter.clients.maestro.as_ref()).map_err(failed)?;
-            tracing::info!(
-                "Maestro client: grpc={} http={} source={} timeout={} retry_attempts={}",
-                settings.grpc_address,
-                settings.http_address,
-                settings.source_id,
-                crate::config::GoDuration(settings.timeout.as_nanos() as i64),
-                settings.publish_attempts
-            );
-            if let Some(client_id) = loaded
-                .adapter
-                .clients
-                .maestro
-                .as_ref()
-                .map(|m| m.client_id.trim())
-                .filter(|c| !c.is_empty())
-            {
-                // Kept loadable (the Go charts set it) but said out loud: Maestro's gRPC
-                // protocol has no field for it, in Go (sdk-go uses it for MQTT only) or here.
-                tracing::warn!(
-                    client_id,
-                    "clients.maestro.client_id has no effect: Maestro's gRPC protocol carries no client id; the source is clients.maestro.source_id"
-                );
-            }
-            health.set("maestro", false);
-            let h = health.clone();
-            let readiness: crate::adapters::broker::Readiness =
-                Arc::new(move |up| h.set("maestro", up));
-            let transport =
-                MaestroTransport::connect(&settings, Some(readiness)).map_err(failed)?;
-            Ok(Arc::new(transport))
-        }
-        #[cfg(not(feature = "maestro"))]
-        "maestro" => Err(anyhow!(
-            "failed to create Maestro client: this build has no Maestro transport (build with --features maestro)"
-        )),
-        #[cfg(feature = "k8s")]
-        _ => {
-            use crate::adapters::transport::kubernetes::{KubernetesTransport, Settings};
-            let settings = Settings::from_config(&loaded.adapter.clients.kubernetes, env);
-            let transport = KubernetesTransport::connect(&settings)
-                .await
-                .map_err(|e| anyhow!("failed to create Kubernetes client: {e}"))?;
-            Ok(Arc::new(transport))
-        }
-        #[cfg(not(feature = "k8s"))]
-        _ => Err(anyhow!(
-            "failed to create Kubernetes client: this build has no Kubernetes transport (build with --features k8s)"
-        )),
-    }
-}
-
-/// The startup error of a failed subscription, logged with the runbook's pattern.
-#[cfg(any(feature = "rabbitmq", feature = "pubsub"))]
-fn subscribe_failed(e: impl std::fmt::Display) -> anyhow::Error {
-    tracing::error!(error = %e, "Failed to subscribe to topic");
-    anyhow!("failed to subscribe to topic: {e}")
-}
-
-/// Subscribes to the configured broker; `health`'s `broker` check follows the connection.
-async fn subscriber(
-    loaded: &Loaded,
-    broker: &BrokerConfig,
-    health: &Arc<Health>,
-    env: &dyn EnvSource,
-) -> Result<Box<dyn EventSource>> {
-    let b = &loaded.adapter.clients.broker;
-    let h = health.clone();
-    let readiness: crate::adapters::broker::Readiness = Arc::new(move |up| h.set("broker", up));
-    let _ = (b, env, &readiness);
-    tracing::info!("Subscribing to broker topic...");
-    match broker.kind {
-        #[cfg(feature = "rabbitmq")]
-        crate::config::broker::BrokerKind::RabbitMq => {
-            use crate::adapters::broker::rabbitmq;
-            let source = rabbitmq::subscribe(
-                broker.rabbitmq.clone(),
-                rabbitmq::Subscription {
-                    topic: b.topic.clone(),
-                    subscription_id: b.subscription_id.clone(),
-                    parallelism: broker.parallelism,
-                },
-                readiness,
-            )
-            .await
-            .map_err(subscribe_failed)?;
-            Ok(Box::new(source))
-        }
-        #[cfg(feature = "pubsub")]
-        crate::config::broker::BrokerKind::GooglePubSub => {
-            use crate::adapters::broker::pubsub;
-            let h = health.clone();
-            let liveness: pubsub::Liveness = Arc::new(move |reason| h.set_unhealthy(reason));
-            let source = pubsub::subscribe_with(
-                broker.googlepubsub.clone(),
-                pubsub::Target {
-                    project_id: broker.googlepubsub.project_id.clone(),
-                    topic: b.topic.clone(),
-                    subscription_id: b.subscription_id.clone(),
-                    parallelism: broker.parallelism,
-                    emulator_host: crate::config::env::non_empty(env, "PUBSUB_EMULATOR_HOST"),
-                },
-                readiness,
-                liveness,
-            )
-            .await
-            .map_err(subscribe_failed)?;
-            Ok(Box::new(source))
-        }
-        #[allow(unreachable_patterns)]
-        kind => Err(anyhow!(
-            "failed to create subscriber: this build has no {} broker (build with --features {})",
-            kind.as_str(),
-            kind.feature()
-        )),
-    }
-}
-
-/// Loads `broker.yaml` (and its environment overrides), logging what it found.
-fn broker_config(env: &dyn EnvSource) -> Result<BrokerConfig> {
-    let broker = crate::config::broker::load(env).map_err(|e| {
-        tracing::error!(error = %e, "Failed to create subscriber");
-        anyhow!("failed to create subscriber: {e}")
-    })?;
-    for w in &broker.warnings {
-        tracing::warn!(file = %w.file.display(), line = w.line, path = %w.path, "{}", w.message);
-    }
-    match &broker.file {
-        Some(f) => tracing::info!(
-            "Broker configuration loaded from {}: type={} parallelism={}",
-            f.display(),
-            broker.kind.as_str(),
-            broker.parallelism
-        ),
-        None => tracing::info!(
-            "No broker config file found, using defaults and environment: type={} parallelism={}",
-            broker.kind.as_str(),
-            broker.parallelism
-        ),
-    }
-    if broker.log_config {
-        tracing::info!("Broker configuration: {}", broker.to_log_json());
-    }
-    Ok(broker)
-}
-
 /// Logs what the tracing settings decided (the startup step after the config).
 fn tracing_setup(trace: &telemetry::Settings) {
     for note in &trace.notes {
@@ -233,12 +69,45 @@ fn tracing_setup(trace: &telemetry::Settings) {
     }
 }
 
+/// The startup sequence, in the Go adapter's order (its log lines are what runbooks search
+/// for): config, tracing, servers, API client, transports, executor, broker; then the serve
+/// loop until a signal or a fatal error, then shutdown.
 async fn start(
     loaded: Loaded,
     args: &ServeArgs,
     env: Arc<dyn EnvSource>,
     trace: &telemetry::Settings,
 ) -> Result<i32> {
+    let config_yaml = log_config(&loaded);
+    tracing_setup(trace);
+    let health = Health::new(&["config", "broker"], config_yaml);
+    let metrics = Arc::new(
+        Metrics::new(&loaded.adapter.adapter.name, VERSION, COMMIT)
+            .with_topic(&loaded.adapter.clients.broker.topic),
+    );
+    let servers = Servers::start(args, &health, &metrics).await?;
+    let executor = executor(&loaded, &env, &health, &metrics).await?;
+    let (source, parallelism) = subscribe(&loaded, &env, &health).await?;
+    tracing::info!("Adapter is ready to process events");
+
+    let deps = LoopDeps {
+        executor,
+        metrics: metrics.clone(),
+        health: health.clone(),
+        parallelism,
+        drain_timeout: Duration::from_secs(args.shutdown_timeout),
+        max_event_bytes: args.max_event_bytes,
+    };
+    let end = serve::run(source, deps, signals()).await;
+    metrics.set_down();
+    servers.stop().await;
+    tracing::info!("Adapter shutdown complete");
+    exit_code(end)
+}
+
+/// Logs the loaded config (and, with `debug_config`, all of it); returns the YAML that
+/// `/config` serves when `debug_config` is on.
+fn log_config(loaded: &Loaded) -> Option<String> {
     let cfg = &loaded.adapter;
     tracing::info!(
         "Adapter configuration loaded successfully: name={} ",
@@ -252,48 +121,102 @@ async fn start(
     );
     let config_yaml = cfg
         .debug_config
-        .then(|| crate::yaml::to_yaml_string(&super::commands::dump_value(&loaded)));
+        .then(|| crate::yaml::to_yaml_string(&super::commands::dump_value(loaded)));
     if let Some(y) = &config_yaml {
         tracing::info!("Loaded adapter configuration:\n{y}");
     }
-    tracing_setup(trace);
+    config_yaml
+}
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let health = Health::new(&["config", "broker"], config_yaml);
-    let hl = servers::bind("health", &format!("0.0.0.0:{}", args.health_port))
-        .await
-        .map_err(|e| anyhow!(e))?;
-    tracing::info!("Starting health server on port {}", args.health_port);
-    let health_task = tokio::spawn(servers::serve(
-        hl,
-        servers::health_app(health.clone()),
-        args.conn_limits(),
-        stopped(stop_rx.clone()),
-    ));
-    health.set("config", true);
-    let metrics = Arc::new(
-        Metrics::new(&cfg.adapter.name, VERSION, COMMIT).with_topic(&cfg.clients.broker.topic),
-    );
-    let ml = servers::bind("metrics", &format!("0.0.0.0:{}", args.metrics_port))
-        .await
-        .map_err(|e| anyhow!(e))?;
-    tracing::info!("Starting metrics server on port {}", args.metrics_port);
-    let metrics_task = tokio::spawn(servers::serve(
-        ml,
-        servers::metrics_app(metrics.clone()),
-        args.conn_limits(),
-        stopped(stop_rx.clone()),
-    ));
+/// The health and metrics servers, running until [`Servers::stop`].
+struct Servers {
+    stop: tokio::sync::watch::Sender<bool>,
+    health: tokio::task::JoinHandle<()>,
+    metrics: tokio::task::JoinHandle<()>,
+}
 
+impl Servers {
+    /// Binds and starts the health server (then marks the config ready) and the metrics
+    /// server; a port that cannot be bound fails startup.
+    async fn start(args: &ServeArgs, health: &Arc<Health>, metrics: &Arc<Metrics>) -> Result<Self> {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let hl = servers::bind("health", &format!("0.0.0.0:{}", args.health_port))
+            .await
+            .map_err(message)?;
+        tracing::info!("Starting health server on port {}", args.health_port);
+        let health_task = tokio::spawn(servers::serve(
+            hl,
+            servers::health_app(health.clone()),
+            args.conn_limits(),
+            stopped(stop_rx.clone()),
+        ));
+        health.set("config", true);
+        let ml = servers::bind("metrics", &format!("0.0.0.0:{}", args.metrics_port))
+            .await
+            .map_err(message)?;
+        tracing::info!("Starting metrics server on port {}", args.metrics_port);
+        let metrics_task = tokio::spawn(servers::serve(
+            ml,
+            servers::metrics_app(metrics.clone()),
+            args.conn_limits(),
+            stopped(stop_rx),
+        ));
+        Ok(Servers {
+            stop,
+            health: health_task,
+            metrics: metrics_task,
+        })
+    }
+
+    /// Stops both servers, waiting at most 5 s for them to close.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            let _ = self.health.await;
+            let _ = self.metrics.await;
+        })
+        .await;
+    }
+}
+
+/// The HyperFleet API client, the transports the task's resources use, and the executor over
+/// them (the metrics observe its deletions).
+async fn executor(
+    loaded: &Loaded,
+    env: &Arc<dyn EnvSource>,
+    health: &Arc<Health>,
+    metrics: &Arc<Metrics>,
+) -> Result<Arc<Executor>> {
     tracing::info!("Creating HyperFleet API client...");
-    let settings = Settings::from_config(api_cfg, env.as_ref())
+    let settings = Settings::from_config(&loaded.adapter.clients.hyperfleet_api, env.as_ref())
         .map_err(|e| anyhow!("failed to create HyperFleet API client: {e}"))?;
     let api = HttpApi::new(settings)
         .map_err(|e| anyhow!("failed to create HyperFleet API client: {e}"))?;
+    let (kubernetes, maestro) = transports(loaded, env.as_ref(), health).await?;
+    tracing::info!("Creating event executor...");
+    Ok(Arc::new(Executor::new(
+        Arc::new(loaded.clone()),
+        Ports {
+            api: Arc::new(api),
+            kubernetes,
+            maestro,
+            clock: Arc::new(SystemClock),
+            env: env.clone(),
+            files: Arc::new(LocalFiles),
+            observer: Some(metrics.clone()),
+        },
+    )))
+}
 
+/// The Kubernetes and Maestro transports, each built only when a resource uses its client.
+async fn transports(
+    loaded: &Loaded,
+    env: &dyn EnvSource,
+    health: &Arc<Health>,
+) -> Result<(Option<Arc<dyn Transport>>, Option<Arc<dyn Transport>>)> {
     let clients: std::collections::BTreeSet<&str> =
         loaded.task.resources.iter().map(|r| r.client()).collect();
     let mut kubernetes = None;
@@ -305,7 +228,7 @@ async fn start(
             "Kubernetes"
         };
         tracing::info!("Creating {label} transport client...");
-        let t = transport_for(client, &loaded, env.as_ref(), &health).await?;
+        let t = wiring::transport_for(client, loaded, env, health).await?;
         tracing::info!("{label} transport client created successfully");
         if client == "maestro" {
             maestro = Some(t)
@@ -313,20 +236,17 @@ async fn start(
             kubernetes = Some(t)
         }
     }
-    tracing::info!("Creating event executor...");
-    let broker = cfg.clients.broker.clone();
-    let executor = Arc::new(Executor::new(
-        Arc::new(loaded.clone()),
-        Ports {
-            api: Arc::new(api),
-            kubernetes,
-            maestro,
-            clock: Arc::new(SystemClock),
-            env: env.clone(),
-            files: Arc::new(LocalFiles),
-            observer: Some(metrics.clone()),
-        },
-    ));
+    Ok((kubernetes, maestro))
+}
+
+/// Checks the subscription settings, loads `broker.yaml` and subscribes; the broker check is
+/// ready once subscribed. Returns the event source and the parallelism `broker.yaml` sets.
+async fn subscribe(
+    loaded: &Loaded,
+    env: &Arc<dyn EnvSource>,
+    health: &Arc<Health>,
+) -> Result<(Box<dyn EventSource>, usize)> {
+    let broker = &loaded.adapter.clients.broker;
     for (value, key) in [
         (&broker.subscription_id, "subscription_id"),
         (&broker.topic, "topic"),
@@ -337,29 +257,16 @@ async fn start(
         }
     }
     tracing::info!("Creating broker subscriber...");
-    let broker_cfg = broker_config(env.as_ref())?;
-    let source = subscriber(&loaded, &broker_cfg, &health, env.as_ref()).await?;
+    let broker_cfg = wiring::broker_config(env.as_ref())?;
+    let source = wiring::subscriber(loaded, &broker_cfg, health, env.as_ref()).await?;
     tracing::info!("Successfully subscribed to broker topic");
     health.set("broker", true);
-    tracing::info!("Adapter is ready to process events");
+    Ok((source, broker_cfg.parallelism))
+}
 
-    let deps = LoopDeps {
-        executor,
-        metrics: metrics.clone(),
-        health: health.clone(),
-        parallelism: broker_cfg.parallelism,
-        drain_timeout: Duration::from_secs(args.shutdown_timeout),
-        max_event_bytes: args.max_event_bytes,
-    };
-    let end = serve::run(source, deps, signals()).await;
-    metrics.set_down();
-    let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        let _ = health_task.await;
-        let _ = metrics_task.await;
-    })
-    .await;
-    tracing::info!("Adapter shutdown complete");
+/// Exit 0 after a clean shutdown; an error (exit 1) when events were cut off or the source
+/// failed.
+fn exit_code(end: LoopEnd) -> Result<i32> {
     match end {
         LoopEnd::Shutdown => Ok(0),
         LoopEnd::DrainTimedOut(n) => {

@@ -10,9 +10,9 @@
 
 use super::amqp_url::AmqpUrl;
 use super::env::{EnvSource, non_empty};
-use super::layering::parse_go_bool;
 use super::problem::Problem;
 use super::{ConfigError, GoDuration};
+use crate::golang::parse_bool as parse_go_bool;
 use crate::yaml::{self, Node, NodeKind};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -313,200 +313,28 @@ pub fn load_from(env: &dyn EnvSource, file: Option<&Path>) -> Result<BrokerConfi
     let shown = file
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("broker.yaml"));
-    let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let mut values: BTreeMap<String, Raw> = BTreeMap::new();
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::plain(
-                "invalid broker config",
-                path,
-                format!("failed to read broker config file {}: {e}", path.display()),
-            )
-        })?;
-        let root = yaml::parse(&text).map_err(|e| {
-            ConfigError::new(
-                "invalid broker config",
-                vec![Problem::error(path, e.line, "", e.to_string())],
-            )
-        })?;
-        flatten(&root, "", &mut values, &mut |line, key, msg| {
-            warnings.push(Problem::warning(path, line, key, msg))
-        });
-        for (key, raw) in &values {
-            if IGNORED.contains(&key.as_str()) {
-                continue;
-            }
-            if !KEYS.iter().any(|(k, _)| k == key) {
-                warnings.push(Problem::warning(
-                    path,
-                    raw.line,
-                    key.clone(),
-                    format!("unknown broker config key {key} (ignored)"),
-                ));
-            }
-        }
-    }
-    for (key, _) in KEYS {
-        let var = env_var(key);
-        if let Some(v) = non_empty(env, &var) {
-            values.insert(
-                key.to_string(),
-                Raw {
-                    text: v,
-                    line: 0,
-                    var: Some(var),
-                },
-            );
-        }
-    }
+    let mut values = match file {
+        Some(path) => read_file(path, &mut warnings)?,
+        None => BTreeMap::new(),
+    };
+    overlay_env(env, &mut values);
+    let mut errors = Vec::new();
     let mut r = Reader {
         values: &values,
         file: &shown,
         errors: &mut errors,
     };
+    // Read in this order: the errors are reported in it.
     let kind_text = r.string("broker.type").to_lowercase();
     let log_config = r.boolean("log_config").unwrap_or(false);
     let parallelism = r.int("subscriber.parallelism").unwrap_or(1).max(1) as usize;
-    let rabbitmq = RabbitMqConfig {
-        url: r.string("broker.rabbitmq.url"),
-        exchange: r.string("broker.rabbitmq.exchange"),
-        exchange_type: r.string("broker.rabbitmq.exchange_type"),
-        queue: r.string("broker.rabbitmq.queue"),
-        routing_key: r.string("broker.rabbitmq.routing_key"),
-        prefetch_count: r.bounded("broker.rabbitmq.prefetch_count", 0, u16::MAX as i64, 0) as u16,
-        prefetch_size: r.bounded("broker.rabbitmq.prefetch_size", 0, u32::MAX as i64, 0) as u32,
-        consumer_tag: r.string("broker.rabbitmq.consumer_tag"),
-        publisher_confirm: r
-            .boolean("broker.rabbitmq.publisher_confirm")
-            .unwrap_or(false),
-    };
-    let defaults = PubSubConfig::default();
-    let p = "broker.googlepubsub.";
-    let googlepubsub = PubSubConfig {
-        project_id: r.string(&format!("{p}project_id")),
-        ack_deadline_seconds: match r.int(&format!("{p}ack_deadline_seconds")) {
-            None | Some(0) => defaults.ack_deadline_seconds,
-            Some(_) => r.bounded(&format!("{p}ack_deadline_seconds"), 10, 600, 10) as u32,
-        },
-        message_retention_duration: r.duration(&format!("{p}message_retention_duration")),
-        expiration_ttl: r.duration(&format!("{p}expiration_ttl")),
-        enable_message_ordering: r
-            .boolean(&format!("{p}enable_message_ordering"))
-            .unwrap_or(false),
-        retry_min_backoff: r.duration(&format!("{p}retry_min_backoff")),
-        retry_max_backoff: r.duration(&format!("{p}retry_max_backoff")),
-        dead_letter_max_attempts: match r.int(&format!("{p}dead_letter_max_attempts")) {
-            None | Some(0) => defaults.dead_letter_max_attempts,
-            Some(_) => r.bounded(&format!("{p}dead_letter_max_attempts"), 5, 100, 5) as u32,
-        },
-        max_outstanding_messages: r
-            .int(&format!("{p}max_outstanding_messages"))
-            .filter(|v| *v > 0),
-        max_outstanding_bytes: r
-            .int(&format!("{p}max_outstanding_bytes"))
-            .filter(|v| *v != 0)
-            .unwrap_or(defaults.max_outstanding_bytes),
-        num_goroutines: match r.int(&format!("{p}num_goroutines")) {
-            None | Some(0) => defaults.num_goroutines,
-            Some(_) => r.bounded(&format!("{p}num_goroutines"), 1, 1000, 10) as u32,
-        },
-        create_topic_if_missing: r
-            .boolean(&format!("{p}create_topic_if_missing"))
-            .unwrap_or(false),
-        create_subscription_if_missing: r
-            .boolean(&format!("{p}create_subscription_if_missing"))
-            .unwrap_or(false),
-        unhealthy_after: r
-            .duration(&format!("{p}unhealthy_after"))
-            .filter(|d| !d.is_zero())
-            .unwrap_or(DEFAULT_UNHEALTHY_AFTER),
-    };
-    let kind = match kind_text.as_str() {
-        "rabbitmq" => Some(BrokerKind::RabbitMq),
-        "googlepubsub" => Some(BrokerKind::GooglePubSub),
-        other => {
-            r.error("broker.type", format!("unsupported broker type: {other}"));
-            None
-        }
-    };
+    let rabbitmq = r.rabbitmq();
+    let googlepubsub = r.googlepubsub();
+    let kind = r.kind(&kind_text);
     match kind {
-        Some(BrokerKind::RabbitMq) => {
-            let url = &rabbitmq.url;
-            if url.is_empty() {
-                r.error("broker.rabbitmq.url", "rabbitmq.url is required".into());
-            } else if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
-                r.error(
-                    "broker.rabbitmq.url",
-                    "rabbitmq.url must start with 'amqp://' or 'amqps://'".into(),
-                );
-            } else if let Err(e) = AmqpUrl::parse(url) {
-                // Refused here rather than at the first connect, where Go would fail.
-                r.error(
-                    "broker.rabbitmq.url",
-                    format!("rabbitmq.url is invalid: {e}"),
-                );
-            }
-            if !matches!(
-                rabbitmq.exchange_type.as_str(),
-                "" | "direct" | "fanout" | "topic" | "headers"
-            ) {
-                r.error(
-                    "broker.rabbitmq.exchange_type",
-                    "rabbitmq.exchange_type must be one of: direct, fanout, topic, headers".into(),
-                );
-            }
-        }
-        Some(BrokerKind::GooglePubSub) => {
-            let g = &googlepubsub;
-            if g.project_id.is_empty() {
-                r.error(
-                    "broker.googlepubsub.project_id",
-                    "googlepubsub.project_id is required".into(),
-                );
-            }
-            let within = |d: Option<Duration>, lo: u64, hi: u64| {
-                d.is_none_or(|d| d.is_zero() || (d.as_secs() >= lo && d.as_secs() <= hi))
-            };
-            const DAY: u64 = 86_400;
-            if !within(g.message_retention_duration, 600, 31 * DAY) {
-                r.error(
-                    "broker.googlepubsub.message_retention_duration",
-                    "googlepubsub.message_retention_duration must be between 10m and 31d".into(),
-                );
-            }
-            if g.unhealthy_after < Duration::from_secs(1) {
-                r.error(
-                    "broker.googlepubsub.unhealthy_after",
-                    "googlepubsub.unhealthy_after must be at least 1s".into(),
-                );
-            }
-            if !within(g.expiration_ttl, DAY, u64::MAX) {
-                r.error(
-                    "broker.googlepubsub.expiration_ttl",
-                    "googlepubsub.expiration_ttl must be 0 (never expire) or at least 1d".into(),
-                );
-            }
-            for (d, name) in [
-                (g.retry_min_backoff, "retry_min_backoff"),
-                (g.retry_max_backoff, "retry_max_backoff"),
-            ] {
-                if !within(d, 0, 600) {
-                    r.error(
-                        &format!("broker.googlepubsub.{name}"),
-                        format!("googlepubsub.{name} must be between 0s and 600s"),
-                    );
-                }
-            }
-            if let (Some(lo), Some(hi)) = (g.retry_min_backoff, g.retry_max_backoff)
-                && lo > hi
-            {
-                r.error(
-                    "broker.googlepubsub.retry_min_backoff",
-                    "googlepubsub.retry_min_backoff must not exceed retry_max_backoff".into(),
-                );
-            }
-        }
+        Some(BrokerKind::RabbitMq) => r.check_rabbitmq(&rabbitmq),
+        Some(BrokerKind::GooglePubSub) => r.check_googlepubsub(&googlepubsub),
         None => {}
     }
     if !errors.is_empty() {
@@ -521,6 +349,59 @@ pub fn load_from(env: &dyn EnvSource, file: Option<&Path>) -> Result<BrokerConfi
         file: file.map(Path::to_path_buf),
         warnings,
     })
+}
+
+/// The keys of the file at `path` with their values and lines; lists, unknown keys (other than
+/// the [`IGNORED`] ones) become warnings.
+fn read_file(
+    path: &Path,
+    warnings: &mut Vec<Problem>,
+) -> Result<BTreeMap<String, Raw>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::plain(
+            "invalid broker config",
+            path,
+            format!("failed to read broker config file {}: {e}", path.display()),
+        )
+    })?;
+    let root = yaml::parse(&text).map_err(|e| {
+        ConfigError::new(
+            "invalid broker config",
+            vec![Problem::error(path, e.line, "", e.to_string())],
+        )
+    })?;
+    let mut values = BTreeMap::new();
+    flatten(&root, "", &mut values, &mut |line, key, msg| {
+        warnings.push(Problem::warning(path, line, key, msg))
+    });
+    for (key, raw) in &values {
+        if !IGNORED.contains(&key.as_str()) && !KEYS.iter().any(|(k, _)| k == key) {
+            warnings.push(Problem::warning(
+                path,
+                raw.line,
+                key.clone(),
+                format!("unknown broker config key {key} (ignored)"),
+            ));
+        }
+    }
+    Ok(values)
+}
+
+/// Every key whose environment variable is set takes the variable's value.
+fn overlay_env(env: &dyn EnvSource, values: &mut BTreeMap<String, Raw>) {
+    for (key, _) in KEYS {
+        let var = env_var(key);
+        if let Some(v) = non_empty(env, &var) {
+            values.insert(
+                key.to_string(),
+                Raw {
+                    text: v,
+                    line: 0,
+                    var: Some(var),
+                },
+            );
+        }
+    }
 }
 
 fn flatten(
@@ -573,6 +454,161 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// `broker.rabbitmq.*`.
+    fn rabbitmq(&mut self) -> RabbitMqConfig {
+        RabbitMqConfig {
+            url: self.string("broker.rabbitmq.url"),
+            exchange: self.string("broker.rabbitmq.exchange"),
+            exchange_type: self.string("broker.rabbitmq.exchange_type"),
+            queue: self.string("broker.rabbitmq.queue"),
+            routing_key: self.string("broker.rabbitmq.routing_key"),
+            prefetch_count: self.bounded("broker.rabbitmq.prefetch_count", 0, u16::MAX as i64, 0)
+                as u16,
+            prefetch_size: self.bounded("broker.rabbitmq.prefetch_size", 0, u32::MAX as i64, 0)
+                as u32,
+            consumer_tag: self.string("broker.rabbitmq.consumer_tag"),
+            publisher_confirm: self
+                .boolean("broker.rabbitmq.publisher_confirm")
+                .unwrap_or(false),
+        }
+    }
+
+    /// `broker.googlepubsub.*`: zero and absent mean the default; set values are bounded.
+    fn googlepubsub(&mut self) -> PubSubConfig {
+        let defaults = PubSubConfig::default();
+        let p = "broker.googlepubsub.";
+        PubSubConfig {
+            project_id: self.string(&format!("{p}project_id")),
+            ack_deadline_seconds: match self.int(&format!("{p}ack_deadline_seconds")) {
+                None | Some(0) => defaults.ack_deadline_seconds,
+                Some(_) => self.bounded(&format!("{p}ack_deadline_seconds"), 10, 600, 10) as u32,
+            },
+            message_retention_duration: self.duration(&format!("{p}message_retention_duration")),
+            expiration_ttl: self.duration(&format!("{p}expiration_ttl")),
+            enable_message_ordering: self
+                .boolean(&format!("{p}enable_message_ordering"))
+                .unwrap_or(false),
+            retry_min_backoff: self.duration(&format!("{p}retry_min_backoff")),
+            retry_max_backoff: self.duration(&format!("{p}retry_max_backoff")),
+            dead_letter_max_attempts: match self.int(&format!("{p}dead_letter_max_attempts")) {
+                None | Some(0) => defaults.dead_letter_max_attempts,
+                Some(_) => self.bounded(&format!("{p}dead_letter_max_attempts"), 5, 100, 5) as u32,
+            },
+            max_outstanding_messages: self
+                .int(&format!("{p}max_outstanding_messages"))
+                .filter(|v| *v > 0),
+            max_outstanding_bytes: self
+                .int(&format!("{p}max_outstanding_bytes"))
+                .filter(|v| *v != 0)
+                .unwrap_or(defaults.max_outstanding_bytes),
+            num_goroutines: match self.int(&format!("{p}num_goroutines")) {
+                None | Some(0) => defaults.num_goroutines,
+                Some(_) => self.bounded(&format!("{p}num_goroutines"), 1, 1000, 10) as u32,
+            },
+            create_topic_if_missing: self
+                .boolean(&format!("{p}create_topic_if_missing"))
+                .unwrap_or(false),
+            create_subscription_if_missing: self
+                .boolean(&format!("{p}create_subscription_if_missing"))
+                .unwrap_or(false),
+            unhealthy_after: self
+                .duration(&format!("{p}unhealthy_after"))
+                .filter(|d| !d.is_zero())
+                .unwrap_or(DEFAULT_UNHEALTHY_AFTER),
+        }
+    }
+
+    /// `broker.type`.
+    fn kind(&mut self, text: &str) -> Option<BrokerKind> {
+        match text {
+            "rabbitmq" => Some(BrokerKind::RabbitMq),
+            "googlepubsub" => Some(BrokerKind::GooglePubSub),
+            other => {
+                self.error("broker.type", format!("unsupported broker type: {other}"));
+                None
+            }
+        }
+    }
+
+    /// What RabbitMQ needs: an `amqp(s)://` URL that parses, a known exchange type.
+    fn check_rabbitmq(&mut self, rabbitmq: &RabbitMqConfig) {
+        let url = &rabbitmq.url;
+        if url.is_empty() {
+            self.error("broker.rabbitmq.url", "rabbitmq.url is required".into());
+        } else if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
+            self.error(
+                "broker.rabbitmq.url",
+                "rabbitmq.url must start with 'amqp://' or 'amqps://'".into(),
+            );
+        } else if let Err(e) = AmqpUrl::parse(url) {
+            // Refused here rather than at the first connect, where Go would fail.
+            self.error(
+                "broker.rabbitmq.url",
+                format!("rabbitmq.url is invalid: {e}"),
+            );
+        }
+        if !matches!(
+            rabbitmq.exchange_type.as_str(),
+            "" | "direct" | "fanout" | "topic" | "headers"
+        ) {
+            self.error(
+                "broker.rabbitmq.exchange_type",
+                "rabbitmq.exchange_type must be one of: direct, fanout, topic, headers".into(),
+            );
+        }
+    }
+
+    /// What Pub/Sub needs: a project, and durations within Google's ranges.
+    fn check_googlepubsub(&mut self, g: &PubSubConfig) {
+        if g.project_id.is_empty() {
+            self.error(
+                "broker.googlepubsub.project_id",
+                "googlepubsub.project_id is required".into(),
+            );
+        }
+        let within = |d: Option<Duration>, lo: u64, hi: u64| {
+            d.is_none_or(|d| d.is_zero() || (d.as_secs() >= lo && d.as_secs() <= hi))
+        };
+        const DAY: u64 = 86_400;
+        if !within(g.message_retention_duration, 600, 31 * DAY) {
+            self.error(
+                "broker.googlepubsub.message_retention_duration",
+                "googlepubsub.message_retention_duration must be between 10m and 31d".into(),
+            );
+        }
+        if g.unhealthy_after < Duration::from_secs(1) {
+            self.error(
+                "broker.googlepubsub.unhealthy_after",
+                "googlepubsub.unhealthy_after must be at least 1s".into(),
+            );
+        }
+        if !within(g.expiration_ttl, DAY, u64::MAX) {
+            self.error(
+                "broker.googlepubsub.expiration_ttl",
+                "googlepubsub.expiration_ttl must be 0 (never expire) or at least 1d".into(),
+            );
+        }
+        for (d, name) in [
+            (g.retry_min_backoff, "retry_min_backoff"),
+            (g.retry_max_backoff, "retry_max_backoff"),
+        ] {
+            if !within(d, 0, 600) {
+                self.error(
+                    &format!("broker.googlepubsub.{name}"),
+                    format!("googlepubsub.{name} must be between 0s and 600s"),
+                );
+            }
+        }
+        if let (Some(lo), Some(hi)) = (g.retry_min_backoff, g.retry_max_backoff)
+            && lo > hi
+        {
+            self.error(
+                "broker.googlepubsub.retry_min_backoff",
+                "googlepubsub.retry_min_backoff must not exceed retry_max_backoff".into(),
+            );
+        }
+    }
+
     fn error(&mut self, key: &str, msg: String) {
         let raw = self.values.get(key);
         let (line, msg) = match raw.and_then(|r| r.var.as_ref()) {

@@ -133,7 +133,7 @@ impl From<String> for OverrideError {
     }
 }
 
-pub use crate::golang::parse_bool as parse_go_bool;
+use crate::golang::parse_bool as parse_go_bool;
 
 /// Applies env and flag overrides to the parsed file tree. `flags` holds only the flags that
 /// were given on the command line, as `(config path, text)`.

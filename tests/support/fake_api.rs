@@ -9,13 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
+use hyperfleet_adapter::adapters::prometheus::Metrics;
+use hyperfleet_adapter::adapters::servers::Health;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
-use hyperfleet_adapter::app::metrics::Metrics;
-use hyperfleet_adapter::app::serve::{self, LoopDeps, LoopEnd};
-use hyperfleet_adapter::app::servers::Health;
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::ports::EventSource;
+use hyperfleet_adapter::service::serve::{self, LoopDeps, LoopEnd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -1,8 +1,11 @@
 //! Logging setup: JSON or text, to stdout or stderr, at the configured level, with the
 //! component name on every line. Precedence: config file < `LOG_*` env < `--log-*` flags.
 
-use super::logfmt::{LineFormat, SpanFields, hostname};
+pub mod format;
+
 use crate::config::{EnvSource, env::non_empty};
+use crate::host::hostname;
+use format::{LineFormat, SpanFields};
 use tracing::Metadata;
 use tracing::subscriber::Interest;
 use tracing_subscriber::filter::LevelFilter;

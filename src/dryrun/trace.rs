@@ -9,6 +9,10 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+mod json;
+
+pub use json::json;
+
 /// What the trace shows besides the result.
 pub struct TraceInput<'a> {
     pub result: &'a ExecutionResult,
@@ -336,163 +340,6 @@ fn phase4(out: &mut String, input: &TraceInput<'_>) {
         let _ = writeln!(out, "  Error: {e}");
     }
     out.push('\n');
-}
-
-fn put(m: &mut Map<String, Value>, k: &str, v: &str) {
-    if !v.is_empty() {
-        m.insert(k.into(), json!(v));
-    }
-}
-
-/// The JSON trace.
-pub fn json(input: &TraceInput<'_>) -> Value {
-    let r = input.result;
-    let mut out = Map::new();
-    out.insert(
-        "event".into(),
-        json!({"id": r.event_id, "type": r.event_type}),
-    );
-    out.insert(
-        "status".into(),
-        json!(if r.is_failed() { "failed" } else { "success" }),
-    );
-    if r.resources_skipped {
-        out.insert("resourcesSkipped".into(), json!(true));
-        put(&mut out, "skipReason", &r.skip_reason);
-    }
-    let params: Map<String, Value> = shown_params(input).into_iter().collect();
-    if !params.is_empty() {
-        out.insert("params".into(), Value::Object(params));
-    }
-    let pcs: Vec<Value> = r
-        .preconditions
-        .iter()
-        .map(|p| {
-            let mut m = Map::new();
-            put(&mut m, "error", p.error.as_deref().unwrap_or_default());
-            m.insert("name".into(), json!(p.name));
-            m.insert("status".into(), json!(p.status.as_str()));
-            m.insert("matched".into(), json!(p.matched));
-            Value::Object(m)
-        })
-        .collect();
-    if !pcs.is_empty() {
-        out.insert("preconditions".into(), Value::Array(pcs));
-    }
-    let resources: Vec<Value> = r
-        .resources
-        .iter()
-        .map(|res| {
-            let mut m = Map::new();
-            if let Some(s) = &res.discovered_state {
-                m.insert("discoveredState".into(), s.clone());
-            }
-            m.insert("name".into(), json!(res.name));
-            m.insert("kind".into(), json!(res.kind));
-            put(&mut m, "namespace", &res.namespace);
-            put(&mut m, "resourceName", &res.resource_name);
-            m.insert("status".into(), json!(res.status.as_str()));
-            if let Some(op) = res.operation {
-                m.insert("operation".into(), json!(op.as_str()));
-            }
-            put(&mut m, "reason", &res.reason);
-            put(&mut m, "error", res.error.as_deref().unwrap_or_default());
-            if input.verbose
-                && let Some(rendered) = &res.rendered
-            {
-                m.insert("renderedManifest".into(), rendered.clone());
-            }
-            Value::Object(m)
-        })
-        .collect();
-    if !resources.is_empty() {
-        out.insert("resources".into(), Value::Array(resources));
-    }
-    if !r.discovered.is_empty() {
-        out.insert(
-            "discoveredResources".into(),
-            Value::Object(r.discovered.clone()),
-        );
-    }
-    if !r.payloads.is_empty() {
-        let payloads: Map<String, Value> = r
-            .payloads
-            .iter()
-            .map(|(k, v)| (k.clone(), body_json(v)))
-            .collect();
-        out.insert("payloads".into(), Value::Object(payloads));
-    }
-    let actions: Vec<Value> = r
-        .post_actions
-        .iter()
-        .map(|a| {
-            let mut m = Map::new();
-            put(&mut m, "error", a.error.as_deref().unwrap_or_default());
-            m.insert("name".into(), json!(a.name));
-            m.insert("status".into(), json!(a.status.as_str()));
-            if a.status == StepStatus::Skipped {
-                m.insert("skipped".into(), json!(true));
-            }
-            put(&mut m, "reason", &a.skip_reason);
-            Value::Object(m)
-        })
-        .collect();
-    if !actions.is_empty() {
-        out.insert("postActions".into(), Value::Array(actions));
-    }
-    if !r.errors.is_empty() {
-        let errors: Map<String, Value> = r
-            .errors
-            .iter()
-            .map(|(p, e)| (p.as_str().to_string(), json!(e)))
-            .collect();
-        out.insert("errors".into(), Value::Object(errors));
-    }
-    let calls: Vec<Value> = r
-        .api_calls
-        .iter()
-        .map(|c| {
-            let mut m = Map::new();
-            if input.verbose {
-                put(
-                    &mut m,
-                    "requestBody",
-                    c.request_body.as_deref().unwrap_or_default(),
-                );
-                put(&mut m, "responseBody", &c.response_body);
-            }
-            m.insert("method".into(), json!(c.method));
-            m.insert("url".into(), json!(c.url));
-            m.insert("statusCode".into(), json!(c.status));
-            m.insert("phase".into(), json!(c.phase.as_str()));
-            m.insert("step".into(), json!(c.step));
-            Value::Object(m)
-        })
-        .collect();
-    if !calls.is_empty() {
-        out.insert("apiRequests".into(), Value::Array(calls));
-    }
-    let ops: Vec<Value> = input
-        .operations
-        .iter()
-        .map(|o| {
-            let mut m = Map::new();
-            m.insert("operation".into(), json!(o.operation));
-            m.insert("kind".into(), json!(o.kind));
-            put(&mut m, "namespace", &o.namespace);
-            m.insert("name".into(), json!(o.name));
-            if o.operation == "apply" {
-                put(&mut m, "result", o.result.as_deref().unwrap_or_default());
-            }
-            Value::Object(m)
-        })
-        .collect();
-    if !ops.is_empty() {
-        out.insert("transportOperations".into(), Value::Array(ops));
-    }
-    let mut out = Value::Object(out);
-    secrets(input).mask_json(&mut out);
-    out
 }
 
 #[cfg(test)]

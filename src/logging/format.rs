@@ -100,17 +100,6 @@ pub struct LineFormat {
     pub hostname: String,
 }
 
-/// `os.Hostname()`, else `POD_NAME`, else `unknown`.
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
-        .or_else(|| std::env::var("POD_NAME").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn text_value(v: &Value) -> String {
     match v {
         Value::String(s) if s.is_empty() || s.contains([' ', '"', '=']) || s.contains('\n') => {

@@ -1,8 +1,11 @@
 //! Prometheus metrics: every `hyperfleet_adapter_*` series of the Go adapter with the same
-//! names, help texts, labels and buckets, declared once here, plus process metrics.
+//! names, help texts, labels and buckets, declared once here, plus process metrics. The executor
+//! reports deletions through `ExecutionObserver`, the serve loop its messages and events through
+//! `LoopMetrics`; the metrics server (`adapters::servers`) exposes the text.
 
 use crate::domain::ExecutionResult;
 use crate::ports::ExecutionObserver;
+use crate::service::LoopMetrics;
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
     TextEncoder,
@@ -44,137 +47,146 @@ fn must<T>(r: Result<T, prometheus::Error>) -> T {
     r.unwrap_or_else(|e| panic!("metric definition: {e}"))
 }
 
+type Labels = HashMap<String, String>;
+
+fn counter(name: &str, help: &str, labels: &[&str], constant: &Labels) -> IntCounterVec {
+    must(IntCounterVec::new(
+        Opts::new(name, help).const_labels(constant.clone()),
+        labels,
+    ))
+}
+
+fn histogram(name: &str, help: &str, labels: &[&str], constant: &Labels) -> HistogramVec {
+    must(HistogramVec::new(
+        HistogramOpts::new(name, help)
+            .const_labels(constant.clone())
+            .buckets(BUCKETS.to_vec()),
+        labels,
+    ))
+}
+
+/// `hyperfleet_adapter_build_info`, set to 1.
+fn build_info(component: &str, version: &str, commit: &str) -> GaugeVec {
+    let build = must(GaugeVec::new(
+        Opts::new(
+            "hyperfleet_adapter_build_info",
+            "Build information for the adapter",
+        ),
+        &["component", "version", "commit"],
+    ));
+    build
+        .with_label_values(&[component, version, commit])
+        .set(1.0);
+    build
+}
+
+/// `hyperfleet_adapter_up`, set to 1 (0 at shutdown).
+fn up(constant: &Labels) -> Gauge {
+    let up = must(Gauge::with_opts(
+        Opts::new(
+            "hyperfleet_adapter_up",
+            "Whether the adapter is up and running",
+        )
+        .const_labels(constant.clone()),
+    ));
+    up.set(1.0);
+    up
+}
+
 impl Metrics {
     /// Creates and registers every metric. `component` is `adapter.name`.
     pub fn new(component: &str, version: &str, commit: &str) -> Self {
-        let registry = Registry::new();
-        let base: HashMap<String, String> = [
+        // The broker library's series carry `component`/`version` as constants (and `topic` as
+        // a label); the adapter's series also `adapter_name`.
+        let base: Labels = [
             ("component".to_string(), component.to_string()),
             ("version".to_string(), version.to_string()),
         ]
         .into();
-        let mut with_name = base.clone();
-        with_name.insert("adapter_name".into(), adapter_label(component));
-        let build = must(GaugeVec::new(
-            Opts::new(
-                "hyperfleet_adapter_build_info",
-                "Build information for the adapter",
+        let mut named = base.clone();
+        named.insert("adapter_name".into(), adapter_label(component));
+        let metrics = Metrics {
+            registry: Registry::new(),
+            up: up(&base),
+            events: counter(
+                "hyperfleet_adapter_events_processed_total",
+                "Total number of CloudEvents processed by the adapter",
+                &["status"],
+                &named,
             ),
-            &["component", "version", "commit"],
-        ));
-        build
-            .with_label_values(&[component, version, commit])
-            .set(1.0);
-        let up = must(Gauge::with_opts(
-            Opts::new(
-                "hyperfleet_adapter_up",
-                "Whether the adapter is up and running",
-            )
-            .const_labels(base.clone()),
-        ));
-        up.set(1.0);
-        let counter = |name: &str, help: &str, labels: &[&str]| {
-            must(IntCounterVec::new(
-                Opts::new(name, help).const_labels(with_name.clone()),
-                labels,
-            ))
-        };
-        let histogram = |name: &str, help: &str, labels: &[&str]| {
-            must(HistogramVec::new(
-                HistogramOpts::new(name, help)
-                    .const_labels(with_name.clone())
-                    .buckets(BUCKETS.to_vec()),
-                labels,
-            ))
-        };
-        let events = counter(
-            "hyperfleet_adapter_events_processed_total",
-            "Total number of CloudEvents processed by the adapter",
-            &["status"],
-        );
-        let duration = histogram(
-            "hyperfleet_adapter_event_processing_duration_seconds",
-            "Duration of event processing in seconds",
-            &[],
-        );
-        let errors = counter(
-            "hyperfleet_adapter_errors_total",
-            "Total number of errors encountered by the adapter",
-            &["error_type"],
-        );
-        let deletions = counter(
-            "hyperfleet_adapter_resources_deleted_total",
-            "Total number of adapter resource deletion operations",
-            &["resource_type", "status"],
-        );
-        let deletion_duration = histogram(
-            "hyperfleet_adapter_resource_deletion_duration_seconds",
-            "Duration of resource deletion operations in seconds",
-            &["resource_type"],
-        );
-        let in_progress = must(GaugeVec::new(
-            Opts::new(
-                "hyperfleet_adapter_resource_deletions_in_progress",
-                "Number of resource deletions currently in progress",
-            )
-            .const_labels(with_name.clone()),
-            &["resource_type"],
-        ));
-        // The broker library's series: `topic` is a label, `component`/`version` constant.
-        let broker_consumed = must(IntCounterVec::new(
-            Opts::new(
+            duration: histogram(
+                "hyperfleet_adapter_event_processing_duration_seconds",
+                "Duration of event processing in seconds",
+                &[],
+                &named,
+            ),
+            errors: counter(
+                "hyperfleet_adapter_errors_total",
+                "Total number of errors encountered by the adapter",
+                &["error_type"],
+                &named,
+            ),
+            deletions: counter(
+                "hyperfleet_adapter_resources_deleted_total",
+                "Total number of adapter resource deletion operations",
+                &["resource_type", "status"],
+                &named,
+            ),
+            deletion_duration: histogram(
+                "hyperfleet_adapter_resource_deletion_duration_seconds",
+                "Duration of resource deletion operations in seconds",
+                &["resource_type"],
+                &named,
+            ),
+            in_progress: must(GaugeVec::new(
+                Opts::new(
+                    "hyperfleet_adapter_resource_deletions_in_progress",
+                    "Number of resource deletions currently in progress",
+                )
+                .const_labels(named.clone()),
+                &["resource_type"],
+            )),
+            broker_consumed: counter(
                 "hyperfleet_broker_messages_consumed_total",
                 "Total number of messages consumed from the broker",
-            )
-            .const_labels(base.clone()),
-            &["topic"],
-        ));
-        let broker_errors = must(IntCounterVec::new(
-            Opts::new(
+                &["topic"],
+                &base,
+            ),
+            broker_errors: counter(
                 "hyperfleet_broker_errors_total",
                 "Total number of broker message errors",
-            )
-            .const_labels(base.clone()),
-            &["topic", "error_type"],
-        ));
-        let broker_duration = must(HistogramVec::new(
-            HistogramOpts::new(
+                &["topic", "error_type"],
+                &base,
+            ),
+            broker_duration: histogram(
                 "hyperfleet_broker_message_duration_seconds",
                 "Duration of broker message handling in seconds",
-            )
-            .const_labels(base.clone())
-            .buckets(BUCKETS.to_vec()),
-            &["topic"],
-        ));
+                &["topic"],
+                &base,
+            ),
+            topic: String::new(),
+        };
+        metrics.register(build_info(component, version, commit));
+        metrics
+    }
+
+    /// Registers `build` and every series, then the process metrics.
+    fn register(&self, build: GaugeVec) {
         for c in [
             Box::new(build) as Box<dyn prometheus::core::Collector>,
-            Box::new(broker_consumed.clone()),
-            Box::new(broker_errors.clone()),
-            Box::new(broker_duration.clone()),
-            Box::new(up.clone()),
-            Box::new(events.clone()),
-            Box::new(duration.clone()),
-            Box::new(errors.clone()),
-            Box::new(deletions.clone()),
-            Box::new(deletion_duration.clone()),
-            Box::new(in_progress.clone()),
+            Box::new(self.broker_consumed.clone()),
+            Box::new(self.broker_errors.clone()),
+            Box::new(self.broker_duration.clone()),
+            Box::new(self.up.clone()),
+            Box::new(self.events.clone()),
+            Box::new(self.duration.clone()),
+            Box::new(self.errors.clone()),
+            Box::new(self.deletions.clone()),
+            Box::new(self.deletion_duration.clone()),
+            Box::new(self.in_progress.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ] {
-            must(registry.register(c));
-        }
-        Metrics {
-            registry,
-            up,
-            events,
-            duration,
-            errors,
-            deletions,
-            deletion_duration,
-            in_progress,
-            broker_consumed,
-            broker_errors,
-            broker_duration,
-            topic: String::new(),
+            must(self.registry.register(c));
         }
     }
 
@@ -262,6 +274,21 @@ impl ExecutionObserver for Metrics {
         self.deletion_duration
             .with_label_values(&[kind])
             .observe(seconds);
+    }
+}
+
+impl LoopMetrics for Metrics {
+    fn record_consumed(&self) {
+        Metrics::record_consumed(self)
+    }
+    fn record_unparseable(&self) {
+        Metrics::record_unparseable(self)
+    }
+    fn record_handled(&self, seconds: f64) {
+        Metrics::record_handled(self, seconds)
+    }
+    fn record_event(&self, result: &ExecutionResult, seconds: f64) {
+        Metrics::record_event(self, result, seconds)
     }
 }
 

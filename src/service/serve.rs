@@ -11,17 +11,16 @@
 //! dropped unsettled, which returns it to the broker (RabbitMQ requeues it when the channel
 //! closes, Pub/Sub nacks it), and only the events already running are drained.
 
-use super::metrics::Metrics;
-use super::servers::Health;
+use super::locks::KeyLocks;
+pub use super::locks::resource_key;
+use super::{LoopHealth, LoopMetrics};
 use crate::domain::Executor;
 use crate::domain::event::CloudEvent;
 use crate::ports::{Delivery, EventSource};
-use serde_json::Value;
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedMutexGuard, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -29,8 +28,10 @@ use tokio::time::Instant;
 #[derive(Clone)]
 pub struct LoopDeps {
     pub executor: Arc<Executor>,
-    pub metrics: Arc<Metrics>,
-    pub health: Arc<Health>,
+    /// The Prometheus metrics in the service.
+    pub metrics: Arc<dyn LoopMetrics>,
+    /// The health server's state: readiness drops when shutdown starts.
+    pub health: Arc<dyn LoopHealth>,
     /// Events processed at once (at least 1).
     pub parallelism: usize,
     /// How long in-flight events may take to finish after shutdown starts.
@@ -53,56 +54,6 @@ pub enum LoopEnd {
     DrainTimedOut(usize),
     /// The event source ended without a shutdown request (a fatal broker error).
     SourceClosed,
-}
-
-/// Per-resource locks: events for the same resource run one after the other.
-#[derive(Default)]
-struct KeyLocks {
-    map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-struct KeyGuard {
-    key: String,
-    locks: Arc<KeyLocks>,
-    guard: Option<OwnedMutexGuard<()>>,
-}
-
-impl Drop for KeyGuard {
-    fn drop(&mut self) {
-        drop(self.guard.take());
-        if let Ok(mut map) = self.locks.map.lock()
-            && map
-                .get(&self.key)
-                .is_some_and(|m| Arc::strong_count(m) == 1)
-        {
-            map.remove(&self.key);
-        }
-    }
-}
-
-impl KeyLocks {
-    async fn lock(self: &Arc<Self>, key: String) -> KeyGuard {
-        let m = {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(key.clone()).or_default().clone()
-        };
-        let guard = m.lock_owned().await;
-        KeyGuard {
-            key,
-            locks: self.clone(),
-            guard: Some(guard),
-        }
-    }
-}
-
-/// The resource an event is about: `owner id/id` for owned resources (node pools), else `id`.
-pub fn resource_key(data: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(data).ok()?;
-    let id = v.get("id")?.as_str()?;
-    match v.pointer("/owner_references/id").and_then(Value::as_str) {
-        Some(owner) => Some(format!("{owner}/{id}")),
-        None => Some(id.to_string()),
-    }
 }
 
 /// Deliveries held (waiting for their resource or running) per execution slot.
@@ -186,6 +137,31 @@ async fn reject(delivery: Box<dyn Delivery>, deps: &LoopDeps, received: Instant)
         .record_handled(received.elapsed().as_secs_f64());
 }
 
+/// The event a delivery carries, or `None` (logged) for a message over `max_event_bytes` or
+/// one that is not a CloudEvent.
+fn admit(delivery: &dyn Delivery, max_event_bytes: usize) -> Option<CloudEvent> {
+    let size = delivery.payload().len();
+    if size > max_event_bytes {
+        let message_id = delivery.message_id();
+        tracing::error!(
+            size,
+            limit = max_event_bytes,
+            message_id,
+            "Message of {size} bytes is over the {} byte limit (--max-event-bytes); rejecting the message",
+            max_event_bytes
+        );
+        return None;
+    }
+    match CloudEvent::parse(delivery.payload()) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            let message_id = delivery.message_id();
+            tracing::error!(error = %e, message_id, "Failed to parse CloudEvent; rejecting the message");
+            None
+        }
+    }
+}
+
 /// One delivery: parse, serialise per resource, execute, record, settle.
 async fn handle(
     delivery: Box<dyn Delivery>,
@@ -196,25 +172,8 @@ async fn handle(
 ) {
     let received = Instant::now();
     deps.metrics.record_consumed();
-    let size = delivery.payload().len();
-    if size > deps.max_event_bytes {
-        let message_id = delivery.message_id();
-        tracing::error!(
-            size,
-            limit = deps.max_event_bytes,
-            message_id,
-            "Message of {size} bytes is over the {} byte limit (--max-event-bytes); rejecting the message",
-            deps.max_event_bytes
-        );
+    let Some(event) = admit(delivery.as_ref(), deps.max_event_bytes) else {
         return reject(delivery, deps, received).await;
-    }
-    let event = match CloudEvent::parse(delivery.payload()) {
-        Ok(e) => e,
-        Err(e) => {
-            let message_id = delivery.message_id();
-            tracing::error!(error = %e, message_id, "Failed to parse CloudEvent; rejecting the message");
-            return reject(delivery, deps, received).await;
-        }
     };
     let time = event
         .time
@@ -258,22 +217,4 @@ async fn handle(
     }
     deps.metrics
         .record_handled(received.elapsed().as_secs_f64());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::resource_key;
-
-    #[test]
-    fn resource_keys() {
-        assert_eq!(
-            resource_key(br#"{"id":"c1","kind":"Cluster"}"#).as_deref(),
-            Some("c1")
-        );
-        assert_eq!(
-            resource_key(br#"{"id":"np1","owner_references":{"id":"c1"}}"#).as_deref(),
-            Some("c1/np1")
-        );
-        assert_eq!(resource_key(b"{}"), None);
-    }
 }

@@ -1,9 +1,8 @@
-//! The health server (`/healthz`, `/readyz`, `/config`) and the metrics server (`/metrics`),
-//! as functions from state to a router, plus binding that fails loudly (the Go adapter only
-//! logged a port it could not bind), served with bounded connections ([`super::conns`]).
+//! The health server's state and router: liveness (`/healthz`), readiness (`/readyz`, named
+//! checks and the shutting-down flag) and, with `debug_config`, the merged config (`/config`).
 
-pub use super::conns::ConnLimits;
-use super::metrics::Metrics;
+use super::NOT_FOUND;
+use crate::service::LoopHealth;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -140,68 +139,19 @@ pub fn health_app(health: Arc<Health>) -> Router {
             }),
         );
     }
-    app.fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
+    app.fallback(|| async { (StatusCode::NOT_FOUND, NOT_FOUND) })
 }
 
-/// The metrics router.
-pub fn metrics_app(metrics: Arc<Metrics>) -> Router {
-    Router::new()
-        .route(
-            "/metrics",
-            any(move || {
-                let m = metrics.clone();
-                async move {
-                    (
-                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                        m.render(),
-                    )
-                        .into_response()
-                }
-            }),
-        )
-        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
-}
-
-/// Binds `addr` (e.g. `0.0.0.0:8080`), failing with a message that names the server.
-pub async fn bind(what: &str, addr: &str) -> Result<tokio::net::TcpListener, String> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("failed to start {what} server on {addr}: {e}"))
-}
-
-/// Serves `app` on `listener` within `limits` until `stop` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    limits: ConnLimits,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    super::conns::serve(listener, app, limits, stop).await
+impl LoopHealth for Health {
+    fn set_shutting_down(&self) {
+        Health::set_shutting_down(self)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::get;
     use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
-
-    async fn get(app: Router, path: &str) -> (StatusCode, String, String) {
-        let resp = app
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let ct = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (status, ct, String::from_utf8(body.to_vec()).unwrap())
-    }
 
     #[tokio::test]
     async fn healthz_fails_while_unhealthy() {
@@ -286,14 +236,5 @@ mod tests {
                 "adapter:\n    name: x\n".into()
             )
         );
-    }
-
-    #[tokio::test]
-    async fn metrics_endpoint() {
-        let app = metrics_app(Arc::new(Metrics::new("a", "1", "c")));
-        let (s, ct, body) = get(app, "/metrics").await;
-        assert_eq!(s, StatusCode::OK);
-        assert!(ct.starts_with("text/plain"));
-        assert!(body.contains("hyperfleet_adapter_up{component=\"a\",version=\"1\"} 1"));
     }
 }
