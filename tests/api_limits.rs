@@ -4,17 +4,13 @@
 //! event's call like any other API failure, and four huge answers in flight neither take the
 //! process's memory nor stop the probe server from answering.
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-mod support;
-
-use fake_api::{FakeApi, Fault};
 use hyperfleet_adapter::adapters::api::http::{Backoff, HttpApi, Settings};
 use hyperfleet_adapter::adapters::servers::{self, Health};
 use hyperfleet_adapter::config::MapEnv;
 use hyperfleet_adapter::domain::result::Phase;
 use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::ports::{ApiRequest, HyperfleetApi};
+use kit::api::{FakeApi, Fault};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -152,13 +148,13 @@ async fn garbage_reset_and_hang_answers_fail_the_call_cleanly() {
 
 /// The executor of the fake API's configs with `max_response_bytes` and 3 attempts.
 fn executor(dir: &std::path::Path, base: &str, limit: u64) -> Executor {
-    let (a, t) = fake_api::write_configs(dir, "limits", base, "topic", "sub");
+    let (a, t) = kit::api::write_configs(dir, "limits", base, "topic", "sub");
     let text = std::fs::read_to_string(&a).unwrap().replace(
         "retry_attempts: 1\n",
         &format!("retry_attempts: 3\n    max_response_bytes: {limit}\n"),
     );
     std::fs::write(&a, text).unwrap();
-    let loaded = support::load_configs(a, t);
+    let loaded = kit::cli::load_configs(a, t);
     let env = MapEnv::default();
     let api = &loaded.adapter.clients.hyperfleet_api;
     assert_eq!(api.effective_max_response_bytes(), limit);
@@ -182,7 +178,7 @@ async fn the_executor_ends_the_call_like_any_other_api_failure() {
         .execute(
             "evt-1",
             "io.hyperfleet.cluster.updated",
-            &fake_api::event("evt-1", "c1"),
+            &kit::api::event("evt-1", "c1"),
         )
         .await;
     let err = r
@@ -203,7 +199,7 @@ async fn the_executor_ends_the_call_like_any_other_api_failure() {
         .execute(
             "evt-2",
             "io.hyperfleet.cluster.updated",
-            &fake_api::event("evt-2", "c1"),
+            &kit::api::event("evt-2", "c1"),
         )
         .await;
     assert!(r.errors.is_empty(), "{:?}", r.errors);
@@ -251,7 +247,7 @@ async fn probes_answer_and_memory_stays_bounded_with_four_huge_answers_in_flight
             tokio::spawn(async move { c.send(get_cluster(&format!("c{i}"))).await })
         })
         .collect();
-    fake_api::wait_for("four answers at 8 MiB", 60, || {
+    kit::wait_for("four answers at 8 MiB", Duration::from_secs(60), || {
         api.streamed.load(Ordering::SeqCst) >= 4 * 8 * MIB
     })
     .await;

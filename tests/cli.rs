@@ -1,9 +1,7 @@
 //! The command line as an operator sees it: version, help, exit codes, error format,
 //! config discovery and flag precedence through the real binary.
 
-mod support;
-
-use support::{adapter, dry_run, stderr, stdout};
+use kit::cli::{adapter, dry_run, stderr, stdout};
 
 #[test]
 fn version_prints_three_lines() {

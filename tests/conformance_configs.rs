@@ -1,10 +1,8 @@
 //! The conformance corpus (`../shared/conformance`): every config gets the verdict its README
 //! lists, through the real binary (`config-dump` and `validate`).
 
-mod support;
-
+use kit::cli::{adapter, conformance, stderr, stdout};
 use std::path::Path;
-use support::{adapter, conformance, stderr, stdout};
 
 /// Env the dry-run task configs read (`env.REGION`, `env.ADAPTER_NAME` are optional).
 const ENV: &[(&str, &str)] = &[

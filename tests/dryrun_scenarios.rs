@@ -5,11 +5,9 @@
 //! Expected values follow the rules of the behaviour spec. Where this adapter deliberately
 //! differs from the Go adapter, the assertion says so (see docs/compatibility.md).
 
-mod support;
-
+use kit::cli::{adapter, conformance, stderr, stdout};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use support::{adapter, conformance, stderr, stdout};
 
 const U: &str = "upstream/test/testdata/dryrun";
 

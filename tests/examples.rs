@@ -1,10 +1,8 @@
 //! The project's own examples (the README's first command): each dry run completes and does
 //! what its task config says.
 
-mod support;
-
+use kit::cli::{adapter, stderr, stdout};
 use serde_json::{Value, json};
-use support::{adapter, stderr, stdout};
 
 fn example(adapter_cfg: &str, dir: &str, responses: &str, output: &str) -> std::process::Output {
     let root = env!("CARGO_MANIFEST_DIR");

@@ -6,16 +6,10 @@
 
 #![cfg(feature = "rabbitmq")]
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/rabbit.rs"]
-mod rabbit;
-
-use fake_api::{FakeApi, event, wait_for, write_configs};
 use hyperfleet_adapter::adapters::broker::rabbitmq::Publisher;
-use rabbit::*;
+use kit::api::{FakeApi, event, write_configs};
+use kit::rabbit::*;
+use kit::wait_for;
 use std::time::Duration;
 
 /// Peak resident memory of the adapter after the hostile messages, in MiB.
@@ -50,12 +44,10 @@ fn peak_rss_mib(pid: u32) -> u64 {
 }
 
 /// Waits (up to 60 s) until `/metrics` contains `needle`.
-async fn wait_metric(served: &process::Served, needle: &str) {
-    for _ in 0..600 {
-        if served.metrics().await.contains(needle) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+async fn wait_metric(served: &kit::process::Served, needle: &str) {
+    let shown = async || served.metrics().await.contains(needle);
+    if kit::eventually(Duration::from_secs(60), shown).await {
+        return;
     }
     panic!(
         "/metrics never showed {needle:?}:\n{}",
@@ -63,7 +55,7 @@ async fn wait_metric(served: &process::Served, needle: &str) {
     );
 }
 
-fn alive(served: &mut process::Served) -> bool {
+fn alive(served: &mut kit::process::Served) -> bool {
     served.child.try_wait().unwrap().is_none()
 }
 
@@ -91,7 +83,7 @@ async fn hostile_messages(max_event_bytes: Option<usize>) {
     if max_event_bytes.is_some() {
         env.push(("HYPERFLEET_MAX_EVENT_BYTES", &limit));
     }
-    let mut served = process::serve(&a, &t, &env).await;
+    let mut served = kit::process::serve(&a, &t, &env).await;
 
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let big = serde_json::json!({"specversion": "1.0", "id": "evt-big", "type": "io.hyperfleet.cluster.updated",
@@ -117,21 +109,25 @@ async fn hostile_messages(max_event_bytes: Option<usize>) {
     p.send(&event("evt-good", "cls-good")).await.unwrap();
     p.close().await;
 
-    wait_for("the good event's status report", 60, || {
-        api.statuses().iter().any(|(id, _)| id == "cls-good")
-    })
+    wait_for(
+        "the good event's status report",
+        Duration::from_secs(60),
+        || api.statuses().iter().any(|(id, _)| id == "cls-good"),
+    )
     .await;
     if max_event_bytes.is_some() {
-        wait_for("the big event's status report", 60, || {
-            api.statuses().iter().any(|(id, _)| id == "cls-big")
-        })
+        wait_for(
+            "the big event's status report",
+            Duration::from_secs(60),
+            || api.statuses().iter().any(|(id, _)| id == "cls-big"),
+        )
         .await;
     }
     let queue = format!("{topic}-{subscription}");
     assert_eq!(ready(&queue).await, 0, "every message was settled");
     assert!(alive(&mut served), "the adapter is still running");
     assert_eq!(
-        process::get(&format!("http://127.0.0.1:{}/healthz", served.health_port))
+        kit::process::get(&format!("http://127.0.0.1:{}/healthz", served.health_port))
             .await
             .map(|r| r.0),
         Some(200)
@@ -244,7 +240,7 @@ async fn a_misbehaving_api_fails_events_but_not_the_adapter() {
     std::fs::write(&a, text).unwrap();
     let broker = broker_file(dir.path());
     let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
-    let mut served = process::serve(&a, &t, &env).await;
+    let mut served = kit::process::serve(&a, &t, &env).await;
     let p = Publisher::connect(&cfg(), &topic).await.unwrap();
     for id in ["c500", "chang", "cgarbage"] {
         p.send(&event(&format!("evt-{id}"), id)).await.unwrap();
@@ -268,7 +264,7 @@ async fn a_misbehaving_api_fails_events_but_not_the_adapter() {
         &topic,
         subscription,
     );
-    let mut served = process::serve(&a2, &t2, &env).await;
+    let mut served = kit::process::serve(&a2, &t2, &env).await;
     let p = Publisher::connect(&cfg(), &topic).await.unwrap();
     p.send(&event("evt-reset", "creset")).await.unwrap();
     p.close().await;
@@ -303,11 +299,11 @@ async fn sigkill_and_sigterm_with_events_in_flight_lose_nothing() {
     );
     let broker = broker_file(dir.path());
     let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
-    let mut served = process::serve(&a, &t, &env).await;
+    let mut served = kit::process::serve(&a, &t, &env).await;
     let p = Publisher::connect(&cfg(), &topic).await.unwrap();
     p.send(&event("evt-kill", "ckill")).await.unwrap();
     p.close().await;
-    wait_for("the event to be in flight", 30, || {
+    wait_for("the event to be in flight", Duration::from_secs(30), || {
         held.gets().iter().any(|id| id == "ckill")
     })
     .await;
@@ -326,18 +322,22 @@ async fn sigkill_and_sigterm_with_events_in_flight_lose_nothing() {
         &topic,
         subscription,
     );
-    let served = process::serve(&a, &t, &env).await;
-    wait_for("the killed event, redelivered and reported", 60, || {
-        api.statuses().iter().any(|(id, _)| id == "ckill")
-    })
+    let served = kit::process::serve(&a, &t, &env).await;
+    wait_for(
+        "the killed event, redelivered and reported",
+        Duration::from_secs(60),
+        || api.statuses().iter().any(|(id, _)| id == "ckill"),
+    )
     .await;
 
     let p = Publisher::connect(&cfg(), &topic).await.unwrap();
     p.send(&event("evt-term", "cterm")).await.unwrap();
     p.close().await;
-    wait_for("the second event in flight", 30, || {
-        api.gets().iter().any(|id| id == "cterm")
-    })
+    wait_for(
+        "the second event in flight",
+        Duration::from_secs(30),
+        || api.gets().iter().any(|id| id == "cterm"),
+    )
     .await;
     let (code, logs, stderr) = served.terminate().await;
     assert_eq!(code, Some(0), "{logs}{stderr}");

@@ -2,9 +2,6 @@
 //! config, `broker.yaml`, a rendered manifest per event) fails with the file and line, exit 1,
 //! inside a 512 MiB address-space limit; a 300,000-key mapping loads.
 
-#[path = "support/hostile.rs"]
-mod hostile;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -151,7 +148,10 @@ fn normal_configs_run_within_the_memory_limit() {
 #[test]
 fn an_alias_bomb_in_the_adapter_config_is_refused_with_file_and_line() {
     let f = Files::new();
-    let line = f.append("adapter.yaml", &hostile::billion_laughs("bomb", 0, 9, 9));
+    let line = f.append(
+        "adapter.yaml",
+        &kit::hostile::billion_laughs("bomb", 0, 9, 9),
+    );
     let out = f.config_dump();
     let at = format!("{}:{}: ", f.path("adapter.yaml"), line + 5);
     assert_refused(&out, &format!("{at}document contains excessive aliasing"));
@@ -160,7 +160,7 @@ fn an_alias_bomb_in_the_adapter_config_is_refused_with_file_and_line() {
 #[test]
 fn an_alias_bomb_in_the_task_config_is_refused_with_file_and_line() {
     let f = Files::new();
-    let line = f.append("task.yaml", &hostile::billion_laughs("bomb", 0, 9, 9));
+    let line = f.append("task.yaml", &kit::hostile::billion_laughs("bomb", 0, 9, 9));
     let out = f.config_dump();
     assert_refused(&out, "document contains excessive aliasing");
     // The 200 nodes before the bomb lower the ratio: it trips at l5 here, not l4.
@@ -173,7 +173,7 @@ fn an_alias_bomb_in_broker_yaml_is_refused_with_file_and_line() {
     let head = "type: rabbitmq\nrabbitmq:\n  url: amqp://guest:guest@127.0.0.1:5672/\n";
     let broker = f.write(
         "broker.yaml",
-        &format!("{head}{}", hostile::billion_laughs("bomb", 0, 9, 9)),
+        &format!("{head}{}", kit::hostile::billion_laughs("bomb", 0, 9, 9)),
     );
     let broker = broker.display().to_string();
     let out = f.publish(&broker);
@@ -210,7 +210,7 @@ fn an_alias_bomb_in_broker_yaml_is_refused_with_file_and_line() {
 fn a_manifest_that_renders_to_an_alias_bomb_fails_its_event() {
     let f = Files::new();
     // The bomb appears only once the template has run, in the per-event parse.
-    let bomb = hostile::billion_laughs("bomb{{ .generation }}", 0, 9, 9);
+    let bomb = kit::hostile::billion_laughs("bomb{{ .generation }}", 0, 9, 9);
     let line = f.append("job.yaml", &bomb);
     let out = f.dry_run();
     // A failed event is reported in the trace and on stderr; the dry run itself succeeds, as
@@ -253,7 +253,7 @@ fn a_nul_byte_is_refused_in_every_loader_with_file_line_and_column() {
 #[test]
 fn nesting_beyond_the_bound_is_refused_with_the_line() {
     let f = Files::new();
-    let line = f.append("task.yaml", &hostile::deep_block("deep", 0, 1000));
+    let line = f.append("task.yaml", &kit::hostile::deep_block("deep", 0, 1000));
     // The root, then one map per line: the 129th collection opens on `line + 128`.
     let at = format!("{}:{}: ", f.path("task.yaml"), line + 128);
     assert_refused(&f.config_dump(), &format!("{at}exceeded max depth of 128"));
@@ -261,7 +261,7 @@ fn nesting_beyond_the_bound_is_refused_with_the_line() {
     let f = Files::new();
     f.append(
         "adapter.yaml",
-        &format!("deep: {}\n", hostile::deep_flow(100_000)),
+        &format!("deep: {}\n", kit::hostile::deep_flow(100_000)),
     );
     let out = f.config_dump();
     assert_refused(&out, &f.path("adapter.yaml"));
@@ -271,7 +271,7 @@ fn nesting_beyond_the_bound_is_refused_with_the_line() {
 fn a_300000_key_mapping_loads() {
     let f = Files::new();
     let task = f.read("task.yaml");
-    let wide = hostile::wide_map("items", 6, 300_000);
+    let wide = kit::hostile::wide_map("items", 6, 300_000);
     f.write(
         "task.yaml",
         &task.replacen("    discovery:\n", &format!("{wide}    discovery:\n"), 1),

@@ -6,12 +6,6 @@
 
 #![cfg(feature = "k8s")]
 
-#[path = "support/certs.rs"]
-mod certs;
-#[path = "support/fake_kube.rs"]
-mod fake_kube;
-
-use fake_kube::{FakeKube, Fault, FaultAction, ResourceType};
 use hyper::Method;
 use hyperfleet_adapter::adapters::transport::contract;
 use hyperfleet_adapter::adapters::transport::kubernetes::api::CallPolicy;
@@ -19,6 +13,7 @@ use hyperfleet_adapter::adapters::transport::kubernetes::{KubernetesTransport, S
 use hyperfleet_adapter::ports::{
     ErrorKind, Gvk, Operation, Propagation, Selector, Target, Transport,
 };
+use kit::kube::{FakeKube, Fault, FaultAction, ResourceType};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -897,7 +892,7 @@ async fn selector_discovery_picks_the_highest_generation_then_name() {
 /// certificate from another CA is refused.
 #[tokio::test]
 async fn https_api_server_verified_with_the_kubeconfig_ca() {
-    let pki = certs::TestPki::default();
+    let pki = kit::pki::TestPki::default();
     let server = pki.server();
     let fake = FakeKube::start_tls(pki.server_config(&server, None, &[b"http/1.1"])).await;
     assert!(fake.url.starts_with("https://127.0.0.1:"));
@@ -915,7 +910,7 @@ async fn https_api_server_verified_with_the_kubeconfig_ca() {
         .unwrap();
     assert_eq!(got["metadata"]["name"], "secure");
 
-    let stranger = certs::TestPki::new("another CA");
+    let stranger = kit::pki::TestPki::new("another CA");
     s.source = Source::Kubeconfig {
         path: fake.kubeconfig_with_ca(dir.path(), None, Some(&stranger.ca_pem())),
         from_env: false,

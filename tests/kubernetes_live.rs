@@ -7,18 +7,12 @@
 
 #![cfg(feature = "k8s")]
 
-#[path = "support/fake_kube.rs"]
-mod fake_kube;
-#[path = "support/live.rs"]
-mod live;
-mod support;
-
-use fake_kube::FakeKube;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
 use hyperfleet_adapter::adapters::transport::kubernetes::{KubernetesTransport, Settings, Source};
 use hyperfleet_adapter::domain::{ExecutionResult, Executor};
 use hyperfleet_adapter::dryrun;
 use hyperfleet_adapter::ports::Transport;
+use kit::kube::FakeKube;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -123,11 +117,11 @@ fn normalized(objects: Vec<Value>) -> BTreeMap<String, Value> {
 /// Runs `s` as a dry run and live, with the scenario's pre-existing objects (`seeded`) or on an
 /// empty cluster, and compares decisions, payloads and the objects left behind.
 async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
-    let event = dryrun::load_event(&live::path(c, "U/event.json")).unwrap();
+    let event = dryrun::load_event(&kit::live::path(c, "U/event.json")).unwrap();
     let memory = Arc::new(MemoryTransport::default());
     let fake = FakeKube::start().await;
     if seeded {
-        dryrun::load_discovery(&live::path(c, s.discovery), &memory).unwrap();
+        dryrun::load_discovery(&kit::live::path(c, s.discovery), &memory).unwrap();
         let mut seeds = memory.objects();
         // Namespaces first, as a cluster would have them.
         seeds.sort_by_key(|o| o["kind"] != "Namespace");
@@ -145,8 +139,8 @@ async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
     // New objects get their status from the API server (a namespace turns `Active`), which the
     // dry run cannot know: payloads are compared when the objects pre-exist.
     assert_eq!(
-        live::summary(&live_result, seeded),
-        live::summary(&dry, seeded),
+        kit::live::summary(&live_result, seeded),
+        kit::live::summary(&dry, seeded),
         "{label}: the live run decided differently"
     );
     let (want, got) = (normalized(memory.objects()), normalized(fake.objects()));
@@ -158,11 +152,11 @@ async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
     for (k, w) in &want {
         assert_eq!(&got[k], w, "{label}: {k}");
     }
-    live::operations(&live_result)
+    kit::live::operations(&live_result)
 }
 
 fn executor(c: &Path, s: &Scenario, transport: Arc<dyn Transport>) -> Executor {
-    live::executor(
+    kit::live::executor(
         c,
         "U/dryrun-kubernetes-adapter-config.yaml",
         s.task,
@@ -177,7 +171,7 @@ fn executor(c: &Path, s: &Scenario, transport: Arc<dyn Transport>) -> Executor {
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubernetes_dry_run_scenarios_reach_the_same_state_live() {
-    let Some(c) = support::conformance() else {
+    let Some(c) = kit::cli::conformance() else {
         return;
     };
     let mut operations = std::collections::BTreeSet::new();
@@ -202,7 +196,7 @@ const DELETE_TASK: &str = "U/kubernetes-delete/dryrun-kubernetes-delete-task-con
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletion_ordering_configmap_then_namespace_across_two_events() {
-    let Some(c) = support::conformance() else {
+    let Some(c) = kit::cli::conformance() else {
         return;
     };
     let s = Scenario {
@@ -211,10 +205,10 @@ async fn deletion_ordering_configmap_then_namespace_across_two_events() {
         responses: "U/dryrun-delete-api-responses.json",
         discovery: "U/kubernetes-delete/dryrun-kubernetes-delete-discovery.json",
     };
-    let event = dryrun::load_event(&live::path(&c, "U/event.json")).unwrap();
+    let event = dryrun::load_event(&kit::live::path(&c, "U/event.json")).unwrap();
     let fake = FakeKube::start().await;
     let seeded = MemoryTransport::default();
-    dryrun::load_discovery(&live::path(&c, s.discovery), &seeded).unwrap();
+    dryrun::load_discovery(&kit::live::path(&c, s.discovery), &seeded).unwrap();
     let mut seeds = seeded.objects();
     seeds.sort_by_key(|o| o["kind"] != "Namespace");
     let mut held = None;

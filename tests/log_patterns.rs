@@ -1,11 +1,6 @@
 //! Every log pattern the runbook tells operators to search for is emitted by the failure it
 //! names, with the event's fields on the line.
 
-#[path = "support/capture.rs"]
-mod capture;
-mod support;
-
-use capture::Capture;
 use hyperfleet_adapter::adapters::api::RecordedApi;
 use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
 use hyperfleet_adapter::adapters::broker::memory::MemoryBroker;
@@ -17,6 +12,7 @@ use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::logging::{self, LogSettings};
 use hyperfleet_adapter::ports::{ApiRequest, FixedClock, HyperfleetApi};
 use hyperfleet_adapter::service::serve::{self, LoopDeps};
+use kit::capture::Capture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +59,7 @@ fn executor(task: &str) -> (Executor, tempfile::TempDir) {
     std::fs::write(&a, "adapter:\n  name: patterns-adapter\n").unwrap();
     let t = dir.path().join("t.yaml");
     std::fs::write(&t, task).unwrap();
-    let loaded = support::load_configs(a, t);
+    let loaded = kit::cli::load_configs(a, t);
     let store = Arc::new(MemoryTransport::default());
     let api = RecordedApi::parse(r#"{"responses": [{"match": {"method": "POST", "urlPattern": "statuses"}, "responses": [{"statusCode": 500}]}]}"#).unwrap();
     let ports = Ports {
@@ -166,7 +162,7 @@ async fn render_and_precondition_failures() {
 #[tokio::test]
 async fn api_retries_and_fatal_broker_errors() {
     let (logs, _g) = capture();
-    let addr = support::busy_api().await;
+    let addr = kit::api::busy_api().await;
     let settings = Settings {
         retry_attempts: 2,
         ..Settings::defaults(format!("http://{addr}"))

@@ -1,4 +1,4 @@
-//! The Maestro transport against the in-process fake Maestro (`support/fake_maestro.rs`): the
+//! The Maestro transport against the in-process fake Maestro (`kit::maestro`): the
 //! transport contract suite, the wire format of create/update/delete, merge-patch updates,
 //! status read back over REST, unregistered consumers, retries while Maestro is unavailable,
 //! the Subscribe liveness channel (reconnect after a dropped stream or stalled heartbeats,
@@ -6,17 +6,9 @@
 
 #![cfg(feature = "maestro")]
 
-#[path = "support/certs.rs"]
-mod certs;
-#[path = "support/fake_maestro.rs"]
-mod fake_maestro;
-
-use fake_maestro::{FakeMaestro, Report};
 use hyperfleet_adapter::adapters::broker::Readiness;
 use hyperfleet_adapter::adapters::transport::contract;
-use hyperfleet_adapter::adapters::transport::maestro::events::{
-    DATA_TYPE, attr_int, attr_string, data_json, resource_id,
-};
+use hyperfleet_adapter::adapters::transport::maestro::events::resource_id;
 use hyperfleet_adapter::adapters::transport::maestro::{GrpcSecurity, MaestroTransport, Settings};
 use hyperfleet_adapter::ports::{
     Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
@@ -25,6 +17,9 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+// The published events are read with the kit's own decoding, not the client's.
+use kit::maestro::{DATA_TYPE, FakeMaestro, Report, attr_int, attr_string, data_json};
+use kit::wait_for;
 
 const SOURCE: &str = "hyperfleet-adapter";
 
@@ -92,27 +87,18 @@ fn mw_gvk() -> Gvk {
     Gvk::new("work.open-cluster-management.io/v1", "ManifestWork")
 }
 
-async fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..200 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+/// How long a test waits for something to happen.
+const WAIT: Duration = Duration::from_secs(5);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_suite_passes_against_the_fake_maestro() {
-    let fakes: Arc<Mutex<Vec<(FakeMaestro, MaestroTransportHolder)>>> = Arc::default();
+    let fakes: Arc<Mutex<Vec<FakeAndTransport>>> = Arc::default();
     let keep = fakes.clone();
     let make = move || -> Arc<dyn Transport> {
         let fake = futures_block(FakeMaestro::start(Duration::from_millis(100)));
         fake.register_consumer("cluster1");
         let t = Arc::new(MaestroTransport::connect(&settings(&fake), None).unwrap());
-        keep.lock()
-            .unwrap()
-            .push((fake, MaestroTransportHolder(t.clone())));
+        keep.lock().unwrap().push((fake, t.clone()));
         t
     };
     let failures = contract::run_all(make, target()).await;
@@ -120,8 +106,8 @@ async fn contract_suite_passes_against_the_fake_maestro() {
     assert_eq!(fakes.lock().unwrap().len(), contract::checks().len());
 }
 
-/// Keeps a transport alive as long as its fake.
-struct MaestroTransportHolder(#[allow(dead_code)] Arc<MaestroTransport>);
+/// A fake and the transport connected to it, kept alive together.
+type FakeAndTransport = (FakeMaestro, Arc<MaestroTransport>);
 
 /// Runs a future to completion from synchronous code inside the multi-threaded runtime.
 fn futures_block<F: std::future::Future>(f: F) -> F::Output {
@@ -474,11 +460,25 @@ async fn a_consumer_removed_after_the_lookup_is_still_reported_by_name() {
     assert_eq!(fake.published().len(), 2, "the create was sent and refused");
 }
 
-fn readiness() -> (Readiness, Arc<AtomicBool>, Arc<AtomicUsize>) {
+/// What the readiness callback was told.
+struct Reported {
+    /// Whether the last report was up.
+    up: Arc<AtomicBool>,
+    /// How often it went from up to down.
+    downs: Arc<AtomicUsize>,
+    /// How many reports were down (a failed subscription attempt reports one).
+    failures: Arc<AtomicUsize>,
+}
+
+fn readiness() -> (Readiness, Reported) {
     let up = Arc::new(AtomicBool::new(false));
     let downs = Arc::new(AtomicUsize::new(0));
-    let (u, d) = (up.clone(), downs.clone());
+    let failures = Arc::new(AtomicUsize::new(0));
+    let (u, d, f) = (up.clone(), downs.clone(), failures.clone());
     let r: Readiness = Arc::new(move |ok| {
+        if !ok {
+            f.fetch_add(1, Ordering::SeqCst);
+        }
         if !ok && u.swap(false, Ordering::SeqCst) {
             d.fetch_add(1, Ordering::SeqCst);
         }
@@ -486,20 +486,27 @@ fn readiness() -> (Readiness, Arc<AtomicBool>, Arc<AtomicUsize>) {
             u.store(true, Ordering::SeqCst);
         }
     });
-    (r, up, downs)
+    (
+        r,
+        Reported {
+            up,
+            downs,
+            failures,
+        },
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_subscription_reconnects_after_a_dropped_stream_and_stalled_heartbeats() {
     let fake = fake().await;
-    let (r, up, downs) = readiness();
+    let (r, Reported { up, downs, .. }) = readiness();
     let _t = MaestroTransport::connect(&settings(&fake), Some(r)).unwrap();
-    wait_until("the first subscription", || up.load(Ordering::SeqCst)).await;
+    wait_for("the first subscription", WAIT, || up.load(Ordering::SeqCst)).await;
     assert_eq!(fake.subscriptions(), 1);
 
     fake.drop_streams();
-    wait_until("a second subscription", || fake.subscriptions() == 2).await;
-    wait_until("readiness back", || up.load(Ordering::SeqCst)).await;
+    wait_for("a second subscription", WAIT, || fake.subscriptions() == 2).await;
+    wait_for("readiness back", WAIT, || up.load(Ordering::SeqCst)).await;
     assert_eq!(
         downs.load(Ordering::SeqCst),
         1,
@@ -508,13 +515,13 @@ async fn the_subscription_reconnects_after_a_dropped_stream_and_stalled_heartbea
 
     // No heartbeat within the healthiness timeout (500 ms): down, reconnect.
     fake.set_heartbeats(false);
-    wait_until("a reconnect after stalled heartbeats", || {
+    wait_for("a reconnect after stalled heartbeats", WAIT, || {
         fake.subscriptions() >= 3
     })
     .await;
     assert!(downs.load(Ordering::SeqCst) >= 2);
     fake.set_heartbeats(true);
-    wait_until("readiness back after heartbeats resume", || {
+    wait_for("readiness back after heartbeats resume", WAIT, || {
         up.load(Ordering::SeqCst)
     })
     .await;
@@ -535,7 +542,7 @@ async fn an_unreachable_maestro_is_not_ready_and_fails_reads_clearly() {
     let seen = reports.clone();
     let r: Readiness = Arc::new(move |ok| seen.lock().unwrap().push(ok));
     let t = MaestroTransport::connect(&s, Some(r)).unwrap();
-    wait_until("a failed subscription to report not ready", || {
+    wait_for("a failed subscription to report not ready", WAIT, || {
         reports.lock().unwrap().contains(&false)
     })
     .await;
@@ -554,11 +561,11 @@ async fn an_unreachable_maestro_is_not_ready_and_fails_reads_clearly() {
 
 /// A TLS fake Maestro (REST on HTTPS too) with `pki`'s server certificate; with `client_ca`,
 /// gRPC requires client certificates signed by it.
-async fn tls_fake(pki: &certs::TestPki, client_ca: Option<&certs::TestPki>) -> FakeMaestro {
+async fn tls_fake(pki: &kit::pki::TestPki, client_ca: Option<&kit::pki::TestPki>) -> FakeMaestro {
     let server = pki.server();
     let fake = FakeMaestro::start_with(
         Duration::from_millis(100),
-        Some(fake_maestro::FakeTls {
+        Some(kit::maestro::FakeTls {
             cert_pem: server.cert_pem.clone(),
             key_pem: server.key_pem.clone(),
             client_ca_pem: client_ca.map(|c| c.ca_pem()),
@@ -573,8 +580,8 @@ async fn tls_fake(pki: &certs::TestPki, client_ca: Option<&certs::TestPki>) -> F
 fn tls_settings(
     fake: &FakeMaestro,
     dir: &std::path::Path,
-    ca: &certs::TestPki,
-    identity: Option<&certs::Issued>,
+    ca: &kit::pki::TestPki,
+    identity: Option<&kit::pki::Issued>,
     token: Option<&str>,
 ) -> Settings {
     let ca_file = dir.join("ca.crt");
@@ -601,24 +608,24 @@ fn tls_settings(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_the_ca_mutual_tls_and_bearer_tokens() {
-    let pki = certs::TestPki::default();
+    let pki = kit::pki::TestPki::default();
     let dir = tempfile::tempdir().unwrap();
     let w = || plain("w", "1");
 
     // CA only: gRPC and REST verified against it.
     let fake = tls_fake(&pki, None).await;
     assert!(fake.http_url.starts_with("https://"));
-    let (r, up, _) = readiness();
+    let (r, Reported { up, .. }) = readiness();
     let t = MaestroTransport::connect(&tls_settings(&fake, dir.path(), &pki, None, None), Some(r))
         .unwrap();
     assert_eq!(
         t.apply(&w(), false, &target()).await.unwrap().operation,
         Operation::Create
     );
-    wait_until("the TLS subscription", || up.load(Ordering::SeqCst)).await;
+    wait_for("the TLS subscription", WAIT, || up.load(Ordering::SeqCst)).await;
 
     // A server certificate from another CA is refused (REST read before anything is sent).
-    let stranger = certs::TestPki::new("another CA");
+    let stranger = kit::pki::TestPki::new("another CA");
     let t = MaestroTransport::connect(
         &tls_settings(&fake, dir.path(), &stranger, None, None),
         None,
@@ -635,7 +642,7 @@ async fn tls_with_the_ca_mutual_tls_and_bearer_tokens() {
     );
 
     // Mutual TLS: the client certificate is required.
-    let clients = certs::TestPki::new("client CA");
+    let clients = kit::pki::TestPki::new("client CA");
     let fake = tls_fake(&pki, Some(&clients)).await;
     let id = clients.client("hyperfleet-adapter", "hyperfleet");
     let t = MaestroTransport::connect(
@@ -682,23 +689,28 @@ async fn tls_with_the_ca_mutual_tls_and_bearer_tokens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_client_certificates_are_picked_up() {
-    let pki = certs::TestPki::default();
-    let clients = certs::TestPki::new("client CA");
+    let pki = kit::pki::TestPki::default();
+    let clients = kit::pki::TestPki::new("client CA");
     let fake = tls_fake(&pki, Some(&clients)).await;
     let dir = tempfile::tempdir().unwrap();
     // Start with a certificate the server does not accept (signed by the wrong CA).
-    let wrong = certs::TestPki::new("old client CA").client("hyperfleet-adapter", "hyperfleet");
+    let wrong = kit::pki::TestPki::new("old client CA").client("hyperfleet-adapter", "hyperfleet");
     let s = tls_settings(&fake, dir.path(), &pki, Some(&wrong), None);
-    let (r, up, _) = readiness();
+    let (r, Reported { up, failures, .. }) = readiness();
     let t = MaestroTransport::connect(&s, Some(r)).unwrap();
     assert!(apply(&t, &plain("w", "1")).await.is_err());
-    assert!(!up.load(Ordering::SeqCst));
+    // The subscription was tried with the refused certificate, reported down, and never up.
+    wait_for("a refused subscription attempt", WAIT, || {
+        failures.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    assert!(!up.load(Ordering::SeqCst), "up with a refused certificate");
     // The certificate files are replaced in place; within the reload interval the clients are
     // rebuilt and the subscription reopened.
     clients
         .client("hyperfleet-adapter", "hyperfleet")
         .write(dir.path(), "client");
-    wait_until("the subscription with the new certificate", || {
+    wait_for("the subscription with the new certificate", WAIT, || {
         up.load(Ordering::SeqCst)
     })
     .await;

@@ -6,13 +6,10 @@
 
 #![cfg(feature = "maestro")]
 
-#[path = "support/fake_maestro.rs"]
-mod fake_maestro;
-
-use fake_maestro::FakeMaestro;
 use hyperfleet_adapter::adapters::transport::maestro::{MaestroTransport, Settings};
 use hyperfleet_adapter::config::adapter::MaestroConfig;
 use hyperfleet_adapter::ports::{Applied, Operation, Target, Transport, TransportError};
+use kit::maestro::FakeMaestro;
 use serde_json::{Value, json};
 use std::time::Duration;
 

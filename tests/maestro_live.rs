@@ -6,13 +6,6 @@
 
 #![cfg(feature = "maestro")]
 
-#[path = "support/fake_maestro.rs"]
-mod fake_maestro;
-#[path = "support/live.rs"]
-mod live;
-mod support;
-
-use fake_maestro::FakeMaestro;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
 use hyperfleet_adapter::adapters::transport::maestro::events::resource_id;
 use hyperfleet_adapter::adapters::transport::maestro::rest::to_manifest_work;
@@ -20,6 +13,7 @@ use hyperfleet_adapter::adapters::transport::maestro::{GrpcSecurity, MaestroTran
 use hyperfleet_adapter::domain::Executor;
 use hyperfleet_adapter::dryrun;
 use hyperfleet_adapter::ports::Transport;
+use kit::maestro::FakeMaestro;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,12 +99,12 @@ fn works(objects: impl IntoIterator<Item = Value>) -> BTreeMap<String, Value> {
 }
 
 async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
-    let event = dryrun::load_event(&live::path(c, "U/event.json")).unwrap();
+    let event = dryrun::load_event(&kit::live::path(c, "U/event.json")).unwrap();
     let memory = Arc::new(MemoryTransport::default());
     let fake = FakeMaestro::start(Duration::from_secs(1)).await;
     fake.register_consumer("cluster1");
     if seeded {
-        dryrun::load_discovery(&live::path(c, s.discovery), &memory).unwrap();
+        dryrun::load_discovery(&kit::live::path(c, s.discovery), &memory).unwrap();
         for o in memory
             .objects()
             .iter()
@@ -131,18 +125,18 @@ async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
     // The simulated agent reports its own status for works it just received, which the dry run
     // cannot know: payloads are compared when the works pre-exist.
     assert_eq!(
-        live::summary(&live_result, seeded),
-        live::summary(&dry, seeded),
+        kit::live::summary(&live_result, seeded),
+        kit::live::summary(&dry, seeded),
         "{label}: the live run decided differently"
     );
     let want = works(memory.objects());
     let got = works(fake.bundles().iter().map(to_manifest_work));
     assert_eq!(got, want, "{label}: the same works");
-    live::operations(&live_result)
+    kit::live::operations(&live_result)
 }
 
 fn executor(c: &Path, s: &Scenario, transport: Arc<dyn Transport>) -> Executor {
-    live::executor(
+    kit::live::executor(
         c,
         "U/dryrun-maestro-adapter-config.yaml",
         s.task,
@@ -157,7 +151,7 @@ fn executor(c: &Path, s: &Scenario, transport: Arc<dyn Transport>) -> Executor {
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maestro_dry_run_scenarios_reach_the_same_state_live() {
-    let Some(c) = support::conformance() else {
+    let Some(c) = kit::cli::conformance() else {
         return;
     };
     let mut operations = std::collections::BTreeSet::new();

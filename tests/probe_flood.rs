@@ -7,15 +7,9 @@
 
 #![cfg(feature = "rabbitmq")]
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/rabbit.rs"]
-mod rabbit;
-
-use fake_api::{FakeApi, event, wait_for, write_configs};
-use rabbit::*;
+use kit::api::{FakeApi, event, write_configs};
+use kit::rabbit::*;
+use kit::wait_for;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -79,7 +73,7 @@ async fn probes_and_events_survive_a_thousand_slow_clients_under_256_descriptors
     )
     .unwrap();
     let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
-    let served = process::serve_limited(&a, &t, &env, Some(256)).await;
+    let served = kit::process::serve_limited(&a, &t, &env, Some(256)).await;
     let pid = served.child.id();
     let _guard = KillOnPanic(pid);
     let (hp, mp) = (served.health_port, served.metrics_port);
@@ -104,12 +98,10 @@ async fn probes_and_events_survive_a_thousand_slow_clients_under_256_descriptors
     }
     // Every client connected (or failed to) before the probes are asked; a connection the
     // kernel could not even queue does not stop the test, which judges only the adapter.
-    for _ in 0..300 {
-        if settled.load(Ordering::SeqCst) == SLOW_CLIENTS {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    kit::eventually(Duration::from_secs(30), async || {
+        settled.load(Ordering::SeqCst) == SLOW_CLIENTS
+    })
+    .await;
     let mut max_fds = open_fds(pid);
 
     answers_200(&format!("http://127.0.0.1:{hp}/healthz"), 50).await;
@@ -119,9 +111,9 @@ async fn probes_and_events_survive_a_thousand_slow_clients_under_256_descriptors
 
     let event_file = dir.path().join("event.json");
     std::fs::write(&event_file, event("evt-flood-1", "cls-flood")).unwrap();
-    process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
+    kit::process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
     let seen = AtomicUsize::new(max_fds);
-    wait_for("the status report", 30, || {
+    wait_for("the status report", Duration::from_secs(30), || {
         seen.fetch_max(open_fds(pid), Ordering::SeqCst);
         api.statuses().iter().any(|(id, _)| id == "cls-flood")
     })

@@ -7,18 +7,14 @@
 
 #![cfg(feature = "pubsub")]
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-#[path = "support/process.rs"]
-mod process;
-
-use fake_api::{FakeApi, Running, event, harness, unique, wait_for, write_configs};
 use google_cloud_pubsub::client::SubscriptionAdmin;
 use google_cloud_pubsub::model::Message;
 use hyperfleet_adapter::adapters::broker::pubsub::{self, PubSubPublisher, Target};
 use hyperfleet_adapter::config::broker::PubSubConfig;
 use hyperfleet_adapter::ports::{ErrorKind, EventSource};
 use hyperfleet_adapter::service::serve::LoopEnd;
+use kit::api::{FakeApi, Running, event, harness, write_configs};
+use kit::{unique, wait_for};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -111,16 +107,20 @@ async fn fan_out_across_subscriptions_and_competing_consumers_within_one() {
     for n in 0..30 {
         p.send(&event(&format!("e{n}"), "c1")).await.unwrap();
     }
-    wait_for("both subscriptions to get every event", 30, || {
-        let alpha: BTreeSet<String> = s1
-            .lock()
-            .unwrap()
-            .iter()
-            .chain(s2.lock().unwrap().iter())
-            .cloned()
-            .collect();
-        alpha.len() == 30 && sb.lock().unwrap().iter().collect::<BTreeSet<_>>().len() == 30
-    })
+    wait_for(
+        "both subscriptions to get every event",
+        Duration::from_secs(30),
+        || {
+            let alpha: BTreeSet<String> = s1
+                .lock()
+                .unwrap()
+                .iter()
+                .chain(s2.lock().unwrap().iter())
+                .cloned()
+                .collect();
+            alpha.len() == 30 && sb.lock().unwrap().iter().collect::<BTreeSet<_>>().len() == 30
+        },
+    )
     .await;
     let expected: BTreeSet<String> = (0..30).map(|n| format!("e{n}")).collect();
     let alpha_count = s1.lock().unwrap().len() + s2.lock().unwrap().len();
@@ -275,20 +275,26 @@ async fn malformed_messages_are_dropped_not_redelivered() {
     let p = publisher(&topic).await;
     p.send(b"this is not a cloudevent").await.unwrap();
     p.send(&event("ok-1", "c1")).await.unwrap();
-    wait_for("the valid event to be reported", 20, || {
-        run.api.statuses().len() == 1
-    })
+    wait_for(
+        "the valid event to be reported",
+        Duration::from_secs(20),
+        || run.api.statuses().len() == 1,
+    )
     .await;
-    wait_for("the malformed message to be counted", 20, || {
-        run.metrics.render().contains("error_type=\"conversion\"")
-    })
+    wait_for(
+        "the malformed message to be counted",
+        Duration::from_secs(20),
+        || run.metrics.render().contains("error_type=\"conversion\""),
+    )
     .await;
     // A nack would bring it straight back (the subscription has no retry backoff); an event
     // published now is reported after that redelivery would have been.
     p.send(&event("ok-2", "c2")).await.unwrap();
-    wait_for("the later event to be reported", 20, || {
-        run.api.statuses().len() == 2
-    })
+    wait_for(
+        "the later event to be reported",
+        Duration::from_secs(20),
+        || run.api.statuses().len() == 2,
+    )
     .await;
     let _ = run.stop.send(());
     assert_eq!(run.handle.await.unwrap(), LoopEnd::Shutdown);
@@ -310,7 +316,10 @@ async fn shutdown_finishes_in_flight_events_and_starts_no_new_one() {
             .await
             .unwrap();
     }
-    wait_for("two events in flight", 20, || run.api.gets().len() == 2).await;
+    wait_for("two events in flight", Duration::from_secs(20), || {
+        run.api.gets().len() == 2
+    })
+    .await;
     let _ = run.stop.send(());
     assert_eq!(run.handle.await.unwrap(), LoopEnd::Shutdown);
     let fetched: BTreeSet<String> = run.api.gets().into_iter().collect();
@@ -343,17 +352,17 @@ async fn publish_and_serve_round_trip_as_processes() {
         ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
         ("PUBSUB_EMULATOR_HOST", host.as_str()),
     ];
-    let served = process::serve(&a, &t, &env).await;
+    let served = kit::process::serve(&a, &t, &env).await;
     let event_file = dir.path().join("event.json");
     std::fs::write(&event_file, event("evt-ps-1", "cls-ps")).unwrap();
-    let published = process::publish(&event_file, &["--topic", &topic], &env);
+    let published = kit::process::publish(&event_file, &["--topic", &topic], &env);
     assert!(
         published.starts_with(&format!(
             "Published event evt-ps-1 (type io.hyperfleet.cluster.updated) to topic {topic} via Pub/Sub topic projects/{PROJECT}/topics/{topic} (message id "
         )),
         "{published}"
     );
-    wait_for("the status report", 30, || {
+    wait_for("the status report", Duration::from_secs(30), || {
         api.statuses().iter().any(|(id, _)| id == "cls-ps")
     })
     .await;

@@ -8,14 +8,11 @@
 
 #![cfg(feature = "pubsub")]
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-
-use fake_api::{unique, wait_for};
 use google_cloud_pubsub::client::{SubscriptionAdmin, TopicAdmin};
 use hyperfleet_adapter::adapters::broker::pubsub::{self, PubSubPublisher, Target};
 use hyperfleet_adapter::config::broker::PubSubConfig;
 use hyperfleet_adapter::ports::EventSource;
+use kit::{unique, wait_for};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -118,12 +115,18 @@ async fn a_lost_subscription_is_recreated_and_consuming_resumes() {
         .unwrap();
     let seen = Seen::default();
     drain(source, seen.clone());
-    wait_for("ready", 20, || reports.last() == Some(true)).await;
+    wait_for("ready", Duration::from_secs(20), || {
+        reports.last() == Some(true)
+    })
+    .await;
     let p = PubSubPublisher::connect(&creating(), &target(&topic, ""))
         .await
         .unwrap();
     let id = p.send(b"before").await.unwrap();
-    wait_for("the first message", 30, || seen.lock().unwrap().len() == 1).await;
+    wait_for("the first message", Duration::from_secs(30), || {
+        seen.lock().unwrap().len() == 1
+    })
+    .await;
     assert_eq!(
         seen.lock().unwrap()[0],
         ("before".to_string(), Some(id)),
@@ -132,13 +135,17 @@ async fn a_lost_subscription_is_recreated_and_consuming_resumes() {
 
     let before = reports.all().len();
     lose(&topic, &sub).await;
-    wait_for("not ready once the subscription is gone", 30, || {
-        reports.last() == Some(false)
-    })
+    wait_for(
+        "not ready once the subscription is gone",
+        Duration::from_secs(30),
+        || reports.last() == Some(false),
+    )
     .await;
-    wait_for("ready again once it is recreated", 90, || {
-        reports.last() == Some(true)
-    })
+    wait_for(
+        "ready again once it is recreated",
+        Duration::from_secs(90),
+        || reports.last() == Some(true),
+    )
     .await;
     assert_eq!(
         reports.all()[before..],
@@ -190,11 +197,17 @@ async fn without_creation_a_lost_subscription_fails_liveness_after_the_bound() {
     .await
     .unwrap();
     drain(source, Arc::default());
-    wait_for("ready", 20, || reports.last() == Some(true)).await;
+    wait_for("ready", Duration::from_secs(20), || {
+        reports.last() == Some(true)
+    })
+    .await;
     assert!(unhealthy.lock().unwrap().is_empty());
     lose(&topic, &sub).await;
-    wait_for("not ready", 30, || reports.last() == Some(false)).await;
-    wait_for("liveness to fail", 60, || {
+    wait_for("not ready", Duration::from_secs(30), || {
+        reports.last() == Some(false)
+    })
+    .await;
+    wait_for("liveness to fail", Duration::from_secs(60), || {
         !unhealthy.lock().unwrap().is_empty()
     })
     .await;
@@ -230,14 +243,13 @@ impl OwnEmulator {
                 .spawn()
                 .expect("the Pub/Sub emulator"),
         };
-        for _ in 0..600 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+        let listening = async || {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
-            {
-                return emulator;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        if kit::eventually(Duration::from_secs(60), listening).await {
+            return emulator;
         }
         panic!("the emulator on port {port} did not start");
     }
@@ -276,23 +288,30 @@ async fn an_emulator_restarted_empty_is_repopulated_and_consumed_from() {
         .unwrap();
     let seen = Seen::default();
     drain(source, seen.clone());
-    wait_for("ready", 20, || reports.last() == Some(true)).await;
+    wait_for("ready", Duration::from_secs(20), || {
+        reports.last() == Some(true)
+    })
+    .await;
 
     emulator.stop();
     #[allow(clippy::disallowed_methods)] // a figure for the docs, measured on a real emulator
     let down = std::time::Instant::now();
-    wait_for("not ready while the emulator is down", 30, || {
-        reports.last() == Some(false)
-    })
+    wait_for(
+        "not ready while the emulator is down",
+        Duration::from_secs(30),
+        || reports.last() == Some(false),
+    )
     .await;
     // Figures for the docs (not asserted): how fast readiness follows the outage.
     eprintln!("not ready {:?} after the emulator stopped", down.elapsed());
     let _emulator = OwnEmulator::start(port).await;
     #[allow(clippy::disallowed_methods)]
     let up = std::time::Instant::now();
-    wait_for("ready again on the restarted emulator", 120, || {
-        reports.last() == Some(true)
-    })
+    wait_for(
+        "ready again on the restarted emulator",
+        Duration::from_secs(120),
+        || reports.last() == Some(true),
+    )
     .await;
     eprintln!("ready {:?} after the emulator listened again", up.elapsed());
     let p = PubSubPublisher::connect(

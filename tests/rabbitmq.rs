@@ -6,22 +6,18 @@
 
 #![cfg(feature = "rabbitmq")]
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-#[path = "support/rabbit.rs"]
-mod rabbit;
-
-use fake_api::{event, wait_for};
-use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher};
+use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher, Subscription};
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
 use hyperfleet_adapter::ports::{ErrorKind, EventSource};
 use hyperfleet_adapter::service::serve::LoopEnd;
+use kit::api::{Running, event, harness};
+use kit::rabbit::*;
+use kit::wait_for;
 use lapin::options::{
     BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, ExchangeKind};
-use rabbit::*;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,9 +67,11 @@ async fn fan_out_across_subscriptions_and_competing_consumers_within_one() {
     p.close().await;
     // 40 successful acks per subscription: every message is settled for good, so no copy can
     // still arrive (a message is redelivered only when its ack did not go through).
-    wait_for("both subscriptions to ack every event", 20, || {
-        alpha_acks.load(Ordering::SeqCst) >= 40 && beta_acks.load(Ordering::SeqCst) >= 40
-    })
+    wait_for(
+        "both subscriptions to ack every event",
+        Duration::from_secs(20),
+        || alpha_acks.load(Ordering::SeqCst) >= 40 && beta_acks.load(Ordering::SeqCst) >= 40,
+    )
     .await;
     let all: Vec<String> = (0..40).map(|n| format!("e{n}")).collect();
     let mut alpha: Vec<String> = s1.lock().unwrap().clone();
@@ -202,22 +200,28 @@ async fn malformed_messages_are_dropped_not_requeued() {
     p.send(b"this is not a cloudevent").await.unwrap();
     p.send(&event("ok-1", "c1")).await.unwrap();
     p.close().await;
-    wait_for("the valid event to be reported", 10, || {
-        run.api.statuses().len() == 1
-    })
+    wait_for(
+        "the valid event to be reported",
+        Duration::from_secs(10),
+        || run.api.statuses().len() == 1,
+    )
     .await;
-    wait_for("the malformed message to be counted", 10, || {
-        run.metrics.render().contains("error_type=\"conversion\"")
-    })
+    wait_for(
+        "the malformed message to be counted",
+        Duration::from_secs(10),
+        || run.metrics.render().contains("error_type=\"conversion\""),
+    )
     .await;
     // Not requeued: a requeued message goes back to the head of the queue, so it would come
     // back before an event published now; once that event is reported, it has not.
     let p = Publisher::connect(&cfg(), &topic).await.unwrap();
     p.send(&event("ok-2", "c2")).await.unwrap();
     p.close().await;
-    wait_for("the later event to be reported", 10, || {
-        run.api.statuses().len() == 2
-    })
+    wait_for(
+        "the later event to be reported",
+        Duration::from_secs(10),
+        || run.api.statuses().len() == 2,
+    )
     .await;
     let queue = format!("{topic}-s1");
     let _ = run.stop.send(());
@@ -281,17 +285,15 @@ async fn malformed_messages_go_to_the_dead_letter_exchange_when_one_is_configure
     p.send(b"{\"not\": \"an event\"}").await.unwrap();
     p.close().await;
     let mut got = None;
-    for _ in 0..250 {
-        if let Some(m) = ch
+    kit::eventually(Duration::from_secs(5), async || {
+        let m = ch
             .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: true })
             .await
-            .unwrap()
-        {
-            got = Some(m.delivery.data.clone());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .unwrap();
+        got = m.map(|m| m.delivery.data.clone());
+        got.is_some()
+    })
+    .await;
     rabbitmqctl(&["clear_policy", &policy]);
     assert_eq!(
         got.as_deref(),
@@ -316,7 +318,10 @@ async fn shutdown_finishes_in_flight_events_and_leaves_the_rest_queued() {
             .unwrap();
     }
     p.close().await;
-    wait_for("two events in flight", 10, || run.api.gets().len() == 2).await;
+    wait_for("two events in flight", Duration::from_secs(10), || {
+        run.api.gets().len() == 2
+    })
+    .await;
     let _ = run.stop.send(());
     assert_eq!(run.handle.await.unwrap(), LoopEnd::Shutdown);
     let reported: BTreeSet<String> = run.api.statuses().into_iter().map(|(id, _)| id).collect();
@@ -325,13 +330,11 @@ async fn shutdown_finishes_in_flight_events_and_leaves_the_rest_queued() {
     assert_eq!(reported, fetched, "every in-flight event finished");
     // The rest went back to the queue (unacknowledged), ready for the next consumer.
     let mut left = 0;
-    for _ in 0..100 {
+    kit::eventually(Duration::from_secs(5), async || {
         left = ready(&queue).await;
-        if left == 6 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        left == 6
+    })
+    .await;
     assert_eq!(left, 6, "8 published, 2 processed, 6 still queued");
     cleanup(&[queue], &[topic]).await;
 }
@@ -353,4 +356,46 @@ async fn startup_fails_clearly_when_the_broker_is_unreachable() {
         "{err}"
     );
     assert!(!err.contains("secret"), "the password is never shown");
+}
+
+// Helpers over the adapter's RabbitMQ subscriber (feature-gated, so not in the kit).
+
+/// A subscription to `topic` as `id`, handling `parallelism` messages at once.
+fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
+    Subscription {
+        topic: topic.into(),
+        subscription_id: id.into(),
+        parallelism,
+    }
+}
+
+/// A readiness callback that ignores every report.
+fn no_readiness() -> rabbitmq::Readiness {
+    Arc::new(|_| {})
+}
+
+/// The serve loop over a RabbitMQ subscription on the node `cfg` names, with the fake API
+/// (answering after `delay_ms`).
+async fn serve_loop_on(
+    cfg: RabbitMqConfig,
+    topic: &str,
+    subscription: &str,
+    parallelism: usize,
+    delay_ms: u64,
+) -> Running {
+    let h = harness("rabbit-test-adapter", topic, subscription, delay_ms).await;
+    let health = h.health.clone();
+    let source = rabbitmq::subscribe(
+        cfg,
+        sub(topic, subscription, parallelism),
+        Arc::new(move |up| health.set("broker", up)),
+    )
+    .await
+    .unwrap();
+    h.run(Box::new(source), parallelism)
+}
+
+/// [`serve_loop_on`] the local node.
+async fn serve_loop(topic: &str, subscription: &str, parallelism: usize, delay_ms: u64) -> Running {
+    serve_loop_on(cfg(), topic, subscription, parallelism, delay_ms).await
 }

@@ -7,16 +7,11 @@
 
 #![cfg(feature = "rabbitmq")]
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-#[path = "support/rabbit.rs"]
-#[allow(unused_imports)]
-mod rabbit;
-
-use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher};
+use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher, Subscription};
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
 use hyperfleet_adapter::ports::{ErrorKind, EventSource};
-use rabbit::*;
+use kit::rabbit::*;
+use std::sync::Arc;
 
 /// The queues of `vhost`, as the broker lists them.
 fn queues_in(vhost: &str) -> String {
@@ -166,4 +161,20 @@ async fn deliveries_carry_the_message_id_property_else_the_delivery_tag() {
     );
     source.close().await;
     cleanup(&[format!("{topic}-s")], &[topic]).await;
+}
+
+// Helpers over the adapter's RabbitMQ subscriber (feature-gated, so not in the kit).
+
+/// A subscription to `topic` as `id`, handling `parallelism` messages at once.
+fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
+    Subscription {
+        topic: topic.into(),
+        subscription_id: id.into(),
+        parallelism,
+    }
+}
+
+/// A readiness callback that ignores every report.
+fn no_readiness() -> rabbitmq::Readiness {
+    Arc::new(|_| {})
 }

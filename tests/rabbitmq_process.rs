@@ -6,21 +6,11 @@
 
 #![cfg(feature = "rabbitmq")]
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
 #[cfg(feature = "k8s")]
-#[path = "support/fake_kube.rs"]
-mod fake_kube;
 #[cfg(feature = "maestro")]
-#[path = "support/fake_maestro.rs"]
-mod fake_maestro;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/rabbit.rs"]
-mod rabbit;
-
-use fake_api::{FakeApi, event, write_configs};
-use rabbit::*;
+use kit::api::{FakeApi, event, write_configs};
+use kit::rabbit::*;
+use std::time::Duration;
 
 /// A `broker.yaml` for the local RabbitMQ in `dir`, with `extra` appended.
 fn broker_file(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
@@ -46,7 +36,7 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
     let (a, t) = write_configs(dir.path(), "process-adapter", &base, &topic, subscription);
     let broker = broker_file(dir.path(), "subscriber:\n  parallelism: 4\n");
     let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
-    let mut served = process::serve(&a, &t, &env).await;
+    let mut served = kit::process::serve(&a, &t, &env).await;
     assert_eq!(
         served.readyz().await.1.trim_end(),
         r#"{"checks":{"broker":"ok","config":"ok"},"status":"ok"}"#
@@ -55,7 +45,7 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
     // `adapter publish` with the same broker.yaml, topic from the adapter config.
     let event_file = dir.path().join("event.json");
     std::fs::write(&event_file, event("evt-proc-1", "cls-proc")).unwrap();
-    let published = process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
+    let published = kit::process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
     assert!(
         published.starts_with(&format!(
             "Published event evt-proc-1 (type io.hyperfleet.cluster.updated) to topic {topic} via RabbitMQ exchange {topic} at amqp://guest:***@"
@@ -64,7 +54,7 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
     );
 
     served
-        .wait_for("the status report", 20, || {
+        .wait_for("the status report", Duration::from_secs(20), || {
             api.statuses().iter().any(|(id, _)| id == "cls-proc")
         })
         .await;
@@ -105,7 +95,7 @@ async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
 #[cfg(feature = "k8s")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_applies_resources_to_the_cluster_a_kubeconfig_names() {
-    let fake = fake_kube::FakeKube::start().await;
+    let fake = kit::kube::FakeKube::start().await;
     fake.put(
         "setup",
         serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fleet"}}),
@@ -161,12 +151,12 @@ post:
         ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
         ("KUBECONFIG", kubeconfig.to_str().unwrap()),
     ];
-    let mut served = process::serve(&a, &t, &env).await;
+    let mut served = kit::process::serve(&a, &t, &env).await;
     let event_file = dir.path().join("event.json");
     std::fs::write(&event_file, event("evt-kube-1", "c1")).unwrap();
-    process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
+    kit::process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
     served
-        .wait_for("the status report", 20, || {
+        .wait_for("the status report", Duration::from_secs(20), || {
             api.statuses().iter().any(|(id, _)| id == "c1")
         })
         .await;
@@ -200,8 +190,8 @@ post:
 #[cfg(all(feature = "k8s", feature = "maestro"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_routes_each_resource_to_its_transport() {
-    let kube = fake_kube::FakeKube::start().await;
-    let maestro = fake_maestro::FakeMaestro::start(std::time::Duration::from_millis(200)).await;
+    let kube = kit::kube::FakeKube::start().await;
+    let maestro = kit::maestro::FakeMaestro::start(std::time::Duration::from_millis(200)).await;
     maestro.register_consumer("cluster1");
     let topic = unique("mixed");
     let api = FakeApi::default();
@@ -267,24 +257,22 @@ post:
         ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
         ("KUBECONFIG", kubeconfig.to_str().unwrap()),
     ];
-    let mut served = process::serve(&a, &t, &env).await;
+    let mut served = kit::process::serve(&a, &t, &env).await;
     let mut ready = String::new();
-    for _ in 0..100 {
+    kit::eventually(Duration::from_secs(5), async || {
         ready = served.readyz().await.1;
-        if ready.contains("\"maestro\":\"ok\"") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        ready.contains("\"maestro\":\"ok\"")
+    })
+    .await;
     assert_eq!(
         ready.trim_end(),
         r#"{"checks":{"broker":"ok","config":"ok","maestro":"ok"},"status":"ok"}"#
     );
     let event_file = dir.path().join("event.json");
     std::fs::write(&event_file, event("evt-mixed-1", "c7")).unwrap();
-    process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
+    kit::process::publish(&event_file, &["-c", a.to_str().unwrap()], &env);
     served
-        .wait_for("the status report", 20, || {
+        .wait_for("the status report", Duration::from_secs(20), || {
             api.statuses().iter().any(|(id, _)| id == "c7")
         })
         .await;

@@ -6,18 +6,16 @@
 
 #![cfg(feature = "rabbitmq")]
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-#[path = "support/rabbit.rs"]
-mod rabbit;
-
-use fake_api::{event, wait_for};
-use hyperfleet_adapter::adapters::broker::rabbitmq::Publisher;
+use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher, Subscription};
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
 use hyperfleet_adapter::service::serve::LoopEnd;
-use rabbit::*;
+use kit::api::{Running, event, harness};
+use kit::rabbit::*;
+use kit::wait_for;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// A RabbitMQ node of this test's own; stopped (and its files removed) on drop.
 struct OwnNode {
@@ -88,14 +86,13 @@ impl OwnNode {
     }
 
     async fn wait_until_open(&self) {
-        for _ in 0..1200 {
-            if lapin::Connection::connect(&self.cfg().url, Default::default())
+        let open = async || {
+            lapin::Connection::connect(&self.cfg().url, Default::default())
                 .await
                 .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        if kit::eventually(Duration::from_secs(120), open).await {
+            return;
         }
         panic!(
             "the test's RabbitMQ node {} did not start:\n{}",
@@ -154,20 +151,28 @@ async fn a_broker_restart_loses_no_event() {
         }
     };
     publish(0, 12).await;
-    wait_for("some events processed", 20, || {
+    wait_for("some events processed", Duration::from_secs(20), || {
         run.api.statuses().len() >= 3
     })
     .await;
     assert!(run.health.is_ready());
 
     node.ctl(&["stop_app"]);
-    wait_for("readiness to drop", 20, || !run.health.is_ready()).await;
+    wait_for("readiness to drop", Duration::from_secs(20), || {
+        !run.health.is_ready()
+    })
+    .await;
     node.ctl(&["start_app"]);
-    wait_for("the subscriber to reconnect", 60, || run.health.is_ready()).await;
+    wait_for(
+        "the subscriber to reconnect",
+        Duration::from_secs(60),
+        || run.health.is_ready(),
+    )
+    .await;
 
     publish(12, 20).await;
     let all: BTreeSet<String> = (0..20).map(|n| format!("c{n}")).collect();
-    wait_for("every event processed", 60, || {
+    wait_for("every event processed", Duration::from_secs(60), || {
         let done: BTreeSet<String> = run.api.statuses().into_iter().map(|(id, _)| id).collect();
         done == all
     })
@@ -180,4 +185,36 @@ async fn a_broker_restart_loses_no_event() {
         reports - 20
     );
     assert_eq!(node.ready(&queue).await, 0, "nothing left behind");
+}
+
+// Helpers over the adapter's RabbitMQ subscriber (feature-gated, so not in the kit).
+
+/// A subscription to `topic` as `id`, handling `parallelism` messages at once.
+fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
+    Subscription {
+        topic: topic.into(),
+        subscription_id: id.into(),
+        parallelism,
+    }
+}
+
+/// The serve loop over a RabbitMQ subscription on the node `cfg` names, with the fake API
+/// (answering after `delay_ms`).
+async fn serve_loop_on(
+    cfg: RabbitMqConfig,
+    topic: &str,
+    subscription: &str,
+    parallelism: usize,
+    delay_ms: u64,
+) -> Running {
+    let h = harness("rabbit-test-adapter", topic, subscription, delay_ms).await;
+    let health = h.health.clone();
+    let source = rabbitmq::subscribe(
+        cfg,
+        sub(topic, subscription, parallelism),
+        Arc::new(move |up| health.set("broker", up)),
+    )
+    .await
+    .unwrap();
+    h.run(Box::new(source), parallelism)
 }

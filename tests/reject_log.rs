@@ -1,14 +1,10 @@
 //! The "Failed to parse CloudEvent; rejecting the message" line carries the broker's message id,
 //! so a dead-lettered message can be matched to the line that explains it.
 
-#[path = "support/capture.rs"]
-mod capture;
-#[path = "support/fake_api.rs"]
-mod fake_api;
-
-use capture::Capture;
 use hyperfleet_adapter::adapters::broker::memory::{MemoryBroker, Settled};
 use hyperfleet_adapter::logging::{self, LogSettings};
+use kit::capture::Capture;
+use std::time::Duration;
 
 // Current-thread runtime: the loop's tasks log on this thread, into the captured subscriber.
 #[tokio::test]
@@ -23,11 +19,11 @@ async fn the_rejection_line_names_the_message() {
     let _guard =
         tracing::subscriber::set_default(logging::subscriber(&settings, logs.clone(), None));
     let (broker, source) = MemoryBroker::new();
-    let run = fake_api::harness("reject-log-adapter", "t", "s", 0)
+    let run = kit::api::harness("reject-log-adapter", "t", "s", 0)
         .await
         .run(Box::new(source), 1);
     broker.publish_with_id(b"not a cloudevent".to_vec(), "msg-4711");
-    fake_api::wait_for("the rejection", 10, || {
+    kit::wait_for("the rejection", Duration::from_secs(10), || {
         broker.settled() == [Settled::Rejected(b"not a cloudevent".to_vec())]
     })
     .await;

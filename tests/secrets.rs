@@ -3,15 +3,11 @@
 //! errors `main` prints. A secret is the value of an environment variable whose name looks
 //! secret (and, in the trace, of a param whose name does), and the password of any URL.
 
-#[path = "support/capture.rs"]
-mod capture;
-mod support;
-
-use capture::Capture;
 use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
 use hyperfleet_adapter::logging::{self, LogSettings};
 use hyperfleet_adapter::ports::{ApiRequest, HyperfleetApi};
 use hyperfleet_adapter::redact::{self, Secrets};
+use kit::capture::Capture;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_adapter");
@@ -222,7 +218,7 @@ async fn log_lines_mask_url_passwords_and_env_secrets() {
         };
         let _g =
             tracing::subscriber::set_default(logging::subscriber(&settings, logs.clone(), None));
-        let addr = support::busy_api().await;
+        let addr = kit::api::busy_api().await;
         let settings = Settings {
             retry_attempts: 2,
             base_delay: std::time::Duration::ZERO,

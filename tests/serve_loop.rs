@@ -2,11 +2,6 @@
 //! (axum) reached through the real HTTP client, the in-memory transport, and the real health
 //! and metrics servers on ephemeral ports.
 
-mod support;
-
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::routing::{get, post};
 use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
 use hyperfleet_adapter::adapters::broker::memory::{MemoryBroker, Settled};
 use hyperfleet_adapter::adapters::prometheus::Metrics;
@@ -15,67 +10,28 @@ use hyperfleet_adapter::adapters::transport::MemoryTransport;
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::service::serve::{self, LoopDeps, LoopEnd};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use kit::api::{FakeApi, Gate};
+use kit::wait_for;
+use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Clone, Default)]
-struct Api {
-    gets: Arc<AtomicUsize>,
-    statuses: Arc<AtomicUsize>,
-    in_flight: Arc<Mutex<HashMap<String, usize>>>,
-    max_per_cluster: Arc<Mutex<HashMap<String, usize>>>,
-    max_total: Arc<AtomicUsize>,
-    delay_ms: u64,
-    /// When set, GETs of the cluster `held` wait for a permit here.
-    hold: Option<Arc<tokio::sync::Semaphore>>,
-}
-
-async fn cluster(State(api): State<Api>, Path(id): Path<String>) -> String {
-    api.gets.fetch_add(1, Ordering::SeqCst);
-    {
-        let mut f = api.in_flight.lock().unwrap();
-        *f.entry(id.clone()).or_default() += 1;
-        let now = f[&id];
-        let total: usize = f.values().sum();
-        api.max_total.fetch_max(total, Ordering::SeqCst);
-        let mut m = api.max_per_cluster.lock().unwrap();
-        let e = m.entry(id.clone()).or_default();
-        *e = (*e).max(now);
-    }
-    tokio::time::sleep(Duration::from_millis(api.delay_ms)).await;
-    if let Some(hold) = api.hold.as_ref().filter(|_| id == "held") {
-        hold.acquire().await.unwrap().forget();
-    }
-    *api.in_flight.lock().unwrap().get_mut(&id).unwrap() -= 1;
-    serde_json::json!({"id": id, "name": format!("name-{id}"), "generation": 3,
-        "spec": {"provider": "aws"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}})
-    .to_string()
-}
-
-async fn status(State(api): State<Api>) -> (axum::http::StatusCode, &'static str) {
-    api.statuses.fetch_add(1, Ordering::SeqCst);
-    (axum::http::StatusCode::CREATED, "{}")
-}
-
-async fn fake_api(delay_ms: u64) -> (String, Api) {
-    fake_api_with(Api {
-        delay_ms,
+/// The kit's fake API with this test's cluster shape (generation 3, not Ready), answering
+/// after `delay_ms`; its base URL.
+async fn fake_api(delay_ms: u64) -> (String, FakeApi) {
+    fake_api_with(FakeApi {
+        delay: Duration::from_millis(delay_ms),
         ..Default::default()
     })
     .await
 }
 
-async fn fake_api_with(api: Api) -> (String, Api) {
-    let app = Router::new()
-        .route("/api/hyperfleet/v1/clusters/{id}", get(cluster))
-        .route("/api/hyperfleet/v1/clusters/{id}/statuses", post(status))
-        .with_state(api.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    (format!("http://{addr}"), api)
+async fn fake_api_with(api: FakeApi) -> (String, FakeApi) {
+    let api = FakeApi {
+        generation: 3,
+        conditions: serde_json::json!([{"type": "Ready", "status": "False"}]),
+        ..api
+    };
+    (api.start().await, api)
 }
 
 fn executor(base_url: &str, dir: &std::path::Path) -> Executor {
@@ -115,15 +71,8 @@ async fn http_get(url: &str) -> (u16, String) {
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
-async fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..400 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+/// How long a test waits for something to happen.
+const WAIT: Duration = Duration::from_secs(4);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_events_reports_metrics_and_drains_on_shutdown() {
@@ -180,12 +129,8 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
     let lp = tokio::spawn(serve::run(Box::new(source), deps, async move {
         let _ = shutdown_rx.await;
     }));
-    wait_for("first batch", || broker.settled().len() == 3).await;
-    assert_eq!(
-        api.statuses.load(Ordering::SeqCst),
-        2,
-        "each event reported its status"
-    );
+    wait_for("first batch", WAIT, || broker.settled().len() == 3).await;
+    assert_eq!(api.statuses().len(), 2, "each event reported its status");
     assert!(
         broker
             .settled()
@@ -212,12 +157,9 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
     for n in 0..4 {
         broker.publish(event(&format!("d{n}"), 2));
     }
-    wait_for("two events in flight", || {
-        api.gets.load(Ordering::SeqCst) == 4
-    })
-    .await;
+    wait_for("two events in flight", WAIT, || api.gets().len() == 4).await;
     let _ = shutdown_tx.send(());
-    wait_for("readiness to drop", || !health.is_ready()).await;
+    wait_for("readiness to drop", WAIT, || !health.is_ready()).await;
     assert_eq!(
         http_get(&format!("{health_url}/readyz")).await,
         (
@@ -231,7 +173,7 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
     );
     let end = lp.await.unwrap();
     assert_eq!(end, LoopEnd::Shutdown);
-    let started = api.gets.load(Ordering::SeqCst);
+    let started = api.gets().len();
     let acked = broker
         .settled()
         .iter()
@@ -241,7 +183,7 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
         acked, started,
         "every event that started finished and was acknowledged"
     );
-    assert_eq!(api.statuses.load(Ordering::SeqCst), started);
+    assert_eq!(api.statuses().len(), started);
     metrics.set_down();
     assert!(
         http_get(&format!("{metrics_url}/metrics"))
@@ -272,11 +214,14 @@ async fn events_for_one_resource_never_run_concurrently() {
     }
     broker.publish(event("other", 0));
     let lp = tokio::spawn(serve::run(Box::new(source), deps, std::future::pending()));
-    wait_for("all events", || broker.settled().len() == 4).await;
-    let per = api.max_per_cluster.lock().unwrap().clone();
-    assert_eq!(per["same"], 1, "one event at a time for the same cluster");
+    wait_for("all events", WAIT, || broker.settled().len() == 4).await;
+    assert_eq!(
+        api.max_in_flight_of("same"),
+        1,
+        "one event at a time for the same cluster"
+    );
     assert!(
-        api.max_total.load(Ordering::SeqCst) >= 2,
+        api.max_in_flight() >= 2,
         "different clusters run concurrently"
     );
     drop(broker);
@@ -287,15 +232,14 @@ async fn events_for_one_resource_never_run_concurrently() {
     );
 }
 
-/// A fake API whose GETs of the cluster `held` wait for permits of the returned semaphore.
-async fn held_api() -> (Arc<tokio::sync::Semaphore>, String, Api) {
-    let hold = Arc::new(tokio::sync::Semaphore::new(0));
-    let (base, api) = fake_api_with(Api {
-        hold: Some(hold.clone()),
+/// A fake API whose GETs of the cluster `held` wait for permits of the returned gate.
+async fn held_api() -> (Gate, String, FakeApi) {
+    let (base, api) = fake_api_with(FakeApi {
+        hold: Some("held".into()),
         ..Default::default()
     })
     .await;
-    (hold, base, api)
+    (api.release.clone(), base, api)
 }
 
 /// A burst for one cluster does not hold the execution slots: while the first event of the
@@ -326,6 +270,7 @@ async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
     };
     wait_for(
         "the other cluster's event while the burst is held",
+        WAIT,
         other_done,
     )
     .await;
@@ -334,9 +279,9 @@ async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
         1,
         "only the other cluster's event is done; the held cluster's first event still runs"
     );
-    hold.add_permits(5);
-    wait_for("every event", || broker.settled().len() == 6).await;
-    assert_eq!(api.max_per_cluster.lock().unwrap()["held"], 1);
+    hold.open(5);
+    wait_for("every event", WAIT, || broker.settled().len() == 6).await;
+    assert_eq!(api.max_in_flight_of("held"), 1);
     drop(broker);
     assert_eq!(lp.await.unwrap(), LoopEnd::SourceClosed);
 }
@@ -366,21 +311,17 @@ async fn shutdown_starts_no_event_that_was_waiting() {
     let lp = tokio::spawn(serve::run(Box::new(source), deps, async {
         let _ = stopped.await;
     }));
-    wait_for("the first event to be held", || {
-        api.in_flight.lock().unwrap().get("held") == Some(&1)
+    wait_for("the first event to be held", WAIT, || {
+        api.in_flight_of("held") == 1
     })
     .await;
-    let gets = api.gets.load(Ordering::SeqCst);
+    let gets = api.gets().len();
     stop.send(()).unwrap();
     // Readiness drops once the loop has stopped pulling; only then may the held event end.
-    wait_for("shutdown to begin", || !health.is_ready()).await;
-    hold.add_permits(1);
+    wait_for("shutdown to begin", WAIT, || !health.is_ready()).await;
+    hold.open(1);
     assert_eq!(lp.await.unwrap(), LoopEnd::Shutdown);
-    assert_eq!(
-        api.gets.load(Ordering::SeqCst),
-        gets,
-        "no waiting event started"
-    );
+    assert_eq!(api.gets().len(), gets, "no waiting event started");
     let acked: Vec<String> = broker
         .settled()
         .iter()

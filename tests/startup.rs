@@ -1,9 +1,7 @@
 //! `adapter serve` startup through the real binary: each step of the startup sequence that can
 //! fail exits 1 with the runbook's message (and logs its pattern).
 
-mod support;
-
-use support::{adapter, stderr, stdout};
+use kit::cli::{adapter, stderr, stdout};
 
 struct Setup {
     dir: tempfile::TempDir,

@@ -3,121 +3,19 @@
 //! (over HTTP/protobuf and over gRPC), the API sees the trace context in its headers, and the
 //! log lines carry the trace and span ids.
 
-#[path = "support/capture.rs"]
-mod capture;
-#[path = "support/fake_api.rs"]
-mod fake_api;
-
-use axum::Router;
-use axum::extract::State;
-use axum::routing::post;
-use capture::Capture;
-use fake_api::FakeApi;
 use hyperfleet_adapter::config::MapEnv;
 use hyperfleet_adapter::logging::{self, LogSettings};
 use hyperfleet_adapter::telemetry::{self, Export, Telemetry};
+use kit::api::FakeApi;
+use kit::capture::Capture;
 #[cfg(feature = "otlp-grpc")]
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use kit::otlp::grpc_collector;
+use kit::otlp::{Collected, attr, hex, http_collector};
 use opentelemetry_proto::tonic::trace::v1::Span;
-use prost::Message;
 use serde_json::{Map, Value};
-use std::sync::{Arc, Mutex};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_SPAN: &str = "00f067aa0ba902b7";
-
-/// What the collector received.
-#[derive(Clone, Default)]
-struct Collected(Arc<Mutex<Vec<ExportTraceServiceRequest>>>);
-
-impl Collected {
-    fn spans(&self) -> Vec<(Span, Vec<(String, String)>)> {
-        let mut out = Vec::new();
-        for req in self.0.lock().unwrap().iter() {
-            for rs in &req.resource_spans {
-                let resource: Vec<(String, String)> = rs
-                    .resource
-                    .iter()
-                    .flat_map(|r| r.attributes.iter())
-                    .map(|kv| (kv.key.clone(), attr(kv)))
-                    .collect();
-                for ss in &rs.scope_spans {
-                    for s in &ss.spans {
-                        out.push((s.clone(), resource.clone()));
-                    }
-                }
-            }
-        }
-        out
-    }
-}
-
-fn attr(kv: &opentelemetry_proto::tonic::common::v1::KeyValue) -> String {
-    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(AnyValue::StringValue(s)) => s.clone(),
-        Some(AnyValue::IntValue(i)) => i.to_string(),
-        Some(AnyValue::BoolValue(b)) => b.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-async fn http_collector() -> (String, Collected) {
-    let c = Collected::default();
-    let app = Router::new()
-        .route(
-            "/v1/traces",
-            post(
-                |State(c): State<Collected>, body: axum::body::Bytes| async move {
-                    let req = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf body");
-                    c.0.lock().unwrap().push(req);
-                    ExportTraceServiceResponse::default().encode_to_vec()
-                },
-            ),
-        )
-        .with_state(c.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    (format!("http://{addr}"), c)
-}
-
-#[cfg(feature = "otlp-grpc")]
-#[tonic::async_trait]
-impl TraceService for Collected {
-    async fn export(
-        &self,
-        req: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.0.lock().unwrap().push(req.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-#[cfg(feature = "otlp-grpc")]
-async fn grpc_collector() -> (String, Collected) {
-    let c = Collected::default();
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let svc = TraceServiceServer::new(c.clone());
-    tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .add_service(svc)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l))
-            .await
-            .unwrap()
-    });
-    (format!("http://{addr}"), c)
-}
 
 /// Runs one traced event with tracing configured by `vars`; returns the collector's spans, the
 /// API's `traceparent` headers and the log lines.
@@ -144,7 +42,7 @@ async fn traced_event(
     };
     let guard =
         tracing::subscriber::set_default(logging::subscriber(&log_settings, logs.clone(), tracer));
-    let exec = fake_api::executor(dir.path(), "trace-test-adapter", &base, "t", "s");
+    let exec = kit::api::executor(dir.path(), "trace-test-adapter", &base, "t", "s");
     let mut ext = Map::new();
     ext.insert(
         "traceparent".into(),

@@ -2,9 +2,6 @@
 //! boundary, control characters, linear-time mappings, and a nesting depth that every
 //! recursive walk of the pipeline survives on a 2 MiB (tokio worker sized) stack.
 
-#[path = "support/hostile.rs"]
-mod hostile;
-
 use hyperfleet_adapter::app::{Cli, cli::Command, commands::dump_value};
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::dryrun;
@@ -85,7 +82,7 @@ fn three_hundred_aliasing_shapes_are_judged_as_yaml_v3_judges_them() {
 
 #[test]
 fn a_billion_laughs_fails_at_its_first_excessive_alias() {
-    let doc = hostile::billion_laughs("bomb", 0, 9, 9);
+    let doc = kit::hostile::billion_laughs("bomb", 0, 9, 9);
     for err in [
         yaml::parse(&doc).unwrap_err(),
         yaml::parse_value(&doc).unwrap_err(),
@@ -160,7 +157,7 @@ fn control_characters_are_refused_with_line_and_column() {
 
 #[test]
 fn nesting_beyond_the_bound_is_refused_not_overflowed() {
-    let too_deep = hostile::deep_block("k", 0, yaml::MAX_DEPTH);
+    let too_deep = kit::hostile::deep_block("k", 0, yaml::MAX_DEPTH);
     let err = yaml::parse(&too_deep).unwrap_err();
     assert_eq!(
         err.kind,
@@ -173,14 +170,14 @@ fn nesting_beyond_the_bound_is_refused_not_overflowed() {
         "{err}"
     );
     assert!(yaml::parse_value(&too_deep).is_err());
-    assert!(yaml::parse(&hostile::deep_block("k", 0, yaml::MAX_DEPTH - 1)).is_ok());
+    assert!(yaml::parse(&kit::hostile::deep_block("k", 0, yaml::MAX_DEPTH - 1)).is_ok());
     // 100,000 open brackets: the scanner's own flow limit or ours, never a crash.
-    assert!(yaml::parse(&hostile::deep_flow(100_000)).is_err());
-    assert!(yaml::parse_value(&hostile::deep_flow(100_000)).is_err());
+    assert!(yaml::parse(&kit::hostile::deep_flow(100_000)).is_err());
+    assert!(yaml::parse_value(&kit::hostile::deep_flow(100_000)).is_err());
     // An alias may not carry a deep anchor below the bound either: 1 + 63 maps + 64 lists.
     let with_alias = |maps: usize| {
-        let anchored = format!("a: &a {}\n", hostile::deep_flow(64));
-        anchored + &hostile::deep_block("b", 0, maps).replace("d: leaf", "d: *a")
+        let anchored = format!("a: &a {}\n", kit::hostile::deep_flow(64));
+        anchored + &kit::hostile::deep_block("b", 0, maps).replace("d: leaf", "d: *a")
     };
     assert!(yaml::parse(&with_alias(63)).is_ok());
     assert_eq!(
@@ -210,8 +207,8 @@ fn a_mapping_loads_in_about_the_time_of_a_list_of_the_same_size() {
     // size; linear loading keeps them within a small factor. Both are timed in the same
     // process, interleaved, least of three, so machine load affects both alike.
     let n = 50_000;
-    let map = hostile::wide_map("m", 0, n);
-    let list = hostile::long_list("m", 0, n);
+    let map = kit::hostile::wide_map("m", 0, n);
+    let list = kit::hostile::long_list("m", 0, n);
     let map_time = least_time(|| {
         yaml::parse(&map).unwrap().to_json();
     });
@@ -233,11 +230,11 @@ fn the_depth_bound_is_survived_on_a_tokio_worker_stack() {
     let adapter = dir.path().join("adapter.yaml");
     std::fs::write(&adapter, "adapter:\n  name: deep\n  version: \"0.1.0\"\n").unwrap();
     // root(1) resources(2) item(3) manifest(4), then maps down to the bound.
-    let deep_map = hostile::deep_block("deep", 6, yaml::MAX_DEPTH - 4);
+    let deep_map = kit::hostile::deep_block("deep", 6, yaml::MAX_DEPTH - 4);
     let manifest = format!(
         "      apiVersion: v1\n      kind: ConfigMap\n      metadata:\n        name: \"d-{{{{ .id }}}}\"\n{deep_map}"
     );
-    let rendered = hostile::deep_block("deep", 0, yaml::MAX_DEPTH - 1);
+    let rendered = kit::hostile::deep_block("deep", 0, yaml::MAX_DEPTH - 1);
     std::fs::write(
         dir.path().join("deep.yaml"),
         format!(

@@ -3,9 +3,6 @@
 //! to every file loader. Each case ends in a value or a typed error, without a panic, and what
 //! it materialises stays within the budget the limits promise (counted on the result).
 
-#[path = "support/hostile.rs"]
-mod hostile;
-
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv, broker};
 use hyperfleet_adapter::yaml::{self, MAX_ALIAS_BYTES, MAX_DEPTH, Node, NodeKind};
 use proptest::prelude::*;
@@ -15,20 +12,20 @@ fn piece(key: String) -> impl Strategy<Value = String> {
     prop_oneof![
         (1usize..10, 1usize..12).prop_map({
             let key = key.clone();
-            move |(levels, fanout)| hostile::billion_laughs(&key, 0, levels, fanout)
+            move |(levels, fanout)| kit::hostile::billion_laughs(&key, 0, levels, fanout)
         }),
         (1usize..2 * MAX_DEPTH).prop_map({
             let key = key.clone();
-            move |depth| hostile::deep_block(&key, 0, depth)
+            move |depth| kit::hostile::deep_block(&key, 0, depth)
         }),
         (1usize..400).prop_map({
             let key = key.clone();
-            move |depth| format!("{key}: {}\n", hostile::deep_flow(depth))
+            move |depth| format!("{key}: {}\n", kit::hostile::deep_flow(depth))
         }),
         (0usize..3000, any::<bool>()).prop_map({
             let key = key.clone();
             move |(n, dup)| {
-                let mut m = hostile::wide_map(&key, 0, n);
+                let mut m = kit::hostile::wide_map(&key, 0, n);
                 if dup && n > 0 {
                     m.push_str("  k0: again\n");
                 }
@@ -37,8 +34,8 @@ fn piece(key: String) -> impl Strategy<Value = String> {
         }),
         // An anchor defined deep and aliased deep.
         (1usize..200, 1usize..200).prop_map(move |(h, d)| {
-            format!("{key}a: &deep {}\n", hostile::deep_flow(h))
-                + &hostile::deep_block(&key, 0, d).replace("d: leaf", "d: *deep")
+            format!("{key}a: &deep {}\n", kit::hostile::deep_flow(h))
+                + &kit::hostile::deep_block(&key, 0, d).replace("d: leaf", "d: *deep")
         }),
     ]
 }

@@ -2,20 +2,17 @@
 //! with a HyperFleet API answering from a recorded-responses file (the dry-run format):
 //!
 //! ```sh
-//! cargo run --example fake-cluster -- --kubeconfig /tmp/fake-kube/kubeconfig \
+//! cargo run -p hyperfleet-test-kit --example fake-cluster -- --kubeconfig /tmp/fake-kube/kubeconfig \
 //!     --api-responses examples/api-responses.json --api-port 18000
 //! ```
 //!
 //! Everything is kept in memory; every request is logged to stderr, with the objects the fake
 //! cluster holds after each change.
 
-#[path = "fake_kube.rs"]
-mod fake_kube;
-
 use clap::Parser;
-use fake_kube::{FakeKube, ResourceType};
 use hyperfleet_adapter::adapters::api::RecordedApi;
 use hyperfleet_adapter::ports::{ApiRequest, HyperfleetApi};
+use kit::kube::{FakeKube, ResourceType};
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -1,7 +1,5 @@
 //! Log lines captured in memory: a writer for the adapter's log subscriber, read back as JSON.
 
-#![allow(dead_code)]
-
 use serde_json::Value;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -28,6 +26,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
 }
 
 impl Capture {
+    /// Every line written so far, each parsed as JSON (panics on a line that is not).
     pub fn lines(&self) -> Vec<Value> {
         String::from_utf8(self.0.lock().unwrap().clone())
             .unwrap()
@@ -46,11 +45,35 @@ impl Capture {
             })
             .unwrap_or_else(|| panic!("no log line with {needle:?}:\n{:#?}", self.lines()))
     }
-}
 
-impl Capture {
     /// Everything written, as written (for text-format lines).
     pub fn bytes(&self) -> Vec<u8> {
         self.0.lock().unwrap().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_subscriber_writes_lines_that_read_back() {
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(capture.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(error = "disk on fire", "first");
+            tracing::warn!("second");
+        });
+        assert_eq!(capture.lines().len(), 2);
+        assert_eq!(capture.find("disk on")["level"], "INFO");
+        assert!(
+            String::from_utf8(capture.bytes())
+                .unwrap()
+                .contains("second")
+        );
     }
 }

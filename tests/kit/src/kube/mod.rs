@@ -21,7 +21,6 @@
 //! Simplifications: lists inside objects are atomic for field ownership (the real server merges
 //! some by key); strategic merge patch is treated as merge patch; no watch, no subresources.
 
-#![allow(dead_code)]
 // Handlers return the error response itself; its size does not matter in a test server.
 #![allow(clippy::result_large_err)]
 
@@ -36,14 +35,20 @@ use std::time::Duration;
 /// A kind the fake serves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceType {
+    /// API group (empty for the core group).
     pub group: String,
+    /// API version within the group.
     pub version: String,
+    /// Kind, e.g. `ConfigMap`.
     pub kind: String,
+    /// Lower-case plural resource name, e.g. `configmaps`.
     pub plural: String,
+    /// Whether objects live in namespaces.
     pub namespaced: bool,
 }
 
 impl ResourceType {
+    /// A kind from its `apiVersion` (`group/version`, or `version` for the core group).
     pub fn new(api_version: &str, kind: &str, plural: &str, namespaced: bool) -> Self {
         let (group, version) = match api_version.rsplit_once('/') {
             Some((g, v)) => (g.to_string(), v.to_string()),
@@ -76,9 +81,13 @@ impl ResourceType {
 pub enum FaultAction {
     /// Answer with this status and a `metav1.Status` body.
     Status {
+        /// HTTP status code.
         code: u16,
+        /// `metav1.Status` reason, e.g. `ServiceUnavailable`.
         reason: &'static str,
+        /// `metav1.Status` message.
         message: String,
+        /// `Retry-After` seconds (and `details.retryAfterSeconds`), when given.
         retry_after: Option<u64>,
     },
     /// Wait this long, then handle the request normally.
@@ -94,13 +103,18 @@ pub enum FaultAction {
 /// containing `path`.
 #[derive(Debug, Clone)]
 pub struct Fault {
+    /// The method to match (any when `None`).
     pub method: Option<Method>,
+    /// A substring of the request path to match.
     pub path: String,
+    /// How many matching requests it applies to.
     pub times: usize,
+    /// What it does.
     pub action: FaultAction,
 }
 
 impl Fault {
+    /// A `code`/`reason` status for the next `times` matching requests.
     pub fn status(
         method: Option<Method>,
         path: &str,
@@ -125,10 +139,13 @@ impl Fault {
 /// One request the fake received.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seen {
+    /// HTTP method.
     pub method: String,
     /// Path and query.
     pub uri: String,
+    /// The `Content-Type` header (empty when absent).
     pub content_type: String,
+    /// The request body as text.
     pub body: String,
 }
 
@@ -155,6 +172,7 @@ struct State {
 
 /// The fake server. Dropping it stops it.
 pub struct FakeKube {
+    /// `http://` or `https://host:port` of the server.
     pub url: String,
     state: Arc<Mutex<State>>,
     task: tokio::task::JoinHandle<()>,
@@ -272,6 +290,7 @@ impl FakeKube {
         self.lock().token = Some(token.into());
     }
 
+    /// Adds a fault; faults apply in the order injected.
     pub fn inject(&self, fault: Fault) {
         self.lock().faults.push(fault);
     }
@@ -1596,3 +1615,6 @@ fn parse_selector(text: &str) -> Result<Vec<Requirement>, String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

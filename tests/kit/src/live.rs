@@ -1,8 +1,6 @@
 //! Shared by the "live" conformance tests: a dry-run scenario's executor over any transport, and
 //! the parts of a result a live run and its dry run must agree on.
 
-#![allow(dead_code)]
-
 use hyperfleet_adapter::adapters::api::RecordedApi;
 use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{ExecutionResult, Executor, Ports};

@@ -1,14 +1,40 @@
-//! Shared helpers for integration tests: locating `../shared/conformance`, running the binary.
-
-#![allow(dead_code)]
+//! The `adapter` binary as a command (a clean environment, its output), the configs `serve`
+//! would load, and the conformance corpus in `../shared/conformance`.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// The project's root directory (where `Cargo.toml`, `examples/` and `tests/` are).
+pub fn project_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// The `adapter` binary cargo built for the running integration test: it sits in the profile
+/// directory, one level above the test executable in `deps/` (cargo builds a package's binaries
+/// before its integration tests). `HYPERFLEET_ADAPTER_BIN` overrides it.
+pub fn adapter_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("HYPERFLEET_ADAPTER_BIN") {
+        return bin.into();
+    }
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let profile = exe
+        .parent()
+        .filter(|d| d.ends_with("deps"))
+        .and_then(|d| d.parent())
+        .unwrap_or_else(|| panic!("{} is not in a cargo deps/ directory", exe.display()));
+    let bin = profile.join(format!("adapter{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} does not exist: run the adapter's integration tests through cargo, which builds it",
+        bin.display()
+    );
+    bin
+}
+
 /// `../shared/conformance`, or `None` (with a clear message) when it is not beside the project.
 /// With `HYPERFLEET_REQUIRE_CONFORMANCE=1` (set by `.ci/run`) a missing corpus is a failure.
 pub fn conformance() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
+    let dir = project_root().join("../shared/conformance");
     if dir.is_dir() {
         return Some(dir.canonicalize().expect("canonical conformance path"));
     }
@@ -27,7 +53,7 @@ pub fn conformance() -> Option<PathBuf> {
 
 /// Runs the `adapter` binary with a clean environment (plus `env`).
 pub fn adapter(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_adapter"));
+    let mut cmd = Command::new(adapter_bin());
     cmd.args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default());
@@ -45,10 +71,12 @@ pub fn dry_run(a: &str, t: &str, e: &str, extra: &[&str]) -> Output {
     adapter(&args, &[])
 }
 
+/// What a command printed on stdout (lossy UTF-8).
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// What a command printed on stderr (lossy UTF-8).
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -67,12 +95,23 @@ pub fn load_configs(adapter: PathBuf, task: PathBuf) -> hyperfleet_adapter::conf
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// An HTTP server on a free port that answers every request `503 busy`; its address.
-pub async fn busy_api() -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_project_root_holds_the_adapter_package() {
+        let manifest = std::fs::read_to_string(project_root().join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("name = \"hyperfleet-adapter\""));
+    }
+
+    #[test]
+    fn the_example_configs_load() {
+        let ex = project_root().join("examples");
+        let loaded = load_configs(
+            ex.join("adapter-config.yaml"),
+            ex.join("kubernetes/task-config.yaml"),
+        );
+        assert!(!loaded.adapter.adapter.name.is_empty());
+    }
 }

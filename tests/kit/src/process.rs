@@ -1,15 +1,15 @@
 //! The real `adapter` process for end-to-end tests: `serve` on free ports until ready, `publish`,
 //! HTTP gets, and SIGTERM with the exit status and output.
 
-#![allow(dead_code)]
-
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_adapter");
+use crate::cli::adapter_bin;
+use crate::eventually;
 
+/// A TCP port that was free a moment ago (bound and released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -18,6 +18,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A plain HTTP GET: the status and body, or `None` when nothing answers.
 pub async fn get(url: &str) -> Option<(u16, String)> {
     let resp = reqwest::get(url).await.ok()?;
     Some((resp.status().as_u16(), resp.text().await.ok()?))
@@ -25,8 +26,11 @@ pub async fn get(url: &str) -> Option<(u16, String)> {
 
 /// A running `adapter serve`.
 pub struct Served {
+    /// The process (stdout and stderr piped).
     pub child: Child,
+    /// The port of `/healthz` and `/readyz`.
     pub health_port: u16,
+    /// The port of `/metrics`.
     pub metrics_port: u16,
 }
 
@@ -44,11 +48,13 @@ pub async fn serve_limited(
     nofile: Option<u32>,
 ) -> Served {
     let (hp, mp) = (free_port(), free_port());
+    let bin = adapter_bin();
     let mut cmd = match nofile {
-        None => Command::new(BIN),
+        None => Command::new(&bin),
         Some(n) => {
             let mut sh = Command::new("/bin/sh");
-            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), BIN]);
+            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
+                .arg(&bin);
             sh
         }
     };
@@ -67,34 +73,43 @@ pub async fn serve_limited(
     }
     let mut child = cmd.spawn().unwrap();
     let ready_url = format!("http://127.0.0.1:{hp}/readyz");
-    for _ in 0..400 {
+    let mut exited = None;
+    let ready = eventually(Duration::from_secs(20), async || {
         if let Some((200, _)) = get(&ready_url).await {
-            return Served {
-                child,
-                health_port: hp,
-                metrics_port: mp,
-            };
+            return true;
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "adapter exited early ({status}):\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        exited = child.try_wait().ok().flatten();
+        exited.is_some()
+    })
+    .await;
+    if let Some(status) = exited {
+        let out = child.wait_with_output().unwrap();
+        panic!(
+            "adapter exited early ({status}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    panic!("the adapter did not become ready");
+    if !ready {
+        let _ = child.kill();
+        panic!("the adapter did not become ready");
+    }
+    Served {
+        child,
+        health_port: hp,
+        metrics_port: mp,
+    }
 }
 
 impl Served {
+    /// `GET /readyz`: status and body.
     pub async fn readyz(&self) -> (u16, String) {
         get(&format!("http://127.0.0.1:{}/readyz", self.health_port))
             .await
             .unwrap()
     }
 
+    /// `GET /metrics`: the Prometheus text.
     pub async fn metrics(&self) -> String {
         get(&format!("http://127.0.0.1:{}/metrics", self.metrics_port))
             .await
@@ -102,14 +117,16 @@ impl Served {
             .1
     }
 
-    /// Polls `cond` every 20 ms for up to `secs` seconds; when it stays false, stops the adapter
-    /// and panics naming `what`, with the adapter's output (what it was doing meanwhile).
-    pub async fn wait_for(&mut self, what: &str, secs: u64, cond: impl Fn() -> bool) {
-        for _ in 0..secs * 50 {
-            if cond() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    /// [`crate::wait_for`] that, when `cond` stays false for `timeout`, stops the adapter and
+    /// panics naming `what` with the adapter's output (what it was doing meanwhile).
+    pub async fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut cond: impl FnMut() -> bool,
+    ) {
+        if eventually(timeout, async || cond()).await {
+            return;
         }
         let _ = self.child.kill();
         let mut output = String::new();
@@ -133,13 +150,12 @@ impl Served {
                 .success()
         );
         let mut code = None;
-        for _ in 0..600 {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                code = s.code();
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually(Duration::from_secs(30), async || {
+            code = self.child.try_wait().unwrap().map(|s| s.code());
+            code.is_some()
+        })
+        .await;
+        let code = code.flatten();
         let out = self.child.wait_with_output().unwrap();
         (
             code,
@@ -152,7 +168,7 @@ impl Served {
 /// `adapter publish --event FILE ARGS...` with a clean environment plus `env`; asserts it
 /// succeeded and returns what it printed.
 pub fn publish(event: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(adapter_bin());
     cmd.args(["publish", "--event"])
         .arg(event)
         .args(args)
