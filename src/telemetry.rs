@@ -24,6 +24,18 @@ pub const GRPC_NOT_BUILT: &str = "OTLP trace export over gRPC (OTEL_EXPORTER_OTL
      the default) is not in this build: set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf and an \
      OTLP/HTTP endpoint (port 4318), or build with --features otlp-grpc";
 
+/// Why tracing could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// Export over gRPC was asked for in a build without it ([`GRPC_NOT_BUILT`]).
+    #[cfg(not(feature = "otlp-grpc"))]
+    #[error("{GRPC_NOT_BUILT}")]
+    GrpcNotBuilt,
+    /// The exporter could not be built.
+    #[error("failed to create the OTLP trace exporter: {0}")]
+    Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
+}
+
 /// How spans leave the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Export {
@@ -263,7 +275,7 @@ impl Telemetry {
     pub fn start(
         settings: &Settings,
         version: &str,
-    ) -> Result<(Telemetry, Option<SdkTracer>), String> {
+    ) -> Result<(Telemetry, Option<SdkTracer>), TelemetryError> {
         if !settings.enabled {
             return Ok((Telemetry { provider: None }, None));
         }
@@ -316,7 +328,9 @@ impl Telemetry {
 
 /// The OTLP exporter for `settings.export` (`None`: spans are not exported). Refuses gRPC in a
 /// build without the `otlp-grpc` feature.
-fn exporter(settings: &Settings) -> Result<Option<opentelemetry_otlp::SpanExporter>, String> {
+fn exporter(
+    settings: &Settings,
+) -> Result<Option<opentelemetry_otlp::SpanExporter>, TelemetryError> {
     use opentelemetry_otlp::WithExportConfig as _;
     let endpoint = settings.endpoint.clone().unwrap_or_default();
     let built = match settings.export {
@@ -327,16 +341,14 @@ fn exporter(settings: &Settings) -> Result<Option<opentelemetry_otlp::SpanExport
             .with_endpoint(endpoint)
             .build(),
         #[cfg(not(feature = "otlp-grpc"))]
-        Export::OtlpGrpc => return Err(GRPC_NOT_BUILT.to_string()),
+        Export::OtlpGrpc => return Err(TelemetryError::GrpcNotBuilt),
         Export::OtlpHttp => opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
             .with_endpoint(endpoint)
             .build(),
     };
-    built
-        .map(Some)
-        .map_err(|e| format!("failed to create the OTLP trace exporter: {e}"))
+    built.map(Some).map_err(TelemetryError::Exporter)
 }
 
 /// Installs the propagators `OTEL_PROPAGATORS` named as the process-wide one.

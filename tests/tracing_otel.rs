@@ -151,7 +151,8 @@ async fn without_the_grpc_feature_the_default_protocol_fails_startup() {
     assert_eq!(settings.export, Export::OtlpGrpc);
     let err = Telemetry::start(&settings, "1.2.3")
         .err()
-        .expect("startup must fail");
+        .expect("startup must fail")
+        .to_string();
     assert_eq!(err, telemetry::GRPC_NOT_BUILT);
     assert!(
         err.contains("OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"),

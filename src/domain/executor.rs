@@ -6,14 +6,13 @@
 use super::error::Failure;
 use super::event::{DataError, parse_data};
 use super::result::{ExecutionResult, Phase};
+use super::vars::Vars;
 use crate::config::{EnvSource, Loaded};
 use crate::expr::jsonpath::{JsonPath, JsonPathError};
 use crate::expr::template::to_template_value;
 use crate::expr::{CelError, CelExpr, CelScope, Template, TemplateError};
 use crate::ports::{Clock, ExecutionObserver, Files, HyperfleetApi, Target, Transport};
-use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -170,29 +169,13 @@ impl Executor {
     }
 }
 
-/// One event's state while it runs.
+/// One event's run: the executor (config and ports) it runs under, what the expressions see
+/// ([`Vars`]: event, params, resources, time) and what happened ([`ExecutionResult`]: the
+/// per-step results, API calls and payloads).
 pub(super) struct Run<'a> {
     pub ex: &'a Executor,
     pub result: ExecutionResult,
-    pub event: Value,
-    /// Params, captures, API responses and built payloads: the template data and CEL's
-    /// top-level variables.
-    pub params: Map<String, Value>,
-    /// `resources.*` (gone resources are kept as `None` until the end).
-    pub resources: Map<String, Value>,
-    pub gone: std::collections::BTreeSet<String>,
-    pub now: DateTime<Utc>,
-    /// Params converted for templates, one conversion per change.
-    tparams: BTreeMap<Arc<str>, crate::expr::template::Tv>,
-    tdata: Option<crate::expr::template::Tv>,
-    /// CEL variables, updated one variable at a time as params change.
-    scope: CelScope,
-    /// `adapter` and `resources` changed since they were last put in the scope.
-    scope_stale: bool,
-    /// While payloads are built, new params reach templates but not CEL (one CEL snapshot).
-    defer_cel: bool,
-    /// Params set while CEL was deferred.
-    deferred: Vec<String>,
+    pub vars: Vars<'a>,
 }
 
 impl<'a> Run<'a> {
@@ -206,31 +189,20 @@ impl<'a> Run<'a> {
         Run {
             ex,
             result,
-            event: Value::Object(Map::new()),
-            params: Map::new(),
-            resources: Map::new(),
-            gone: Default::default(),
-            now,
-            tparams: BTreeMap::new(),
-            tdata: None,
-            scope: CelScope::new(&Map::new(), now),
-            scope_stale: true,
-            defer_cel: false,
-            deferred: Vec::new(),
+            vars: Vars::new(&ex.cel_names, &ex.env_map, now),
         }
     }
 
     fn finish(mut self) -> ExecutionResult {
-        self.result.had_resource_keys = !self.resources.is_empty() || !self.gone.is_empty();
-        self.result.discovered = std::mem::take(&mut self.resources);
+        let (discovered, had_keys) = self.vars.take_resources();
+        self.result.had_resource_keys = had_keys;
+        self.result.discovered = discovered;
         self.result
     }
 
-    /// Sets a param (or capture, API response, payload) for templates and CEL. In CEL,
-    /// `adapter`, `resources`, `event` and `env` always mean the runtime's values.
+    /// Sets a param (or capture, API response, payload) for templates and CEL.
     pub fn set_param(&mut self, name: &str, value: Value) {
-        let converted = to_template_value(&value);
-        self.set_param_with(name, value, converted);
+        self.vars.set_param(name, value);
     }
 
     /// Sets a param whose template value is already converted.
@@ -240,121 +212,44 @@ impl<'a> Run<'a> {
         value: Value,
         converted: crate::expr::template::Tv,
     ) {
-        self.tparams.insert(Arc::from(name), converted);
-        self.tdata = None;
-        if self.defer_cel {
-            self.deferred.push(name.to_string());
-        } else if !is_runtime_name(name) && self.ex.cel_names.contains(name) {
-            self.scope.set(name, &value);
-        }
-        self.params.insert(name.to_string(), value);
+        self.vars.set_param_with(name, value, converted);
     }
 
     /// Sets the event data (CEL `event`) and the environment (CEL `env`).
     pub fn set_event(&mut self, data: Value) {
-        if self.ex.cel_names.contains("event") {
-            self.scope.set("event", &data);
-        }
-        if self.ex.cel_names.contains("env") {
-            self.scope.set("env", &self.ex.env_map);
-        }
-        self.event = data;
+        self.vars.set_event(data);
     }
 
     /// Holds new params back from CEL (while payloads are built) or releases them.
     pub fn defer_cel(&mut self, defer: bool) {
-        self.defer_cel = defer;
-        if !defer {
-            for name in std::mem::take(&mut self.deferred) {
-                let wanted = !is_runtime_name(&name) && self.ex.cel_names.contains(&name);
-                if let Some(v) = self.params.get(&name).filter(|_| wanted) {
-                    self.scope.set(&name, v);
-                }
-            }
-        }
+        self.vars.defer_cel(defer);
     }
 
     /// Marks `adapter.*` or `resources` as changed for CEL.
     pub fn invalidate(&mut self) {
-        self.scope_stale = true;
+        self.vars.invalidate();
     }
 
     /// Sets or clears a discovered resource.
     pub fn set_resource(&mut self, name: &str, obj: Option<Value>) {
-        match obj {
-            Some(o) => {
-                self.gone.remove(name);
-                self.resources.insert(name.to_string(), o);
-            }
-            None => {
-                self.resources.remove(name);
-                self.gone.insert(name.to_string());
-            }
-        }
-        self.invalidate();
+        self.vars.set_resource(name, obj);
     }
 
-    /// The variables CEL and condition fields see (§5.2), as one JSON object.
-    pub fn cel_vars(&self) -> Map<String, Value> {
-        let mut vars = self.params.clone();
+    /// `adapter.*` as CEL sees it.
+    fn adapter_json(&self) -> Value {
         let info = &self.ex.loaded.adapter.adapter;
-        vars.insert(
-            "adapter".into(),
-            self.result.adapter.to_json(&info.name, &info.version),
-        );
-        vars.insert("resources".into(), Value::Object(self.resources.clone()));
-        vars.insert("event".into(), self.event.clone());
-        vars.insert("env".into(), self.ex.env_map.clone());
-        vars
+        self.result.adapter.to_json(&info.name, &info.version)
     }
 
-    /// One top-level variable as CEL sees it.
-    pub fn var(&self, name: &str) -> Option<Value> {
-        let info = &self.ex.loaded.adapter.adapter;
-        match name {
-            "adapter" => Some(self.result.adapter.to_json(&info.name, &info.version)),
-            "resources" => Some(Value::Object(self.resources.clone())),
-            "event" => Some(self.event.clone()),
-            "env" => Some(self.ex.env_map.clone()),
-            other if self.defer_cel && self.deferred.iter().any(|d| d == other) => None,
-            other => self.params.get(other).cloned(),
-        }
-    }
-
-    /// Reads a JSONPath over the CEL variables, copying only the variable it starts with. As in
-    /// the Go adapter, `resources` holds Kubernetes objects (integers kept) and the rest event
-    /// and API data (every number a float64), which decides how filters compare numbers.
+    /// Reads a JSONPath over the CEL variables (see [`Vars::read_path`]).
     pub fn read_path(&self, path: &JsonPath) -> Value {
-        match path.root_field() {
-            Some(first) => {
-                let mut root = Map::new();
-                if let Some(v) = self.var(first) {
-                    root.insert(first.to_string(), v);
-                }
-                path.get_with(&Value::Object(root), read_path_numbers())
-            }
-            None => path.get_with(&Value::Object(self.cel_vars()), read_path_numbers()),
-        }
+        self.vars.read_path(path, || self.adapter_json())
     }
 
     /// The CEL scope, with `adapter` and `resources` brought up to date.
     pub fn scope(&mut self) -> &CelScope {
-        if self.scope_stale {
-            let info = &self.ex.loaded.adapter.adapter;
-            let adapter = self.result.adapter.to_json(&info.name, &info.version);
-            self.scope.set("adapter", &adapter);
-            if self.ex.cel_names.contains("resources") {
-                self.scope.set_map("resources", &self.resources);
-            }
-            self.scope_stale = false;
-        }
-        &self.scope
-    }
-
-    fn template_data(&mut self) -> crate::expr::template::Tv {
-        self.tdata
-            .get_or_insert_with(|| crate::expr::template::Tv::Map(Arc::new(self.tparams.clone())))
-            .clone()
+        let adapter = self.vars.scope_stale().then(|| self.adapter_json());
+        self.vars.scope(adapter)
     }
 
     /// Renders the template compiled at `path` (or `text` itself when it has no actions).
@@ -383,7 +278,7 @@ impl<'a> Run<'a> {
                 compile(text)?
             }
         };
-        let data = self.template_data();
+        let data = self.vars.template_data();
         let now = self.ex.ports.clock.now();
         crate::expr::tmplfuncs::with_now(now, || template.render(&data))
     }
@@ -445,18 +340,4 @@ impl<'a> Run<'a> {
         let consumer = self.render(&path, &text)?;
         Ok(Target::Maestro { consumer })
     }
-}
-
-/// Names CEL always takes from the runtime, whatever a param of that name holds.
-fn is_runtime_name(name: &str) -> bool {
-    matches!(name, "adapter" | "resources" | "event" | "env")
-}
-
-/// The number model of the CEL variables for JSONPath filters (see [`Run::read_path`]).
-fn read_path_numbers() -> &'static crate::expr::jsonpath::Numbers {
-    static NUMBERS: std::sync::LazyLock<crate::expr::jsonpath::Numbers> =
-        std::sync::LazyLock::new(|| {
-            crate::expr::jsonpath::Numbers::IntsUnder(vec!["resources".into()])
-        });
-    &NUMBERS
 }

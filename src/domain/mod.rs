@@ -13,6 +13,7 @@ mod preconditions;
 mod resources;
 pub mod result;
 pub mod urls;
+mod vars;
 
 pub use error::Failure;
 pub use executor::{Executor, Ports};

@@ -30,7 +30,7 @@ impl Run<'_> {
                 "adapter",
                 json!({"name": info.name, "version": info.version}),
             ),
-            ("event", self.event.clone()),
+            ("event", self.vars.event.clone()),
         ];
         for (k, v) in builtins {
             self.set_param(k, v.clone());
@@ -104,7 +104,7 @@ impl Run<'_> {
         }
         tracing::debug!(
             "Parameter extraction completed: extracted {} params",
-            self.params.len()
+            self.vars.params.len()
         );
         true
     }
@@ -227,13 +227,13 @@ impl Run<'_> {
                 .ok_or_else(|| Failure::data(format!("environment variable {var} not set")));
         }
         if let Some(path) = source.strip_prefix("event.") {
-            return dot_path(&self.event, path);
+            return dot_path(&self.vars.event, path);
         }
         if let Some(path) = source.strip_prefix("config.") {
             return dot_path(&self.ex.config_value, path);
         }
         let (first, rest) = source.split_once('.').unwrap_or((source, ""));
-        if let Some(param) = self.params.get(first).filter(|_| !is_builtin(first)) {
+        if let Some(param) = self.vars.params.get(first).filter(|_| !is_builtin(first)) {
             if rest.is_empty() {
                 return Ok(param.clone());
             }
@@ -245,7 +245,7 @@ impl Run<'_> {
             }
             return dot_path(param, rest);
         }
-        dot_path(&self.event, source)
+        dot_path(&self.vars.event, source)
     }
 }
 

@@ -196,7 +196,7 @@ impl Run<'_> {
         let mut scope_vars: Map<String, Value> = response.as_object().cloned().unwrap_or_default();
         scope_vars.insert(pc.name.clone(), response.clone());
         let root = Value::Object(scope_vars.clone());
-        let scope = CelScope::new(&scope_vars, self.now);
+        let scope = CelScope::new(&scope_vars, self.vars.now);
         for (j, cap) in pc.capture.iter().enumerate() {
             let base = format!("preconditions[{i}].capture[{j}]");
             let value = if let Some(field) = &cap.field {

@@ -166,7 +166,7 @@ impl Run<'_> {
         let default_lifecycle = Default::default();
         let lifecycle = r.lifecycle.as_ref().unwrap_or(&default_lifecycle);
         if let Some(create) = &lifecycle.create
-            && !self.resources.contains_key(&r.name)
+            && !self.vars.resources.contains_key(&r.name)
         {
             let path = format!("resources[{i}].lifecycle.create.when.expression");
             match self.when(&path, When::expr(&create.when)) {
@@ -340,7 +340,7 @@ impl Run<'_> {
     }
 
     fn nested_discoveries(&mut self, i: usize, r: &Resource) -> Result<(), Failure> {
-        let Some(parent) = self.resources.get(&r.name).cloned() else {
+        let Some(parent) = self.vars.resources.get(&r.name).cloned() else {
             return Ok(());
         };
         for (j, nd) in r.nested_discoveries.iter().enumerate() {
@@ -366,7 +366,7 @@ impl Run<'_> {
                     continue;
                 }
             };
-            if self.resources.contains_key(&nd.name) {
+            if self.vars.resources.contains_key(&nd.name) {
                 return Err(Failure::config(format!(
                     "[resources] {}: duplicate resource context key: nested discovery key collision: {:?} already exists in context",
                     r.name, nd.name

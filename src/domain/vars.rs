@@ -1,0 +1,205 @@
+//! What the expressions of one event see: the event data, the params (captures, API responses
+//! and built payloads included), the discovered resources and the time, and the two views of
+//! them kept in step: template data (each param converted once per change) and CEL variables
+//! (set one at a time; `adapter` and `resources` refreshed only when they changed).
+
+use crate::expr::CelScope;
+use crate::expr::jsonpath::{JsonPath, Numbers};
+use crate::expr::template::{Tv, to_template_value};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, LazyLock};
+
+/// One event's variables.
+pub(super) struct Vars<'a> {
+    /// Every identifier some CEL expression reads: other params are never converted to CEL.
+    cel_names: &'a HashSet<String>,
+    /// CEL's `env`.
+    env_map: &'a Value,
+    /// CEL's `event` (the event data).
+    pub event: Value,
+    /// Params, captures, API responses and built payloads: the template data and CEL's
+    /// top-level variables.
+    pub params: Map<String, Value>,
+    /// `resources.*`.
+    pub resources: Map<String, Value>,
+    /// Resources found gone (deleted), kept apart until the end.
+    gone: BTreeSet<String>,
+    /// The time the event started running (CEL's `now()`).
+    pub now: DateTime<Utc>,
+    /// Params converted for templates, one conversion per change.
+    tparams: BTreeMap<Arc<str>, Tv>,
+    tdata: Option<Tv>,
+    /// CEL variables, updated one variable at a time as params change.
+    scope: CelScope,
+    /// `adapter` and `resources` changed since they were last put in the scope.
+    stale: bool,
+    /// While payloads are built, new params reach templates but not CEL (one CEL snapshot).
+    defer_cel: bool,
+    /// Params set while CEL was deferred.
+    deferred: Vec<String>,
+}
+
+impl<'a> Vars<'a> {
+    pub fn new(cel_names: &'a HashSet<String>, env_map: &'a Value, now: DateTime<Utc>) -> Self {
+        Vars {
+            cel_names,
+            env_map,
+            event: Value::Object(Map::new()),
+            params: Map::new(),
+            resources: Map::new(),
+            gone: BTreeSet::new(),
+            now,
+            tparams: BTreeMap::new(),
+            tdata: None,
+            scope: CelScope::new(&Map::new(), now),
+            stale: true,
+            defer_cel: false,
+            deferred: Vec::new(),
+        }
+    }
+
+    /// The discovered resources, and whether any resource key was ever set (found or gone).
+    pub fn take_resources(&mut self) -> (Map<String, Value>, bool) {
+        let had_keys = !self.resources.is_empty() || !self.gone.is_empty();
+        (std::mem::take(&mut self.resources), had_keys)
+    }
+
+    /// Sets a param for templates and CEL. In CEL, `adapter`, `resources`, `event` and `env`
+    /// always mean the runtime's values.
+    pub fn set_param(&mut self, name: &str, value: Value) {
+        let converted = to_template_value(&value);
+        self.set_param_with(name, value, converted);
+    }
+
+    /// Sets a param whose template value is already converted.
+    pub fn set_param_with(&mut self, name: &str, value: Value, converted: Tv) {
+        self.tparams.insert(Arc::from(name), converted);
+        self.tdata = None;
+        if self.defer_cel {
+            self.deferred.push(name.to_string());
+        } else if !is_runtime_name(name) && self.cel_names.contains(name) {
+            self.scope.set(name, &value);
+        }
+        self.params.insert(name.to_string(), value);
+    }
+
+    /// Sets the event data (CEL `event`) and the environment (CEL `env`).
+    pub fn set_event(&mut self, data: Value) {
+        if self.cel_names.contains("event") {
+            self.scope.set("event", &data);
+        }
+        if self.cel_names.contains("env") {
+            self.scope.set("env", self.env_map);
+        }
+        self.event = data;
+    }
+
+    /// Holds new params back from CEL (while payloads are built) or releases them.
+    pub fn defer_cel(&mut self, defer: bool) {
+        self.defer_cel = defer;
+        if !defer {
+            for name in std::mem::take(&mut self.deferred) {
+                let wanted = !is_runtime_name(&name) && self.cel_names.contains(&name);
+                if let Some(v) = self.params.get(&name).filter(|_| wanted) {
+                    self.scope.set(&name, v);
+                }
+            }
+        }
+    }
+
+    /// Marks `adapter.*` or `resources` as changed for CEL.
+    pub fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
+    /// Whether `adapter` or `resources` changed since CEL last saw them.
+    pub fn scope_stale(&self) -> bool {
+        self.stale
+    }
+
+    /// Sets or clears a discovered resource.
+    pub fn set_resource(&mut self, name: &str, obj: Option<Value>) {
+        match obj {
+            Some(o) => {
+                self.gone.remove(name);
+                self.resources.insert(name.to_string(), o);
+            }
+            None => {
+                self.resources.remove(name);
+                self.gone.insert(name.to_string());
+            }
+        }
+        self.invalidate();
+    }
+
+    /// One top-level variable as CEL sees it; `adapter` is asked for only when it is read.
+    fn var(&self, name: &str, adapter: impl FnOnce() -> Value) -> Option<Value> {
+        match name {
+            "adapter" => Some(adapter()),
+            "resources" => Some(Value::Object(self.resources.clone())),
+            "event" => Some(self.event.clone()),
+            "env" => Some(self.env_map.clone()),
+            other if self.defer_cel && self.deferred.iter().any(|d| d == other) => None,
+            other => self.params.get(other).cloned(),
+        }
+    }
+
+    /// The variables CEL and condition fields see (§5.2), as one JSON object.
+    fn all(&self, adapter: Value) -> Map<String, Value> {
+        let mut vars = self.params.clone();
+        vars.insert("adapter".into(), adapter);
+        vars.insert("resources".into(), Value::Object(self.resources.clone()));
+        vars.insert("event".into(), self.event.clone());
+        vars.insert("env".into(), self.env_map.clone());
+        vars
+    }
+
+    /// Reads a JSONPath over the CEL variables, copying only the variable it starts with. As in
+    /// the Go adapter, `resources` holds Kubernetes objects (integers kept) and the rest event
+    /// and API data (every number a float64), which decides how filters compare numbers.
+    pub fn read_path(&self, path: &JsonPath, adapter: impl FnOnce() -> Value) -> Value {
+        match path.root_field() {
+            Some(first) => {
+                let mut root = Map::new();
+                if let Some(v) = self.var(first, adapter) {
+                    root.insert(first.to_string(), v);
+                }
+                path.get_with(&Value::Object(root), read_path_numbers())
+            }
+            None => path.get_with(&Value::Object(self.all(adapter())), read_path_numbers()),
+        }
+    }
+
+    /// The CEL scope; `adapter` is the fresh `adapter.*` when [`Vars::scope_stale`] said so.
+    pub fn scope(&mut self, adapter: Option<Value>) -> &CelScope {
+        if let Some(adapter) = adapter.filter(|_| self.stale) {
+            self.scope.set("adapter", &adapter);
+            if self.cel_names.contains("resources") {
+                self.scope.set_map("resources", &self.resources);
+            }
+            self.stale = false;
+        }
+        &self.scope
+    }
+
+    /// The params as one template value (rebuilt only after a change).
+    pub fn template_data(&mut self) -> Tv {
+        self.tdata
+            .get_or_insert_with(|| Tv::Map(Arc::new(self.tparams.clone())))
+            .clone()
+    }
+}
+
+/// Names CEL always takes from the runtime, whatever a param of that name holds.
+fn is_runtime_name(name: &str) -> bool {
+    matches!(name, "adapter" | "resources" | "event" | "env")
+}
+
+/// The number model of the CEL variables for JSONPath filters (see [`Vars::read_path`]).
+fn read_path_numbers() -> &'static Numbers {
+    static NUMBERS: LazyLock<Numbers> =
+        LazyLock::new(|| Numbers::IntsUnder(vec!["resources".into()]));
+    &NUMBERS
+}
