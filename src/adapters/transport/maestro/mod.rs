@@ -559,6 +559,127 @@ impl MaestroTransport {
     }
 }
 
+impl MaestroTransport {
+    /// Publishes the update of an existing work: `work`'s labels, annotations and spec merged
+    /// into it, at the version read over REST. Returns the patched work.
+    async fn patch_work(
+        &self,
+        consumer: &str,
+        name: &str,
+        id: &str,
+        work: &Value,
+        existing: &Value,
+    ) -> Result<Value, TransportError> {
+        let version = existing
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let mut patched = existing.clone();
+        let patch = json!({
+            "metadata": {"labels": work["metadata"].get("labels").cloned().unwrap_or(Value::Null),
+                         "annotations": work["metadata"].get("annotations").cloned().unwrap_or(Value::Null)},
+            "spec": work.get("spec").cloned().unwrap_or(Value::Null),
+        });
+        crate::adapters::transport::merge_patch(&mut patched, &patch);
+        let mut metadata = json!({
+            "name": name, "namespace": consumer, "uid": id,
+            "resourceVersion": version.to_string(), "generation": version,
+            "creationTimestamp": existing.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null),
+        });
+        copy_labels_and_annotations(&patched, &mut metadata);
+        let bundle = bundle_of(&patched);
+        let event = SpecEvent {
+            action: Action::Update,
+            source: &self.source,
+            consumer,
+            resource_id: id,
+            version,
+            metadata: &metadata,
+            bundle: Some(&bundle),
+            now: chrono::Utc::now(),
+        }
+        .encode()
+        .map_err(|e| work_failed("patch", consumer, name, &e))?;
+        self.publish(event)
+            .await
+            .map_err(|s| unpublished("patch", consumer, name, &s))?;
+        self.recent.published(id, &patched);
+        Ok(patched)
+    }
+
+    /// Publishes the creation of `work` (version 0; Maestro assigns 1) once the consumer is
+    /// known to exist. Returns the work as created.
+    async fn create_work(
+        &self,
+        consumer: &str,
+        name: &str,
+        id: &str,
+        mut work: Value,
+    ) -> Result<Value, TransportError> {
+        self.check_consumer(consumer).await?;
+        let mut metadata = json!({
+            "name": name, "namespace": consumer, "uid": id,
+            "resourceVersion": "0", "creationTimestamp": null,
+        });
+        copy_labels_and_annotations(&work, &mut metadata);
+        let bundle = bundle_of(&work);
+        let event = SpecEvent {
+            action: Action::Create,
+            source: &self.source,
+            consumer,
+            resource_id: id,
+            version: 0,
+            metadata: &metadata,
+            bundle: Some(&bundle),
+            now: chrono::Utc::now(),
+        }
+        .encode()
+        .map_err(|e| work_failed("create", consumer, name, &e))?;
+        if let Err(s) = self.publish(event).await {
+            if is_unknown_consumer(&s) {
+                return Err(consumer_not_registered(consumer));
+            }
+            return Err(unpublished("create", consumer, name, &s));
+        }
+        work["metadata"]["uid"] = json!(id);
+        work["metadata"]["resourceVersion"] = json!("0");
+        self.recent.published(id, &work);
+        Ok(work)
+    }
+}
+
+/// `metadata.labels` and `metadata.annotations` of `from`, where present, into `metadata`.
+fn copy_labels_and_annotations(from: &Value, metadata: &mut Value) {
+    for key in ["labels", "annotations"] {
+        if let Some(v) = from["metadata"].get(key) {
+            metadata[key] = v.clone();
+        }
+    }
+}
+
+/// A write to a work that failed before anything was sent.
+fn work_failed(
+    verb: &str,
+    consumer: &str,
+    name: &str,
+    e: &dyn std::fmt::Display,
+) -> TransportError {
+    TransportError::failed(format!(
+        "failed to {verb} ManifestWork {consumer}/{name}: {e}"
+    ))
+}
+
+/// A write to a work whose spec event Maestro did not take, classified by its gRPC status.
+fn unpublished(verb: &str, consumer: &str, name: &str, s: &tonic::Status) -> TransportError {
+    TransportError::new(
+        grpc_kind(s),
+        format!(
+            "failed to {verb} ManifestWork {consumer}/{name}: Failed to publish resource {name}: {}",
+            rpc_error(s)
+        ),
+    )
+}
+
 fn consumer_not_registered(consumer: &str) -> TransportError {
     TransportError::new(
         ErrorKind::NotFound,
@@ -669,99 +790,13 @@ impl Transport for MaestroTransport {
             .map_err(|e| e.context(format!("failed to get ManifestWork {consumer}/{name}")))?;
         // Maestro patches works: there is no recreate.
         let (operation, reason) = decide(&work, existing.as_ref(), false);
-        let failed = |verb: &str, e: &dyn std::fmt::Display| {
-            TransportError::failed(format!(
-                "failed to {verb} ManifestWork {consumer}/{name}: {e}"
-            ))
-        };
-        let unpublished = |verb: &str, s: &tonic::Status| {
-            TransportError::new(
-                grpc_kind(s),
-                format!(
-                    "failed to {verb} ManifestWork {consumer}/{name}: Failed to publish resource {name}: {}",
-                    rpc_error(s)
-                ),
-            )
-        };
-        let now = chrono::Utc::now();
         let object = match (operation, existing) {
             (Operation::Skip, Some(existing)) => existing,
             (Operation::Update, Some(existing)) => {
-                let version = existing
-                    .pointer("/metadata/generation")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
-                let mut patched = existing.clone();
-                let patch = json!({
-                    "metadata": {"labels": work["metadata"].get("labels").cloned().unwrap_or(Value::Null),
-                                 "annotations": work["metadata"].get("annotations").cloned().unwrap_or(Value::Null)},
-                    "spec": work.get("spec").cloned().unwrap_or(Value::Null),
-                });
-                crate::adapters::transport::merge_patch(&mut patched, &patch);
-                let mut metadata = json!({
-                    "name": name, "namespace": consumer, "uid": id,
-                    "resourceVersion": version.to_string(), "generation": version,
-                    "creationTimestamp": existing.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null),
-                });
-                for key in ["labels", "annotations"] {
-                    if let Some(v) = patched["metadata"].get(key) {
-                        metadata[key] = v.clone();
-                    }
-                }
-                let bundle = bundle_of(&patched);
-                let event = SpecEvent {
-                    action: Action::Update,
-                    source: &self.source,
-                    consumer,
-                    resource_id: &id,
-                    version,
-                    metadata: &metadata,
-                    bundle: Some(&bundle),
-                    now,
-                }
-                .encode()
-                .map_err(|e| failed("patch", &e))?;
-                self.publish(event)
-                    .await
-                    .map_err(|s| unpublished("patch", &s))?;
-                self.recent.published(&id, &patched);
-                patched
+                self.patch_work(consumer, name, &id, &work, &existing)
+                    .await?
             }
-            _ => {
-                self.check_consumer(consumer).await?;
-                let mut metadata = json!({
-                    "name": name, "namespace": consumer, "uid": id,
-                    "resourceVersion": "0", "creationTimestamp": null,
-                });
-                for key in ["labels", "annotations"] {
-                    if let Some(v) = work["metadata"].get(key) {
-                        metadata[key] = v.clone();
-                    }
-                }
-                let bundle = bundle_of(&work);
-                let event = SpecEvent {
-                    action: Action::Create,
-                    source: &self.source,
-                    consumer,
-                    resource_id: &id,
-                    version: 0,
-                    metadata: &metadata,
-                    bundle: Some(&bundle),
-                    now,
-                }
-                .encode()
-                .map_err(|e| failed("create", &e))?;
-                if let Err(s) = self.publish(event).await {
-                    if is_unknown_consumer(&s) {
-                        return Err(consumer_not_registered(consumer));
-                    }
-                    return Err(unpublished("create", &s));
-                }
-                work["metadata"]["uid"] = json!(id);
-                work["metadata"]["resourceVersion"] = json!("0");
-                self.recent.published(&id, &work);
-                work
-            }
+            _ => self.create_work(consumer, name, &id, work).await?,
         };
         Ok(Applied {
             operation,
@@ -845,20 +880,6 @@ impl Transport for MaestroTransport {
                 gvk.kind
             )));
         }
-        let failed = |e: &dyn std::fmt::Display| {
-            TransportError::failed(format!(
-                "failed to delete ManifestWork {consumer}/{name}: {e}"
-            ))
-        };
-        let unpublished = |s: &tonic::Status| {
-            TransportError::new(
-                grpc_kind(s),
-                format!(
-                    "failed to delete ManifestWork {consumer}/{name}: Failed to publish resource {name}: {}",
-                    rpc_error(s)
-                ),
-            )
-        };
         let Some(existing) = self
             .work(consumer, name)
             .await
@@ -889,8 +910,10 @@ impl Transport for MaestroTransport {
             now,
         }
         .encode()
-        .map_err(|e| failed(&e))?;
-        self.publish(event).await.map_err(|s| unpublished(&s))?;
+        .map_err(|e| work_failed("delete", consumer, name, &e))?;
+        self.publish(event)
+            .await
+            .map_err(|s| unpublished("delete", consumer, name, &s))?;
         self.recent.forget(&id);
         Ok(())
     }
