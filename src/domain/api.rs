@@ -87,71 +87,23 @@ impl Run<'_> {
         base: &str,
         call: &ApiCall,
     ) -> Result<String, ApiFailure> {
-        let fail = |message: String| ApiFailure {
-            status: 0,
-            body: String::new(),
-            message,
-        };
-        let url = self
-            .render_url(&format!("{base}.url"), &call.url)
-            .map_err(|e| fail(format!("failed to render URL: {e}")))?;
-        let mut headers = Vec::new();
-        for (j, h) in call.headers.iter().enumerate() {
-            let v = self
-                .render(&format!("{base}.headers[{j}].value"), &h.value)
-                .map_err(|e| fail(format!("failed to render header {:?}: {e}", h.name)))?;
-            headers.push((h.name.clone(), v));
-        }
-        let body = match (call.method.as_str(), &call.body) {
-            ("POST" | "PUT" | "PATCH", Some(b)) => {
-                let rendered = self
-                    .render(&format!("{base}.body"), b)
-                    .map_err(|e| fail(format!("failed to render body: {e}")))?;
-                (!rendered.is_empty()).then_some(rendered)
-            }
-            _ => None,
-        };
-        let api = &self.ex.loaded.adapter.clients.hyperfleet_api;
-        let url = urls::build(&url, &api.base_url, api.effective_version());
-        let timeout = call
-            .timeout
-            .as_deref()
-            .and_then(|t| match GoDuration::parse(t) {
-                Ok(d) if d.0 > 0 => Some(d.to_std()),
-                Ok(_) => None,
-                Err(e) => {
-                    tracing::warn!("failed to parse timeout '{t}': {e}, using default timeout");
-                    None
-                }
-            });
-        tracing::info!("Making API call: {} {}", call.method, url);
-        let request = ApiRequest {
-            method: call.method.clone(),
-            url: url.clone(),
-            headers,
-            body: body.clone(),
-            timeout,
-            retry_attempts: call.retry_attempts.filter(|n| *n > 0).map(|n| n as u32),
-            retry_backoff: call.retry_backoff.clone(),
-        };
+        let request = self.render_request(base, call)?;
+        tracing::info!("Making API call: {} {}", call.method, request.url);
         let mut record = ApiCallRecord {
             phase,
             step: step.to_string(),
             method: call.method.clone(),
-            url: url.clone(),
-            request_body: body,
+            url: request.url.clone(),
+            request_body: request.body.clone(),
             status: 0,
             response_body: String::new(),
         };
         let outcome = self.ex.ports.api.send(request).await;
         let result = match outcome {
-            Err(e) => {
-                record.response_body.clear();
-                Err(fail(format!(
-                    "API request failed: {} {} after {} attempt(s): {}",
-                    call.method, url, e.attempts, e.message
-                )))
-            }
+            Err(e) => Err(no_answer(format!(
+                "API request failed: {} {} after {} attempt(s): {}",
+                call.method, record.url, e.attempts, e.message
+            ))),
             Ok(resp) => {
                 // Moved, not copied, when valid UTF-8 (bodies may be up to the size limit).
                 let text = String::from_utf8(resp.body)
@@ -163,28 +115,7 @@ impl Run<'_> {
                     resp.status,
                     status_text(resp.status)
                 );
-                if (200..300).contains(&resp.status) {
-                    Ok(text)
-                } else {
-                    let st = status_text(resp.status);
-                    let mut message = format!(
-                        "API request failed: {} {} returned {} {} after {} attempt(s): API returned non-success status: {}",
-                        call.method,
-                        url,
-                        resp.status,
-                        st,
-                        resp.attempts.max(1),
-                        st
-                    );
-                    if !text.is_empty() {
-                        message.push_str(&format!(", response body: {text}"));
-                    }
-                    Err(ApiFailure {
-                        status: resp.status,
-                        body: text,
-                        message,
-                    })
-                }
+                answer(call, &record.url, resp.status, resp.attempts, text)
             }
         };
         if let Err(e) = &result {
@@ -193,6 +124,89 @@ impl Run<'_> {
         self.result.api_calls.push(record);
         result
     }
+
+    /// Renders a call's URL, headers and body, builds the URL against the API's base and
+    /// version, and reads its timeout and retry overrides.
+    fn render_request(&mut self, base: &str, call: &ApiCall) -> Result<ApiRequest, ApiFailure> {
+        let url = self
+            .render_url(&format!("{base}.url"), &call.url)
+            .map_err(|e| no_answer(format!("failed to render URL: {e}")))?;
+        let mut headers = Vec::new();
+        for (j, h) in call.headers.iter().enumerate() {
+            let v = self
+                .render(&format!("{base}.headers[{j}].value"), &h.value)
+                .map_err(|e| no_answer(format!("failed to render header {:?}: {e}", h.name)))?;
+            headers.push((h.name.clone(), v));
+        }
+        let body = match (call.method.as_str(), &call.body) {
+            ("POST" | "PUT" | "PATCH", Some(b)) => {
+                let rendered = self
+                    .render(&format!("{base}.body"), b)
+                    .map_err(|e| no_answer(format!("failed to render body: {e}")))?;
+                (!rendered.is_empty()).then_some(rendered)
+            }
+            _ => None,
+        };
+        let api = &self.ex.loaded.adapter.clients.hyperfleet_api;
+        Ok(ApiRequest {
+            method: call.method.clone(),
+            url: urls::build(&url, &api.base_url, api.effective_version()),
+            headers,
+            body,
+            timeout: call.timeout.as_deref().and_then(call_timeout),
+            retry_attempts: call.retry_attempts.filter(|n| *n > 0).map(|n| n as u32),
+            retry_backoff: call.retry_backoff.clone(),
+        })
+    }
+}
+
+/// A call that failed without an HTTP answer (rendering, transport).
+fn no_answer(message: String) -> ApiFailure {
+    ApiFailure {
+        status: 0,
+        body: String::new(),
+        message,
+    }
+}
+
+/// A call's `timeout`: positive Go duration text, else the client's default (with a warning
+/// for text that does not parse).
+fn call_timeout(text: &str) -> Option<std::time::Duration> {
+    match GoDuration::parse(text) {
+        Ok(d) if d.0 > 0 => Some(d.to_std()),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!("failed to parse timeout '{text}': {e}, using default timeout");
+            None
+        }
+    }
+}
+
+/// The body of a 2xx answer, or the failure with the Go adapter's text.
+fn answer(
+    call: &ApiCall,
+    url: &str,
+    status: u16,
+    attempts: u32,
+    text: String,
+) -> Result<String, ApiFailure> {
+    if (200..300).contains(&status) {
+        return Ok(text);
+    }
+    let st = status_text(status);
+    let mut message = format!(
+        "API request failed: {} {url} returned {status} {st} after {} attempt(s): API returned non-success status: {st}",
+        call.method,
+        attempts.max(1),
+    );
+    if !text.is_empty() {
+        message.push_str(&format!(", response body: {text}"));
+    }
+    Err(ApiFailure {
+        status,
+        body: text,
+        message,
+    })
 }
 
 #[cfg(test)]

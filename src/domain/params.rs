@@ -46,66 +46,76 @@ impl Run<'_> {
             self.result.params.push((k.to_string(), v.clone()));
         }
         let ex = self.ex;
-        let params = &ex.loaded.task.params;
-        for (i, p) in params.iter().enumerate() {
+        for (i, p) in ex.loaded.task.params.iter().enumerate() {
             let Some(source) = &p.source else { continue };
-            let outcome = self.resolve(i, p, source).await;
-            let value = match outcome {
-                Ok(v) => v,
-                Err(e) if p.required => {
-                    if let (ParamError::NotFound(_), ParamSource::ApiCall(_)) = (&e, source) {
-                        return self.stop_not_found(&p.name);
-                    }
-                    let msg = format!(
-                        "[param_extraction] {}: failed to extract required parameter '{}' from source '{}': {}",
-                        p.name,
-                        p.name,
-                        source.describe(),
-                        e
-                    );
-                    return self.param_failure(msg);
-                }
-                Err(e) => {
-                    tracing::debug!("optional param {} not extracted: {e}", p.name);
-                    if let Some(d) = &p.default {
-                        self.set_param(&p.name, d.clone());
-                        self.result.params.push((p.name.clone(), d.clone()));
-                    }
-                    continue;
-                }
-            };
-            let Some(mut value) = value else { continue };
-            if (value.is_null() || value.as_str() == Some(""))
-                && let Some(d) = &p.default
-            {
-                value = d.clone();
-            }
-            let convertible = matches!(source, ParamSource::Path(_) | ParamSource::File(_));
-            if let (Some(kind), true, false) = (&p.kind, convertible, value.is_null()) {
-                match convert::convert(&value, kind) {
-                    Ok(v) => value = v,
-                    Err(e) if p.required => {
-                        let msg = format!(
-                            "[param_extraction] {}: failed to convert parameter '{}' to type '{}': {e}",
-                            p.name, p.name, kind
-                        );
-                        return self.param_failure(msg);
-                    }
-                    Err(_) => match &p.default {
-                        Some(d) => value = d.clone(),
-                        None => continue,
-                    },
-                }
-            }
-            if !value.is_null() {
-                self.set_param(&p.name, value.clone());
-                self.result.params.push((p.name.clone(), value));
+            if !self.extract_param(i, p, source).await {
+                return false;
             }
         }
         tracing::debug!(
             "Parameter extraction completed: extracted {} params",
             self.vars.params.len()
         );
+        true
+    }
+
+    /// Extracts one param: resolve, default, convert, store. Returns false when the event
+    /// must stop here.
+    async fn extract_param(&mut self, i: usize, p: &Param, source: &ParamSource) -> bool {
+        let outcome = self.resolve(i, p, source).await;
+        let value = match outcome {
+            Ok(v) => v,
+            Err(e) if p.required => {
+                if let (ParamError::NotFound(_), ParamSource::ApiCall(_)) = (&e, source) {
+                    return self.stop_not_found(&p.name);
+                }
+                let msg = format!(
+                    "[param_extraction] {}: failed to extract required parameter '{}' from source '{}': {}",
+                    p.name,
+                    p.name,
+                    source.describe(),
+                    e
+                );
+                return self.param_failure(msg);
+            }
+            Err(e) => {
+                tracing::debug!("optional param {} not extracted: {e}", p.name);
+                if let Some(d) = &p.default {
+                    self.set_param(&p.name, d.clone());
+                    self.result.params.push((p.name.clone(), d.clone()));
+                }
+                return true;
+            }
+        };
+        let Some(mut value) = value else {
+            return true;
+        };
+        if (value.is_null() || value.as_str() == Some(""))
+            && let Some(d) = &p.default
+        {
+            value = d.clone();
+        }
+        let convertible = matches!(source, ParamSource::Path(_) | ParamSource::File(_));
+        if let (Some(kind), true, false) = (&p.kind, convertible, value.is_null()) {
+            match convert::convert(&value, kind) {
+                Ok(v) => value = v,
+                Err(e) if p.required => {
+                    let msg = format!(
+                        "[param_extraction] {}: failed to convert parameter '{}' to type '{}': {e}",
+                        p.name, p.name, kind
+                    );
+                    return self.param_failure(msg);
+                }
+                Err(_) => match &p.default {
+                    Some(d) => value = d.clone(),
+                    None => return true,
+                },
+            }
+        }
+        if !value.is_null() {
+            self.set_param(&p.name, value.clone());
+            self.result.params.push((p.name.clone(), value));
+        }
         true
     }
 
