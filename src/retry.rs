@@ -186,7 +186,7 @@ impl Schedule {
             delay_ms = delay.as_millis() as u64,
             error = %error,
             "Retrying in {}...",
-            crate::config::GoDuration(delay.as_nanos() as i64),
+            crate::golang::GoDuration(delay.as_nanos() as i64),
         );
         self.attempt = self.attempt.saturating_add(1);
         Some(delay)

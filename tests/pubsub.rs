@@ -50,10 +50,6 @@ fn target(topic: &str, subscription: &str, parallelism: usize) -> Target {
     }
 }
 
-fn no_readiness() -> pubsub::Readiness {
-    Arc::new(|_| {})
-}
-
 async fn publisher(topic: &str) -> PubSubPublisher {
     PubSubPublisher::connect(&creating(), &target(topic, "", 1))
         .await
@@ -81,21 +77,21 @@ async fn fan_out_across_subscriptions_and_competing_consumers_within_one() {
     let a1 = pubsub::subscribe(
         creating(),
         target(&topic, &format!("{topic}-a"), 1),
-        no_readiness(),
+        kit::ignore_readiness(),
     )
     .await
     .unwrap();
     let a2 = pubsub::subscribe(
         creating(),
         target(&topic, &format!("{topic}-a"), 1),
-        no_readiness(),
+        kit::ignore_readiness(),
     )
     .await
     .unwrap();
     let b = pubsub::subscribe(
         creating(),
         target(&topic, &format!("{topic}-b"), 4),
-        no_readiness(),
+        kit::ignore_readiness(),
     )
     .await
     .unwrap();
@@ -146,7 +142,7 @@ async fn subscription_is_created_with_the_broker_yaml_settings() {
         dead_letter_max_attempts: 7,
         ..creating()
     };
-    let mut source = pubsub::subscribe(cfg, target(&topic, &sub, 1), no_readiness())
+    let mut source = pubsub::subscribe(cfg, target(&topic, &sub, 1), kit::ignore_readiness())
         .await
         .unwrap();
     let admin = SubscriptionAdmin::builder()
@@ -182,7 +178,7 @@ async fn missing_topic_or_subscription_is_a_clear_startup_error() {
     let err = match pubsub::subscribe(
         strict.clone(),
         target(&topic, "s-missing", 1),
-        no_readiness(),
+        kit::ignore_readiness(),
     )
     .await
     {
@@ -199,10 +195,11 @@ async fn missing_topic_or_subscription_is_a_clear_startup_error() {
     // The topic exists, the subscription does not.
     let _ = publisher(&topic).await;
     let sub = unique("nosub");
-    let err = match pubsub::subscribe(strict, target(&topic, &sub, 1), no_readiness()).await {
-        Ok(_) => panic!("subscribed to a missing subscription"),
-        Err(e) => e,
-    };
+    let err =
+        match pubsub::subscribe(strict, target(&topic, &sub, 1), kit::ignore_readiness()).await {
+            Ok(_) => panic!("subscribed to a missing subscription"),
+            Err(e) => e,
+        };
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(
         err.to_string(),
@@ -218,7 +215,7 @@ async fn binary_mode_events_are_accepted() {
     let mut source = pubsub::subscribe(
         creating(),
         target(&topic, &unique("bin"), 1),
-        no_readiness(),
+        kit::ignore_readiness(),
     )
     .await
     .unwrap();
@@ -256,9 +253,13 @@ async fn serve_loop(
     delay_ms: u64,
 ) -> Running {
     let h = harness("pubsub-test-adapter", topic, sub, delay_ms).await;
-    let source = pubsub::subscribe(cfg, target(topic, sub, parallelism), no_readiness())
-        .await
-        .unwrap();
+    let source = pubsub::subscribe(
+        cfg,
+        target(topic, sub, parallelism),
+        kit::ignore_readiness(),
+    )
+    .await
+    .unwrap();
     h.run(Box::new(source), parallelism)
 }
 

@@ -45,15 +45,27 @@ fn drain(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fan_out_across_subscriptions_and_competing_consumers_within_one() {
     let topic = unique("fanout");
-    let a1 = rabbitmq::subscribe(cfg(), sub(&topic, "alpha", 1), no_readiness())
-        .await
-        .unwrap();
-    let a2 = rabbitmq::subscribe(cfg(), sub(&topic, "alpha", 1), no_readiness())
-        .await
-        .unwrap();
-    let b = rabbitmq::subscribe(cfg(), sub(&topic, "beta", 4), no_readiness())
-        .await
-        .unwrap();
+    let a1 = rabbitmq::subscribe(
+        cfg(),
+        Subscription::new(&topic, "alpha", 1),
+        kit::ignore_readiness(),
+    )
+    .await
+    .unwrap();
+    let a2 = rabbitmq::subscribe(
+        cfg(),
+        Subscription::new(&topic, "alpha", 1),
+        kit::ignore_readiness(),
+    )
+    .await
+    .unwrap();
+    let b = rabbitmq::subscribe(
+        cfg(),
+        Subscription::new(&topic, "beta", 4),
+        kit::ignore_readiness(),
+    )
+    .await
+    .unwrap();
     type Seen = Arc<Mutex<Vec<String>>>;
     let (s1, s2, sb) = (Seen::default(), Seen::default(), Seen::default());
     let (alpha_acks, beta_acks) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -111,9 +123,13 @@ async fn topology_follows_broker_yaml() {
         queue: unique("orders"),
         ..Default::default()
     };
-    let mut source = rabbitmq::subscribe(c.clone(), sub(&topic, "sub1", 1), no_readiness())
-        .await
-        .unwrap();
+    let mut source = rabbitmq::subscribe(
+        c.clone(),
+        Subscription::new(&topic, "sub1", 1),
+        kit::ignore_readiness(),
+    )
+    .await
+    .unwrap();
     let queue = format!("{}-sub1", c.queue);
     // The queue exists, is durable (a passive declare with durable succeeds) and is bound to the
     // configured exchange: a message published there arrives.
@@ -154,9 +170,13 @@ async fn topology_follows_broker_yaml() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_mode_events_are_accepted() {
     let topic = unique("binary");
-    let mut source = rabbitmq::subscribe(cfg(), sub(&topic, "s1", 1), no_readiness())
-        .await
-        .unwrap();
+    let mut source = rabbitmq::subscribe(
+        cfg(),
+        Subscription::new(&topic, "s1", 1),
+        kit::ignore_readiness(),
+    )
+    .await
+    .unwrap();
     let mut h = FieldTable::default();
     for (k, v) in [
         ("cloudEvents:specversion", "1.0"),
@@ -345,10 +365,13 @@ async fn startup_fails_clearly_when_the_broker_is_unreachable() {
         url: "amqp://guest:secret@127.0.0.1:1/%2f".into(),
         ..Default::default()
     };
-    let err = match rabbitmq::subscribe(bad, sub("t", "s", 1), no_readiness()).await {
-        Ok(_) => panic!("subscribed to a closed port"),
-        Err(e) => e,
-    };
+    let err =
+        match rabbitmq::subscribe(bad, Subscription::new("t", "s", 1), kit::ignore_readiness())
+            .await
+        {
+            Ok(_) => panic!("subscribed to a closed port"),
+            Err(e) => e,
+        };
     assert_eq!(err.kind(), ErrorKind::Unavailable, "a refused connection");
     let err = err.to_string();
     assert!(
@@ -358,21 +381,7 @@ async fn startup_fails_clearly_when_the_broker_is_unreachable() {
     assert!(!err.contains("secret"), "the password is never shown");
 }
 
-// Helpers over the adapter's RabbitMQ subscriber (feature-gated, so not in the kit).
-
-/// A subscription to `topic` as `id`, handling `parallelism` messages at once.
-fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
-    Subscription {
-        topic: topic.into(),
-        subscription_id: id.into(),
-        parallelism,
-    }
-}
-
-/// A readiness callback that ignores every report.
-fn no_readiness() -> rabbitmq::Readiness {
-    Arc::new(|_| {})
-}
+// The serve loop over the adapter's RabbitMQ subscriber (feature-gated, so not in the kit).
 
 /// The serve loop over a RabbitMQ subscription on the node `cfg` names, with the fake API
 /// (answering after `delay_ms`).
@@ -384,14 +393,10 @@ async fn serve_loop_on(
     delay_ms: u64,
 ) -> Running {
     let h = harness("rabbit-test-adapter", topic, subscription, delay_ms).await;
-    let health = h.health.clone();
-    let source = rabbitmq::subscribe(
-        cfg,
-        sub(topic, subscription, parallelism),
-        Arc::new(move |up| health.set("broker", up)),
-    )
-    .await
-    .unwrap();
+    let sub = Subscription::new(topic, subscription, parallelism);
+    let source = rabbitmq::subscribe(cfg, sub, h.broker_readiness())
+        .await
+        .unwrap();
     h.run(Box::new(source), parallelism)
 }
 

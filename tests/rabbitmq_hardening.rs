@@ -46,9 +46,13 @@ async fn round_trip(url: &str, vhost: &str) {
         ..Default::default()
     };
     let topic = unique("url-form");
-    let mut source = rabbitmq::subscribe(cfg.clone(), sub(&topic, "s", 1), no_readiness())
-        .await
-        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let mut source = rabbitmq::subscribe(
+        cfg.clone(),
+        Subscription::new(&topic, "s", 1),
+        kit::ignore_readiness(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{url}: {e}"));
     let p = Publisher::connect(&cfg, &topic).await.unwrap();
     p.send(br#"{"specversion":"1.0","id":"e1"}"#).await.unwrap();
     p.close().await;
@@ -117,7 +121,11 @@ async fn a_broker_that_never_answers_fails_the_connect_at_its_deadline() {
     // The guard only turns a hang (the bug) into a failure; it is virtual time.
     let outcome = tokio::time::timeout(
         std::time::Duration::from_secs(3600),
-        rabbitmq::subscribe(cfg, sub("never", "s", 1), no_readiness()),
+        rabbitmq::subscribe(
+            cfg,
+            Subscription::new("never", "s", 1),
+            kit::ignore_readiness(),
+        ),
     )
     .await
     .expect("the connect hung past any deadline");
@@ -138,9 +146,13 @@ async fn a_broker_that_never_answers_fails_the_connect_at_its_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_carry_the_message_id_property_else_the_delivery_tag() {
     let topic = unique("msg-id");
-    let mut source = rabbitmq::subscribe(cfg(), sub(&topic, "s", 1), no_readiness())
-        .await
-        .unwrap();
+    let mut source = rabbitmq::subscribe(
+        cfg(),
+        Subscription::new(&topic, "s", 1),
+        kit::ignore_readiness(),
+    )
+    .await
+    .unwrap();
     let p = Publisher::connect(&cfg(), &topic).await.unwrap();
     let with_id = lapin::BasicProperties::default().with_message_id("m-4711".into());
     p.send_with(b"not a cloudevent", with_id).await.unwrap();
@@ -161,20 +173,4 @@ async fn deliveries_carry_the_message_id_property_else_the_delivery_tag() {
     );
     source.close().await;
     cleanup(&[format!("{topic}-s")], &[topic]).await;
-}
-
-// Helpers over the adapter's RabbitMQ subscriber (feature-gated, so not in the kit).
-
-/// A subscription to `topic` as `id`, handling `parallelism` messages at once.
-fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
-    Subscription {
-        topic: topic.into(),
-        subscription_id: id.into(),
-        parallelism,
-    }
-}
-
-/// A readiness callback that ignores every report.
-fn no_readiness() -> rabbitmq::Readiness {
-    Arc::new(|_| {})
 }

@@ -14,7 +14,6 @@ use kit::rabbit::*;
 use kit::wait_for;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A RabbitMQ node of this test's own; stopped (and its files removed) on drop.
@@ -187,16 +186,7 @@ async fn a_broker_restart_loses_no_event() {
     assert_eq!(node.ready(&queue).await, 0, "nothing left behind");
 }
 
-// Helpers over the adapter's RabbitMQ subscriber (feature-gated, so not in the kit).
-
-/// A subscription to `topic` as `id`, handling `parallelism` messages at once.
-fn sub(topic: &str, id: &str, parallelism: usize) -> Subscription {
-    Subscription {
-        topic: topic.into(),
-        subscription_id: id.into(),
-        parallelism,
-    }
-}
+// The serve loop over the adapter's RabbitMQ subscriber (feature-gated, so not in the kit).
 
 /// The serve loop over a RabbitMQ subscription on the node `cfg` names, with the fake API
 /// (answering after `delay_ms`).
@@ -208,13 +198,9 @@ async fn serve_loop_on(
     delay_ms: u64,
 ) -> Running {
     let h = harness("rabbit-test-adapter", topic, subscription, delay_ms).await;
-    let health = h.health.clone();
-    let source = rabbitmq::subscribe(
-        cfg,
-        sub(topic, subscription, parallelism),
-        Arc::new(move |up| health.set("broker", up)),
-    )
-    .await
-    .unwrap();
+    let sub = Subscription::new(topic, subscription, parallelism);
+    let source = rabbitmq::subscribe(cfg, sub, h.broker_readiness())
+        .await
+        .unwrap();
     h.run(Box::new(source), parallelism)
 }

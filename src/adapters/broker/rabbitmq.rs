@@ -50,6 +50,19 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// A subscription to `topic` as `subscription_id`, `parallelism` deliveries ahead.
+    pub fn new(
+        topic: impl Into<String>,
+        subscription_id: impl Into<String>,
+        parallelism: usize,
+    ) -> Self {
+        Subscription {
+            topic: topic.into(),
+            subscription_id: subscription_id.into(),
+            parallelism,
+        }
+    }
+
     fn prefetch(&self, cfg: &RabbitMqConfig) -> u16 {
         if cfg.prefetch_count > 0 {
             cfg.prefetch_count

@@ -16,6 +16,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hyperfleet_adapter::adapters::api::http::{HttpApi, Settings};
+use hyperfleet_adapter::adapters::broker::Readiness;
 use hyperfleet_adapter::adapters::prometheus::Metrics;
 use hyperfleet_adapter::adapters::servers::Health;
 use hyperfleet_adapter::adapters::transport::MemoryTransport;
@@ -486,6 +487,12 @@ pub async fn harness(name: &str, topic: &str, subscription: &str, delay_ms: u64)
 }
 
 impl Harness {
+    /// The readiness callback a broker subscriber reports to: the `broker` check.
+    pub fn broker_readiness(&self) -> Readiness {
+        let health = self.health.clone();
+        Arc::new(move |up| health.set("broker", up))
+    }
+
     /// Starts the serve loop over `source`.
     pub fn run(self, source: Box<dyn EventSource>, parallelism: usize) -> Running {
         let deps = LoopDeps {

@@ -33,6 +33,11 @@ mod wait;
 pub use cli::conformance;
 pub use wait::{eventually, wait_for, wait_for_async};
 
+/// A broker readiness callback that ignores every report.
+pub fn ignore_readiness() -> hyperfleet_adapter::adapters::broker::Readiness {
+    std::sync::Arc::new(|_| {})
+}
+
 /// A name no other test or run uses (queues, topics, subscriptions): `prefix`, the process id
 /// and the sub-second clock.
 pub fn unique(prefix: &str) -> String {
