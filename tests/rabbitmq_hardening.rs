@@ -11,7 +11,6 @@ use hyperfleet_adapter::adapters::broker::rabbitmq::{self, Publisher, Subscripti
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
 use hyperfleet_adapter::ports::{ErrorKind, EventSource};
 use kit::rabbit::*;
-use std::sync::Arc;
 
 /// The queues of `vhost`, as the broker lists them.
 fn queues_in(vhost: &str) -> String {

@@ -441,96 +441,167 @@ async fn pump(
     let admin = Arc::new(admin);
     let name = target.subscription_name();
     let prober = tokio::spawn(probe(admin.clone(), name.clone(), state.clone()));
-    let stopping = Arc::new(AtomicBool::new(false));
-    let stopped = Arc::new(tokio::sync::Notify::new());
-    let (token_tx, mut token_rx) = tokio::sync::watch::channel(None);
-    // Waits for the stop request, then cancels the current stream (or the wait to reopen it).
-    let stopper = {
-        let (stopping, stopped) = (stopping.clone(), stopped.clone());
-        tokio::spawn(async move {
-            let done = stop.await.ok();
-            stopping.store(true, Ordering::SeqCst);
-            stopped.notify_one();
-            let token: Option<google_cloud_pubsub::subscriber::ShutdownToken> =
-                token_rx.borrow_and_update().clone();
-            if let Some(token) = token {
-                let _ = tokio::time::timeout(Duration::from_secs(20), token.shutdown()).await;
-            }
-            done
-        })
-    };
+    let (token_tx, token_rx) = tokio::sync::watch::channel(None);
+    let stopping = Stopping::default();
+    let stopper = stopping.watch(stop, token_rx);
     let mut recovery = Recovery::new(cfg.unhealthy_after, liveness);
-    'outer: loop {
-        let mut stream = subscriber
-            .subscribe(name.clone())
-            .set_max_outstanding_messages(
-                cfg.max_outstanding_messages
-                    .unwrap_or((target.parallelism.max(1) * 2) as i64),
-            )
-            .set_max_outstanding_bytes(cfg.max_outstanding_bytes)
-            // Leases are extended by the subscription's ack deadline, not the library's 60 s:
-            // whatever this process held but never finished (a crash, a shutdown) is
-            // redelivered within `ack_deadline_seconds`.
-            .set_max_lease_extension(Duration::from_secs(cfg.ack_deadline_seconds as u64))
-            .build();
+    loop {
+        let mut stream = open_stream(&subscriber, &name, &cfg, &target);
         let _ = token_tx.send(Some(stream.shutdown_token()));
-        if stopping.load(Ordering::SeqCst) {
-            break 'outer;
+        if stopping.is_set() {
+            break;
         }
         // Opened on a subscription that answered just now (at startup, or in the recovery
         // below): ready, as far as the stream goes.
         state.set_stream(true);
-        let error = loop {
-            match stream.next().await {
-                Some(Ok((m, h))) => {
-                    recovery.working();
-                    let d = PubSubDelivery::new(m, h, dead_letters);
-                    // Handed over as workers free up; a closed loop means shutdown.
-                    if tx.send(d).await.is_err() {
-                        break 'outer;
-                    }
-                }
-                Some(Err(e)) => break e.to_string(),
-                None if stopping.load(Ordering::SeqCst) => break 'outer,
-                None => break "the stream ended".to_string(),
-            }
-        };
+        let consumed = consume(&mut stream, &mut recovery, &tx, dead_letters, &stopping).await;
         state.set_stream(false);
+        let Consumed::Failed(error) = consumed else {
+            break;
+        };
         tracing::error!(error = %error, "Pub/Sub streaming pull failed; checking the subscription before resubscribing");
-        // The subscription must answer (recreated with its topic where the config allows)
-        // before the stream is reopened; until then the source is not ready.
-        let mut cause = error;
-        loop {
-            let delay = recovery.failed(&name, &cause);
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = stopped.notified() => break 'outer,
-            }
-            if stopping.load(Ordering::SeqCst) {
-                break 'outer;
-            }
-            match tokio::time::timeout(ENSURE_TIMEOUT, ensure(&admin, &cfg, &target)).await {
-                Ok(Ok(dl)) => {
-                    dead_letters = dl;
-                    recovery.recovered();
-                    tracing::info!("Pub/Sub subscription {name} available; resubscribing");
-                    break;
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "Pub/Sub subscription {name} unusable");
-                    cause = e.to_string();
-                }
-                Err(_) => {
-                    cause = format!("no answer within {ENSURE_TIMEOUT:?}");
-                    tracing::error!("Pub/Sub subscription {name} unusable: {cause}");
-                }
-            }
+        let recovered = recover(&admin, &cfg, &target, &mut recovery, &stopping, error).await;
+        match recovered {
+            Some(dl) => dead_letters = dl,
+            None => break,
         }
     }
     state.set_stream(false);
     prober.abort();
     if let Ok(Ok(Some(done))) = tokio::time::timeout(Duration::from_secs(25), stopper).await {
         let _ = done.send(());
+    }
+}
+
+/// Whether the pump was asked to stop, and a wake-up for a pump waiting to reopen.
+#[derive(Clone, Default)]
+struct Stopping {
+    set: Arc<AtomicBool>,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+type TokenWatch =
+    tokio::sync::watch::Receiver<Option<google_cloud_pubsub::subscriber::ShutdownToken>>;
+
+impl Stopping {
+    fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+
+    /// Waits for the stop request, then marks the pump stopping and cancels the current
+    /// stream (at most 20 s) or the wait to reopen it. Ends with the requester's reply channel.
+    fn watch(
+        &self,
+        stop: StopRequest,
+        mut tokens: TokenWatch,
+    ) -> tokio::task::JoinHandle<Option<tokio::sync::oneshot::Sender<()>>> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let done = stop.await.ok();
+            this.set.store(true, Ordering::SeqCst);
+            this.notify.notify_one();
+            let token = tokens.borrow_and_update().clone();
+            if let Some(token) = token {
+                let _ = tokio::time::timeout(Duration::from_secs(20), token.shutdown()).await;
+            }
+            done
+        })
+    }
+}
+
+/// A streaming pull on `name` with the config's flow control.
+fn open_stream(
+    subscriber: &Subscriber,
+    name: &str,
+    cfg: &PubSubConfig,
+    target: &Target,
+) -> google_cloud_pubsub::subscriber::MessageStream {
+    subscriber
+        .subscribe(name.to_string())
+        .set_max_outstanding_messages(
+            cfg.max_outstanding_messages
+                .unwrap_or((target.parallelism.max(1) * 2) as i64),
+        )
+        .set_max_outstanding_bytes(cfg.max_outstanding_bytes)
+        // Leases are extended by the subscription's ack deadline, not the library's 60 s:
+        // whatever this process held but never finished (a crash, a shutdown) is redelivered
+        // within `ack_deadline_seconds`.
+        .set_max_lease_extension(Duration::from_secs(cfg.ack_deadline_seconds as u64))
+        .build()
+}
+
+/// How a stream ended.
+enum Consumed {
+    /// Shutdown: asked to stop, or the serve loop is gone.
+    Stop,
+    /// The stream failed or ended on its own (the cause).
+    Failed(String),
+}
+
+/// Hands every message of `stream` to the serve loop until the stream ends.
+async fn consume(
+    stream: &mut google_cloud_pubsub::subscriber::MessageStream,
+    recovery: &mut Recovery,
+    tx: &mpsc::Sender<PubSubDelivery>,
+    dead_letters: bool,
+    stopping: &Stopping,
+) -> Consumed {
+    loop {
+        match stream.next().await {
+            Some(Ok((m, h))) => {
+                recovery.working();
+                // Handed over as workers free up; a closed loop means shutdown.
+                if tx
+                    .send(PubSubDelivery::new(m, h, dead_letters))
+                    .await
+                    .is_err()
+                {
+                    return Consumed::Stop;
+                }
+            }
+            Some(Err(e)) => return Consumed::Failed(e.to_string()),
+            None if stopping.is_set() => return Consumed::Stop,
+            None => return Consumed::Failed("the stream ended".to_string()),
+        }
+    }
+}
+
+/// After a failed stream: waits (by the recovery schedule) and checks the subscription,
+/// recreating it with its topic where the config allows, until it answers. Until then the
+/// source is not ready. `Some(dead_letters)` once it answers, `None` when asked to stop.
+async fn recover(
+    admin: &Admin,
+    cfg: &PubSubConfig,
+    target: &Target,
+    recovery: &mut Recovery,
+    stopping: &Stopping,
+    mut cause: String,
+) -> Option<bool> {
+    let name = target.subscription_name();
+    loop {
+        let delay = recovery.failed(&name, &cause);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stopping.notify.notified() => return None,
+        }
+        if stopping.is_set() {
+            return None;
+        }
+        match tokio::time::timeout(ENSURE_TIMEOUT, ensure(admin, cfg, target)).await {
+            Ok(Ok(dead_letters)) => {
+                recovery.recovered();
+                tracing::info!("Pub/Sub subscription {name} available; resubscribing");
+                return Some(dead_letters);
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "Pub/Sub subscription {name} unusable");
+                cause = e.to_string();
+            }
+            Err(_) => {
+                cause = format!("no answer within {ENSURE_TIMEOUT:?}");
+                tracing::error!("Pub/Sub subscription {name} unusable: {cause}");
+            }
+        }
     }
 }
 

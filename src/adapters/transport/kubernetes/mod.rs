@@ -491,6 +491,50 @@ fn meta<'a>(obj: &'a Value, field: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// The namespace an apply goes to: the manifest's for a namespaced kind (required there); none
+/// for a cluster-scoped kind, whose apply body must not carry one (the API server ignores it).
+fn apply_namespace(
+    namespaced: bool,
+    gvk: &Gvk,
+    name: &str,
+    body: &mut Value,
+) -> Result<String, TransportError> {
+    if namespaced {
+        let ns = meta(body, "namespace");
+        if ns.is_empty() {
+            return Err(TransportError::invalid(format!(
+                "failed to apply resource {}/{name}: metadata.namespace is required for a namespaced kind",
+                gvk.kind
+            )));
+        }
+        return Ok(ns.to_string());
+    }
+    if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("namespace");
+    }
+    Ok(String::new())
+}
+
+/// A create the API server answered 200 (the object was already there). After attempts whose
+/// answer was lost, most likely our own create landed: said so rather than blaming another
+/// writer. Otherwise someone created it between our read and our apply.
+fn create_found_existing(object: Value, unanswered: u32) -> Applied {
+    if unanswered > 0 {
+        return Applied {
+            operation: Operation::Create,
+            reason: format!(
+                "created (the answer to {unanswered} earlier attempt(s) was lost; the retry found the object and applied it again)"
+            ),
+            object,
+        };
+    }
+    Applied {
+        operation: Operation::Skip,
+        reason: "already exists (concurrent create)".into(),
+        object,
+    }
+}
+
 #[async_trait]
 impl Transport for KubernetesTransport {
     async fn apply(
@@ -507,22 +551,7 @@ impl Transport for KubernetesTransport {
             ))
         })?;
         let mut body = manifest.clone();
-        let namespace = if resolved.namespaced {
-            let ns = meta(manifest, "namespace");
-            if ns.is_empty() {
-                return Err(TransportError::invalid(format!(
-                    "failed to apply resource {}/{name}: metadata.namespace is required for a namespaced kind",
-                    gvk.kind
-                )));
-            }
-            ns.to_string()
-        } else {
-            // The API server ignores it on cluster-scoped kinds; an apply body must not carry it.
-            if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-                m.remove("namespace");
-            }
-            String::new()
-        };
+        let namespace = apply_namespace(resolved.namespaced, &gvk, name, &mut body)?;
         let what = describe(&gvk, &namespace, name);
         let existing = self.get_object(&gvk, &namespace, name).await.map_err(|e| {
             TransportError::new(
@@ -561,26 +590,8 @@ impl Transport for KubernetesTransport {
                     .map_err(|e| {
                         failed(operation, e.kind(), e.render(operation.as_str(), &what))
                     })?;
-                if operation == Operation::Create && status == 200 && unanswered > 0 {
-                    // An earlier attempt of this apply got no answer and the retry found the
-                    // object: most likely our own create landed. Say so rather than blaming
-                    // another writer.
-                    return Ok(Applied {
-                        operation: Operation::Create,
-                        reason: format!(
-                            "created (the answer to {} earlier attempt(s) was lost; the retry found the object and applied it again)",
-                            unanswered
-                        ),
-                        object,
-                    });
-                }
                 if operation == Operation::Create && status == 200 {
-                    // Someone created it between our read and our apply.
-                    return Ok(Applied {
-                        operation: Operation::Skip,
-                        reason: "already exists (concurrent create)".into(),
-                        object,
-                    });
+                    return Ok(create_found_existing(object, unanswered));
                 }
                 object
             }
