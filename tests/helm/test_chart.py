@@ -719,3 +719,88 @@ class ChartValuesTest(ChartCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+ALERT_TESTS = ROOT / "tests" / "alerts" / "alerts_test.yaml"
+ALERTS = {
+    "HyperfleetAdapterDown",
+    "HyperfleetAdapterHighFailureRate",
+    "HyperfleetAdapterNoEventsProcessed",
+    "HyperfleetAdapterSlowProcessing",
+    "HyperfleetAdapterBrokerErrors",
+    "HyperfleetAdapterErrorsRising",
+}
+
+
+def promtool() -> str:
+    """promtool (Debian's prometheus package; scripts/test installs it): a missing one fails."""
+    path = shutil.which("promtool")
+    if path is None:
+        raise AssertionError("promtool not found: install Debian's prometheus package (scripts/test does)")
+    return path
+
+
+class AlertRulesTest(ChartCase):
+    """The chart's PrometheusRule: rendered, checked and unit-tested by promtool."""
+
+    def rules(self, **prometheus_rule) -> dict:
+        rule = merge({"enabled": True, "skipCrdCheck": True}, prometheus_rule)
+        out = self.render(minimal_values(monitoring={"prometheusRule": rule}))
+        return out.get("PrometheusRule")
+
+    def run_promtool(self, *args: str, cwd: pathlib.Path) -> None:
+        import subprocess
+
+        done = subprocess.run([promtool(), *args], cwd=cwd, capture_output=True, text=True, check=False)
+        self.assertEqual(done.returncode, 0, f"promtool {' '.join(args)}:\n{done.stdout}\n{done.stderr}")
+
+    def test_off_by_default_and_needs_the_crd_unless_told(self):
+        self.assertNotIn("PrometheusRule", self.render(minimal_values()).kinds())
+        enabled = minimal_values(monitoring={"prometheusRule": {"enabled": True}})
+        self.assertNotIn("PrometheusRule", self.render(enabled).kinds())
+        self.assert_lints_clean(minimal_values(monitoring={"prometheusRule": {"enabled": True, "skipCrdCheck": True}}))
+
+    def test_the_runbook_alerts_pass_promtool_check_and_their_unit_tests(self):
+        rule = self.rules(namespace="monitoring", labels={"release": "prom"})
+        self.assertEqual(rule["metadata"]["namespace"], "monitoring")
+        self.assertEqual(rule["metadata"]["labels"]["release"], "prom")
+        names = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
+        self.assertEqual(names, ALERTS)
+        with tempfile.TemporaryDirectory(prefix="hyperfleet-alerts-") as tmp:
+            work = pathlib.Path(tmp)
+            (work / "rules.yaml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}, sort_keys=False))
+            shutil.copy(ALERT_TESTS, work / "alerts_test.yaml")
+            self.run_promtool("check", "rules", "rules.yaml", cwd=work)
+            self.run_promtool("test", "rules", "alerts_test.yaml", cwd=work)
+
+    def test_alerts_read_only_metrics_the_binary_exports(self):
+        exprs = " ".join(r["expr"] for g in self.rules()["spec"]["groups"] for r in g["rules"])
+        used = set(re.findall(r"(hyperfleet_(?:adapter|broker)_[a-z_]+?)(?:_bucket)?\b", exprs))
+        exported = set()
+        for source in (ROOT / "src").rglob("*.rs"):
+            exported |= set(re.findall(r'"(hyperfleet_(?:adapter|broker)_[a-z_]+)"', source.read_text()))
+        self.assertGreaterEqual(len(used), 5, used)
+        self.assertEqual(used - exported, set(), "alerts on metrics the binary does not export")
+
+    def test_selector_thresholds_and_switches_come_from_values(self):
+        rule = self.rules(
+            selector='namespace="prod", service="my-adapter"',
+            alerts={"down": {"enabled": False}, "highFailureRate": {"ratio": 0.25, "for": "3m", "severity": "critical"}},
+        )
+        rules = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
+        self.assertNotIn("HyperfleetAdapterDown", rules)
+        high = rules["HyperfleetAdapterHighFailureRate"]
+        self.assertIn('{namespace="prod", service="my-adapter", status="failed"}', high["expr"])
+        self.assertTrue(high["expr"].rstrip().endswith("> 0.25"), high["expr"])
+        self.assertEqual((high["for"], high["labels"]["severity"]), ("3m", "critical"))
+        self.assertIn("hyperfleet_broker_messages_consumed_total{" + 'namespace="prod", service="my-adapter"}', rules["HyperfleetAdapterNoEventsProcessed"]["expr"])
+
+    def test_the_schema_refuses_unknown_alerts_and_bad_values(self):
+        for bad in (
+            {"alerts": {"unknown": {"enabled": True}}},
+            {"alerts": {"highFailureRate": {"ratio": 2}}},
+            {"alerts": {"down": {"severity": "page"}}},
+            {"alerts": {"noEventsProcessed": {"window": "an hour"}}},
+        ):
+            with self.subTest(bad=bad):
+                self.render_error(minimal_values(monitoring={"prometheusRule": merge({"enabled": True}, bad)}))

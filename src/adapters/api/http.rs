@@ -114,7 +114,8 @@ pub enum SetupError {
     NoBaseUrl,
     #[error(transparent)]
     Backoff(#[from] crate::retry::UnknownBackoff),
-    #[error("failed to create HyperFleet API client: {0}")]
+    /// The HTTP client builder's error (the caller says what was being created).
+    #[error("{0}")]
     Client(String),
 }
 
