@@ -6,8 +6,6 @@
 
 #![cfg(feature = "rabbitmq")]
 
-#[cfg(feature = "k8s")]
-#[cfg(feature = "maestro")]
 use kit::api::{FakeApi, event, write_configs};
 use kit::rabbit::*;
 use std::time::Duration;
