@@ -266,7 +266,7 @@ async fn a_real_prometheus_finds_every_alert_and_dashboard_series() {
         std::fs::write(&file, event(&format!("evt-{n}"), id, deleting)).unwrap();
         kit::process::publish(&file, &["-c", a.to_str().unwrap()], &env);
         served
-            .wait_for("the event to be processed", Duration::from_secs(30), || {
+            .wait_for("the event's cluster GET", Duration::from_secs(30), || {
                 api.gets().len() > n
             })
             .await;
