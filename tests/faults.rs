@@ -15,19 +15,6 @@ use std::time::Duration;
 /// Peak resident memory of the adapter after the hostile messages, in MiB.
 const MEMORY_BOUND_MIB: u64 = 256;
 
-fn broker_file(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("broker.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\nsubscriber:\n  parallelism: 2\n",
-            url()
-        ),
-    )
-    .unwrap();
-    path
-}
-
 /// `VmHWM` (peak resident set) of a live process, in MiB.
 fn peak_rss_mib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -77,7 +64,7 @@ async fn hostile_messages(max_event_bytes: Option<usize>) {
     let base = api.start().await;
     let dir = tempfile::tempdir().unwrap();
     let (a, t) = write_configs(dir.path(), "faults-adapter", &base, &topic, subscription);
-    let broker = broker_file(dir.path());
+    let broker = broker_file(dir.path(), "subscriber:\n  parallelism: 2\n");
     let limit = max_event_bytes.map(|n| n.to_string()).unwrap_or_default();
     let mut env = vec![("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
     if max_event_bytes.is_some() {
@@ -238,7 +225,7 @@ async fn a_misbehaving_api_fails_events_but_not_the_adapter() {
         "retry_attempts: 1\n    timeout: 1s\n",
     );
     std::fs::write(&a, text).unwrap();
-    let broker = broker_file(dir.path());
+    let broker = broker_file(dir.path(), "subscriber:\n  parallelism: 2\n");
     let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
     let mut served = kit::process::serve(&a, &t, &env).await;
     let p = Publisher::connect(&cfg(), &topic).await.unwrap();
@@ -297,7 +284,7 @@ async fn sigkill_and_sigterm_with_events_in_flight_lose_nothing() {
         &topic,
         subscription,
     );
-    let broker = broker_file(dir.path());
+    let broker = broker_file(dir.path(), "subscriber:\n  parallelism: 2\n");
     let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
     let mut served = kit::process::serve(&a, &t, &env).await;
     let p = Publisher::connect(&cfg(), &topic).await.unwrap();

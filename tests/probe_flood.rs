@@ -63,15 +63,7 @@ async fn probes_and_events_survive_a_thousand_slow_clients_under_256_descriptors
     let base = api.start().await;
     let dir = tempfile::tempdir().unwrap();
     let (a, t) = write_configs(dir.path(), "flood-adapter", &base, &topic, "flood");
-    let broker = dir.path().join("broker.yaml");
-    std::fs::write(
-        &broker,
-        format!(
-            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\n",
-            url()
-        ),
-    )
-    .unwrap();
+    let broker = broker_file(dir.path(), "");
     let env = [("BROKER_CONFIG_FILE", broker.to_str().unwrap())];
     let served = kit::process::serve_limited(&a, &t, &env, Some(256)).await;
     let pid = served.child.id();

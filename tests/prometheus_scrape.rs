@@ -241,15 +241,7 @@ async fn a_real_prometheus_finds_every_alert_and_dashboard_series() {
     let dir = tempfile::tempdir().unwrap();
     let (a, t) = write_configs(dir.path(), "scrape-adapter", &base, &topic, subscription);
     std::fs::write(&t, TASK).unwrap();
-    let broker = dir.path().join("broker.yaml");
-    std::fs::write(
-        &broker,
-        format!(
-            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\n",
-            url()
-        ),
-    )
-    .unwrap();
+    let broker = broker_file(dir.path(), "");
     let kubeconfig = fake.kubeconfig(dir.path(), None);
     let env = [
         ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),

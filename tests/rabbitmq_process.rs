@@ -10,20 +10,6 @@ use kit::api::{FakeApi, event, write_configs};
 use kit::rabbit::*;
 use std::time::Duration;
 
-/// A `broker.yaml` for the local RabbitMQ in `dir`, with `extra` appended.
-fn broker_file(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
-    let path = dir.join("broker.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\n{extra}",
-            url()
-        ),
-    )
-    .unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_and_serve_round_trip_and_sigterm_exits_0() {
     let topic = unique("process");

@@ -23,6 +23,21 @@ pub fn cfg() -> RabbitMqConfig {
     }
 }
 
+/// Writes `broker.yaml` into `dir` for [`url`], with `extra` (top-level keys such as
+/// `subscriber:`) appended; returns its path (for `BROKER_CONFIG_FILE`).
+pub fn broker_file(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("broker.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: {}\n{extra}",
+            url()
+        ),
+    )
+    .unwrap();
+    path
+}
+
 /// A channel for setting up and inspecting queues and exchanges (its connection lives as long
 /// as the test process); panics saying how to start RabbitMQ when it is not reachable.
 pub async fn admin() -> lapin::Channel {
