@@ -6,6 +6,32 @@
 //! for each delivery; `adapters` are the outside worlds; `dryrun` runs the core on files and
 //! prints its trace; `app` is the composition root that parses the CLI and wires everything.
 
+/// Declares an error whose only content is its text: the Go (or Go adapter) wording of a
+/// failure that users see verbatim, inside the error around it (a template or CEL function's
+/// failure, a conversion, a JSONPath syntax error, a bad `ref`, an override or a Maestro setting
+/// that cannot be used). The type says where the failure came from; nothing decides on its
+/// text.
+macro_rules! text_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+        #[error("{0}")]
+        pub struct $name(pub String);
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name(s.to_string())
+            }
+        }
+    };
+}
+
 pub mod adapters;
 pub mod app;
 pub mod config;

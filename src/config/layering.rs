@@ -121,17 +121,11 @@ pub const ENV_TABLE: &[(&str, &str)] = &[
 /// Paths whose values are booleans: env and flag text goes through Go's `ParseBool`.
 const BOOL_PATHS: &[&str] = &["debug_config", "clients.maestro.insecure"];
 
-/// An env var or flag whose value the config field cannot take (the text names the variable
-/// or flag).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct OverrideError(String);
-
-impl From<String> for OverrideError {
-    fn from(s: String) -> Self {
-        OverrideError(s)
-    }
-}
+text_error!(
+    /// An env var or flag whose value the config field cannot take (the text names the
+    /// variable or flag).
+    OverrideError
+);
 
 use crate::golang::parse_bool as parse_go_bool;
 

@@ -7,18 +7,12 @@ use crate::yaml::Node;
 use serde_json::Value;
 use std::path::{Component, Path, PathBuf};
 
-/// Why a `ref`/`build_ref` cannot be read: it escapes the task config directory, names a
-/// directory or a missing file, or leads outside through a symbolic link. The text names the
-/// config path and the reference.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct RefError(String);
-
-impl From<String> for RefError {
-    fn from(s: String) -> Self {
-        RefError(s)
-    }
-}
+text_error!(
+    /// Why a `ref`/`build_ref` cannot be read: it escapes the task config directory, names a
+    /// directory or a missing file, or leads outside through a symbolic link. The text names the
+    /// config path and the reference.
+    RefError
+);
 
 /// Lexically cleans a path (Go's `filepath.Clean`): removes `.` and resolves `..`.
 fn clean(p: &Path) -> PathBuf {

@@ -40,22 +40,10 @@ pub enum JsonPathError {
     Eval(Reason),
 }
 
-/// client-go's own text for a syntax or evaluation failure.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct Reason(String);
-
-impl From<String> for Reason {
-    fn from(s: String) -> Self {
-        Reason(s)
-    }
-}
-
-impl From<&str> for Reason {
-    fn from(s: &str) -> Self {
-        Reason(s.to_string())
-    }
-}
+text_error!(
+    /// client-go's own text for a syntax or evaluation failure.
+    Reason
+);
 
 /// A parsed path node (client-go's node types).
 #[derive(Debug, Clone, PartialEq)]

@@ -32,23 +32,11 @@ use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-/// Why the Maestro clients cannot be set up from `clients.maestro`, or a certificate or token
-/// file cannot be used. The text names the field or the file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SetupError(String);
-
-impl From<String> for SetupError {
-    fn from(s: String) -> Self {
-        SetupError(s)
-    }
-}
-
-impl From<&str> for SetupError {
-    fn from(s: &str) -> Self {
-        SetupError(s.to_string())
-    }
-}
+text_error!(
+    /// Why the Maestro clients cannot be set up from `clients.maestro`, or a certificate or
+    /// token file cannot be used. The text names the field or the file.
+    SetupError
+);
 
 /// A bearer token read from a file on every use (so rotated tokens are picked up).
 #[derive(Debug, Clone, PartialEq)]
