@@ -290,6 +290,9 @@ pub(super) fn convert<'a>(
                 task_only.delete(ext.first, ext.last);
             }
             Route::Adapter(row) => {
+                if row.old == "log" {
+                    w.report(k.line, ChangeKind::Copy, "spec.log -> log (inert in v0.1.x, read now; it changes logging only, LOG_* variables still win)");
+                }
                 w.weak = weak;
                 if let Some(e) = w.entry(row, k, v, "spec")? {
                     adapter_out.push(e);
@@ -328,6 +331,19 @@ pub(super) fn convert<'a>(
         );
     }
 
+    if shape == Shape::Dump {
+        w.report(root.line, ChangeKind::Warn, "a debug dump shows ref'd manifests inlined: they stay inline (the ref files cannot be recovered from it); debug_config: true was only set to print the dump, turn it off if not wanted");
+    }
+    if let Some(NodeKind::Seq(items)) = spec.get("preconditions").map(|p| &p.kind) {
+        for (i, p) in items.iter().enumerate() {
+            if let Some(call) = p.get("apiCall") {
+                w.report(call.line, ChangeKind::Warn, format!(
+                    "spec.preconditions[{i}].apiCall kept as a precondition api_call: the current adapter loads it with a deprecation warning; \
+                     moving it to a param (source api_call) would not behave the same. A 404 response now stops processing silently where the legacy adapter reported a failed precondition"
+                ));
+            }
+        }
+    }
     let wants_adapter = shape != Shape::ETask;
     let wants_task = matches!(shape, Shape::ETask | Shape::Dump) || !task_out.is_empty();
     let adapter = if wants_adapter {

@@ -340,7 +340,9 @@ impl Edits {
             }
             let mut text = src.line(n).to_string();
             let mut reps: Vec<_> = self.replace.iter().filter(|r| r.0 == n).collect();
-            reps.sort_by(|a, b| b.1.cmp(&a.1));
+            reps.sort_by(|a, b| b.1.cmp(&a.1).then(a.3.cmp(&b.3)));
+            // An aliased node is converted once per use: the same edit twice is one edit.
+            reps.dedup();
             let mut limit = usize::MAX;
             for (_, start, end, new) in reps {
                 if *end > limit || *end > text.len() {

@@ -279,6 +279,7 @@ pub fn migrate(
             return Err(refused(&of_role[1].source, 0, Refusal::TooMany(what)));
         }
     }
+    m.changes.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
     m.changes.dedup();
     Ok(m)
 }
