@@ -257,6 +257,16 @@ pub(super) fn convert<'a>(
             .indent(spec_key.line + 1, ext.last, -(spec_indent as isize));
     }
 
+    if root.get("kind").and_then(Node::as_str) == Some("AdapterDeploymentConfig") {
+        w.report(root.line, ChangeKind::Warn, "kind AdapterDeploymentConfig (a sample name no release accepted) read as an AdapterConfig");
+    }
+    if let Some(NodeKind::Seq(params)) = spec.get("params").map(|p| &p.kind) {
+        for (i, p) in params.iter().enumerate() {
+            if p.get("source").is_none() {
+                return Err(w.refuse(p.line, &format!("spec.params[{i}]"), Refusal::NoSource));
+            }
+        }
+    }
     // Rules for every template and CEL text of the file.
     w.names = plan_names(spec);
     let user = |n: &str| names_of(spec, "params", None).contains(&n);

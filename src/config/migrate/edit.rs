@@ -213,6 +213,7 @@ pub(super) struct Edits {
     replace: Vec<(usize, usize, usize, String)>,
     delete: Vec<(usize, usize)>,
     insert: Vec<(usize, Vec<String>)>,
+    after: Vec<(usize, Vec<String>)>,
     indent: Vec<(usize, usize, isize)>,
     /// Why the text cannot express the conversion, if it cannot.
     pub(super) unsupported: Option<String>,
@@ -232,6 +233,11 @@ impl Edits {
         self.insert.push((before, lines));
     }
 
+    /// Inserts finished lines after original line `line`, when that line is kept.
+    pub(super) fn insert_after(&mut self, line: usize, lines: Vec<String>) {
+        self.after.push((line, lines));
+    }
+
     pub(super) fn indent(&mut self, first: usize, last: usize, delta: isize) {
         self.indent.push((first, last, delta));
     }
@@ -244,6 +250,7 @@ impl Edits {
         self.replace.extend(other.replace.iter().cloned());
         self.delete.extend(other.delete.iter().copied());
         self.insert.extend(other.insert.iter().cloned());
+        self.after.extend(other.after.iter().cloned());
         self.indent.extend(other.indent.iter().copied());
         if let Some(u) = &other.unsupported {
             self.unsupported(u.clone());
@@ -358,6 +365,9 @@ impl Edits {
                 .map(|(_, _, d)| d)
                 .sum();
             out.push(shift(&text, delta).ok_or_else(|| format!("line {n}: indentation"))?);
+            for (_, lines) in self.after.iter().filter(|(a, _)| *a == n) {
+                out.extend(lines.iter().cloned());
+            }
         }
         while out.first().is_some_and(|l| l.trim().is_empty() || l == "---") {
             out.remove(0);

@@ -253,7 +253,8 @@ pub fn migrate(
         }
         if let Some(part) = c.task {
             let text = finish(part, &d.src, d.range, &input.path, &mut walker, "task config")?;
-            let (path, relative, original) = if split {
+            let taken = m.outputs.iter().any(|o| o.path == input.path);
+            let (path, relative, original) = if split || taken {
                 (dir.join(SPLIT_TASK_NAME), PathBuf::from(SPLIT_TASK_NAME), None)
             } else {
                 (input.path.clone(), file_name(&input.path), Some(input.text.clone()))

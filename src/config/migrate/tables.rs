@@ -8,6 +8,9 @@
 pub(super) enum V {
     /// Copied as written.
     Copy,
+    /// A string field of the E adapter file: a scalar that YAML would read as another type is
+    /// quoted (its text is what the legacy loader used).
+    Str,
     /// Free-form data: copied, keys never renamed, no rewrite (§3.6).
     Free,
     /// Weakly decoded bool / int / float / duration / duration text (E adapter file, §3.9).
@@ -63,44 +66,44 @@ const fn r(old: &'static str, new: &'static str, v: V) -> Row {
 
 // §3.2: the E adapter file (matched case-insensitively).
 const API: &[Row] = &[
-    r("baseUrl", "base_url", V::Copy),
-    r("version", "version", V::Copy),
+    r("baseUrl", "base_url", V::Str),
+    r("version", "version", V::Str),
     r("timeout", "timeout", V::Duration),
     r("retryAttempts", "retry_attempts", V::Int),
-    r("retryBackoff", "retry_backoff", V::Copy),
+    r("retryBackoff", "retry_backoff", V::Str),
     r("baseDelay", "base_delay", V::Duration),
     r("maxDelay", "max_delay", V::Duration),
     r("defaultHeaders", "default_headers", V::Free),
 ];
 const BROKER: &[Row] = &[
-    r("subscriptionId", "subscription_id", V::Copy),
-    r("topic", "topic", V::Copy),
+    r("subscriptionId", "subscription_id", V::Str),
+    r("topic", "topic", V::Str),
 ];
 const KUBE: &[Row] = &[
-    r("apiVersion", "api_version", V::Copy),
-    r("kubeConfigPath", "kube_config_path", V::Copy),
+    r("apiVersion", "api_version", V::Str),
+    r("kubeConfigPath", "kube_config_path", V::Str),
     r("qps", "qps", V::Float),
     r("burst", "burst", V::Int),
 ];
 const KEEPALIVE: &[Row] = &[
-    r("time", "time", V::Copy),
-    r("timeout", "timeout", V::Copy),
+    r("time", "time", V::Str),
+    r("timeout", "timeout", V::Str),
 ];
 const TLS: &[Row] = &[
-    r("caFile", "ca_file", V::Copy),
-    r("certFile", "cert_file", V::Copy),
-    r("keyFile", "key_file", V::Copy),
-    r("httpCaFile", "http_ca_file", V::Copy),
+    r("caFile", "ca_file", V::Str),
+    r("certFile", "cert_file", V::Str),
+    r("keyFile", "key_file", V::Str),
+    r("httpCaFile", "http_ca_file", V::Str),
 ];
 const AUTH: &[Row] = &[
-    r("type", "type", V::Copy),
+    r("type", "type", V::Str),
     r("tlsConfig", "tls_config", V::Map(TLS)),
 ];
 const MAESTRO: &[Row] = &[
-    r("grpcServerAddress", "grpc_server_address", V::Copy),
-    r("httpServerAddress", "http_server_address", V::Copy),
-    r("sourceId", "source_id", V::Copy),
-    r("clientId", "client_id", V::Copy),
+    r("grpcServerAddress", "grpc_server_address", V::Str),
+    r("httpServerAddress", "http_server_address", V::Str),
+    r("sourceId", "source_id", V::Str),
+    r("clientId", "client_id", V::Str),
     r("timeout", "timeout", V::DurationText),
     r("serverHealthinessTimeout", "server_healthiness_timeout", V::DurationText),
     r("retryAttempts", "retry_attempts", V::Int),
@@ -115,9 +118,9 @@ const CLIENTS: &[Row] = &[
     r("maestro", "maestro", V::Map(MAESTRO)),
 ];
 const LOG: &[Row] = &[
-    r("level", "level", V::Copy),
-    r("format", "format", V::Copy),
-    r("output", "output", V::Copy),
+    r("level", "level", V::Str),
+    r("format", "format", V::Str),
+    r("output", "output", V::Str),
 ];
 /// `spec.*` keys of the E adapter file (and the adapter part of D), besides `adapter`.
 pub(super) const E_ADAPTER: &[Row] = &[

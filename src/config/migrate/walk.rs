@@ -271,6 +271,8 @@ impl<'a> Walker<'a> {
     fn value(&mut self, row: &Row, k: &Node, v: &Node, path: &str) -> Result<Option<Node>, Refused> {
         match row.v {
             V::Copy | V::Free => Ok(Some(v.clone())),
+            V::Str if self.weak => Ok(Some(self.quote_text(v, path))),
+            V::Str => Ok(Some(v.clone())),
             V::Bool | V::Int | V::Float | V::Duration | V::DurationText if self.weak => {
                 self.coerce(row.v, k, v, path)
             }
@@ -537,12 +539,13 @@ impl<'a> Walker<'a> {
         if !self.src.key_starts_line(k) {
             self.edits.unsupported(format!("line {}: manifest.refs", k.line));
         }
-        self.edits.delete(ext.key_line, ext.last);
+        if ext.last > ext.key_line {
+            self.edits.delete(ext.key_line + 1, ext.last);
+        }
         let pad = " ".repeat(self.src.key_indent(k));
-        self.edits.insert(
-            ext.key_line,
-            vec![format!("{pad}ref: {}", crate::yaml::inline_string(first))],
-        );
+        let line = self.src.line(ext.key_line).len();
+        let new = format!("{pad}ref: {}", crate::yaml::inline_string(first));
+        self.edits.replace(ext.key_line, 0, line, new);
         let others: Vec<&str> = items.iter().skip(1).filter_map(Node::as_str).collect();
         self.report(
             k.line,
@@ -596,7 +599,7 @@ impl<'a> Walker<'a> {
         }
         let tend = self.src.extent(tkey).last;
         self.edits.delete(ext.first, ext.last);
-        self.edits.insert(tend + 1, lines);
+        self.edits.insert_after(tend, lines);
         self.report(k.line, ChangeKind::Move, format!("{mw_path} -> {path}.manifest"));
         if let NodeKind::Map(entries) = &mut out.kind {
             let at = entries
@@ -606,6 +609,19 @@ impl<'a> Walker<'a> {
             entries.insert(at, (key_like("manifest", &k), manifest));
         }
         Ok(out)
+    }
+
+    /// A plain scalar that YAML reads as a number, bool or null, written as its text.
+    fn quote_text(&mut self, v: &Node, path: &str) -> Node {
+        let NodeKind::Scalar { text, plain: true, tag: None } = &v.kind else {
+            return v.clone();
+        };
+        if matches!(v.to_json(), Value::String(_)) {
+            return v.clone();
+        }
+        self.edits.replace_string(self.src, v, text);
+        self.report(v.line, ChangeKind::Coerce, format!("{path}: {text} -> {text:?} (a string field)"));
+        string_like(text, v)
     }
 
     /// Weak decoding of the E adapter file (§3.9).
