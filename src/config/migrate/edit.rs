@@ -233,7 +233,7 @@ impl Edits {
         self.insert.push((before, lines));
     }
 
-    /// Inserts finished lines after original line `line`, when that line is kept.
+    /// Inserts lines after original line `line`, when that line is kept, shifted as that line is.
     pub(super) fn insert_after(&mut self, line: usize, lines: Vec<String>) {
         self.after.push((line, lines));
     }
@@ -365,8 +365,11 @@ impl Edits {
                 .map(|(_, _, d)| d)
                 .sum();
             out.push(shift(&text, delta).ok_or_else(|| format!("line {n}: indentation"))?);
+            // Lines inserted after a kept line move with its indentation.
             for (_, lines) in self.after.iter().filter(|(a, _)| *a == n) {
-                out.extend(lines.iter().cloned());
+                for l in lines {
+                    out.push(shift(l, delta).ok_or_else(|| format!("line {n}: indentation"))?);
+                }
             }
         }
         while out.first().is_some_and(|l| l.trim().is_empty() || l == "---") {

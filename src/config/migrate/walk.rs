@@ -597,7 +597,9 @@ impl<'a> Walker<'a> {
             }
             lines.push(shift_line(&text, delta));
         }
+        // After the transport entry: its last line, unless that line is the moved entry's own.
         let tend = self.src.extent(tkey).last;
+        let tend = if (ext.first..=ext.last).contains(&tend) { ext.first - 1 } else { tend };
         self.edits.delete(ext.first, ext.last);
         self.edits.insert_after(tend, lines);
         self.report(k.line, ChangeKind::Move, format!("{mw_path} -> {path}.manifest"));
