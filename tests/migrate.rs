@@ -526,3 +526,155 @@ fn every_mapping_row_of_the_contract_has_a_fixture() {
         .collect();
     assert!(stale.is_empty(), "coverage rows not in the contract: {stale:#?}");
 }
+
+/// The ```yaml blocks of each `### 6.N` section of the contract.
+fn examples(text: &str) -> BTreeMap<String, Vec<String>> {
+    let start = text.find("## 6. Examples").expect("§6 in the contract");
+    let end = start + text[start..].find("\n## 7.").expect("§7 after §6");
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut section = String::new();
+    let mut block: Option<String> = None;
+    for line in text[start..end].lines() {
+        if let Some(rest) = line.strip_prefix("### ") {
+            section = rest.split_whitespace().next().unwrap_or("").to_string();
+        } else if line == "```yaml" {
+            block = Some(String::new());
+        } else if line == "```" {
+            if let Some(b) = block.take() {
+                out.entry(section.clone()).or_default().push(b);
+            }
+        } else if let Some(b) = block.as_mut() {
+            b.push_str(line);
+            b.push('\n');
+        }
+    }
+    out
+}
+
+/// Loads a pair and dry-runs it on the shared event and API responses.
+fn example_trace(dir: &Path, env: &MapEnv) -> Value {
+    let case = Case {
+        binary_version: dev_version(),
+        ..Case::default()
+    };
+    let loaded = load(dir, &case, env);
+    trace(&fixtures().join("m-merged"), loaded, MapEnv(env.0.clone()))
+}
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+/// Migrates `legacy` (in a fresh directory) and returns the directory holding the migrated
+/// pair as `adapter-config.yaml` / `task-config.yaml`, with the ref files.
+fn migrate_example(legacy: &[(&str, &str)], task_role: Option<&str>) -> tempfile::TempDir {
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), legacy);
+    let inputs: Vec<Input> = legacy
+        .iter()
+        .filter(|(n, _)| n.ends_with("-legacy.yaml"))
+        .map(|(n, t)| Input {
+            path: src.path().join(n),
+            text: t.to_string(),
+            role: if Some(*n) == task_role { Role::Task } else { Role::Any },
+        })
+        .collect();
+    let m = migrate::migrate(&inputs, &options(&Case { binary_version: dev_version(), ..Case::default() }), &FsRefs)
+        .unwrap_or_else(|e| panic!("refused: {e}"));
+    let out = tempfile::tempdir().unwrap();
+    write_migrated(&m, out.path());
+    out
+}
+
+#[test]
+fn the_contract_examples_migrate_to_their_documented_output() {
+    let Some(text) = contract() else { return };
+    let ex = examples(&text);
+    let env = MapEnv(BTreeMap::from([(
+        "HYPERFLEET_API_BASE_URL".to_string(),
+        "http://api.example:8000".to_string(),
+    )]));
+    let same = |got: &Path, want: &str, what: &str| {
+        let want = hyperfleet_adapter::yaml::parse(want).unwrap().to_json();
+        assert_eq!(yaml_json(got), want, "{what}: migrated differs from the contract's output");
+    };
+    let compare = |migrated: &Path, expected: &[(&str, &str)], what: &str| {
+        let exp = tempfile::tempdir().unwrap();
+        write(exp.path(), expected);
+        for (name, text) in expected {
+            same(&migrated.join(name), text, &format!("{what} {name}"));
+        }
+        let got = example_trace(migrated, &env);
+        let want = example_trace(exp.path(), &env);
+        assert_eq!(got, want, "{what}: dry-run traces differ");
+        let has = |k: &str| want.get(k).is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()));
+        assert!(has("resources") || has("postActions"), "{what}: empty trace {want}");
+    };
+
+    // §6.1: M → two files; report.yaml changes on one line.
+    let b = &ex["6.1"];
+    let report_new = b[1].replace("expression: metadata.name ", "expression: config.adapter.name ");
+    assert_ne!(report_new, b[1], "§6.1 report.yaml changed shape");
+    let out = migrate_example(&[("adapter-legacy.yaml", &b[0]), ("report.yaml", &b[1])], None);
+    compare(
+        out.path(),
+        &[("adapter-config.yaml", &b[2]), ("task-config.yaml", &b[3]), ("report.yaml", &report_new)],
+        "§6.1",
+    );
+
+    // §6.5: D → two files.
+    let d = &ex["6.5"];
+    let out = migrate_example(&[("dump-legacy.yaml", &d[0])], None);
+    compare(out.path(), &[("adapter-config.yaml", &d[1]), ("task-config.yaml", &d[2])], "§6.5");
+
+    // §6.2: E adapter file (paired with §6.4's task for the dry run).
+    let a = &ex["6.2"];
+    let t = &ex["6.4"];
+    let mw_new = t[2].replace("{{ .metadata.name }}", "{{ .adapter.name }}");
+    let out = migrate_example(
+        &[
+            ("adapter-legacy.yaml", &a[0]),
+            ("task-legacy.yaml", &t[0]),
+            ("manifestwork.yaml", &t[2]),
+        ],
+        Some("task-legacy.yaml"),
+    );
+    compare(
+        out.path(),
+        &[("adapter-config.yaml", &a[1]), ("task-config.yaml", &t[1]), ("manifestwork.yaml", &mw_new)],
+        "§6.2 + §6.4",
+    );
+    // §6.4's E2 variant: the ref under transport.maestro.manifestWork, no nestedDiscoveries.
+    let e2 = t[0]
+        .replace(
+            "          targetCluster: \"{{ .clusterId }}\"\n      manifest:\n        ref: manifestwork.yaml\n",
+            "          targetCluster: \"{{ .clusterId }}\"\n          manifestWork:\n            ref: manifestwork.yaml\n",
+        );
+    let e2 = e2[..e2.find("      nestedDiscoveries:").expect("§6.4 nestedDiscoveries")].to_string();
+    let out = migrate_example(
+        &[("adapter-legacy.yaml", &a[0]), ("task-legacy.yaml", &e2), ("manifestwork.yaml", &t[2])],
+        Some("task-legacy.yaml"),
+    );
+    let t_out = &t[1][..t[1].find("    nested_discoveries:").expect("§6.4 output")];
+    compare(
+        out.path(),
+        &[("adapter-config.yaml", &a[1]), ("task-config.yaml", t_out), ("manifestwork.yaml", &mw_new)],
+        "§6.4 (E2)",
+    );
+
+    // §6.3: E task file (paired with §6.2's adapter; job.yaml is not in the contract, so a
+    // minimal one without .metadata references is used on both sides).
+    let e = &ex["6.3"];
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: \"job-{{ .clusterId }}\"\n  namespace: \"{{ .clusterId }}\"\n  annotations:\n    hyperfleet.io/generation: \"1\"\n";
+    let out = migrate_example(
+        &[("adapter-legacy.yaml", &a[0]), ("task-legacy.yaml", &e[0]), ("job.yaml", job)],
+        Some("task-legacy.yaml"),
+    );
+    compare(
+        out.path(),
+        &[("adapter-config.yaml", &a[1]), ("task-config.yaml", &e[1]), ("job.yaml", job)],
+        "§6.3",
+    );
+}
