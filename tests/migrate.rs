@@ -678,3 +678,218 @@ fn the_contract_examples_migrate_to_their_documented_output() {
         "§6.3",
     );
 }
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A copy of a fixture's legacy files in a scratch directory.
+fn scratch(case: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(fixtures().join(case).join("legacy")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn one_file_goes_to_stdout_as_is_with_comments_and_the_report_on_stderr() {
+    let legacy = fixtures().join("e-maestro/legacy/adapter.yaml");
+    let out = run(&["config", "migrate", legacy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    // The comment stays on its key; the dropped key's comment goes with it.
+    assert!(yaml.contains("    timeout: 20s\n"), "{yaml}");
+    assert!(!yaml.contains("never read"), "{yaml}");
+    assert!(yaml.starts_with("adapter:\n  name: mw-adapter\n"), "{yaml}");
+    assert!(!yaml.contains("---"), "{yaml}");
+    let report = text(&out.stderr);
+    assert!(
+        report.contains("adapter.yaml:23: drop: spec.clients.maestro.retryBackoff: inert"),
+        "{report}"
+    );
+    assert!(report.contains("adapter.yaml:21: coerce: spec.clients.maestro.retryAttempts: \"3\" -> 3"), "{report}");
+}
+
+#[test]
+fn comments_survive_and_manifest_keys_keep_their_spelling() {
+    let dir = scratch("e-kubernetes");
+    let d = dir.path();
+    let out = run(&[
+        "config",
+        "migrate",
+        d.join("adapter.yaml").to_str().unwrap(),
+        "--task-config",
+        d.join("task.yaml").to_str().unwrap(),
+        "-o",
+        d.join("out").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let adapter = std::fs::read_to_string(d.join("out/adapter.yaml")).unwrap();
+    assert!(adapter.contains("debug_config: true          # a string, accepted by the v0.1 loader"), "{adapter}");
+    let task = std::fs::read_to_string(d.join("out/task.yaml")).unwrap();
+    assert!(task.starts_with("# Task of the job adapter (v0.1.x)\n"), "{task}");
+    assert!(task.contains("source: event.config.region        # an event field in v0.1"), "{task}");
+    assert!(task.contains("field: metadata.name        # the response's own field"), "{task}");
+    // Inside the manifest ref: camelCase Kubernetes keys stay, the template is rewritten.
+    let job = std::fs::read_to_string(d.join("out/job.yaml")).unwrap();
+    for key in ["serviceAccountName: bootstrap", "restartPolicy: Never", "apiVersion: batch/v1"] {
+        assert!(job.contains(key), "{job}");
+    }
+    assert!(job.contains("owner: \"{{ .adapter.name }}\""), "{job}");
+    assert!(!job.contains("service_account_name"), "{job}");
+    // The ManifestWork's OCM keys stay byte for byte.
+    let dir = scratch("e-maestro");
+    let d = dir.path();
+    let out = run(&[
+        "config",
+        "migrate",
+        d.join("adapter.yaml").to_str().unwrap(),
+        d.join("task.yaml").to_str().unwrap(),
+        "-o",
+        d.join("out").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let legacy = std::fs::read_to_string(d.join("manifestwork.yaml")).unwrap();
+    let mw = std::fs::read_to_string(d.join("out/manifestwork.yaml")).unwrap();
+    assert_eq!(mw, legacy.replace("{{ .metadata.name }}", "{{ .adapter.name }}"));
+    for key in ["manifestConfigs:", "resourceIdentifier:", "feedbackRules:", "jsonPaths:", "propagationPolicy:"] {
+        assert!(mw.contains(key), "{mw}");
+    }
+    let task = std::fs::read_to_string(d.join("out/task.yaml")).unwrap();
+    assert!(task.contains("app: cfg"), "{task}");
+}
+
+#[test]
+fn a_split_goes_to_stdout_as_a_stream_and_to_two_files_with_dash_o() {
+    let dir = scratch("m-merged");
+    let d = dir.path();
+    let file = d.join("adapter.yaml");
+    let out = run(&["config", "migrate", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stream = text(&out.stdout);
+    assert!(stream.starts_with("--- # adapter.yaml\n# Merged single-file adapter"), "{stream}");
+    assert!(stream.contains("--- # task-config.yaml\n# Merged single-file adapter"), "{stream}");
+    let out = run(&["config", "migrate", file.to_str().unwrap(), "-o", d.join("out").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let a = std::fs::read_to_string(d.join("out/adapter.yaml")).unwrap();
+    let t = std::fs::read_to_string(d.join("out/task-config.yaml")).unwrap();
+    assert!(a.contains("clients:\n  hyperfleet_api:\n    base_url: http://api.example:8000   # ignored by the M binary\n"), "{a}");
+    assert!(t.contains("      source: id") || t.contains("    source: event.id                 # bare path"), "{t}");
+    // The written pair is what `validate` accepts.
+    let v = run(&[
+        "validate",
+        "--config",
+        d.join("out/adapter.yaml").to_str().unwrap(),
+        "--task-config",
+        d.join("out/task-config.yaml").to_str().unwrap(),
+    ]);
+    assert!(text(&v.stdout).contains("0 error(s)"), "{}", text(&v.stdout));
+    // The input is left alone; -o DIR refuses to write over an input.
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), std::fs::read_to_string(fixtures().join("m-merged/legacy/adapter.yaml")).unwrap());
+    let over = run(&["config", "migrate", file.to_str().unwrap(), "-o", d.to_str().unwrap()]);
+    assert_eq!(over.status.code(), Some(1));
+    assert!(text(&over.stderr).contains("is an input file"), "{}", text(&over.stderr));
+}
+
+#[test]
+fn diff_prints_a_unified_diff_and_writes_nothing() {
+    let dir = scratch("e-maestro");
+    let file = dir.path().join("adapter.yaml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let out = run(&["config", "migrate", "--diff", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let diff = text(&out.stdout);
+    let name = file.display().to_string();
+    assert!(diff.starts_with(&format!("--- {name}\n+++ {name}\n@@ -1,")), "{diff}");
+    assert!(diff.contains("\n-apiVersion: hyperfleet.redhat.com/v1alpha1\n"), "{diff}");
+    assert!(diff.contains("\n-      grpcServerAddress: maestro-grpc:8090\n"), "{diff}");
+    assert!(diff.contains("\n+    grpc_server_address: maestro-grpc:8090\n"), "{diff}");
+    assert!(diff.contains("\n+adapter:\n   name: mw-adapter\n"), "{diff}");
+    assert!(diff.contains("\n-      retryBackoff: exponential   # never read\n"), "{diff}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    // A split task file is a new file: diffed against /dev/null.
+    let dir = scratch("d-dump");
+    let out = run(&["config", "migrate", "--diff", dir.path().join("dump.yaml").to_str().unwrap()]);
+    let diff = text(&out.stdout);
+    assert!(diff.contains("--- /dev/null\n+++ "), "{diff}");
+    assert!(diff.contains("task-config.yaml\n@@ -0,0 +1,"), "{diff}");
+}
+
+#[test]
+fn in_place_writes_back_and_keeps_a_backup() {
+    let dir = scratch("e-kubernetes");
+    let d = dir.path();
+    let (adapter, task) = (d.join("adapter.yaml"), d.join("task.yaml"));
+    let legacy = std::fs::read_to_string(&task).unwrap();
+    let job = std::fs::read_to_string(d.join("job.yaml")).unwrap();
+    let out = run(&[
+        "config",
+        "migrate",
+        "--in-place",
+        adapter.to_str().unwrap(),
+        "--task-config",
+        task.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(d.join("task.yaml.bak")).unwrap(), legacy);
+    assert_eq!(std::fs::read_to_string(d.join("job.yaml.bak")).unwrap(), job);
+    assert!(d.join("adapter.yaml.bak").is_file());
+    let now = std::fs::read_to_string(&task).unwrap();
+    assert!(now.contains("post_actions:") && !now.contains("apiVersion: hyperfleet"), "{now}");
+    assert!(text(&out.stderr).contains(&format!("backup {}", d.join("task.yaml.bak").display())));
+    // The migrated pair loads; a second run has nothing to do and writes nothing.
+    let v = run(&["validate", "-c", adapter.to_str().unwrap(), "-t", task.to_str().unwrap()]);
+    assert!(text(&v.stdout).contains("0 error(s)"), "{}", text(&v.stdout));
+    let again = run(&["config", "migrate", "--in-place", adapter.to_str().unwrap(), "--task-config", task.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("already in the current format; nothing to do"), "{}", text(&again.stderr));
+    assert_eq!(std::fs::read_to_string(&task).unwrap(), now);
+    // An existing backup is never overwritten.
+    std::fs::write(&task, &legacy).unwrap();
+    let clash = run(&["config", "migrate", "--in-place", adapter.to_str().unwrap(), "--task-config", task.to_str().unwrap()]);
+    assert_eq!(clash.status.code(), Some(1));
+    assert!(text(&clash.stderr).contains("task.yaml.bak already exists"), "{}", text(&clash.stderr));
+}
+
+#[test]
+fn a_refusal_names_file_and_line_and_writes_nothing() {
+    let dir = scratch("refuse-secret-source");
+    let task = dir.path().join("task.yaml");
+    let out = run(&["config", "migrate", "--in-place", "--task-config", task.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("Error: {}:10: spec.params[1].source: param source \"secret.fleet.api-token.token\"", task.display())),
+        "{err}"
+    );
+    assert!(!dir.path().join("task.yaml.bak").exists());
+    // A task file given as --task-config that is an adapter file is refused with the kind found.
+    let adapter = fixtures().join("e-maestro/legacy/adapter.yaml");
+    let out = run(&["config", "migrate", "--task-config", adapter.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("given as the task config file, but it is an AdapterConfig"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn serve_validate_and_config_dump_point_at_the_command_for_a_legacy_file() {
+    let adapter = fixtures().join("e-maestro/legacy/adapter.yaml");
+    let task = fixtures().join("e-maestro/legacy/task.yaml");
+    let (a, t) = (adapter.to_str().unwrap(), task.to_str().unwrap());
+    for args in [
+        vec!["validate", "-c", a, "-t", t],
+        vec!["config-dump", "-c", a, "-t", t],
+        vec!["serve", "-c", a, "-t", t, "--dry-run-event", "x.json"],
+    ] {
+        let out = run(&args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(all.contains("unsupported apiVersion \\\"hyperfleet.redhat.com/v1alpha1\\\"") || all.contains("unsupported apiVersion \"hyperfleet.redhat.com/v1alpha1\""), "{args:?}: {all}");
+        assert!(all.contains(&format!("adapter config migrate {a}")), "{args:?}: {all}");
+    }
+}
