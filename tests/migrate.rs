@@ -193,7 +193,11 @@ fn check_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
     }
     for o in m.outputs.iter().filter(|o| o.role == OutputRole::Ref) {
         let r = reference.join(&o.relative);
-        assert!(r.is_file(), "{name}: the reference lacks the ref file {}", r.display());
+        assert!(
+            r.is_file(),
+            "{name}: the reference lacks the ref file {}",
+            r.display()
+        );
         assert_eq!(
             yaml_json(&tmp.path().join(&o.relative)),
             yaml_json(&r),
@@ -205,7 +209,9 @@ fn check_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
     let migrated = load(tmp.path(), case, &env());
     for w in &migrated.warnings {
         assert!(
-            case.sanctioned_warnings.iter().any(|s| w.message.contains(s.as_str())),
+            case.sanctioned_warnings
+                .iter()
+                .any(|s| w.message.contains(s.as_str())),
             "{name}: the migrated pair loads with an unsanctioned warning: {}",
             w.message
         );
@@ -219,7 +225,11 @@ fn check_case(name: &str, dir: &Path, case: &Case) -> Vec<String> {
         serde_json::to_string_pretty(&got).unwrap(),
         serde_json::to_string_pretty(&expected).unwrap()
     );
-    let has = |k: &str| expected.get(k).is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()));
+    let has = |k: &str| {
+        expected
+            .get(k)
+            .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+    };
     assert!(
         has("resources") || has("postActions"),
         "{name}: the reference dry run did nothing; the comparison would prove nothing: {expected}"
@@ -257,10 +267,17 @@ fn refusals_name_the_file_and_line() {
         assert_eq!(err.line, r.line, "{name}: {err}");
         let text = err.to_string();
         assert!(text.contains(&r.contains), "{name}: {text}");
-        assert!(text.contains(&format!("{}:{}:", r.file, r.line)), "{name}: {text}");
+        assert!(
+            text.contains(&format!("{}:{}:", r.file, r.line)),
+            "{name}: {text}"
+        );
         // The binary: exit 1, the same located message, nothing on stdout.
         let mut args = vec!["config".to_string(), "migrate".to_string()];
-        args.extend(case.inputs.iter().map(|f| dir.join("legacy").join(f).display().to_string()));
+        args.extend(
+            case.inputs
+                .iter()
+                .map(|f| dir.join("legacy").join(f).display().to_string()),
+        );
         if let Some(t) = &case.task {
             args.push("--task-config".into());
             args.push(dir.join("legacy").join(t).display().to_string());
@@ -269,7 +286,10 @@ fn refusals_name_the_file_and_line() {
         assert_eq!(out.status.code(), Some(1), "{name}");
         assert!(out.stdout.is_empty(), "{name}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(&format!("{}:{}:", r.file, r.line)), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}:{}:", r.file, r.line)),
+            "{name}: {stderr}"
+        );
         assert!(stderr.contains(&r.contains), "{name}: {stderr}");
         checked += 1;
     }
@@ -281,29 +301,65 @@ fn refusals_name_the_file_and_line() {
 const COVERAGE: &[(&str, &[&str])] = &[
     // §3.1
     ("3.1 `apiVersion`", &["m-merged", "refuse-apiversion"]),
-    ("3.1 `kind`", &["m-merged", "e-kubernetes", "d-dump", "multi-doc"]),
-    ("3.1 `metadata.name` (adapter / M / D file)", &["m-merged", "e-kubernetes", "d-dump"]),
+    (
+        "3.1 `kind`",
+        &["m-merged", "e-kubernetes", "d-dump", "multi-doc"],
+    ),
+    (
+        "3.1 `metadata.name` (adapter / M / D file)",
+        &["m-merged", "e-kubernetes", "d-dump"],
+    ),
     ("3.1 `metadata.name` (E-task file)", &["e-kubernetes"]),
     ("3.1 `metadata.labels`", &["m-merged", "e-kubernetes"]),
     ("3.1 `metadata.namespace`", &["m-merged"]),
-    ("3.1 `metadata.*` (anything else), top-level `status`", &["m-merged"]),
-    ("3.1 `spec`", &["m-merged", "e-kubernetes", "e-maestro", "d-dump"]),
-    ("3.1 `spec.adapter.version`", &["m-merged", "e-kubernetes", "version-dropped"]),
-    ("3.1 `spec.adapter.<other>` (e.g. `name`, `description`)", &["m-merged"]),
+    (
+        "3.1 `metadata.*` (anything else), top-level `status`",
+        &["m-merged"],
+    ),
+    (
+        "3.1 `spec`",
+        &["m-merged", "e-kubernetes", "e-maestro", "d-dump"],
+    ),
+    (
+        "3.1 `spec.adapter.version`",
+        &["m-merged", "e-kubernetes", "version-dropped"],
+    ),
+    (
+        "3.1 `spec.adapter.<other>` (e.g. `name`, `description`)",
+        &["m-merged"],
+    ),
     // §3.2
     ("3.2 `debugConfig`", &["e-kubernetes", "d-dump"]),
-    ("3.2 `log.level`, `log.format`, `log.output`", &["e-kubernetes"]),
-    ("3.2 `clients.hyperfleetApi`", &["e-kubernetes", "e-maestro"]),
+    (
+        "3.2 `log.level`, `log.format`, `log.output`",
+        &["e-kubernetes"],
+    ),
+    (
+        "3.2 `clients.hyperfleetApi`",
+        &["e-kubernetes", "e-maestro"],
+    ),
     ("3.2 `clients.hyperfleetApi.baseUrl`", &["e-kubernetes"]),
     ("3.2 `clients.hyperfleetApi.version`", &["e-kubernetes"]),
     ("3.2 `clients.hyperfleetApi.timeout`", &["e-kubernetes"]),
-    ("3.2 `clients.hyperfleetApi.retryAttempts`", &["e-kubernetes"]),
-    ("3.2 `clients.hyperfleetApi.retryBackoff`", &["e-kubernetes"]),
+    (
+        "3.2 `clients.hyperfleetApi.retryAttempts`",
+        &["e-kubernetes"],
+    ),
+    (
+        "3.2 `clients.hyperfleetApi.retryBackoff`",
+        &["e-kubernetes"],
+    ),
     ("3.2 `clients.hyperfleetApi.baseDelay`", &["e-kubernetes"]),
     ("3.2 `clients.hyperfleetApi.maxDelay`", &["e-kubernetes"]),
-    ("3.2 `clients.hyperfleetApi.defaultHeaders`", &["e-kubernetes"]),
+    (
+        "3.2 `clients.hyperfleetApi.defaultHeaders`",
+        &["e-kubernetes"],
+    ),
     ("3.2 —", &["e-kubernetes"]),
-    ("3.2 `clients.broker.subscriptionId`", &["e-kubernetes", "e-maestro"]),
+    (
+        "3.2 `clients.broker.subscriptionId`",
+        &["e-kubernetes", "e-maestro"],
+    ),
     ("3.2 `clients.broker.topic`", &["e-kubernetes", "e-maestro"]),
     ("3.2 `clients.kubernetes.apiVersion`", &["e-kubernetes"]),
     ("3.2 `clients.kubernetes.kubeConfigPath`", &["e-kubernetes"]),
@@ -314,14 +370,26 @@ const COVERAGE: &[(&str, &[&str])] = &[
     ("3.2 `clients.maestro.httpServerAddress`", &["e-maestro"]),
     ("3.2 `clients.maestro.sourceId`", &["e-maestro"]),
     ("3.2 `clients.maestro.clientId`", &["e-maestro"]),
-    ("3.2 `clients.maestro.timeout`", &["e-maestro", "refuse-maestro-timeout"]),
-    ("3.2 `clients.maestro.serverHealthinessTimeout`", &["e-maestro"]),
+    (
+        "3.2 `clients.maestro.timeout`",
+        &["e-maestro", "refuse-maestro-timeout"],
+    ),
+    (
+        "3.2 `clients.maestro.serverHealthinessTimeout`",
+        &["e-maestro"],
+    ),
     ("3.2 `clients.maestro.retryAttempts`", &["e-maestro"]),
     ("3.2 `clients.maestro.insecure`", &["e-maestro"]),
-    ("3.2 `clients.maestro.keepalive.time` / `.timeout`", &["e-maestro"]),
+    (
+        "3.2 `clients.maestro.keepalive.time` / `.timeout`",
+        &["e-maestro"],
+    ),
     ("3.2 `clients.maestro.auth.type`", &["e-maestro"]),
     ("3.2 `clients.maestro.auth.tlsConfig`", &["e-maestro"]),
-    ("3.2 `…tlsConfig.caFile` / `certFile` / `keyFile`", &["e-maestro"]),
+    (
+        "3.2 `…tlsConfig.caFile` / `certFile` / `keyFile`",
+        &["e-maestro"],
+    ),
     ("3.2 `…tlsConfig.httpCaFile`", &["e-maestro"]),
     (
         "3.2 `clients.maestro.retryBackoff`, `keepalive.permitWithoutStream`, `tlsConfig.serverName`",
@@ -332,69 +400,172 @@ const COVERAGE: &[(&str, &[&str])] = &[
     ("3.3 `spec.hyperfleetApi.timeout`", &["m-merged"]),
     ("3.3 `spec.hyperfleetApi.retryAttempts`", &["m-merged"]),
     ("3.3 `spec.hyperfleetApi.retryBackoff`", &["m-merged"]),
-    ("3.3 `spec.hyperfleetApi.<other>` (`version`, `baseDelay`, …)", &["m-merged"]),
+    (
+        "3.3 `spec.hyperfleetApi.<other>` (`version`, `baseDelay`, …)",
+        &["m-merged"],
+    ),
     ("3.3 `spec.kubernetes.apiVersion`", &["m-merged"]),
-    ("3.3 H2: top-level `hyperfleet_api.*`, `kubernetes.*`", &["refuse-hybrid"]),
+    (
+        "3.3 H2: top-level `hyperfleet_api.*`, `kubernetes.*`",
+        &["refuse-hybrid"],
+    ),
     ("3.3 (absent)", &["m-merged"]),
-    ("3.3 `spec.params`, `spec.preconditions`, `spec.resources`, `spec.post`", &["m-merged", "m0-refs"]),
+    (
+        "3.3 `spec.params`, `spec.preconditions`, `spec.resources`, `spec.post`",
+        &["m-merged", "m0-refs"],
+    ),
     // §3.4
-    ("3.4 `params[].name`, `.type`, `.description`, `.required`, `.default`", &["m-merged", "e-kubernetes"]),
-    ("3.4 `params[].source` (string)", &["m-merged", "e-kubernetes"]),
+    (
+        "3.4 `params[].name`, `.type`, `.description`, `.required`, `.default`",
+        &["m-merged", "e-kubernetes"],
+    ),
+    (
+        "3.4 `params[].source` (string)",
+        &["m-merged", "e-kubernetes"],
+    ),
     ("3.4 `preconditions[].name`", &["e-kubernetes"]),
-    ("3.4 `preconditions[].apiCall`", &["m-merged", "e-kubernetes"]),
-    ("3.4 `….apiCall.method` / `url` / `timeout` / `body`", &["m-merged", "e-kubernetes"]),
-    ("3.4 `….apiCall.headers[].name` / `.value`", &["m-merged", "e-kubernetes", "e-anchors"]),
+    (
+        "3.4 `preconditions[].apiCall`",
+        &["m-merged", "e-kubernetes"],
+    ),
+    (
+        "3.4 `….apiCall.method` / `url` / `timeout` / `body`",
+        &["m-merged", "e-kubernetes"],
+    ),
+    (
+        "3.4 `….apiCall.headers[].name` / `.value`",
+        &["m-merged", "e-kubernetes", "e-anchors"],
+    ),
     ("3.4 `….apiCall.retryAttempts`", &["m-merged"]),
     ("3.4 `….apiCall.retryBackoff`", &["m-merged"]),
     (
         "3.4 M only: a literal relative `apiCall.url` (text not starting with `http://`, `https://` or `{{`) whose path does not start with `api/` once the leading `/` is dropped",
         &["m-merged"],
     ),
-    ("3.4 `preconditions[].capture[].name` / `.field` / `.expression`", &["m-merged", "e-kubernetes"]),
-    ("3.4 `preconditions[].capture[].description` (or any other key)", &["m-merged"]),
-    ("3.4 `preconditions[].capture[].default`", &["e-kubernetes", "keep-inert"]),
-    ("3.4 `preconditions[].conditions[].field` / `.operator`", &["m-merged", "e-kubernetes"]),
-    ("3.4 `preconditions[].conditions[].value` / `.values`", &["m-merged", "m0-refs"]),
-    ("3.4 `preconditions[].expression`", &["m-merged", "e-kubernetes"]),
-    ("3.4 `preconditions[].log.message` / `.level`", &["m-merged"]),
-    ("3.4 `resources[].name`", &["m-merged", "refuse-resource-name", "refuse-duplicate-resource"]),
-    ("3.4 `resources[].manifest` (map, string, or `{ref}`)", &["m-merged", "e-kubernetes", "e-maestro"]),
+    (
+        "3.4 `preconditions[].capture[].name` / `.field` / `.expression`",
+        &["m-merged", "e-kubernetes"],
+    ),
+    (
+        "3.4 `preconditions[].capture[].description` (or any other key)",
+        &["m-merged"],
+    ),
+    (
+        "3.4 `preconditions[].capture[].default`",
+        &["e-kubernetes", "keep-inert"],
+    ),
+    (
+        "3.4 `preconditions[].conditions[].field` / `.operator`",
+        &["m-merged", "e-kubernetes"],
+    ),
+    (
+        "3.4 `preconditions[].conditions[].value` / `.values`",
+        &["m-merged", "m0-refs"],
+    ),
+    (
+        "3.4 `preconditions[].expression`",
+        &["m-merged", "e-kubernetes"],
+    ),
+    (
+        "3.4 `preconditions[].log.message` / `.level`",
+        &["m-merged"],
+    ),
+    (
+        "3.4 `resources[].name`",
+        &[
+            "m-merged",
+            "refuse-resource-name",
+            "refuse-duplicate-resource",
+        ],
+    ),
+    (
+        "3.4 `resources[].manifest` (map, string, or `{ref}`)",
+        &["m-merged", "e-kubernetes", "e-maestro"],
+    ),
     ("3.4 `resources[].manifest.refs` (M0)", &["m0-refs"]),
     ("3.4 `resources[].recreateOnChange`", &["m-merged"]),
-    ("3.4 `resources[].discovery.namespace`", &["m-merged", "m0-refs"]),
-    ("3.4 `resources[].discovery.byName`", &["m-merged", "e-kubernetes"]),
-    ("3.4 `resources[].discovery.bySelectors`", &["e-kubernetes", "e-maestro"]),
-    ("3.4 `resources[].discovery.bySelectors.labelSelector`", &["e-kubernetes", "e-maestro"]),
-    ("3.4 `resources[].transport.client`", &["e-maestro", "e2-manifestwork"]),
-    ("3.4 `resources[].transport.maestro.targetCluster`", &["e-maestro", "e2-manifestwork"]),
-    ("3.4 `resources[].transport.maestro.manifestWork` (E2)", &["e2-manifestwork"]),
-    ("3.4 `resources[].transport.maestro.<other>` (e.g. `discovery`)", &["e-maestro"]),
+    (
+        "3.4 `resources[].discovery.namespace`",
+        &["m-merged", "m0-refs"],
+    ),
+    (
+        "3.4 `resources[].discovery.byName`",
+        &["m-merged", "e-kubernetes"],
+    ),
+    (
+        "3.4 `resources[].discovery.bySelectors`",
+        &["e-kubernetes", "e-maestro"],
+    ),
+    (
+        "3.4 `resources[].discovery.bySelectors.labelSelector`",
+        &["e-kubernetes", "e-maestro"],
+    ),
+    (
+        "3.4 `resources[].transport.client`",
+        &["e-maestro", "e2-manifestwork"],
+    ),
+    (
+        "3.4 `resources[].transport.maestro.targetCluster`",
+        &["e-maestro", "e2-manifestwork"],
+    ),
+    (
+        "3.4 `resources[].transport.maestro.manifestWork` (E2)",
+        &["e2-manifestwork"],
+    ),
+    (
+        "3.4 `resources[].transport.maestro.<other>` (e.g. `discovery`)",
+        &["e-maestro"],
+    ),
     ("3.4 `resources[].nestedDiscoveries`", &["e-maestro"]),
     ("3.4 `resources[].nestedDiscoveries[].name`", &["e-maestro"]),
-    ("3.4 `resources[].nestedDiscoveries[].discovery.*`", &["e-maestro"]),
+    (
+        "3.4 `resources[].nestedDiscoveries[].discovery.*`",
+        &["e-maestro"],
+    ),
     ("3.4 `post.payloads[].name`", &["m-merged", "e-kubernetes"]),
     ("3.4 `post.payloads[].build`", &["m-merged", "e-kubernetes"]),
     ("3.4 `post.payloads[].buildRef`", &["e-kubernetes"]),
     ("3.4 `post.postActions`", &["m-merged", "e-kubernetes"]),
     ("3.4 `post.postActions[].name`", &["e-kubernetes"]),
-    ("3.4 `post.postActions[].apiCall.*`", &["m-merged", "e-kubernetes"]),
+    (
+        "3.4 `post.postActions[].apiCall.*`",
+        &["m-merged", "e-kubernetes"],
+    ),
     ("3.4 `post.postActions[].log`", &["m-merged"]),
-    ("3.4 `post.postActions[].when`, `post.payloads[].when`", &["e-kubernetes", "keep-inert"]),
-    ("3.4 `spec.<unknown>` (e.g. `resourceTemplate`, seen in one public adapter)", &["m-merged"]),
+    (
+        "3.4 `post.postActions[].when`, `post.payloads[].when`",
+        &["e-kubernetes", "keep-inert"],
+    ),
+    (
+        "3.4 `spec.<unknown>` (e.g. `resourceTemplate`, seen in one public adapter)",
+        &["m-merged"],
+    ),
     // §3.5
     ("3.5 `env.X`, `event.X`", &["m-merged", "e-kubernetes"]),
-    ("3.5 any other non-empty string `S`", &["m-merged", "e-kubernetes"]),
+    (
+        "3.5 any other non-empty string `S`",
+        &["m-merged", "e-kubernetes"],
+    ),
     ("3.5 `secret.…`, `configmap.…`", &["refuse-secret-source"]),
     ("3.5 `\"\"` / absent", &["refuse-empty-source"]),
     // §3.6–§3.7 (prose)
     ("3.6", &["m-merged", "e-kubernetes", "e-maestro"]),
     ("3.7", &["e-kubernetes", "e-maestro"]),
     // §3.8
-    ("3.8 `apiVersion`, `kind`, `spec` wrapper", &["m-merged", "e-kubernetes"]),
-    ("3.8 `metadata.labels`, `metadata.namespace`", &["m-merged", "e-kubernetes"]),
+    (
+        "3.8 `apiVersion`, `kind`, `spec` wrapper",
+        &["m-merged", "e-kubernetes"],
+    ),
+    (
+        "3.8 `metadata.labels`, `metadata.namespace`",
+        &["m-merged", "e-kubernetes"],
+    ),
     ("3.8 `spec.hyperfleetApi.baseUrl` (M)", &["m-merged"]),
     ("3.8 `spec.log.*` (E-adapter)", &["e-kubernetes"]),
-    ("3.8 `postActions[].when`, `payloads[].when`", &["e-kubernetes", "keep-inert"]),
+    (
+        "3.8 `postActions[].when`, `payloads[].when`",
+        &["e-kubernetes", "keep-inert"],
+    ),
     ("3.8 `capture[].default`", &["e-kubernetes", "keep-inert"]),
     ("3.8 `spec.hyperfleetApi.version` (M)", &["m-merged"]),
     (
@@ -405,32 +576,59 @@ const COVERAGE: &[(&str, &[&str])] = &[
         "3.8 keys with no current meaning (`capture[].description`, `maestro.retryBackoff`, `keepalive.permitWithoutStream`, `tlsConfig.serverName`, `transport.maestro.discovery`, `spec.resourceTemplate`, CRD decorations, …)",
         &["m-merged", "e-maestro"],
     ),
-    ("3.8 `transport.maestro.manifestWork` (E2)", &["e2-manifestwork"]),
+    (
+        "3.8 `transport.maestro.manifestWork` (E2)",
+        &["e2-manifestwork"],
+    ),
     ("3.8 `manifest.refs` (M0)", &["m0-refs"]),
-    ("3.8 param source `secret.*` / `configmap.*`", &["refuse-secret-source"]),
-    ("3.8 template variable `eventMetadata` (Dec 2025)", &["refuse-eventmetadata"]),
+    (
+        "3.8 param source `secret.*` / `configmap.*`",
+        &["refuse-secret-source"],
+    ),
+    (
+        "3.8 template variable `eventMetadata` (Dec 2025)",
+        &["refuse-eventmetadata"],
+    ),
     (
         "3.8 P-shape keys (`storeResponseAs`, `extract`, `post.params`, `spec.subscription`, `spec.apiClient`, `postconditions`, …)",
         &["refuse-proposal"],
     ),
     // §3.9
-    ("3.9 bool: `debug_config`, `maestro.insecure`", &["e-kubernetes", "e-maestro", "refuse-yes-bool"]),
-    ("3.9 int: `retry_attempts`, `maestro.retry_attempts`, `burst`", &["e-kubernetes", "e-maestro"]),
+    (
+        "3.9 bool: `debug_config`, `maestro.insecure`",
+        &["e-kubernetes", "e-maestro", "refuse-yes-bool"],
+    ),
+    (
+        "3.9 int: `retry_attempts`, `maestro.retry_attempts`, `burst`",
+        &["e-kubernetes", "e-maestro"],
+    ),
     ("3.9 float: `qps`", &["e-kubernetes"]),
-    ("3.9 duration: `hyperfleet_api.timeout`, `base_delay`, `max_delay`", &["e-kubernetes"]),
+    (
+        "3.9 duration: `hyperfleet_api.timeout`, `base_delay`, `max_delay`",
+        &["e-kubernetes"],
+    ),
     (
         "3.9 duration text kept as string: `maestro.timeout`, `server_healthiness_timeout`",
         &["e-maestro", "refuse-maestro-timeout"],
     ),
-    ("3.9 text never read: `maestro.keepalive.*`, `maestro.client_id`, `maestro.auth.type`", &["e-maestro"]),
+    (
+        "3.9 text never read: `maestro.keepalive.*`, `maestro.client_id`, `maestro.auth.type`",
+        &["e-maestro"],
+    ),
     ("3.9 strings", &["e-maestro"]),
     // §3.10
-    ("3.10 `adapter.version` / `spec.adapter.version`", &["m-merged", "version-dropped"]),
+    (
+        "3.10 `adapter.version` / `spec.adapter.version`",
+        &["m-merged", "version-dropped"],
+    ),
     ("3.10 Version compatibility", &["version-dropped"]),
     ("3.10 Unknown keys", &["m-merged", "e-maestro"]),
     ("3.10 Adapter-file typing", &["e-kubernetes", "e-maestro"]),
     ("3.10 Precondition / post-action names", &["e-kubernetes"]),
-    ("3.10 `exists` condition with a value", &["m-merged", "m0-refs"]),
+    (
+        "3.10 `exists` condition with a value",
+        &["m-merged", "m0-refs"],
+    ),
     ("3.10 `discovery.namespace`", &["m0-refs"]),
     ("3.10 Kubernetes client", &["e-kubernetes"]),
     ("3.10 Base URL", &["m-merged"]),
@@ -446,7 +644,10 @@ fn every_coverage_entry_names_existing_fixtures() {
     for (row, fixtures) in COVERAGE {
         assert!(!fixtures.is_empty(), "{row}: no fixture");
         for f in *fixtures {
-            assert!(names.iter().any(|n| n == f), "{row}: fixture {f} does not exist");
+            assert!(
+                names.iter().any(|n| n == f),
+                "{row}: fixture {f} does not exist"
+            );
         }
     }
     for n in &names {
@@ -470,7 +671,10 @@ fn contract() -> Option<String> {
                     path.display()
                 );
             }
-            eprintln!("NOTE: {} not found ({e}); contract test not run", path.display());
+            eprintln!(
+                "NOTE: {} not found ({e}); contract test not run",
+                path.display()
+            );
             None
         }
     }
@@ -479,7 +683,9 @@ fn contract() -> Option<String> {
 /// The row ids of the contract's §3: the first cell of every table row of §3.1–§3.11, and the
 /// prose sections by number.
 fn contract_rows(text: &str) -> Vec<String> {
-    let start = text.find("## 3. Key-by-key mapping").expect("§3 in the contract");
+    let start = text
+        .find("## 3. Key-by-key mapping")
+        .expect("§3 in the contract");
     let end = start + text[start..].find("\n## 4.").expect("§4 after §3");
     let mut rows = Vec::new();
     let mut section = String::new();
@@ -518,13 +724,19 @@ fn every_mapping_row_of_the_contract_has_a_fixture() {
         .iter()
         .filter(|r| !COVERAGE.iter().any(|(id, _)| id == r))
         .collect();
-    assert!(missing.is_empty(), "§3 rows without a fixture: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "§3 rows without a fixture: {missing:#?}"
+    );
     let stale: Vec<&str> = COVERAGE
         .iter()
         .map(|(id, _)| *id)
         .filter(|id| !rows.iter().any(|r| r == id))
         .collect();
-    assert!(stale.is_empty(), "coverage rows not in the contract: {stale:#?}");
+    assert!(
+        stale.is_empty(),
+        "coverage rows not in the contract: {stale:#?}"
+    );
 }
 
 /// The ```yaml blocks of each `### 6.N` section of the contract.
@@ -578,11 +790,22 @@ fn migrate_example(legacy: &[(&str, &str)], task_role: Option<&str>) -> tempfile
         .map(|(n, t)| Input {
             path: src.path().join(n),
             text: t.to_string(),
-            role: if Some(*n) == task_role { Role::Task } else { Role::Any },
+            role: if Some(*n) == task_role {
+                Role::Task
+            } else {
+                Role::Any
+            },
         })
         .collect();
-    let m = migrate::migrate(&inputs, &options(&Case { binary_version: dev_version(), ..Case::default() }), &FsRefs)
-        .unwrap_or_else(|e| panic!("refused: {e}"));
+    let m = migrate::migrate(
+        &inputs,
+        &options(&Case {
+            binary_version: dev_version(),
+            ..Case::default()
+        }),
+        &FsRefs,
+    )
+    .unwrap_or_else(|e| panic!("refused: {e}"));
     let out = tempfile::tempdir().unwrap();
     write_migrated(&m, out.path());
     out
@@ -598,7 +821,11 @@ fn the_contract_examples_migrate_to_their_documented_output() {
     )]));
     let same = |got: &Path, want: &str, what: &str| {
         let want = hyperfleet_adapter::yaml::parse(want).unwrap().to_json();
-        assert_eq!(yaml_json(got), want, "{what}: migrated differs from the contract's output");
+        assert_eq!(
+            yaml_json(got),
+            want,
+            "{what}: migrated differs from the contract's output"
+        );
     };
     let compare = |migrated: &Path, expected: &[(&str, &str)], what: &str| {
         let exp = tempfile::tempdir().unwrap();
@@ -609,25 +836,45 @@ fn the_contract_examples_migrate_to_their_documented_output() {
         let got = example_trace(migrated, &env);
         let want = example_trace(exp.path(), &env);
         assert_eq!(got, want, "{what}: dry-run traces differ");
-        let has = |k: &str| want.get(k).is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()));
-        assert!(has("resources") || has("postActions"), "{what}: empty trace {want}");
+        let has = |k: &str| {
+            want.get(k)
+                .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        };
+        assert!(
+            has("resources") || has("postActions"),
+            "{what}: empty trace {want}"
+        );
     };
 
     // §6.1: M → two files; report.yaml changes on one line.
     let b = &ex["6.1"];
-    let report_new = b[1].replace("expression: metadata.name ", "expression: config.adapter.name ");
+    let report_new = b[1].replace(
+        "expression: metadata.name ",
+        "expression: config.adapter.name ",
+    );
     assert_ne!(report_new, b[1], "§6.1 report.yaml changed shape");
-    let out = migrate_example(&[("adapter-legacy.yaml", &b[0]), ("report.yaml", &b[1])], None);
+    let out = migrate_example(
+        &[("adapter-legacy.yaml", &b[0]), ("report.yaml", &b[1])],
+        None,
+    );
     compare(
         out.path(),
-        &[("adapter-config.yaml", &b[2]), ("task-config.yaml", &b[3]), ("report.yaml", &report_new)],
+        &[
+            ("adapter-config.yaml", &b[2]),
+            ("task-config.yaml", &b[3]),
+            ("report.yaml", &report_new),
+        ],
         "§6.1",
     );
 
     // §6.5: D → two files.
     let d = &ex["6.5"];
     let out = migrate_example(&[("dump-legacy.yaml", &d[0])], None);
-    compare(out.path(), &[("adapter-config.yaml", &d[1]), ("task-config.yaml", &d[2])], "§6.5");
+    compare(
+        out.path(),
+        &[("adapter-config.yaml", &d[1]), ("task-config.yaml", &d[2])],
+        "§6.5",
+    );
 
     // §6.2: E adapter file (paired with §6.4's task for the dry run).
     let a = &ex["6.2"];
@@ -643,7 +890,11 @@ fn the_contract_examples_migrate_to_their_documented_output() {
     );
     compare(
         out.path(),
-        &[("adapter-config.yaml", &a[1]), ("task-config.yaml", &t[1]), ("manifestwork.yaml", &mw_new)],
+        &[
+            ("adapter-config.yaml", &a[1]),
+            ("task-config.yaml", &t[1]),
+            ("manifestwork.yaml", &mw_new),
+        ],
         "§6.2 + §6.4",
     );
     // §6.4's E2 variant: the ref under transport.maestro.manifestWork, no nestedDiscoveries.
@@ -652,15 +903,26 @@ fn the_contract_examples_migrate_to_their_documented_output() {
             "          targetCluster: \"{{ .clusterId }}\"\n      manifest:\n        ref: manifestwork.yaml\n",
             "          targetCluster: \"{{ .clusterId }}\"\n          manifestWork:\n            ref: manifestwork.yaml\n",
         );
-    let e2 = e2[..e2.find("      nestedDiscoveries:").expect("§6.4 nestedDiscoveries")].to_string();
+    let e2 = e2[..e2
+        .find("      nestedDiscoveries:")
+        .expect("§6.4 nestedDiscoveries")]
+        .to_string();
     let out = migrate_example(
-        &[("adapter-legacy.yaml", &a[0]), ("task-legacy.yaml", &e2), ("manifestwork.yaml", &t[2])],
+        &[
+            ("adapter-legacy.yaml", &a[0]),
+            ("task-legacy.yaml", &e2),
+            ("manifestwork.yaml", &t[2]),
+        ],
         Some("task-legacy.yaml"),
     );
     let t_out = &t[1][..t[1].find("    nested_discoveries:").expect("§6.4 output")];
     compare(
         out.path(),
-        &[("adapter-config.yaml", &a[1]), ("task-config.yaml", t_out), ("manifestwork.yaml", &mw_new)],
+        &[
+            ("adapter-config.yaml", &a[1]),
+            ("task-config.yaml", t_out),
+            ("manifestwork.yaml", &mw_new),
+        ],
         "§6.4 (E2)",
     );
 
@@ -669,12 +931,20 @@ fn the_contract_examples_migrate_to_their_documented_output() {
     let e = &ex["6.3"];
     let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: \"job-{{ .clusterId }}\"\n  namespace: \"{{ .clusterId }}\"\n  annotations:\n    hyperfleet.io/generation: \"1\"\n";
     let out = migrate_example(
-        &[("adapter-legacy.yaml", &a[0]), ("task-legacy.yaml", &e[0]), ("job.yaml", job)],
+        &[
+            ("adapter-legacy.yaml", &a[0]),
+            ("task-legacy.yaml", &e[0]),
+            ("job.yaml", job),
+        ],
         Some("task-legacy.yaml"),
     );
     compare(
         out.path(),
-        &[("adapter-config.yaml", &a[1]), ("task-config.yaml", &e[1]), ("job.yaml", job)],
+        &[
+            ("adapter-config.yaml", &a[1]),
+            ("task-config.yaml", &e[1]),
+            ("job.yaml", job),
+        ],
         "§6.3",
     );
 }
@@ -713,7 +983,10 @@ fn one_file_goes_to_stdout_as_is_with_comments_and_the_report_on_stderr() {
         report.contains("adapter.yaml:23: drop: spec.clients.maestro.retryBackoff: inert"),
         "{report}"
     );
-    assert!(report.contains("adapter.yaml:21: coerce: spec.clients.maestro.retryAttempts: \"3\" -> 3"), "{report}");
+    assert!(
+        report.contains("adapter.yaml:21: coerce: spec.clients.maestro.retryAttempts: \"3\" -> 3"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -731,14 +1004,30 @@ fn comments_survive_and_manifest_keys_keep_their_spelling() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let adapter = std::fs::read_to_string(d.join("out/adapter.yaml")).unwrap();
-    assert!(adapter.contains("debug_config: true          # a string, accepted by the v0.1 loader"), "{adapter}");
+    assert!(
+        adapter.contains("debug_config: true          # a string, accepted by the v0.1 loader"),
+        "{adapter}"
+    );
     let task = std::fs::read_to_string(d.join("out/task.yaml")).unwrap();
-    assert!(task.starts_with("# Task of the job adapter (v0.1.x)\n"), "{task}");
-    assert!(task.contains("source: event.config.region        # an event field in v0.1"), "{task}");
-    assert!(task.contains("field: metadata.name        # the response's own field"), "{task}");
+    assert!(
+        task.starts_with("# Task of the job adapter (v0.1.x)\n"),
+        "{task}"
+    );
+    assert!(
+        task.contains("source: event.config.region        # an event field in v0.1"),
+        "{task}"
+    );
+    assert!(
+        task.contains("field: metadata.name        # the response's own field"),
+        "{task}"
+    );
     // Inside the manifest ref: camelCase Kubernetes keys stay, the template is rewritten.
     let job = std::fs::read_to_string(d.join("out/job.yaml")).unwrap();
-    for key in ["serviceAccountName: bootstrap", "restartPolicy: Never", "apiVersion: batch/v1"] {
+    for key in [
+        "serviceAccountName: bootstrap",
+        "restartPolicy: Never",
+        "apiVersion: batch/v1",
+    ] {
         assert!(job.contains(key), "{job}");
     }
     assert!(job.contains("owner: \"{{ .adapter.name }}\""), "{job}");
@@ -757,8 +1046,17 @@ fn comments_survive_and_manifest_keys_keep_their_spelling() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let legacy = std::fs::read_to_string(d.join("manifestwork.yaml")).unwrap();
     let mw = std::fs::read_to_string(d.join("out/manifestwork.yaml")).unwrap();
-    assert_eq!(mw, legacy.replace("{{ .metadata.name }}", "{{ .adapter.name }}"));
-    for key in ["manifestConfigs:", "resourceIdentifier:", "feedbackRules:", "jsonPaths:", "propagationPolicy:"] {
+    assert_eq!(
+        mw,
+        legacy.replace("{{ .metadata.name }}", "{{ .adapter.name }}")
+    );
+    for key in [
+        "manifestConfigs:",
+        "resourceIdentifier:",
+        "feedbackRules:",
+        "jsonPaths:",
+        "propagationPolicy:",
+    ] {
         assert!(mw.contains(key), "{mw}");
     }
     let task = std::fs::read_to_string(d.join("out/task.yaml")).unwrap();
@@ -773,14 +1071,30 @@ fn a_split_goes_to_stdout_as_a_stream_and_to_two_files_with_dash_o() {
     let out = run(&["config", "migrate", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stream = text(&out.stdout);
-    assert!(stream.starts_with("--- # adapter.yaml\n# Merged single-file adapter"), "{stream}");
-    assert!(stream.contains("--- # task-config.yaml\n# Merged single-file adapter"), "{stream}");
-    let out = run(&["config", "migrate", file.to_str().unwrap(), "-o", d.join("out").to_str().unwrap()]);
+    assert!(
+        stream.starts_with("--- # adapter.yaml\n# Merged single-file adapter"),
+        "{stream}"
+    );
+    assert!(
+        stream.contains("--- # task-config.yaml\n# Merged single-file adapter"),
+        "{stream}"
+    );
+    let out = run(&[
+        "config",
+        "migrate",
+        file.to_str().unwrap(),
+        "-o",
+        d.join("out").to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let a = std::fs::read_to_string(d.join("out/adapter.yaml")).unwrap();
     let t = std::fs::read_to_string(d.join("out/task-config.yaml")).unwrap();
     assert!(a.contains("clients:\n  hyperfleet_api:\n    base_url: http://api.example:8000   # ignored by the M binary\n"), "{a}");
-    assert!(t.contains("      source: id") || t.contains("    source: event.id                 # bare path"), "{t}");
+    assert!(
+        t.contains("      source: id")
+            || t.contains("    source: event.id                 # bare path"),
+        "{t}"
+    );
     // The written pair is what `validate` accepts.
     let v = run(&[
         "validate",
@@ -789,12 +1103,29 @@ fn a_split_goes_to_stdout_as_a_stream_and_to_two_files_with_dash_o() {
         "--task-config",
         d.join("out/task-config.yaml").to_str().unwrap(),
     ]);
-    assert!(text(&v.stdout).contains("0 error(s)"), "{}", text(&v.stdout));
+    assert!(
+        text(&v.stdout).contains("0 error(s)"),
+        "{}",
+        text(&v.stdout)
+    );
     // The input is left alone; -o DIR refuses to write over an input.
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), std::fs::read_to_string(fixtures().join("m-merged/legacy/adapter.yaml")).unwrap());
-    let over = run(&["config", "migrate", file.to_str().unwrap(), "-o", d.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        std::fs::read_to_string(fixtures().join("m-merged/legacy/adapter.yaml")).unwrap()
+    );
+    let over = run(&[
+        "config",
+        "migrate",
+        file.to_str().unwrap(),
+        "-o",
+        d.to_str().unwrap(),
+    ]);
     assert_eq!(over.status.code(), Some(1));
-    assert!(text(&over.stderr).contains("is an input file"), "{}", text(&over.stderr));
+    assert!(
+        text(&over.stderr).contains("is an input file"),
+        "{}",
+        text(&over.stderr)
+    );
 }
 
 #[test]
@@ -806,16 +1137,39 @@ fn diff_prints_a_unified_diff_and_writes_nothing() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let diff = text(&out.stdout);
     let name = file.display().to_string();
-    assert!(diff.starts_with(&format!("--- {name}\n+++ {name}\n@@ -1,")), "{diff}");
-    assert!(diff.contains("\n-apiVersion: hyperfleet.redhat.com/v1alpha1\n"), "{diff}");
-    assert!(diff.contains("\n-      grpcServerAddress: maestro-grpc:8090\n"), "{diff}");
-    assert!(diff.contains("\n+    grpc_server_address: maestro-grpc:8090\n"), "{diff}");
-    assert!(diff.contains("\n+adapter:\n   name: mw-adapter\n"), "{diff}");
-    assert!(diff.contains("\n-      retryBackoff: exponential   # never read\n"), "{diff}");
+    assert!(
+        diff.starts_with(&format!("--- {name}\n+++ {name}\n@@ -1,")),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n-apiVersion: hyperfleet.redhat.com/v1alpha1\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n-      grpcServerAddress: maestro-grpc:8090\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n+    grpc_server_address: maestro-grpc:8090\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n+adapter:\n   name: mw-adapter\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n-      retryBackoff: exponential   # never read\n"),
+        "{diff}"
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
     // A split task file is a new file: diffed against /dev/null.
     let dir = scratch("d-dump");
-    let out = run(&["config", "migrate", "--diff", dir.path().join("dump.yaml").to_str().unwrap()]);
+    let out = run(&[
+        "config",
+        "migrate",
+        "--diff",
+        dir.path().join("dump.yaml").to_str().unwrap(),
+    ]);
     let diff = text(&out.stdout);
     assert!(diff.contains("--- /dev/null\n+++ "), "{diff}");
     assert!(diff.contains("task-config.yaml\n@@ -0,0 +1,"), "{diff}");
@@ -837,43 +1191,102 @@ fn in_place_writes_back_and_keeps_a_backup() {
         task.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(std::fs::read_to_string(d.join("task.yaml.bak")).unwrap(), legacy);
-    assert_eq!(std::fs::read_to_string(d.join("job.yaml.bak")).unwrap(), job);
+    assert_eq!(
+        std::fs::read_to_string(d.join("task.yaml.bak")).unwrap(),
+        legacy
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("job.yaml.bak")).unwrap(),
+        job
+    );
     assert!(d.join("adapter.yaml.bak").is_file());
     let now = std::fs::read_to_string(&task).unwrap();
-    assert!(now.contains("post_actions:") && !now.contains("apiVersion: hyperfleet"), "{now}");
+    assert!(
+        now.contains("post_actions:") && !now.contains("apiVersion: hyperfleet"),
+        "{now}"
+    );
     assert!(text(&out.stderr).contains(&format!("backup {}", d.join("task.yaml.bak").display())));
     // The migrated pair loads; a second run has nothing to do and writes nothing.
-    let v = run(&["validate", "-c", adapter.to_str().unwrap(), "-t", task.to_str().unwrap()]);
-    assert!(text(&v.stdout).contains("0 error(s)"), "{}", text(&v.stdout));
-    let again = run(&["config", "migrate", "--in-place", adapter.to_str().unwrap(), "--task-config", task.to_str().unwrap()]);
+    let v = run(&[
+        "validate",
+        "-c",
+        adapter.to_str().unwrap(),
+        "-t",
+        task.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&v.stdout).contains("0 error(s)"),
+        "{}",
+        text(&v.stdout)
+    );
+    let again = run(&[
+        "config",
+        "migrate",
+        "--in-place",
+        adapter.to_str().unwrap(),
+        "--task-config",
+        task.to_str().unwrap(),
+    ]);
     assert!(again.status.success(), "{}", text(&again.stderr));
-    assert!(text(&again.stderr).contains("already in the current format; nothing to do"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("already in the current format; nothing to do"),
+        "{}",
+        text(&again.stderr)
+    );
     assert_eq!(std::fs::read_to_string(&task).unwrap(), now);
     // An existing backup is never overwritten.
     std::fs::write(&task, &legacy).unwrap();
-    let clash = run(&["config", "migrate", "--in-place", adapter.to_str().unwrap(), "--task-config", task.to_str().unwrap()]);
+    let clash = run(&[
+        "config",
+        "migrate",
+        "--in-place",
+        adapter.to_str().unwrap(),
+        "--task-config",
+        task.to_str().unwrap(),
+    ]);
     assert_eq!(clash.status.code(), Some(1));
-    assert!(text(&clash.stderr).contains("task.yaml.bak already exists"), "{}", text(&clash.stderr));
+    assert!(
+        text(&clash.stderr).contains("task.yaml.bak already exists"),
+        "{}",
+        text(&clash.stderr)
+    );
 }
 
 #[test]
 fn a_refusal_names_file_and_line_and_writes_nothing() {
     let dir = scratch("refuse-secret-source");
     let task = dir.path().join("task.yaml");
-    let out = run(&["config", "migrate", "--in-place", "--task-config", task.to_str().unwrap()]);
+    let out = run(&[
+        "config",
+        "migrate",
+        "--in-place",
+        "--task-config",
+        task.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
-        err.contains(&format!("Error: {}:10: spec.params[1].source: param source \"secret.fleet.api-token.token\"", task.display())),
+        err.contains(&format!(
+            "Error: {}:10: spec.params[1].source: param source \"secret.fleet.api-token.token\"",
+            task.display()
+        )),
         "{err}"
     );
     assert!(!dir.path().join("task.yaml.bak").exists());
     // A task file given as --task-config that is an adapter file is refused with the kind found.
     let adapter = fixtures().join("e-maestro/legacy/adapter.yaml");
-    let out = run(&["config", "migrate", "--task-config", adapter.to_str().unwrap()]);
+    let out = run(&[
+        "config",
+        "migrate",
+        "--task-config",
+        adapter.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("given as the task config file, but it is an AdapterConfig"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("given as the task config file, but it is an AdapterConfig"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -889,7 +1302,14 @@ fn serve_validate_and_config_dump_point_at_the_command_for_a_legacy_file() {
         let out = run(&args);
         assert_ne!(out.status.code(), Some(0), "{args:?}");
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-        assert!(all.contains("unsupported apiVersion \\\"hyperfleet.redhat.com/v1alpha1\\\"") || all.contains("unsupported apiVersion \"hyperfleet.redhat.com/v1alpha1\""), "{args:?}: {all}");
-        assert!(all.contains(&format!("adapter config migrate {a}")), "{args:?}: {all}");
+        assert!(
+            all.contains("unsupported apiVersion \\\"hyperfleet.redhat.com/v1alpha1\\\"")
+                || all.contains("unsupported apiVersion \"hyperfleet.redhat.com/v1alpha1\""),
+            "{args:?}: {all}"
+        );
+        assert!(
+            all.contains(&format!("adapter config migrate {a}")),
+            "{args:?}: {all}"
+        );
     }
 }

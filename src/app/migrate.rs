@@ -81,8 +81,7 @@ fn run_migrate(args: &MigrateArgs) -> Result<i32> {
     let mut inputs = Vec::new();
     let given = args.files.iter().map(|f| (f, Role::Any));
     for (path, role) in given.chain(args.task_config.iter().map(|t| (t, Role::Task))) {
-        let text = read_bounded(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text = read_bounded(path).with_context(|| format!("reading {}", path.display()))?;
         inputs.push(Input {
             path: path.clone(),
             text,
@@ -147,12 +146,7 @@ fn print_stdout(m: &Migration) -> Result<()> {
     Ok(())
 }
 
-fn write_dir(
-    m: &Migration,
-    dir: &Path,
-    inputs: &[Input],
-    err: &mut impl Write,
-) -> Result<()> {
+fn write_dir(m: &Migration, dir: &Path, inputs: &[Input], err: &mut impl Write) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let canon = |p: &Path| std::fs::canonicalize(p).ok();
     for o in &m.outputs {
@@ -167,7 +161,8 @@ fn write_dir(
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&target, &o.text).with_context(|| format!("writing {}", target.display()))?;
+        std::fs::write(&target, &o.text)
+            .with_context(|| format!("writing {}", target.display()))?;
         writeln!(err, "wrote {}", target.display())?;
     }
     Ok(())
@@ -200,7 +195,8 @@ fn write_in_place(m: &Migration, err: &mut impl Write) -> Result<()> {
                 .with_context(|| format!("writing {}", backup.display()))?;
             writeln!(err, "backup {}", backup.display())?;
         }
-        std::fs::write(&o.path, &o.text).with_context(|| format!("writing {}", o.path.display()))?;
+        std::fs::write(&o.path, &o.text)
+            .with_context(|| format!("writing {}", o.path.display()))?;
         writeln!(err, "wrote {}", o.path.display())?;
     }
     Ok(())

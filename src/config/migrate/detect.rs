@@ -34,7 +34,13 @@ pub(super) const API_VERSION: &str = "hyperfleet.redhat.com/v1alpha1";
 const TASK_KEYS: &[&str] = &["params", "preconditions", "resources", "post"];
 const M_KEYS: &[&str] = &["hyperfleetApi", "kubernetes"];
 /// camelCase keys that only a legacy file has (a hand-unwrapped file, shape H1).
-const H1_KEYS: &[&str] = &["debugConfig", "hyperfleetApi", "postActions", "apiCall", "byName"];
+const H1_KEYS: &[&str] = &[
+    "debugConfig",
+    "hyperfleetApi",
+    "postActions",
+    "apiCall",
+    "byName",
+];
 
 fn keys(node: &Node) -> Vec<&str> {
     match &node.kind {
@@ -82,9 +88,13 @@ pub(super) fn detect(root: &Node) -> Result<Shape, (usize, Refusal)> {
     }
     let has = |names: &[&str], ci: bool| {
         spec_keys.iter().any(|k| {
-            names
-                .iter()
-                .any(|n| if ci { n.eq_ignore_ascii_case(k) } else { n == k })
+            names.iter().any(|n| {
+                if ci {
+                    n.eq_ignore_ascii_case(k)
+                } else {
+                    n == k
+                }
+            })
         })
     };
     Ok(match kind {
@@ -119,7 +129,8 @@ fn hybrid_key(root: &Node) -> Option<String> {
         }
     }
     let top = keys(root);
-    if top.contains(&"hyperfleet_api") || (top.contains(&"kubernetes") && !top.contains(&"clients")) {
+    if top.contains(&"hyperfleet_api") || (top.contains(&"kubernetes") && !top.contains(&"clients"))
+    {
         return Some("hyperfleet_api".into());
     }
     walk(root, 0)
@@ -134,7 +145,8 @@ pub(super) fn documents(text: &str) -> Vec<(usize, usize)> {
     let mut has_content = false;
     for (i, l) in lines.iter().enumerate() {
         let n = i + 1;
-        let marker = |m: &str| l.starts_with(m) && l[3..].chars().next().is_none_or(char::is_whitespace);
+        let marker =
+            |m: &str| l.starts_with(m) && l[3..].chars().next().is_none_or(char::is_whitespace);
         if marker("---") {
             if has_content {
                 docs.push((start, n - 1));
@@ -169,7 +181,10 @@ mod tests {
     #[test]
     fn document_ranges() {
         assert_eq!(documents("a: 1\n"), vec![(1, 2)]);
-        assert_eq!(documents("# c\n---\na: 1\n---\nb: 2\n"), vec![(2, 3), (4, 6)]);
+        assert_eq!(
+            documents("# c\n---\na: 1\n---\nb: 2\n"),
+            vec![(2, 3), (4, 6)]
+        );
         assert_eq!(documents("a: 1\n...\n"), vec![(1, 2)]);
     }
 
@@ -177,16 +192,36 @@ mod tests {
     fn shapes() {
         let d = |t: &str| detect(&crate::yaml::parse(t).unwrap());
         let env = "apiVersion: hyperfleet.redhat.com/v1alpha1\nmetadata: {name: x}\n";
-        assert_eq!(d(&format!("{env}kind: AdapterTaskConfig\nspec: {{}}\n")), Ok(Shape::ETask));
-        assert_eq!(d(&format!("{env}kind: AdapterConfig\nspec: {{Clients: {{}}}}\n")), Ok(Shape::EAdapter));
-        assert_eq!(d(&format!("{env}kind: AdapterConfig\nspec: {{params: []}}\n")), Ok(Shape::Merged));
-        assert_eq!(d(&format!("{env}kind: Config\nspec: {{}}\n")), Ok(Shape::Dump));
-        assert!(matches!(d("apiVersion: v1\nkind: Namespace\n"), Err((1, Refusal::NotAConfig(_)))));
+        assert_eq!(
+            d(&format!("{env}kind: AdapterTaskConfig\nspec: {{}}\n")),
+            Ok(Shape::ETask)
+        );
+        assert_eq!(
+            d(&format!(
+                "{env}kind: AdapterConfig\nspec: {{Clients: {{}}}}\n"
+            )),
+            Ok(Shape::EAdapter)
+        );
+        assert_eq!(
+            d(&format!("{env}kind: AdapterConfig\nspec: {{params: []}}\n")),
+            Ok(Shape::Merged)
+        );
+        assert_eq!(
+            d(&format!("{env}kind: Config\nspec: {{}}\n")),
+            Ok(Shape::Dump)
+        );
+        assert!(matches!(
+            d("apiVersion: v1\nkind: Namespace\n"),
+            Err((1, Refusal::NotAConfig(_)))
+        ));
         assert!(matches!(
             d("apiVersion: hyperfleet.redhat.com/v2\nkind: AdapterConfig\n"),
             Err((1, Refusal::ApiVersion(_)))
         ));
         assert_eq!(d("adapter: {name: x}\nclients: {}\n"), Ok(Shape::Current));
-        assert!(matches!(d("clients:\n  hyperfleetApi: {}\n"), Err((_, Refusal::Hybrid(_)))));
+        assert!(matches!(
+            d("clients:\n  hyperfleetApi: {}\n"),
+            Err((_, Refusal::Hybrid(_)))
+        ));
     }
 }

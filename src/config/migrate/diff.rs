@@ -106,8 +106,16 @@ mod tests {
     #[test]
     fn hunks() {
         assert_eq!(unified("a", "b", "x\n", "x\n"), "");
-        let d = unified("a", "b", "1\n2\n3\n4\n5\n6\n7\n8\n9\n", "1\n2\n3\n4\nfive\n6\n7\n8\n9\n");
-        assert_eq!(d, "--- a\n+++ b\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
+        let d = unified(
+            "a",
+            "b",
+            "1\n2\n3\n4\n5\n6\n7\n8\n9\n",
+            "1\n2\n3\n4\nfive\n6\n7\n8\n9\n",
+        );
+        assert_eq!(
+            d,
+            "--- a\n+++ b\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
+        );
         let d = unified("/dev/null", "b", "", "x\ny\n");
         assert_eq!(d, "--- /dev/null\n+++ b\n@@ -0,0 +1,2 @@\n+x\n+y\n");
     }

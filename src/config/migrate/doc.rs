@@ -57,8 +57,13 @@ const M_CLIENTS: &[Row] = &[
 
 fn route(shape: Shape, key: &str) -> Route {
     let find = |rows: &'static [Row], ci: bool| {
-        rows.iter()
-            .find(|r| if ci { r.old.eq_ignore_ascii_case(key) } else { r.old == key })
+        rows.iter().find(|r| {
+            if ci {
+                r.old.eq_ignore_ascii_case(key)
+            } else {
+                r.old == key
+            }
+        })
     };
     let adapter_file = matches!(shape, Shape::EAdapter | Shape::Dump);
     let task_file = matches!(shape, Shape::ETask | Shape::Merged | Shape::Dump);
@@ -72,7 +77,9 @@ fn route(shape: Shape, key: &str) -> Route {
     if adapter_file && let Some(r) = find(tables::E_ADAPTER, true) {
         return Route::Adapter(r);
     }
-    if shape == Shape::Merged && let Some(r) = find(M_CLIENTS, false) {
+    if shape == Shape::Merged
+        && let Some(r) = find(M_CLIENTS, false)
+    {
         return Route::Client(r);
     }
     if let Some(r) = find(tables::TASK, false) {
@@ -99,7 +106,11 @@ fn metadata(node: Option<&Node>, lower: bool) -> Metadata {
             .iter()
             .filter_map(|(k, v)| {
                 let k = k.as_str()?;
-                let k = if lower { k.to_lowercase() } else { k.to_string() };
+                let k = if lower {
+                    k.to_lowercase()
+                } else {
+                    k.to_string()
+                };
                 Some((k, scalar_text(v).unwrap_or_default()))
             })
             .collect(),
@@ -115,7 +126,13 @@ fn metadata(node: Option<&Node>, lower: bool) -> Metadata {
 fn sanitize(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if let Some(f) = s.chars().next()
         && f.is_ascii_uppercase()
@@ -172,7 +189,8 @@ fn plan_names(spec: &Node) -> Names {
     let mut plan = |list: &[&str], pattern: bool| {
         let mut out: Vec<(String, String)> = Vec::new();
         for &old in list {
-            if !(builtin(old) || (pattern && !valid_name(old))) || out.iter().any(|(o, _)| o == old) {
+            if !(builtin(old) || (pattern && !valid_name(old))) || out.iter().any(|(o, _)| o == old)
+            {
                 continue;
             }
             let base = sanitize(old);
@@ -271,7 +289,9 @@ pub(super) fn convert<'a>(
     w.names = plan_names(spec);
     let user = |n: &str| names_of(spec, "params", None).contains(&n);
     w.rules = Rules {
-        namespace: (shape == Shape::Merged).then(|| md.namespace.clone()).flatten(),
+        namespace: (shape == Shape::Merged)
+            .then(|| md.namespace.clone())
+            .flatten(),
         labels: match shape {
             Shape::ETask => adapter_labels,
             _ => Some(md.labels.clone()),
@@ -312,7 +332,11 @@ pub(super) fn convert<'a>(
             }
             Route::Client(row) => {
                 if let Some(e) = w.entry(row, k, v, "spec")? {
-                    w.report(k.line, ChangeKind::Move, format!("spec.{key} -> clients.{}", row.new));
+                    w.report(
+                        k.line,
+                        ChangeKind::Move,
+                        format!("spec.{key} -> clients.{}", row.new),
+                    );
                     clients_out.push(e);
                     client_keys.push(k);
                 }
@@ -326,13 +350,19 @@ pub(super) fn convert<'a>(
             }
             Route::Inert(why) => {
                 if tables::PROPOSAL.contains(&key) {
-                    return Err(w.refuse(k.line, &join("spec", key), Refusal::Proposal(key.into())));
+                    return Err(w.refuse(
+                        k.line,
+                        &join("spec", key),
+                        Refusal::Proposal(key.into()),
+                    ));
                 }
                 w.drop_entry(k, &join("spec", key), why);
             }
         }
     }
-    if shape == Shape::Merged && let Some(base) = spec.get("hyperfleetApi").and_then(|a| a.get("baseUrl")) {
+    if shape == Shape::Merged
+        && let Some(base) = spec.get("hyperfleetApi").and_then(|a| a.get("baseUrl"))
+    {
         w.report(
             base.line,
             ChangeKind::Warn,
@@ -361,7 +391,15 @@ pub(super) fn convert<'a>(
             .name
             .clone()
             .ok_or_else(|| w.refuse(root.line, "metadata.name", Refusal::NoName))?;
-        let section = adapter_block(&mut w, src, &mut adapter_only, adapter_section, &name, spec, spec_indent)?;
+        let section = adapter_block(
+            &mut w,
+            src,
+            &mut adapter_only,
+            adapter_section,
+            &name,
+            spec,
+            spec_indent,
+        )?;
         let mut tree = vec![section];
         tree.extend(adapter_out);
         if !clients_out.is_empty() {
@@ -426,15 +464,27 @@ fn map_node(entries: Vec<(Node, Node)>, at: &Node) -> Node {
 fn metadata_report(w: &mut Walker<'_>, v: &Node, md: &Metadata, shape: Shape) {
     let line = v.line;
     if shape == Shape::ETask {
-        w.report(line, ChangeKind::Drop, "metadata.name of the task file: the current format has one name, in the adapter file");
+        w.report(
+            line,
+            ChangeKind::Drop,
+            "metadata.name of the task file: the current format has one name, in the adapter file",
+        );
     } else {
         w.report(line, ChangeKind::Move, "metadata.name -> adapter.name");
     }
     if !md.labels.is_empty() {
-        w.report(line, ChangeKind::Drop, "metadata.labels (no current equivalent; folded where templates or CEL read them)");
+        w.report(
+            line,
+            ChangeKind::Drop,
+            "metadata.labels (no current equivalent; folded where templates or CEL read them)",
+        );
     }
     if md.namespace.is_some() {
-        w.report(line, ChangeKind::Drop, "metadata.namespace (no current equivalent; folded where templates or CEL read it)");
+        w.report(
+            line,
+            ChangeKind::Drop,
+            "metadata.namespace (no current equivalent; folded where templates or CEL read it)",
+        );
     }
     if let NodeKind::Map(entries) = &v.kind {
         for (k, _) in entries {
@@ -479,10 +529,16 @@ fn adapter_block(
     };
     let Some((first, _)) = entries.first() else {
         w.edits.unsupported("spec.adapter is empty");
-        return Ok((key_like("adapter", k), map_node(vec![(key_like("name", k), string_like(name, k))], k)));
+        return Ok((
+            key_like("adapter", k),
+            map_node(vec![(key_like("name", k), string_like(name, k))], k),
+        ));
     };
     let pad = " ".repeat(src.key_indent(first).saturating_sub(spec_indent));
-    adapter_only.insert(src.extent(first).first, vec![format!("{pad}name: {name_text}")]);
+    adapter_only.insert(
+        src.extent(first).first,
+        vec![format!("{pad}name: {name_text}")],
+    );
     out.push((key_like("name", k), string_like(name, k)));
     for (ek, ev) in entries {
         let key = ek.as_str().unwrap_or_default();
@@ -496,7 +552,11 @@ fn adapter_block(
         }
         if let Some(ver) = &w.opts.set_version {
             w.edits.replace_string(src, ev, ver);
-            w.report(ev.line, ChangeKind::Rewrite, format!("{path}: set to {ver:?} (--set-version)"));
+            w.report(
+                ev.line,
+                ChangeKind::Rewrite,
+                format!("{path}: set to {ver:?} (--set-version)"),
+            );
             out.push((key_like("version", ek), string_like(ver, ev)));
             continue;
         }
@@ -506,7 +566,11 @@ fn adapter_block(
                 w.drop_entry(ek, &path, &format!("omitted: this binary would refuse it ({m}); the field is optional now (--set-version sets one)"));
             }
             _ => {
-                w.report(ek.line, ChangeKind::Move, format!("{path} -> adapter.version"));
+                w.report(
+                    ek.line,
+                    ChangeKind::Move,
+                    format!("{path} -> adapter.version"),
+                );
                 out.push((key_like("version", ek), ev.clone()));
             }
         }

@@ -315,7 +315,10 @@ impl Edits {
                     }
                 }
             }
-            None => self.unsupported(format!("line {}: value written in an unusual form", node.line)),
+            None => self.unsupported(format!(
+                "line {}: value written in an unusual form",
+                node.line
+            )),
         }
     }
 
@@ -325,7 +328,10 @@ impl Edits {
             Some(Token::Inline {
                 line, start, end, ..
             }) => self.replace(line, start, end, raw.to_string()),
-            _ => self.unsupported(format!("line {}: value written in an unusual form", node.line)),
+            _ => self.unsupported(format!(
+                "line {}: value written in an unusual form",
+                node.line
+            )),
         }
     }
 
@@ -372,10 +378,16 @@ impl Edits {
                 }
             }
         }
-        while out.first().is_some_and(|l| l.trim().is_empty() || l == "---") {
+        while out
+            .first()
+            .is_some_and(|l| l.trim().is_empty() || l == "---")
+        {
             out.remove(0);
         }
-        while out.last().is_some_and(|l| l.trim().is_empty() || l == "...") {
+        while out
+            .last()
+            .is_some_and(|l| l.trim().is_empty() || l == "...")
+        {
             out.pop();
         }
         let mut text = out.join("\n");

@@ -123,7 +123,7 @@ fn refused(file: &Path, line: usize, reason: Refusal) -> Refused {
         file: file.to_path_buf(),
         line,
         path: String::new(),
-        reason,
+        reason: Box::new(reason),
     }
 }
 
@@ -140,7 +140,13 @@ fn documents(inputs: &[Input], changes: &mut Vec<Change>) -> Result<Vec<Doc>, Re
                 .text
                 .split('\n')
                 .enumerate()
-                .map(|(j, l)| if (first..=last).contains(&(j + 1)) { l } else { "" })
+                .map(|(j, l)| {
+                    if (first..=last).contains(&(j + 1)) {
+                        l
+                    } else {
+                        ""
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             let root = yaml::parse(&masked)
@@ -152,7 +158,10 @@ fn documents(inputs: &[Input], changes: &mut Vec<Change>) -> Result<Vec<Doc>, Re
                         file: input.path.clone(),
                         line,
                         kind: ChangeKind::Drop,
-                        message: format!("document {} (kind {kind:?}) is not a configuration; left out", n + 1),
+                        message: format!(
+                            "document {} (kind {kind:?}) is not a configuration; left out",
+                            n + 1
+                        ),
                     });
                     continue;
                 }
@@ -197,10 +206,14 @@ pub fn migrate(
         }
         let input = &inputs[d.input];
         if input.role == Role::Task && !matches!(d.shape, Shape::ETask | Shape::Current) {
-            return Err(refused(&input.path, d.root.line, Refusal::WrongRole {
-                expected: "task config",
-                found: d.shape.describe().into(),
-            }));
+            return Err(refused(
+                &input.path,
+                d.root.line,
+                Refusal::WrongRole {
+                    expected: "task config",
+                    found: d.shape.describe().into(),
+                },
+            ));
         }
     }
     // Adapter-side documents first: the E task file's templates saw the adapter file's labels.
@@ -238,10 +251,21 @@ pub fn migrate(
             });
         }
         let mut walker = c.walker;
-        let dir = input.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = input
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let split = c.adapter.is_some() && c.task.is_some();
         if let Some(part) = c.adapter {
-            let text = finish(part, &d.src, d.range, &input.path, &mut walker, "adapter config")?;
+            let text = finish(
+                part,
+                &d.src,
+                d.range,
+                &input.path,
+                &mut walker,
+                "adapter config",
+            )?;
             m.outputs.push(Output {
                 role: OutputRole::Adapter,
                 path: input.path.clone(),
@@ -252,12 +276,27 @@ pub fn migrate(
             });
         }
         if let Some(part) = c.task {
-            let text = finish(part, &d.src, d.range, &input.path, &mut walker, "task config")?;
+            let text = finish(
+                part,
+                &d.src,
+                d.range,
+                &input.path,
+                &mut walker,
+                "task config",
+            )?;
             let taken = m.outputs.iter().any(|o| o.path == input.path);
             let (path, relative, original) = if split || taken {
-                (dir.join(SPLIT_TASK_NAME), PathBuf::from(SPLIT_TASK_NAME), None)
+                (
+                    dir.join(SPLIT_TASK_NAME),
+                    PathBuf::from(SPLIT_TASK_NAME),
+                    None,
+                )
             } else {
-                (input.path.clone(), file_name(&input.path), Some(input.text.clone()))
+                (
+                    input.path.clone(),
+                    file_name(&input.path),
+                    Some(input.text.clone()),
+                )
             };
             m.outputs.push(Output {
                 role: OutputRole::Task,
@@ -276,17 +315,24 @@ pub fn migrate(
     for role in [OutputRole::Adapter, OutputRole::Task] {
         let of_role: Vec<&Output> = m.outputs.iter().filter(|o| o.role == role).collect();
         if of_role.len() > 1 {
-            let what = if role == OutputRole::Adapter { "adapter config" } else { "task config" };
+            let what = if role == OutputRole::Adapter {
+                "adapter config"
+            } else {
+                "task config"
+            };
             return Err(refused(&of_role[1].source, 0, Refusal::TooMany(what)));
         }
     }
-    m.changes.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
+    m.changes
+        .sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
     m.changes.dedup();
     Ok(m)
 }
 
 fn file_name(p: &Path) -> PathBuf {
-    p.file_name().map(PathBuf::from).unwrap_or_else(|| p.to_path_buf())
+    p.file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| p.to_path_buf())
 }
 
 /// Renders a part's edits, checks the text means the converted tree (else re-serialises the
@@ -313,7 +359,11 @@ fn finish(
                 format!("{what}: comments and formatting not preserved ({why}); the converted configuration was re-serialised"),
             );
             if has_alias(src, range) {
-                w.report(range.0, ChangeKind::ExpandAlias, "anchors, aliases and merge keys expanded");
+                w.report(
+                    range.0,
+                    ChangeKind::ExpandAlias,
+                    "anchors, aliases and merge keys expanded",
+                );
             }
             yaml::to_yaml_string_indent(&want, 2)
         }
@@ -325,10 +375,14 @@ fn finish(
         yaml::decode_collecting::<TaskConfig>(&root).1
     };
     if let Some(e) = errs.into_iter().next() {
-        return Err(refused(file, 0, Refusal::OutputInvalid {
-            what,
-            message: format!("{}: {}", e.path, e.message),
-        }));
+        return Err(refused(
+            file,
+            0,
+            Refusal::OutputInvalid {
+                what,
+                message: format!("{}: {}", e.path, e.message),
+            },
+        ));
     }
     Ok(text)
 }
@@ -351,7 +405,11 @@ fn ref_file(
     m: &mut Migration,
 ) -> Result<(), Refused> {
     let rel = Path::new(&r.path);
-    if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
         w.report(
             r.line,
             ChangeKind::Warn,
@@ -359,14 +417,17 @@ fn ref_file(
         );
         return Ok(());
     }
-    if m.outputs.iter().any(|o| o.role == OutputRole::Ref && o.relative == rel) {
+    if m.outputs
+        .iter()
+        .any(|o| o.role == OutputRole::Ref && o.relative == rel)
+    {
         return Ok(());
     }
     let text = reader.read(dir, &r.path).map_err(|e| Refused {
         file: task.to_path_buf(),
         line: r.line,
         path: String::new(),
-        reason: Refusal::Ref(r.path.clone(), e.to_string()),
+        reason: Box::new(Refusal::Ref(r.path.clone(), e.to_string())),
     })?;
     let path = dir.join(rel);
     let src = Source::new(&text);
@@ -390,11 +451,19 @@ fn ref_file(
     let out = match rw.edits.render(&src, (1, src.len())) {
         Ok(t) if yaml::parse(&t).map(|n| n.to_json()).ok().as_ref() == Some(&want) => t,
         _ => {
-            rw.report(1, ChangeKind::Warn, "comments and formatting not preserved; re-serialised");
+            rw.report(
+                1,
+                ChangeKind::Warn,
+                "comments and formatting not preserved; re-serialised",
+            );
             yaml::to_yaml_string_indent(&want, 2)
         }
     };
-    let out = if out.trim() == text.trim() { text.clone() } else { out };
+    let out = if out.trim() == text.trim() {
+        text.clone()
+    } else {
+        out
+    };
     m.changes.extend(rw.changes);
     m.outputs.push(Output {
         role: OutputRole::Ref,
@@ -422,7 +491,13 @@ fn expand_merges(node: &Node) -> (Node, bool) {
                     n
                 })
                 .collect();
-            (Node { kind: NodeKind::Seq(items), ..node.clone() }, any)
+            (
+                Node {
+                    kind: NodeKind::Seq(items),
+                    ..node.clone()
+                },
+                any,
+            )
         }
         NodeKind::Map(entries) => {
             let mut any = false;
@@ -431,7 +506,9 @@ fn expand_merges(node: &Node) -> (Node, bool) {
             for (k, v) in entries {
                 let (v, e) = expand_merges(v);
                 any |= e;
-                if k.as_str() == Some("<<") && matches!(k.kind, NodeKind::Scalar { plain: true, .. }) {
+                if k.as_str() == Some("<<")
+                    && matches!(k.kind, NodeKind::Scalar { plain: true, .. })
+                {
                     any = true;
                     let sources = match &v.kind {
                         NodeKind::Seq(items) => items.clone(),
@@ -451,7 +528,13 @@ fn expand_merges(node: &Node) -> (Node, bool) {
                     out.push((k, v));
                 }
             }
-            (Node { kind: NodeKind::Map(out), ..node.clone() }, any)
+            (
+                Node {
+                    kind: NodeKind::Map(out),
+                    ..node.clone()
+                },
+                any,
+            )
         }
     }
 }

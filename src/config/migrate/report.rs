@@ -71,7 +71,7 @@ pub struct Refused {
     pub line: usize,
     /// The legacy key path, e.g. `spec.params[1].source` (empty for the file as a whole).
     pub path: String,
-    pub reason: Refusal,
+    pub reason: Box<Refusal>,
 }
 
 /// Why a file is refused (contract §5.12).
@@ -114,7 +114,9 @@ pub enum Refusal {
         "name {0:?} does not match ^[a-z][a-zA-Z0-9_]*$ (the legacy adapter refused it too, so nothing can be renamed safely)"
     )]
     InvalidResourceName(String),
-    #[error("keys {0:?} and {1:?} differ only in case (the legacy loader read one of them, unpredictably)")]
+    #[error(
+        "keys {0:?} and {1:?} differ only in case (the legacy loader read one of them, unpredictably)"
+    )]
     CaseCollision(String, String),
     #[error("given as the {expected} file, but it is {found}")]
     WrongRole {

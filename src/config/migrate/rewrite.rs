@@ -33,7 +33,9 @@ pub enum RewriteError {
     Metadata(String),
     #[error("`{0}` reads metadata.namespace, which only the merged single-file format had")]
     NoNamespace(String),
-    #[error("`{0}` reads a metadata label that the file does not define (or the adapter file was not given)")]
+    #[error(
+        "`{0}` reads a metadata label that the file does not define (or the adapter file was not given)"
+    )]
     NoLabel(String),
     #[error(
         "`{0}` must become config.adapter.name, but a user param called `config` hides the \
@@ -162,12 +164,13 @@ impl Rules {
                     continue;
                 }
             }
-            if inner[i..].starts_with("index") && bounded {
-                if let Some((used, text)) = self.index_ref(inner, i, root)? {
-                    out.push_str(&text);
-                    i += used;
-                    continue;
-                }
+            if inner[i..].starts_with("index")
+                && bounded
+                && let Some((used, text)) = self.index_ref(inner, i, root)?
+            {
+                out.push_str(&text);
+                i += used;
+                continue;
             }
             out.push(c);
             i += c.len_utf8();
@@ -354,9 +357,7 @@ impl Rules {
         let mut out = String::new();
         let mut rest = text;
         if !text.contains('{') {
-            return Ok(self
-                .path_head(text)?
-                .filter(|n| n != text));
+            return Ok(self.path_head(text)?.filter(|n| n != text));
         }
         while let Some(open) = rest.find('{') {
             out.push_str(&rest[..=open]);
@@ -396,9 +397,7 @@ impl Rules {
                 Err(RewriteError::Metadata(p.to_string()))
             };
         }
-        Ok(self
-            .renamed(head)
-            .map(|new| format!("{lead}{new}{tail}")))
+        Ok(self.renamed(head).map(|new| format!("{lead}{new}{tail}")))
     }
 }
 
@@ -463,7 +462,10 @@ mod tests {
         Rules {
             namespace: Some("fleet-system".into()),
             labels: Some(vec![("team".into(), "blue".into())]),
-            renames: vec![("get-cluster".into(), "get_cluster".into()), ("Old".into(), "old".into())],
+            renames: vec![
+                ("get-cluster".into(), "get_cluster".into()),
+                ("Old".into(), "old".into()),
+            ],
             ..Rules::default()
         }
     }
@@ -473,30 +475,72 @@ mod tests {
         let r = rules();
         let t = |s: &str| r.template(s).unwrap().unwrap_or_else(|| s.to_string());
         assert_eq!(t("{{ .metadata.name }}"), "{{ .adapter.name }}");
-        assert_eq!(t("x-{{ $.metadata.name | lower }}"), "x-{{ $.adapter.name | lower }}");
+        assert_eq!(
+            t("x-{{ $.metadata.name | lower }}"),
+            "x-{{ $.adapter.name | lower }}"
+        );
         assert_eq!(t("{{ .metadata.namespace }}"), "fleet-system");
-        assert_eq!(t("{{ .metadata.namespace | upper }}"), "{{ \"fleet-system\" | upper }}");
+        assert_eq!(
+            t("{{ .metadata.namespace | upper }}"),
+            "{{ \"fleet-system\" | upper }}"
+        );
         assert_eq!(t("{{ index .metadata.labels \"team\" }}"), "blue");
-        assert_eq!(t("{{ range .items }}{{ .metadata.name }}{{ end }}"), "{{ range .items }}{{ .metadata.name }}{{ end }}");
-        assert_eq!(t("{{ range .items }}{{ $.metadata.name }}{{ end }}{{ .metadata.name }}"), "{{ range .items }}{{ $.adapter.name }}{{ end }}{{ .adapter.name }}");
-        assert_eq!(t("{{ .Old.status }} {{ index . \"get-cluster\" }}"), "{{ .old.status }} {{ index . \"get_cluster\" }}");
-        assert_eq!(t("{{ $x.metadata.name }} {{ .clusterId }}"), "{{ $x.metadata.name }} {{ .clusterId }}");
-        assert_eq!(t("metadata: {{ \".metadata.name\" }}"), "metadata: {{ \".metadata.name\" }}");
-        assert!(matches!(r.template("{{ .eventMetadata.id }}"), Err(RewriteError::EventMetadata)));
-        assert!(matches!(r.template("{{ .metadata }}"), Err(RewriteError::Metadata(_))));
-        assert!(matches!(r.template("{{ index .metadata.labels \"nope\" }}"), Err(RewriteError::NoLabel(_))));
+        assert_eq!(
+            t("{{ range .items }}{{ .metadata.name }}{{ end }}"),
+            "{{ range .items }}{{ .metadata.name }}{{ end }}"
+        );
+        assert_eq!(
+            t("{{ range .items }}{{ $.metadata.name }}{{ end }}{{ .metadata.name }}"),
+            "{{ range .items }}{{ $.adapter.name }}{{ end }}{{ .adapter.name }}"
+        );
+        assert_eq!(
+            t("{{ .Old.status }} {{ index . \"get-cluster\" }}"),
+            "{{ .old.status }} {{ index . \"get_cluster\" }}"
+        );
+        assert_eq!(
+            t("{{ $x.metadata.name }} {{ .clusterId }}"),
+            "{{ $x.metadata.name }} {{ .clusterId }}"
+        );
+        assert_eq!(
+            t("metadata: {{ \".metadata.name\" }}"),
+            "metadata: {{ \".metadata.name\" }}"
+        );
+        assert!(matches!(
+            r.template("{{ .eventMetadata.id }}"),
+            Err(RewriteError::EventMetadata)
+        ));
+        assert!(matches!(
+            r.template("{{ .metadata }}"),
+            Err(RewriteError::Metadata(_))
+        ));
+        assert!(matches!(
+            r.template("{{ index .metadata.labels \"nope\" }}"),
+            Err(RewriteError::NoLabel(_))
+        ));
     }
 
     #[test]
     fn cel() {
         let r = rules();
         let c = |s: &str| r.cel(s).unwrap().unwrap_or_else(|| s.to_string());
-        assert_eq!(c("generation > 0 && metadata.name != \"\""), "generation > 0 && config.adapter.name != \"\"");
-        assert_eq!(c("resources.job.metadata.name == 'metadata.name'"), "resources.job.metadata.name == 'metadata.name'");
+        assert_eq!(
+            c("generation > 0 && metadata.name != \"\""),
+            "generation > 0 && config.adapter.name != \"\""
+        );
+        assert_eq!(
+            c("resources.job.metadata.name == 'metadata.name'"),
+            "resources.job.metadata.name == 'metadata.name'"
+        );
         assert_eq!(c("metadata.namespace"), "\"fleet-system\"");
         assert_eq!(c("metadata.labels.team"), "{\"team\": \"blue\"}.team");
-        assert_eq!(c("Old.x + items.map(m, m.Old)"), "old.x + items.map(m, m.Old)");
-        assert_eq!(c("items.map(metadata, metadata.name)"), "items.map(metadata, metadata.name)");
+        assert_eq!(
+            c("Old.x + items.map(m, m.Old)"),
+            "old.x + items.map(m, m.Old)"
+        );
+        assert_eq!(
+            c("items.map(metadata, metadata.name)"),
+            "items.map(metadata, metadata.name)"
+        );
         assert!(r.cel("metadata").is_err());
     }
 

@@ -85,10 +85,7 @@ const KUBE: &[Row] = &[
     r("qps", "qps", V::Float),
     r("burst", "burst", V::Int),
 ];
-const KEEPALIVE: &[Row] = &[
-    r("time", "time", V::Str),
-    r("timeout", "timeout", V::Str),
-];
+const KEEPALIVE: &[Row] = &[r("time", "time", V::Str), r("timeout", "timeout", V::Str)];
 const TLS: &[Row] = &[
     r("caFile", "ca_file", V::Str),
     r("certFile", "cert_file", V::Str),
@@ -105,7 +102,11 @@ const MAESTRO: &[Row] = &[
     r("sourceId", "source_id", V::Str),
     r("clientId", "client_id", V::Str),
     r("timeout", "timeout", V::DurationText),
-    r("serverHealthinessTimeout", "server_healthiness_timeout", V::DurationText),
+    r(
+        "serverHealthinessTimeout",
+        "server_healthiness_timeout",
+        V::DurationText,
+    ),
     r("retryAttempts", "retry_attempts", V::Int),
     r("insecure", "insecure", V::Bool),
     r("keepalive", "keepalive", V::Map(KEEPALIVE)),
@@ -139,10 +140,7 @@ pub(super) const M_API: &[Row] = &[
 pub(super) const M_KUBE: &[Row] = &[r("apiVersion", "api_version", V::Copy)];
 
 // §3.4: task keys (matched exactly).
-const HEADER: &[Row] = &[
-    r("name", "name", V::Copy),
-    r("value", "value", V::Template),
-];
+const HEADER: &[Row] = &[r("name", "name", V::Copy), r("value", "value", V::Template)];
 const API_CALL: &[Row] = &[
     r("method", "method", V::Copy),
     r("url", "url", V::Special(Sp::Url)),

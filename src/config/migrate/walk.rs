@@ -2,11 +2,11 @@
 //! converted, and the same decision is made twice — on the converted tree (what the output must
 //! mean) and as a text edit (what the output looks like).
 
+use super::Options;
 use super::edit::{Edits, Source};
 use super::report::{Change, ChangeKind, Refusal, Refused};
 use super::rewrite::{RewriteError, Rules};
 use super::tables::{self, Row, Sp, V};
-use super::Options;
 use crate::golang::{GoDuration, parse_bool};
 use crate::yaml::{Node, NodeKind};
 use serde_json::Value;
@@ -115,7 +115,7 @@ impl<'a> Walker<'a> {
             file: self.file.clone(),
             line,
             path: path.to_string(),
-            reason,
+            reason: Box::new(reason),
         }
     }
 
@@ -131,8 +131,10 @@ impl<'a> Walker<'a> {
     /// Deletes an entry from the text and reports why.
     pub(super) fn drop_entry(&mut self, key: &Node, path: &str, why: &str) {
         if !self.src.key_starts_line(key) {
-            self.edits
-                .unsupported(format!("line {}: {path} cannot be removed as text", key.line));
+            self.edits.unsupported(format!(
+                "line {}: {path} cannot be removed as text",
+                key.line
+            ));
         }
         let ext = self.src.extent(key);
         self.edits.delete(ext.first, ext.last);
@@ -201,7 +203,11 @@ impl<'a> Walker<'a> {
             } else {
                 ""
             };
-            self.report(k.line, ChangeKind::Rename, format!("{p} -> {}{how}", row.new));
+            self.report(
+                k.line,
+                ChangeKind::Rename,
+                format!("{p} -> {}{how}", row.new),
+            );
         }
         Ok(Some((key_like(row.new, k), value)))
     }
@@ -217,7 +223,8 @@ impl<'a> Walker<'a> {
     ) -> Result<(), Refused> {
         let key = k.as_str().unwrap_or_default();
         let p = join(path, key);
-        let proposal = tables::PROPOSAL.contains(&key) || (path.ends_with("post") && key == "params");
+        let proposal =
+            tables::PROPOSAL.contains(&key) || (path.ends_with("post") && key == "params");
         if proposal {
             return Err(self.refuse(k.line, &p, Refusal::Proposal(key.to_string())));
         }
@@ -225,7 +232,8 @@ impl<'a> Walker<'a> {
             || tables::GAINED_MEANING.contains(&key)
             || (tables::is_merged_api(rows) && key == "version");
         if !gained {
-            return Ok(self.drop_entry(k, &p, "inert (the legacy loader ignored it)"));
+            self.drop_entry(k, &p, "inert (the legacy loader ignored it)");
+            return Ok(());
         }
         let legacy_twin = rows
             .iter()
@@ -268,7 +276,13 @@ impl<'a> Walker<'a> {
         })
     }
 
-    fn value(&mut self, row: &Row, k: &Node, v: &Node, path: &str) -> Result<Option<Node>, Refused> {
+    fn value(
+        &mut self,
+        row: &Row,
+        k: &Node,
+        v: &Node,
+        path: &str,
+    ) -> Result<Option<Node>, Refused> {
         match row.v {
             V::Copy | V::Free => Ok(Some(v.clone())),
             V::Str if self.weak => Ok(Some(self.quote_text(v, path))),
@@ -312,7 +326,12 @@ impl<'a> Walker<'a> {
     }
 
     /// Template rewrites of every string and key of a free-form region (manifests, labels).
-    fn free_templates(&mut self, node: &Node, path: &str, build: Option<&str>) -> Result<Node, Refused> {
+    fn free_templates(
+        &mut self,
+        node: &Node,
+        path: &str,
+        build: Option<&str>,
+    ) -> Result<Node, Refused> {
         match &node.kind {
             NodeKind::Scalar { .. } => {
                 let f: fn(&Rules, &str) -> Result<Option<String>, RewriteError> = match build {
@@ -373,7 +392,11 @@ impl<'a> Walker<'a> {
             Sp::Namespace => {
                 if v.as_str() == Some("*") {
                     if self.opts.fix_star_namespace {
-                        self.drop_entry(k, path, "\"*\" never meant all namespaces (--fix-star-namespace)");
+                        self.drop_entry(
+                            k,
+                            path,
+                            "\"*\" never meant all namespaces (--fix-star-namespace)",
+                        );
                         return Ok(None);
                     }
                     self.report(
@@ -401,11 +424,15 @@ impl<'a> Walker<'a> {
 
     fn param_source(&mut self, v: &Node, path: &str) -> Result<Node, Refused> {
         let Value::String(s) = v.to_json() else {
-            return Err(self.refuse(v.line, path, Refusal::BadValue {
-                field: path.to_string(),
-                value: v.to_json().to_string(),
-                why: "a param source was a string in every legacy version".into(),
-            }));
+            return Err(self.refuse(
+                v.line,
+                path,
+                Refusal::BadValue {
+                    field: path.to_string(),
+                    value: v.to_json().to_string(),
+                    why: "a param source was a string in every legacy version".into(),
+                },
+            ));
         };
         if s.is_empty() {
             return Err(self.refuse(v.line, path, Refusal::NoSource));
@@ -440,7 +467,11 @@ impl<'a> Walker<'a> {
             return Ok(v.clone());
         };
         self.edits.replace_string(self.src, v, &new);
-        self.report(v.line, ChangeKind::RenameName, format!("{path}: {old:?} -> {new:?}"));
+        self.report(
+            v.line,
+            ChangeKind::RenameName,
+            format!("{path}: {old:?} -> {new:?}"),
+        );
         Ok(string_like(&new, v))
     }
 
@@ -463,7 +494,8 @@ impl<'a> Walker<'a> {
         let Some(url) = node.as_str().map(str::to_string) else {
             return Ok(node);
         };
-        let literal = !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("{{"));
+        let literal =
+            !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("{{"));
         let trimmed = url.trim_start_matches('/');
         if !self.merged || !literal || trimmed.starts_with("api/") || url.contains("{{ .config.") {
             return Ok(node);
@@ -471,7 +503,8 @@ impl<'a> Walker<'a> {
         let new = format!("{{{{ .config.clients.hyperfleet_api.base_url }}}}/{trimmed}");
         if node.line == v.line && node != *v {
             // Already rewritten once: the text edit would overlap.
-            self.edits.unsupported(format!("line {}: url rewritten twice", v.line));
+            self.edits
+                .unsupported(format!("line {}: url rewritten twice", v.line));
         } else {
             self.edits.replace_string(self.src, v, &new);
         }
@@ -492,7 +525,9 @@ impl<'a> Walker<'a> {
             let p = format!("{path}[{i}]");
             let mut c = self.map(item, tables::CONDITION, &p)?;
             let exists = item.get("operator").and_then(Node::as_str) == Some("exists");
-            if let (true, NodeKind::Map(entries), NodeKind::Map(src)) = (exists, &mut c.kind, &item.kind) {
+            if let (true, NodeKind::Map(entries), NodeKind::Map(src)) =
+                (exists, &mut c.kind, &item.kind)
+            {
                 for (k, _) in src {
                     if matches!(k.as_str(), Some("value" | "values")) {
                         let kp = join(&p, k.as_str().unwrap_or_default());
@@ -510,21 +545,20 @@ impl<'a> Walker<'a> {
     }
 
     fn manifest(&mut self, v: &Node, path: &str) -> Result<Node, Refused> {
-        if let NodeKind::Map(entries) = &v.kind {
-            if entries.len() == 1 {
-                let (k, r) = &entries[0];
-                match (k.as_str(), &r.kind) {
-                    (Some("ref"), NodeKind::Scalar { text, .. }) => {
-                        self.refs.push(RefRequest {
-                            path: text.clone(),
-                            build: false,
-                            line: r.line,
-                        });
-                        return Ok(v.clone());
-                    }
-                    (Some("refs"), NodeKind::Seq(items)) => return self.m0_refs(k, items, v, path),
-                    _ => {}
+        if let NodeKind::Map(entries) = &v.kind
+            && let [(k, r)] = entries.as_slice()
+        {
+            match (k.as_str(), &r.kind) {
+                (Some("ref"), NodeKind::Scalar { text, .. }) => {
+                    self.refs.push(RefRequest {
+                        path: text.clone(),
+                        build: false,
+                        line: r.line,
+                    });
+                    return Ok(v.clone());
                 }
+                (Some("refs"), NodeKind::Seq(items)) => return self.m0_refs(k, items, v, path),
+                _ => {}
             }
         }
         self.free_templates(v, path, None)
@@ -537,7 +571,8 @@ impl<'a> Walker<'a> {
         };
         let ext = self.src.extent(k);
         if !self.src.key_starts_line(k) {
-            self.edits.unsupported(format!("line {}: manifest.refs", k.line));
+            self.edits
+                .unsupported(format!("line {}: manifest.refs", k.line));
         }
         if ext.last > ext.key_line {
             self.edits.delete(ext.key_line + 1, ext.last);
@@ -570,7 +605,11 @@ impl<'a> Walker<'a> {
         };
         let mw_path = format!("{path}.transport.maestro.manifestWork");
         if item.get("manifest").is_some() {
-            self.drop_entry(&k, &mw_path, "the E2 ManifestWork is ignored when `manifest` is set (manifest won)");
+            self.drop_entry(
+                &k,
+                &mw_path,
+                "the E2 ManifestWork is ignored when `manifest` is set (manifest won)",
+            );
             return Ok(out);
         }
         let manifest = self.manifest(&v, &format!("{path}.manifest"))?;
@@ -580,12 +619,15 @@ impl<'a> Walker<'a> {
         };
         let (Some((first_key, _)), Some((tkey, _))) = (
             entries.first(),
-            entries.iter().find(|(k, _)| k.as_str() == Some("transport")),
+            entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some("transport")),
         ) else {
             return Ok(out);
         };
         if self.edits.touches(ext.first, ext.last) || !self.src.key_starts_line(&k) {
-            self.edits.unsupported(format!("line {}: manifestWork moved", k.line));
+            self.edits
+                .unsupported(format!("line {}: manifestWork moved", k.line));
         }
         let delta = self.src.key_indent(first_key) as isize - self.src.key_indent(&k) as isize;
         let mut lines = Vec::new();
@@ -599,10 +641,18 @@ impl<'a> Walker<'a> {
         }
         // After the transport entry: its last line, unless that line is the moved entry's own.
         let tend = self.src.extent(tkey).last;
-        let tend = if (ext.first..=ext.last).contains(&tend) { ext.first - 1 } else { tend };
+        let tend = if (ext.first..=ext.last).contains(&tend) {
+            ext.first - 1
+        } else {
+            tend
+        };
         self.edits.delete(ext.first, ext.last);
         self.edits.insert_after(tend, lines);
-        self.report(k.line, ChangeKind::Move, format!("{mw_path} -> {path}.manifest"));
+        self.report(
+            k.line,
+            ChangeKind::Move,
+            format!("{mw_path} -> {path}.manifest"),
+        );
         if let NodeKind::Map(entries) = &mut out.kind {
             let at = entries
                 .iter()
@@ -615,19 +665,34 @@ impl<'a> Walker<'a> {
 
     /// A plain scalar that YAML reads as a number, bool or null, written as its text.
     fn quote_text(&mut self, v: &Node, path: &str) -> Node {
-        let NodeKind::Scalar { text, plain: true, tag: None } = &v.kind else {
+        let NodeKind::Scalar {
+            text,
+            plain: true,
+            tag: None,
+        } = &v.kind
+        else {
             return v.clone();
         };
         if matches!(v.to_json(), Value::String(_)) {
             return v.clone();
         }
         self.edits.replace_string(self.src, v, text);
-        self.report(v.line, ChangeKind::Coerce, format!("{path}: {text} -> {text:?} (a string field)"));
+        self.report(
+            v.line,
+            ChangeKind::Coerce,
+            format!("{path}: {text} -> {text:?} (a string field)"),
+        );
         string_like(text, v)
     }
 
     /// Weak decoding of the E adapter file (§3.9).
-    fn coerce(&mut self, v_kind: V, k: &Node, v: &Node, path: &str) -> Result<Option<Node>, Refused> {
+    fn coerce(
+        &mut self,
+        v_kind: V,
+        k: &Node,
+        v: &Node,
+        path: &str,
+    ) -> Result<Option<Node>, Refused> {
         let json = v.to_json();
         let text = v.as_str().unwrap_or_default().to_string();
         let bad = |why: &str| Refusal::BadValue {
@@ -636,13 +701,25 @@ impl<'a> Walker<'a> {
             why: why.to_string(),
         };
         let new: Option<String> = match (v_kind, &json) {
-            (V::Bool, Value::Bool(_)) | (V::Int, Value::Number(_)) if json.is_i64() || json.is_boolean() => None,
+            (V::Bool, Value::Bool(_)) | (V::Int, Value::Number(_))
+                if json.is_i64() || json.is_boolean() =>
+            {
+                None
+            }
             (V::Bool, Value::String(s)) => match parse_bool(s) {
                 Some(b) => Some(b.to_string()),
-                None => return Err(self.refuse(v.line, path, bad("not a boolean Go's strconv.ParseBool accepts"))),
+                None => {
+                    return Err(self.refuse(
+                        v.line,
+                        path,
+                        bad("not a boolean Go's strconv.ParseBool accepts"),
+                    ));
+                }
             },
             (V::Bool, Value::Number(n)) => Some((n.as_f64() != Some(0.0)).to_string()),
-            (V::Int, Value::Number(n)) => Some((n.as_f64().unwrap_or(0.0).trunc() as i64).to_string()),
+            (V::Int, Value::Number(n)) => {
+                Some((n.as_f64().unwrap_or(0.0).trunc() as i64).to_string())
+            }
             (V::Int, Value::String(s)) => match s.trim().parse::<i64>() {
                 Ok(i) => Some(i.to_string()),
                 Err(_) => match s.trim().parse::<f64>() {
@@ -696,7 +773,11 @@ impl<'a> Walker<'a> {
             self.edits.replace_raw(self.src, v, &new);
             raw_like(&new, v)
         };
-        self.report(v.line, ChangeKind::Coerce, format!("{path}: {text:?} -> {new}"));
+        self.report(
+            v.line,
+            ChangeKind::Coerce,
+            format!("{path}: {text:?} -> {new}"),
+        );
         Ok(Some(node))
     }
 }
