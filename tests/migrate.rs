@@ -109,6 +109,7 @@ fn options(case: &Case) -> Options {
     Options {
         keep_inert: case.keep_inert,
         fix_star_namespace: false,
+        split: false,
         set_version: case.set_version.clone(),
         binary_version: case.binary_version.clone(),
     }
@@ -256,6 +257,81 @@ fn every_legacy_fixture_migrates_to_its_reference_and_dry_runs_the_same() {
 }
 
 #[test]
+fn migrating_current_files_changes_nothing() {
+    for (name, dir) in cases() {
+        let case = read_case(&dir);
+        if case.refuse.is_some() {
+            continue;
+        }
+        let reference = dir.join("reference");
+        let files = [
+            ("adapter-config.yaml", Role::Any),
+            ("task-config.yaml", Role::Task),
+        ];
+        let inputs: Vec<Input> = files
+            .iter()
+            .map(|(f, role)| Input {
+                path: reference.join(f),
+                text: std::fs::read_to_string(reference.join(f)).unwrap(),
+                role: *role,
+            })
+            .collect();
+        let m = migrate::migrate(&inputs, &options(&case), &FsRefs)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(m.outputs.len(), 2, "{name}");
+        for o in &m.outputs {
+            assert!(
+                !o.changed(),
+                "{name}: {} changed:\n{}",
+                o.path.display(),
+                o.text
+            );
+        }
+        assert!(
+            m.changes
+                .iter()
+                .all(|c| c.message.contains("nothing to do")),
+            "{name}: {:?}",
+            m.changes
+        );
+    }
+}
+
+#[test]
+fn task_keys_in_an_adapter_file_are_dropped_or_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("adapter.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: hyperfleet.redhat.com/v1alpha1\nkind: AdapterConfig\nmetadata:\n  name: a\nspec:\n  clients:\n    broker:\n      topic: t\n  params:\n    - name: clusterId\n      source: id\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = run(&["config", "migrate", f]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "adapter:\n  name: a\nclients:\n  broker:\n    topic: t\n"
+    );
+    assert!(
+        text(&out.stderr).contains(
+            "adapter.yaml:9: drop: spec.params: a task key in the adapter file was inert"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["config", "migrate", "--split", f]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stream = text(&out.stdout);
+    assert!(
+        stream.contains(
+            "--- # task-config.yaml\nparams:\n  - name: clusterId\n    source: event.id\n"
+        ),
+        "{stream}"
+    );
+}
+
+#[test]
 fn refusals_name_the_file_and_line() {
     let mut checked = 0;
     for (name, dir) in cases() {
@@ -300,7 +376,10 @@ fn refusals_name_the_file_and_line() {
 /// prose sections 3.6, 3.7, 3.11) → the fixtures that exercise them.
 const COVERAGE: &[(&str, &[&str])] = &[
     // §3.1
-    ("3.1 `apiVersion`", &["m-merged", "refuse-apiversion"]),
+    (
+        "3.1 `apiVersion`",
+        &["m-merged", "refuse-apiversion", "refuse-embedded"],
+    ),
     (
         "3.1 `kind`",
         &["m-merged", "e-kubernetes", "d-dump", "multi-doc"],

@@ -41,6 +41,10 @@ pub struct MigrateArgs {
     /// payload `when`, capture `default`, `lifecycle`, ...): behaviour will differ
     #[arg(long = "keep-inert")]
     pub keep_inert: bool,
+    /// Move task keys found in an adapter file (params, preconditions, resources, post: inert
+    /// there in v0.1.x) into a task file instead of dropping them
+    #[arg(long = "split")]
+    pub split: bool,
     /// Remove discovery.namespace: "*" (a literal namespace name in every version) instead of
     /// keeping it with a warning
     #[arg(long = "fix-star-namespace")]
@@ -91,6 +95,7 @@ fn run_migrate(args: &MigrateArgs) -> Result<i32> {
     let opts = Options {
         keep_inert: args.keep_inert,
         fix_star_namespace: args.fix_star_namespace,
+        split: args.split,
         set_version: args.set_version.clone(),
         binary_version: crate::version::VERSION.to_string(),
     };

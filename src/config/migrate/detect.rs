@@ -61,6 +61,9 @@ pub(super) fn detect(root: &Node) -> Result<Shape, (usize, Refusal)> {
     let kind = root.get("kind").and_then(Node::as_str);
     let spec = root.get("spec");
     if api.is_none() && kind.is_none() && !(spec.is_some() && root.get("metadata").is_some()) {
+        if let Some(line) = embedded(root) {
+            return Err((line, Refusal::Embedded));
+        }
         if let Some(k) = hybrid_key(root) {
             return Err((root.line, Refusal::Hybrid(k)));
         }
@@ -104,6 +107,29 @@ pub(super) fn detect(root: &Node) -> Result<Shape, (usize, Refusal)> {
         _ if has(TASK_KEYS, false) || has(M_KEYS, false) => Shape::Merged,
         _ => Shape::EAdapter,
     })
+}
+
+/// The line of a legacy configuration embedded in another document (a Helm values file, a
+/// ConfigMap): a nested mapping with the legacy `apiVersion`, or a string holding one.
+fn embedded(root: &Node) -> Option<usize> {
+    fn walk(n: &Node, depth: usize) -> Option<usize> {
+        if depth > crate::yaml::MAX_DEPTH {
+            return None;
+        }
+        match &n.kind {
+            NodeKind::Scalar { text, .. } => (depth > 0
+                && text.contains(&format!("apiVersion: {API_VERSION}")))
+            .then_some(n.line),
+            NodeKind::Seq(items) => items.iter().find_map(|i| walk(i, depth + 1)),
+            NodeKind::Map(e) => {
+                if depth > 0 && n.get("apiVersion").and_then(Node::as_str) == Some(API_VERSION) {
+                    return Some(n.line);
+                }
+                e.iter().find_map(|(_, v)| walk(v, depth + 1))
+            }
+        }
+    }
+    walk(root, 0)
 }
 
 /// A camelCase legacy key in a file without the envelope.

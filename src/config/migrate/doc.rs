@@ -55,7 +55,7 @@ const M_CLIENTS: &[Row] = &[
     },
 ];
 
-fn route(shape: Shape, key: &str) -> Route {
+fn route(shape: Shape, key: &str, split: bool) -> Route {
     let find = |rows: &'static [Row], ci: bool| {
         rows.iter().find(|r| {
             if ci {
@@ -66,7 +66,8 @@ fn route(shape: Shape, key: &str) -> Route {
         })
     };
     let adapter_file = matches!(shape, Shape::EAdapter | Shape::Dump);
-    let task_file = matches!(shape, Shape::ETask | Shape::Merged | Shape::Dump);
+    let task_file = matches!(shape, Shape::ETask | Shape::Merged | Shape::Dump)
+        || (shape == Shape::EAdapter && split);
     if key == "adapter" || (adapter_file && key.eq_ignore_ascii_case("adapter")) {
         return if shape == Shape::ETask {
             Route::Inert("inert in the task file (the legacy loader ignored it)")
@@ -86,7 +87,9 @@ fn route(shape: Shape, key: &str) -> Route {
         return if task_file {
             Route::Task(r)
         } else {
-            Route::Inert("a task key in the adapter file was inert (the legacy loader ignored it)")
+            Route::Inert(
+                "a task key in the adapter file was inert (the legacy loader ignored it; --split moves it to a task file)",
+            )
         };
     }
     Route::Inert("inert (the legacy loader ignored it)")
@@ -314,7 +317,7 @@ pub(super) fn convert<'a>(
     for (k, v) in children {
         let key = k.as_str().unwrap_or_default();
         let ext = src.extent(k);
-        match route(shape, key) {
+        match route(shape, key, w.opts.split) {
             Route::AdapterSection => {
                 adapter_section = Some((k, v));
                 task_only.delete(ext.first, ext.last);

@@ -38,6 +38,9 @@ pub struct Options {
     pub keep_inert: bool,
     /// Remove `discovery.namespace: "*"` instead of keeping it with a warning.
     pub fix_star_namespace: bool,
+    /// Move task keys found in an E adapter file (inert there) into a task file instead of
+    /// dropping them.
+    pub split: bool,
     /// Write this `adapter.version` instead of the legacy one.
     pub set_version: Option<String>,
     /// The running binary's version, for the compatibility check of `adapter.version`.
@@ -229,6 +232,21 @@ pub fn migrate(
                 line: 0,
                 kind: ChangeKind::Warn,
                 message: "already in the current format; nothing to do".into(),
+            });
+            let task_keys = ["params", "preconditions", "resources", "post"];
+            let task =
+                input.role == Role::Task || task_keys.iter().any(|k| d.root.get(k).is_some());
+            m.outputs.push(Output {
+                role: if task {
+                    OutputRole::Task
+                } else {
+                    OutputRole::Adapter
+                },
+                path: input.path.clone(),
+                relative: file_name(&input.path),
+                text: input.text.clone(),
+                original: Some(input.text.clone()),
+                source: input.path.clone(),
             });
             continue;
         }

@@ -136,6 +136,11 @@ pub enum Refusal {
          version; add the legacy envelope back or convert it by hand (see docs/migrating.md)"
     )]
     Hybrid(String),
+    #[error(
+        "a legacy configuration embedded in another file (Helm values or a ConfigMap) is not converted in place: \
+         copy it into a file of its own, run `adapter config migrate` on that, and put the result back"
+    )]
+    Embedded,
     #[error("input larger than {0} bytes")]
     TooLarge(usize),
 }
