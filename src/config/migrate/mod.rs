@@ -7,11 +7,15 @@
 //! Pure: the caller reads the files (and the `ref` files, through [`RefReader`]) and writes the
 //! outputs.
 
+mod coerce;
 mod detect;
 mod diff;
 mod doc;
 mod edit;
+mod merge;
+mod refs;
 mod report;
+mod resources;
 mod rewrite;
 mod tables;
 mod walk;
@@ -22,7 +26,7 @@ pub use report::{Change, ChangeKind, Refusal, Refused};
 pub use rewrite::RewriteError;
 
 use crate::config::{AdapterConfig, TaskConfig};
-use crate::yaml::{self, Node, NodeKind};
+use crate::yaml::{self, Node};
 use edit::Source;
 use std::path::{Path, PathBuf};
 use walk::Walker;
@@ -187,7 +191,7 @@ fn documents(inputs: &[Input], changes: &mut Vec<Change>) -> Result<Vec<Doc>, Re
                 input: i,
                 src,
                 range: (first, last),
-                root: expand_merges(&root).0,
+                root: merge::expand_merges(&root).0,
                 shape,
             });
         }
@@ -325,7 +329,7 @@ pub fn migrate(
                 source: input.path.clone(),
             });
             for r in std::mem::take(&mut walker.refs) {
-                ref_file(&r, &dir, &input.path, &mut walker, refs, &mut m)?;
+                refs::ref_file(&r, &dir, &input.path, &mut walker, refs, &mut m)?;
             }
         }
         m.changes.extend(walker.changes);
@@ -410,149 +414,4 @@ fn has_alias(src: &Source, range: (usize, usize)) -> bool {
         let l = src.line(n);
         l.contains(": *") || l.contains("- *") || l.contains("<<:")
     })
-}
-
-/// Converts a `manifest.ref` / `build_ref` file: template (and, for builds, CEL and field
-/// path) rewrites only; keys are never renamed.
-fn ref_file(
-    r: &walk::RefRequest,
-    dir: &Path,
-    task: &Path,
-    w: &mut Walker<'_>,
-    reader: &dyn RefReader,
-    m: &mut Migration,
-) -> Result<(), Refused> {
-    let rel = Path::new(&r.path);
-    if rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
-        w.report(
-            r.line,
-            ChangeKind::Warn,
-            format!("ref {:?} not followed (outside the task file's directory); check it for .metadata references", r.path),
-        );
-        return Ok(());
-    }
-    if m.outputs
-        .iter()
-        .any(|o| o.role == OutputRole::Ref && o.relative == rel)
-    {
-        return Ok(());
-    }
-    let text = reader.read(dir, &r.path).map_err(|e| Refused {
-        file: task.to_path_buf(),
-        line: r.line,
-        path: String::new(),
-        reason: Box::new(Refusal::Ref(r.path.clone(), e.to_string())),
-    })?;
-    let path = dir.join(rel);
-    let src = Source::new(&text);
-    let root = yaml::parse(&text).map_err(|e| refused(&path, e.line, Refusal::Syntax(e)))?;
-    let mut rw = Walker::new(&src, path.clone(), w.opts);
-    rw.rules = w.rules.clone();
-    let tree = rw.ref_content(&root, r.build)?;
-    for (n, line) in text.split('\n').enumerate() {
-        if let Some(c) = line.find('#')
-            && line[c..].contains("{{")
-            && (line[..c].trim().is_empty() || line[..c].ends_with(' '))
-        {
-            rw.report(
-                n + 1,
-                ChangeKind::Warn,
-                "a {{ }} inside a YAML comment: the current adapter renders the whole file as text, so this comment's template now runs (remove the braces)",
-            );
-        }
-    }
-    let want = tree.to_json();
-    let out = match rw.edits.render(&src, (1, src.len())) {
-        Ok(t) if yaml::parse(&t).map(|n| n.to_json()).ok().as_ref() == Some(&want) => t,
-        _ => {
-            rw.report(
-                1,
-                ChangeKind::Warn,
-                "comments and formatting not preserved; re-serialised",
-            );
-            yaml::to_yaml_string_indent(&want, 2)
-        }
-    };
-    let out = if out.trim() == text.trim() {
-        text.clone()
-    } else {
-        out
-    };
-    m.changes.extend(rw.changes);
-    m.outputs.push(Output {
-        role: OutputRole::Ref,
-        path,
-        relative: rel.to_path_buf(),
-        text: out,
-        original: Some(text),
-        source: task.to_path_buf(),
-    });
-    Ok(())
-}
-
-/// Expands YAML merge keys (`<<: *a`), which yaml.v3 resolved and the project's YAML reader
-/// keeps as a key; explicit keys win. Returns whether anything was expanded.
-fn expand_merges(node: &Node) -> (Node, bool) {
-    match &node.kind {
-        NodeKind::Scalar { .. } => (node.clone(), false),
-        NodeKind::Seq(items) => {
-            let mut any = false;
-            let items = items
-                .iter()
-                .map(|i| {
-                    let (n, e) = expand_merges(i);
-                    any |= e;
-                    n
-                })
-                .collect();
-            (
-                Node {
-                    kind: NodeKind::Seq(items),
-                    ..node.clone()
-                },
-                any,
-            )
-        }
-        NodeKind::Map(entries) => {
-            let mut any = false;
-            let mut out: Vec<(Node, Node)> = Vec::new();
-            let mut merged: Vec<(Node, Node)> = Vec::new();
-            for (k, v) in entries {
-                let (v, e) = expand_merges(v);
-                any |= e;
-                if k.as_str() == Some("<<")
-                    && matches!(k.kind, NodeKind::Scalar { plain: true, .. })
-                {
-                    any = true;
-                    let sources = match &v.kind {
-                        NodeKind::Seq(items) => items.clone(),
-                        _ => vec![v.clone()],
-                    };
-                    for s in sources {
-                        if let NodeKind::Map(se) = s.kind {
-                            merged.extend(se);
-                        }
-                    }
-                } else {
-                    out.push((k.clone(), v));
-                }
-            }
-            for (k, v) in merged {
-                if !out.iter().any(|(o, _)| o.as_str() == k.as_str()) {
-                    out.push((k, v));
-                }
-            }
-            (
-                Node {
-                    kind: NodeKind::Map(out),
-                    ..node.clone()
-                },
-                any,
-            )
-        }
-    }
 }

@@ -7,7 +7,6 @@ use super::edit::{Edits, Source};
 use super::report::{Change, ChangeKind, Refusal, Refused};
 use super::rewrite::{RewriteError, Rules};
 use super::tables::{self, Row, Sp, V};
-use crate::golang::{GoDuration, parse_bool};
 use crate::yaml::{Node, NodeKind};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -43,7 +42,7 @@ pub(super) struct Walker<'a> {
     pub(super) merged: bool,
     pub(super) refs: Vec<RefRequest>,
     resource_names: Vec<String>,
-    manifest_work: Option<(Node, Node)>,
+    pub(super) manifest_work: Option<(Node, Node)>,
 }
 
 pub(super) fn join(path: &str, key: &str) -> String {
@@ -81,7 +80,7 @@ pub(super) fn string_like(text: &str, at: &Node) -> Node {
 }
 
 /// A plain scalar (a typed value such as `true` or `4`) at `at`'s position.
-fn raw_like(text: &str, at: &Node) -> Node {
+pub(super) fn raw_like(text: &str, at: &Node) -> Node {
     key_like(text, at)
 }
 
@@ -141,7 +140,7 @@ impl<'a> Walker<'a> {
         self.report(key.line, ChangeKind::Drop, format!("{path}: {why}"));
     }
 
-    fn rewrite_err(&self, node: &Node, path: &str, e: RewriteError) -> Refused {
+    pub(super) fn rewrite_err(&self, node: &Node, path: &str, e: RewriteError) -> Refused {
         self.refuse(node.line, path, Refusal::Rewrite(e))
     }
 
@@ -301,7 +300,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Rewrites one string value with `f`, in the tree and in the text.
-    fn text(
+    pub(super) fn text(
         &mut self,
         v: &Node,
         path: &str,
@@ -326,7 +325,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Template rewrites of every string and key of a free-form region (manifests, labels).
-    fn free_templates(
+    pub(super) fn free_templates(
         &mut self,
         node: &Node,
         path: &str,
@@ -543,243 +542,6 @@ impl<'a> Walker<'a> {
             ..v.clone()
         })
     }
-
-    fn manifest(&mut self, v: &Node, path: &str) -> Result<Node, Refused> {
-        if let NodeKind::Map(entries) = &v.kind
-            && let [(k, r)] = entries.as_slice()
-        {
-            match (k.as_str(), &r.kind) {
-                (Some("ref"), NodeKind::Scalar { text, .. }) => {
-                    self.refs.push(RefRequest {
-                        path: text.clone(),
-                        build: false,
-                        line: r.line,
-                    });
-                    return Ok(v.clone());
-                }
-                (Some("refs"), NodeKind::Seq(items)) => return self.m0_refs(k, items, v, path),
-                _ => {}
-            }
-        }
-        self.free_templates(v, path, None)
-    }
-
-    /// M0 `manifest.refs`: only the first file was ever applied.
-    fn m0_refs(&mut self, k: &Node, items: &[Node], v: &Node, path: &str) -> Result<Node, Refused> {
-        let Some(first) = items.first().and_then(Node::as_str) else {
-            return Ok(v.clone());
-        };
-        let ext = self.src.extent(k);
-        if !self.src.key_starts_line(k) {
-            self.edits
-                .unsupported(format!("line {}: manifest.refs", k.line));
-        }
-        if ext.last > ext.key_line {
-            self.edits.delete(ext.key_line + 1, ext.last);
-        }
-        let pad = " ".repeat(self.src.key_indent(k));
-        let line = self.src.line(ext.key_line).len();
-        let new = format!("{pad}ref: {}", crate::yaml::inline_string(first));
-        self.edits.replace(ext.key_line, 0, line, new);
-        let others: Vec<&str> = items.iter().skip(1).filter_map(Node::as_str).collect();
-        self.report(
-            k.line,
-            ChangeKind::Move,
-            format!("{path}.refs -> {path}.ref: {first:?} (only the first file was ever applied; not applied: {others:?})"),
-        );
-        self.refs.push(RefRequest {
-            path: first.to_string(),
-            build: false,
-            line: k.line,
-        });
-        Ok(Node {
-            kind: NodeKind::Map(vec![(key_like("ref", k), string_like(first, &items[0]))]),
-            ..v.clone()
-        })
-    }
-
-    /// E2: `transport.maestro.manifestWork` is the ManifestWork when `manifest` is absent.
-    fn finish_resource(&mut self, item: &Node, mut out: Node, path: &str) -> Result<Node, Refused> {
-        let Some((k, v)) = self.manifest_work.take() else {
-            return Ok(out);
-        };
-        let mw_path = format!("{path}.transport.maestro.manifestWork");
-        if item.get("manifest").is_some() {
-            self.drop_entry(
-                &k,
-                &mw_path,
-                "the E2 ManifestWork is ignored when `manifest` is set (manifest won)",
-            );
-            return Ok(out);
-        }
-        let manifest = self.manifest(&v, &format!("{path}.manifest"))?;
-        let ext = self.src.extent(&k);
-        let NodeKind::Map(entries) = &item.kind else {
-            return Ok(out);
-        };
-        let (Some((first_key, _)), Some((tkey, _))) = (
-            entries.first(),
-            entries
-                .iter()
-                .find(|(k, _)| k.as_str() == Some("transport")),
-        ) else {
-            return Ok(out);
-        };
-        if self.edits.touches(ext.first, ext.last) || !self.src.key_starts_line(&k) {
-            self.edits
-                .unsupported(format!("line {}: manifestWork moved", k.line));
-        }
-        let delta = self.src.key_indent(first_key) as isize - self.src.key_indent(&k) as isize;
-        let mut lines = Vec::new();
-        for n in ext.key_line..=ext.last {
-            let mut text = self.src.line(n).to_string();
-            if n == ext.key_line {
-                let b = self.src.byte_of(k.line, k.col).unwrap_or(0);
-                text.replace_range(b..b + "manifestWork".len(), "manifest");
-            }
-            lines.push(shift_line(&text, delta));
-        }
-        // After the transport entry: its last line, unless that line is the moved entry's own.
-        let tend = self.src.extent(tkey).last;
-        let tend = if (ext.first..=ext.last).contains(&tend) {
-            ext.first - 1
-        } else {
-            tend
-        };
-        self.edits.delete(ext.first, ext.last);
-        self.edits.insert_after(tend, lines);
-        self.report(
-            k.line,
-            ChangeKind::Move,
-            format!("{mw_path} -> {path}.manifest"),
-        );
-        if let NodeKind::Map(entries) = &mut out.kind {
-            let at = entries
-                .iter()
-                .position(|(k, _)| k.as_str() == Some("transport"))
-                .map_or(entries.len(), |i| i + 1);
-            entries.insert(at, (key_like("manifest", &k), manifest));
-        }
-        Ok(out)
-    }
-
-    /// A plain scalar that YAML reads as a number, bool or null, written as its text.
-    fn quote_text(&mut self, v: &Node, path: &str) -> Node {
-        let NodeKind::Scalar {
-            text,
-            plain: true,
-            tag: None,
-        } = &v.kind
-        else {
-            return v.clone();
-        };
-        if matches!(v.to_json(), Value::String(_)) {
-            return v.clone();
-        }
-        self.edits.replace_string(self.src, v, text);
-        self.report(
-            v.line,
-            ChangeKind::Coerce,
-            format!("{path}: {text} -> {text:?} (a string field)"),
-        );
-        string_like(text, v)
-    }
-
-    /// Weak decoding of the E adapter file (§3.9).
-    fn coerce(
-        &mut self,
-        v_kind: V,
-        k: &Node,
-        v: &Node,
-        path: &str,
-    ) -> Result<Option<Node>, Refused> {
-        let json = v.to_json();
-        let text = v.as_str().unwrap_or_default().to_string();
-        let bad = |why: &str| Refusal::BadValue {
-            field: path.to_string(),
-            value: text.clone(),
-            why: why.to_string(),
-        };
-        let new: Option<String> = match (v_kind, &json) {
-            (V::Bool, Value::Bool(_)) | (V::Int, Value::Number(_))
-                if json.is_i64() || json.is_boolean() =>
-            {
-                None
-            }
-            (V::Bool, Value::String(s)) => match parse_bool(s) {
-                Some(b) => Some(b.to_string()),
-                None => {
-                    return Err(self.refuse(
-                        v.line,
-                        path,
-                        bad("not a boolean Go's strconv.ParseBool accepts"),
-                    ));
-                }
-            },
-            (V::Bool, Value::Number(n)) => Some((n.as_f64() != Some(0.0)).to_string()),
-            (V::Int, Value::Number(n)) => {
-                Some((n.as_f64().unwrap_or(0.0).trunc() as i64).to_string())
-            }
-            (V::Int, Value::String(s)) => match s.trim().parse::<i64>() {
-                Ok(i) => Some(i.to_string()),
-                Err(_) => match s.trim().parse::<f64>() {
-                    Ok(f) => Some((f.trunc() as i64).to_string()),
-                    Err(_) => return Err(self.refuse(v.line, path, bad("not an integer"))),
-                },
-            },
-            (V::Int, Value::Bool(b)) => Some(if *b { "1" } else { "0" }.to_string()),
-            (V::Float, Value::Number(_)) => None,
-            (V::Float, Value::String(s)) => match s.trim().parse::<f64>() {
-                Ok(_) => Some(s.trim().to_string()),
-                Err(_) => return Err(self.refuse(v.line, path, bad("not a number"))),
-            },
-            (V::Duration, Value::String(s)) => match GoDuration::parse(s) {
-                Ok(_) => None,
-                Err(e) => return Err(self.refuse(v.line, path, bad(&e.to_string()))),
-            },
-            (V::Duration, Value::Number(n)) if n.is_i64() => {
-                let n = n.as_i64().unwrap_or(0);
-                if n == 0 {
-                    self.drop_entry(k, path, "0 is the default");
-                    return Ok(None);
-                }
-                self.report(
-                    v.line,
-                    ChangeKind::Warn,
-                    format!("{path}: a bare number was nanoseconds in the legacy loader; written as {n}ns (probably not what was meant)"),
-                );
-                Some(format!("{n}ns"))
-            }
-            (V::DurationText, Value::String(_) | Value::Number(_)) => {
-                let t = match &json {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                if let Err(e) = GoDuration::parse(&t) {
-                    return Err(self.refuse(v.line, path, bad(&e.to_string())));
-                }
-                (!matches!(json, Value::String(_))).then_some(t)
-            }
-            (_, Value::Null) => None,
-            _ => return Err(self.refuse(v.line, path, bad("wrong type"))),
-        };
-        let Some(new) = new else {
-            return Ok(Some(v.clone()));
-        };
-        let node = if matches!(v_kind, V::Duration | V::DurationText) {
-            self.edits.replace_string(self.src, v, &new);
-            string_like(&new, v)
-        } else {
-            self.edits.replace_raw(self.src, v, &new);
-            raw_like(&new, v)
-        };
-        self.report(
-            v.line,
-            ChangeKind::Coerce,
-            format!("{path}: {text:?} -> {new}"),
-        );
-        Ok(Some(node))
-    }
 }
 
 /// Which names a rename applies to.
@@ -789,12 +551,4 @@ enum Kind {
     Precondition,
     PostAction,
     Capture,
-}
-
-fn shift_line(line: &str, delta: isize) -> String {
-    if delta >= 0 || line.trim().is_empty() {
-        return format!("{}{line}", " ".repeat(delta.max(0) as usize));
-    }
-    let have = line.len() - line.trim_start_matches(' ').len();
-    line[have.min(delta.unsigned_abs())..].to_string()
 }
