@@ -1170,8 +1170,7 @@ fn a_split_goes_to_stdout_as_a_stream_and_to_two_files_with_dash_o() {
     let t = std::fs::read_to_string(d.join("out/task-config.yaml")).unwrap();
     assert!(a.contains("clients:\n  hyperfleet_api:\n    base_url: http://api.example:8000   # ignored by the M binary\n"), "{a}");
     assert!(
-        t.contains("      source: id")
-            || t.contains("    source: event.id                 # bare path"),
+        t.contains("    source: event.id                 # bare path: event field \"id\"\n"),
         "{t}"
     );
     // The written pair is what `validate` accepts.
