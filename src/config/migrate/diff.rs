@@ -2,7 +2,7 @@
 //! printed in hunks with three lines of context.
 
 /// Above this many line pairs the diff is one hunk replacing everything (bounded work).
-const MAX_PAIRS: usize = 16_000_000;
+const MAX_PAIRS: usize = 4_000_000;
 const CONTEXT: usize = 3;
 
 #[derive(Clone, Copy, PartialEq)]
