@@ -257,7 +257,7 @@ fn legacy_envelope_configs_are_rejected_with_a_conversion_hint() {
         "{err}"
     );
     assert!(
-        err.contains("hyperfleetApi.baseUrl -> hyperfleet_api.base_url"),
+        err.contains(&format!("adapter config migrate {}", a.display())),
         "{err}"
     );
 }

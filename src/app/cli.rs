@@ -27,6 +27,9 @@ pub enum Command {
     Publish(PublishArgs),
     /// Print the version, commit and build date
     Version,
+    /// Config tools: `config migrate` converts legacy config files to the current format
+    #[command(subcommand)]
+    Config(super::migrate::ConfigCommand),
 }
 
 #[derive(Debug, Args)]

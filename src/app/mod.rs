@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod migrate;
 pub mod publish;
 pub mod run;
 mod wiring;

@@ -1,5 +1,5 @@
 //! Loading both config files: read, parse with positions, reject the legacy envelope with a
-//! conversion hint, decode strictly (every unknown key reported), layer env and flags, load
+//! pointer at `adapter config migrate`, decode strictly (every unknown key reported), layer env and flags, load
 //! file references, validate and compile. [`load_report`] returns every problem found;
 //! [`load`] fails on the first stage that has errors, with that stage's wording.
 
@@ -177,7 +177,8 @@ fn read_and_parse(path: &Path, what: &str, report: &mut Report) -> Option<Node> 
     }
 }
 
-/// Rejects the pre-0.2.0 `apiVersion/kind/metadata/spec` envelope with a conversion hint.
+/// Rejects the pre-0.2.0 `apiVersion/kind/metadata/spec` envelope, naming the command that
+/// converts it.
 fn legacy_envelope(root: &Node, path: &Path, what: &str) -> Option<Problem> {
     let has = |k: &str| root.get(k).is_some();
     if !(has("apiVersion") || (has("kind") && has("spec")) || (has("spec") && has("metadata"))) {
@@ -185,9 +186,9 @@ fn legacy_envelope(root: &Node, path: &Path, what: &str) -> Option<Problem> {
     }
     let hint = format!(
         "the apiVersion/kind/metadata/spec envelope was replaced in v0.2.0 by flat snake_case YAML: \
-         move the keys under spec: to the top level of the {what} file, drop apiVersion/kind/metadata, \
-         and rename camelCase keys to snake_case (e.g. hyperfleetApi.baseUrl -> hyperfleet_api.base_url, \
-         subscriptionId -> subscription_id)"
+         convert the {what} file with `adapter config migrate {}` (it keeps comments and reports every change; \
+         see docs/migrating.md)",
+        path.display()
     );
     let msg = match root.get("apiVersion").and_then(Node::as_str) {
         Some(v) => format!("unsupported apiVersion {v:?}: {hint}"),

@@ -8,6 +8,7 @@ pub mod compiled;
 pub mod env;
 pub mod layering;
 pub mod load;
+pub mod migrate;
 pub mod problem;
 pub mod refs;
 pub mod task;

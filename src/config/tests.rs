@@ -240,18 +240,19 @@ fn legacy_envelope_is_rejected_with_a_hint() {
     let env = MapEnv::default();
     let t = f.write("t.yaml", "params: []\n");
     let a = f.write("a.yaml", "apiVersion: hyperfleet.redhat.com/v1alpha1\nkind: AdapterConfig\nmetadata:\n  name: x\nspec:\n  adapter:\n    version: 0.1.0\n");
-    let e = load(&opts(a, t, &env, &[])).unwrap_err();
+    let e = load(&opts(a.clone(), t, &env, &[])).unwrap_err();
     let s = e.to_string();
     assert!(
         s.contains("unsupported apiVersion \"hyperfleet.redhat.com/v1alpha1\""),
         "{s}"
     );
     assert!(
-        s.contains("move the keys under spec: to the top level"),
+        s.contains(&format!("adapter config migrate {}", a.display())),
         "{s}"
     );
     let errors = task_errors("kind: AdapterTaskConfig\nspec:\n  params: []\n");
     assert!(has(&errors, "unsupported config format"), "{errors:?}");
+    assert!(has(&errors, "adapter config migrate "), "{errors:?}");
 }
 
 #[test]

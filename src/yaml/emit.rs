@@ -12,6 +12,20 @@ pub fn to_yaml_string(value: &Value) -> String {
     to_yaml_string_indent(value, 4)
 }
 
+/// How one string is written as a single-line scalar: plain when it reads back as the same
+/// string, else single- or double-quoted (never a block scalar).
+pub fn inline_string(s: &str) -> String {
+    if resolve_plain(s) == Value::String(s.to_string()) && !s.contains('\n') && plain_allowed(s) {
+        return s.to_string();
+    }
+    double_quoted(s)
+}
+
+/// A string as a double-quoted scalar.
+pub fn double_quoted_string(s: &str) -> String {
+    double_quoted(s)
+}
+
 /// Emits `value` with the given indentation width.
 pub fn to_yaml_string_indent(value: &Value, indent: usize) -> String {
     let mut out = String::new();

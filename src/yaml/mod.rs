@@ -10,7 +10,7 @@ mod resolve;
 mod value;
 
 pub use de::{DeError, decode, decode_collecting};
-pub use emit::{to_yaml_string, to_yaml_string_indent};
+pub use emit::{double_quoted_string, inline_string, to_yaml_string, to_yaml_string_indent};
 pub use limits::{MAX_ALIAS_BYTES, MAX_DEPTH};
 pub use resolve::resolve_plain;
 pub use value::parse_value;
