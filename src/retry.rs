@@ -30,6 +30,9 @@ pub enum Backoff {
 pub struct UnknownBackoff(pub String);
 
 impl Backoff {
+    /// The names [`Backoff::parse`] accepts (the config schema lists them).
+    pub const NAMES: &[&str] = &["exponential", "linear", "constant"];
+
     /// `exponential`, `linear` or `constant`.
     pub fn parse(s: &str) -> Result<Self, UnknownBackoff> {
         match s {
