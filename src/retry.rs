@@ -250,6 +250,16 @@ mod tests {
     use super::*;
     use tokio::time::Instant;
 
+    #[test]
+    fn every_backoff_name_parses_and_nothing_else_does() {
+        for name in Backoff::NAMES {
+            assert!(Backoff::parse(name).is_ok(), "{name}");
+        }
+        for other in ["", "Exponential", "fibonacci"] {
+            assert!(Backoff::parse(other).is_err(), "{other}");
+        }
+    }
+
     impl Policy {
         fn without_retry_after(self) -> Policy {
             Policy {
