@@ -77,9 +77,16 @@ fn the_schema_command_prints_the_generator_output() {
         assert_eq!(stdout(&out), render(file), "schema {}", file.name());
     }
     let out = adapter(&["schema", "adaptor"], &[]);
-    assert_eq!(out.status.code(), Some(1), "an unknown file is a usage error");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unknown file is a usage error"
+    );
     let err = kit::cli::stderr(&out);
-    assert!(err.contains("[possible values: adapter, task, broker]"), "{err}");
+    assert!(
+        err.contains("[possible values: adapter, task, broker]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -149,7 +156,10 @@ fn project_examples_validate_and_name_their_schema() {
             adapters.push(path);
         }
     }
-    assert!(adapters.len() >= 2 && tasks.len() >= 3, "{adapters:?} {tasks:?}");
+    assert!(
+        adapters.len() >= 2 && tasks.len() >= 3,
+        "{adapters:?} {tasks:?}"
+    );
     for (file, paths) in [(ConfigFile::Adapter, &adapters), (ConfigFile::Task, &tasks)] {
         let v = validator(file);
         for path in paths {
@@ -373,12 +383,24 @@ fn task_schema_and_loader_agree() {
         (param("source: {expression: \"\"}"), false),
         (param("source: {expression: 1}"), false),
         (param("source: {api_call: {method: GET, url: /x}}"), true),
-        (param("source: {api_call: {method: GET, url: /x, retry_attempts: 2}}"), true),
+        (
+            param("source: {api_call: {method: GET, url: /x, retry_attempts: 2}}"),
+            true,
+        ),
         (param("source: {api_call: {method: get, url: /x}}"), false),
         (param("source: {api_call: {method: GET}}"), false),
-        (param("source: {api_call: {method: GET, url: /x, verb: 1}}"), false),
-        (param("source: {api_call: {method: GET, url: /x, headers: [{name: a, value: 1}]}}"), false),
-        (param("source: {api_call: {method: GET, url: /x}, expression: x}"), false),
+        (
+            param("source: {api_call: {method: GET, url: /x, verb: 1}}"),
+            false,
+        ),
+        (
+            param("source: {api_call: {method: GET, url: /x, headers: [{name: a, value: 1}]}}"),
+            false,
+        ),
+        (
+            param("source: {api_call: {method: GET, url: /x}, expression: x}"),
+            false,
+        ),
         (param("source: {file: {path: /etc/x}}"), true),
         (param("source: {file: {path: /etc/x, trim: \"no\"}}"), false),
         (param("source: {file: {path: \"\"}}"), false),
@@ -395,41 +417,137 @@ fn task_schema_and_loader_agree() {
         (pre("expression: \"1 == 1\""), true),
         (pre("expression: \" \""), false),
         (pre("log: {message: hi}"), false),
-        ("preconditions:\n  - name: Bad-name\n    expression: \"true\"\n".into(), false),
+        (
+            "preconditions:\n  - name: Bad-name\n    expression: \"true\"\n".into(),
+            false,
+        ),
         (res(by_name), true),
         (res(""), false),
-        (res("discovery: {by_name: x, by_selectors: {label_selector: {a: b}}}"), false),
-        (res("discovery: {by_selectors: {label_selector: {a: b}}}"), true),
-        (res("discovery: {by_selectors: {label_selector: {}}}"), false),
+        (
+            res("discovery: {by_name: x, by_selectors: {label_selector: {a: b}}}"),
+            false,
+        ),
+        (
+            res("discovery: {by_selectors: {label_selector: {a: b}}}"),
+            true,
+        ),
+        (
+            res("discovery: {by_selectors: {label_selector: {}}}"),
+            false,
+        ),
         (res("discovery: {by_selectors: {}}"), false),
-        (res(&format!("{by_name}\n    transport: {{client: kubernetes}}")), true),
-        (res(&format!("{by_name}\n    transport: {{client: maestro}}")), false),
-        (res(&format!("{by_name}\n    transport: {{client: maestro, maestro: {{target_cluster: c}}}}")), true),
-        (res(&format!("{by_name}\n    transport: {{client: maestro, maestro: {{target_cluster: \"\"}}}}")), false),
-        (res(&format!("{by_name}\n    transport: {{client: docker}}")), false),
+        (
+            res(&format!("{by_name}\n    transport: {{client: kubernetes}}")),
+            true,
+        ),
+        (
+            res(&format!("{by_name}\n    transport: {{client: maestro}}")),
+            false,
+        ),
+        (
+            res(&format!(
+                "{by_name}\n    transport: {{client: maestro, maestro: {{target_cluster: c}}}}"
+            )),
+            true,
+        ),
+        (
+            res(&format!(
+                "{by_name}\n    transport: {{client: maestro, maestro: {{target_cluster: \"\"}}}}"
+            )),
+            false,
+        ),
+        (
+            res(&format!("{by_name}\n    transport: {{client: docker}}")),
+            false,
+        ),
         (res(&format!("{by_name}\n    transport: {{}}")), false),
-        (res(&format!("{by_name}\n    lifecycle: {{delete: {{when: {{expression: \"true\"}}}}}}")), true),
-        (res(&format!("{by_name}\n    lifecycle: {{delete: {{propagationPolicy: Foreground, when: {{expression: \"true\"}}}}}}")), true),
-        (res(&format!("{by_name}\n    lifecycle: {{delete: {{propagationPolicy: Sideways, when: {{expression: \"true\"}}}}}}")), false),
-        (res(&format!("{by_name}\n    lifecycle: {{delete: {{}}}}")), false),
-        (res(&format!("{by_name}\n    lifecycle: {{create: {{when: {{}}}}}}")), false),
+        (
+            res(&format!(
+                "{by_name}\n    lifecycle: {{delete: {{when: {{expression: \"true\"}}}}}}"
+            )),
+            true,
+        ),
+        (
+            res(&format!(
+                "{by_name}\n    lifecycle: {{delete: {{propagationPolicy: Foreground, when: {{expression: \"true\"}}}}}}"
+            )),
+            true,
+        ),
+        (
+            res(&format!(
+                "{by_name}\n    lifecycle: {{delete: {{propagationPolicy: Sideways, when: {{expression: \"true\"}}}}}}"
+            )),
+            false,
+        ),
+        (
+            res(&format!("{by_name}\n    lifecycle: {{delete: {{}}}}")),
+            false,
+        ),
+        (
+            res(&format!(
+                "{by_name}\n    lifecycle: {{create: {{when: {{}}}}}}"
+            )),
+            false,
+        ),
         (res(&format!("{by_name}\n    lifecycle: {{}}")), true),
-        (res(&format!("{by_name}\n    recreate_on_change: \"yes\"")), false),
-        (res(&format!("{by_name}\n    nested_discoveries: [{{name: w, discovery: {{by_name: y}}}}]")), true),
-        (res(&format!("{by_name}\n    nested_discoveries: [{{name: w}}]")), false),
+        (
+            res(&format!("{by_name}\n    recreate_on_change: \"yes\"")),
+            false,
+        ),
+        (
+            res(&format!(
+                "{by_name}\n    nested_discoveries: [{{name: w, discovery: {{by_name: y}}}}]"
+            )),
+            true,
+        ),
+        (
+            res(&format!("{by_name}\n    nested_discoveries: [{{name: w}}]")),
+            false,
+        ),
         (res(&format!("{by_name}\n    nested_discoveries:")), true),
-        ("resources:\n  - name: ns\n    discovery: {by_name: x}\n".into(), false),
+        (
+            "resources:\n  - name: ns\n    discovery: {by_name: x}\n".into(),
+            false,
+        ),
         (post("payloads: [{name: s, build: {a: b}}]"), true),
-        (post("payloads: [{name: s, build: {a: b}, when: {expression: \"true\"}}]"), true),
-        (post("payloads: [{name: s, build: {a: b}, when: {}}]"), false),
+        (
+            post("payloads: [{name: s, build: {a: b}, when: {expression: \"true\"}}]"),
+            true,
+        ),
+        (
+            post("payloads: [{name: s, build: {a: b}, when: {}}]"),
+            false,
+        ),
         (post("payloads: [{name: s}]"), false),
-        (post("payloads: [{name: s, build: {a: b}, build_ref: b.yaml}]"), false),
-        (post("post_actions: [{name: report, log: {message: hi}}]"), true),
-        (post("post_actions: [{name: report, log: {message: hi, level: loud}}]"), true),
+        (
+            post("payloads: [{name: s, build: {a: b}, build_ref: b.yaml}]"),
+            false,
+        ),
+        (
+            post("post_actions: [{name: report, log: {message: hi}}]"),
+            true,
+        ),
+        (
+            post("post_actions: [{name: report, log: {message: hi, level: loud}}]"),
+            true,
+        ),
         (post("post_actions: [{name: report-status}]"), false),
-        (post("post_actions: [{name: report, api_call: {method: PUT, url: /x, headers: [{name: a, value: 1}]}}]"), true),
-        (post("post_actions: [{name: report, api_call: {method: PUT, url: /x, retry_attempts: \"2\"}}]"), false),
-        (post("post_actions: [{name: report, api_call: {method: PUT, url: /x, timeout: soon}}]"), true),
+        (
+            post(
+                "post_actions: [{name: report, api_call: {method: PUT, url: /x, headers: [{name: a, value: 1}]}}]",
+            ),
+            true,
+        ),
+        (
+            post(
+                "post_actions: [{name: report, api_call: {method: PUT, url: /x, retry_attempts: \"2\"}}]",
+            ),
+            false,
+        ),
+        (
+            post("post_actions: [{name: report, api_call: {method: PUT, url: /x, timeout: soon}}]"),
+            true,
+        ),
         (post("postActions: []"), false),
     ];
     let cases: Vec<(&str, bool)> = cases.iter().map(|(t, v)| (t.as_str(), *v)).collect();
@@ -441,11 +559,15 @@ fn broker_schema_and_loader_agree() {
     let rabbit = |extra: &str| {
         format!("broker:\n  type: rabbitmq\n  rabbitmq:\n    url: amqp://u:p@h:5672/\n{extra}")
     };
-    let pubsub =
-        |extra: &str| format!("broker:\n  type: googlepubsub\n  googlepubsub:\n    project_id: p\n{extra}");
+    let pubsub = |extra: &str| {
+        format!("broker:\n  type: googlepubsub\n  googlepubsub:\n    project_id: p\n{extra}")
+    };
     let cases: Vec<(String, bool)> = vec![
         (rabbit(""), true),
-        (rabbit("    exchange_type: fanout\n    prefetch_count: 20\n"), true),
+        (
+            rabbit("    exchange_type: fanout\n    prefetch_count: 20\n"),
+            true,
+        ),
         (rabbit("    prefetch_count: \"20\"\n"), true),
         (rabbit("    prefetch_count: -1\n"), false),
         (rabbit("    prefetch_count: 70000\n"), false),
@@ -458,12 +580,24 @@ fn broker_schema_and_loader_agree() {
         (rabbit("subscriber:\n  parallelism: 4\n"), true),
         (rabbit("subscriber:\n  parallelism: many\n"), false),
         (rabbit("log_config: true\n"), true),
-        ("broker:\n  type: RabbitMQ\n  rabbitmq:\n    url: amqp://h/\n".into(), true),
+        (
+            "broker:\n  type: RabbitMQ\n  rabbitmq:\n    url: amqp://h/\n".into(),
+            true,
+        ),
         ("broker:\n  type: kafka\n".into(), false),
-        (pubsub("    message_retention_duration: 7d\n    expiration_ttl: \"0\"\n"), true),
-        (pubsub("    retry_min_backoff: 10s\n    retry_max_backoff: 600s\n"), true),
+        (
+            pubsub("    message_retention_duration: 7d\n    expiration_ttl: \"0\"\n"),
+            true,
+        ),
+        (
+            pubsub("    retry_min_backoff: 10s\n    retry_max_backoff: 600s\n"),
+            true,
+        ),
         (pubsub("    retry_max_backoff: 10\n"), false),
-        (pubsub("    ack_deadline_seconds: 0\n    num_goroutines: 0\n"), true),
+        (
+            pubsub("    ack_deadline_seconds: 0\n    num_goroutines: 0\n"),
+            true,
+        ),
         (pubsub("    ack_deadline_seconds: 5\n"), false),
         (pubsub("    dead_letter_max_attempts: 200\n"), false),
         (pubsub("    num_goroutines: abc\n"), false),

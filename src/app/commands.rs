@@ -35,7 +35,10 @@ pub fn run(cli: Cli) -> Result<i32> {
 fn schema(args: &super::cli::SchemaArgs) -> Result<i32> {
     use crate::config::schema::{ConfigFile, render};
     let Some(file) = ConfigFile::from_name(&args.file) else {
-        bail!("unknown config file {:?} (adapter, task or broker)", args.file);
+        bail!(
+            "unknown config file {:?} (adapter, task or broker)",
+            args.file
+        );
     };
     std::io::stdout().write_all(render(file).as_bytes())?;
     Ok(0)

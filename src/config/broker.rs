@@ -444,10 +444,9 @@ impl Reader<'_> {
                 .int(&keys::PUBSUB_MAX_OUTSTANDING_BYTES)
                 .filter(|v| *v != 0)
                 .unwrap_or(defaults.max_outstanding_bytes),
-            num_goroutines: self.bounded_or_default(
-                &keys::PUBSUB_NUM_GOROUTINES,
-                defaults.num_goroutines.into(),
-            ) as u32,
+            num_goroutines: self
+                .bounded_or_default(&keys::PUBSUB_NUM_GOROUTINES, defaults.num_goroutines.into())
+                as u32,
             create_topic_if_missing: self
                 .boolean(&keys::PUBSUB_CREATE_TOPIC_IF_MISSING)
                 .unwrap_or(false),
@@ -531,10 +530,7 @@ impl Reader<'_> {
             (g.retry_max_backoff, &keys::PUBSUB_RETRY_MAX_BACKOFF),
         ] {
             if !within(d, 0, 600) {
-                self.error(
-                    key,
-                    format!("{} must be between 0s and 600s", key.short()),
-                );
+                self.error(key, format!("{} must be between 0s and 600s", key.short()));
             }
         }
         if let (Some(lo), Some(hi)) = (g.retry_min_backoff, g.retry_max_backoff)

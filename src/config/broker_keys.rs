@@ -137,7 +137,11 @@ impl Key {
                 ] })
             }
             Kind::Bool => {
-                let texts: Vec<&str> = TRUE_TEXTS.iter().chain(FALSE_TEXTS.iter()).copied().collect();
+                let texts: Vec<&str> = TRUE_TEXTS
+                    .iter()
+                    .chain(FALSE_TEXTS.iter())
+                    .copied()
+                    .collect();
                 json!({ "anyOf": [
                     { "type": ["boolean", "null"] },
                     { "enum": [0, 1] },
@@ -389,7 +393,10 @@ pub fn schema() -> Schema {
         "$schema".into(),
         json!("http://json-schema.org/draft-07/schema#"),
     );
-    top.insert("title".into(), json!("HyperFleet broker config (broker.yaml)"));
+    top.insert(
+        "title".into(),
+        json!("HyperFleet broker config (broker.yaml)"),
+    );
     top.insert(
         "description".into(),
         json!(format!(

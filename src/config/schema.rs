@@ -315,7 +315,12 @@ fn apply_decoding_rules(v: &mut Value, defs: &Value) {
     let required: Vec<String> = m
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     if let Some(Value::Object(props)) = m.get_mut("properties") {
         for (name, prop) in props.iter_mut() {
@@ -330,9 +335,9 @@ fn apply_decoding_rules(v: &mut Value, defs: &Value) {
             ("properties" | "definitions", Value::Object(named)) => named
                 .values_mut()
                 .for_each(|s| apply_decoding_rules(s, defs)),
-            (_, Value::Array(items)) => items
-                .iter_mut()
-                .for_each(|s| apply_decoding_rules(s, defs)),
+            (_, Value::Array(items)) => {
+                items.iter_mut().for_each(|s| apply_decoding_rules(s, defs))
+            }
             (_, child) => apply_decoding_rules(child, defs),
         }
     }
@@ -354,7 +359,12 @@ fn unwrap_descriptions(v: &mut Value) {
 /// Doc comments' line breaks inside a paragraph become spaces (blank lines stay).
 fn unwrap_lines(text: &str) -> String {
     text.split("\n\n")
-        .map(|para| para.split('\n').map(str::trim).collect::<Vec<_>>().join(" "))
+        .map(|para| {
+            para.split('\n')
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect::<Vec<_>>()
         .join("\n\n")
 }
@@ -385,7 +395,11 @@ fn null_reads_as_empty(prop: &mut Value, defs: &Value) {
         None => {
             let target = p
                 .get("$ref")
-                .or_else(|| p.get("allOf").and_then(|a| a.get(0)).and_then(|a| a.get("$ref")))
+                .or_else(|| {
+                    p.get("allOf")
+                        .and_then(|a| a.get(0))
+                        .and_then(|a| a.get("$ref"))
+                })
                 .and_then(Value::as_str)
                 .and_then(|r| r.strip_prefix("#/definitions/"))
                 .and_then(|name| defs.get(name));
@@ -421,5 +435,47 @@ fn accepts_null(p: &Map<String, Value>) -> bool {
             .get("anyOf")
             .and_then(Value::as_array)
             .is_some_and(|alts| alts.iter().any(|a| a.get("type") == Some(&null))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_duration_pattern_accepts_what_go_duration_parses() {
+        let re = regex::Regex::new(DURATION_PATTERN).unwrap();
+        for text in [
+            "0", "+0", "-0", "1s", "1.5h", "-2s", "+3m", ".5s", "1.s", "1h2m3.5s", "500ms", "1µs",
+            "1μs", "1us", "7ns", "10", "", "s", "1d", "1 s", "00", ".s", "1.2.3s", "1h-2m", "h1",
+        ] {
+            assert_eq!(
+                re.is_match(text),
+                GoDuration::parse(text).is_ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn case_insensitive_values_match_in_any_case_and_nothing_else() {
+        let s = one_of_ci(&["json", "text"]).to_value();
+        let re = regex::Regex::new(s["pattern"].as_str().unwrap()).unwrap();
+        for ok in ["json", "JSON", "Text", ""] {
+            assert!(re.is_match(ok), "{ok}");
+        }
+        for bad in ["xml", "jsonl", " json"] {
+            assert!(!re.is_match(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_file_has_a_title_and_rejects_unknown_top_level_keys() {
+        for file in ConfigFile::ALL {
+            let s = generate(file);
+            assert!(s["title"].is_string(), "{}", file.name());
+            assert_eq!(s["additionalProperties"], json!(false), "{}", file.name());
+            assert_eq!(ConfigFile::from_name(file.name()), Some(file));
+        }
     }
 }

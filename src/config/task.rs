@@ -521,7 +521,10 @@ pub struct LifecycleDelete {
 pub const PROPAGATION_POLICIES: &[&str] = &["Background", "Foreground", "Orphan"];
 
 fn propagation_policies(_: &mut SchemaGenerator) -> Schema {
-    let mut all: Vec<Value> = PROPAGATION_POLICIES.iter().map(|p| Value::from(*p)).collect();
+    let mut all: Vec<Value> = PROPAGATION_POLICIES
+        .iter()
+        .map(|p| Value::from(*p))
+        .collect();
     all.push(Value::Null);
     json_schema!({ "type": ["string", "null"], "enum": all })
 }
