@@ -496,7 +496,7 @@ pub struct Lifecycle {
 /// Create only when `when` holds.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "LifecycleCreate")]
-#[schemars(transform = Require(&["when"]), transform = Constrain(|| when_expression_required()))]
+#[schemars(transform = Require(&["when"]), transform = Constrain(when_expression_required))]
 pub struct LifecycleCreate {
     /// The condition.
     #[serde(default)]
@@ -506,7 +506,7 @@ pub struct LifecycleCreate {
 /// Delete when `when` holds.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "LifecycleDelete")]
-#[schemars(transform = Require(&["when"]), transform = Constrain(|| when_expression_required()))]
+#[schemars(transform = Require(&["when"]), transform = Constrain(when_expression_required))]
 pub struct LifecycleDelete {
     /// How dependents are deleted (Kubernetes' propagation policy).
     #[serde(default, rename = "propagationPolicy")]
