@@ -326,6 +326,9 @@ fn apply_decoding_rules(v: &mut Value, defs: &Value) {
         for (name, prop) in props.iter_mut() {
             if !required.contains(name) {
                 null_reads_as_empty(prop, defs);
+            } else if let Value::Object(p) = prop {
+                // The decoder's default of a field the validator requires is no default.
+                p.remove("default");
             }
         }
     }
