@@ -30,6 +30,9 @@ pub enum Backoff {
 pub struct UnknownBackoff(pub String);
 
 impl Backoff {
+    /// The names [`Backoff::parse`] accepts (the config schema lists them).
+    pub const NAMES: &[&str] = &["exponential", "linear", "constant"];
+
     /// `exponential`, `linear` or `constant`.
     pub fn parse(s: &str) -> Result<Self, UnknownBackoff> {
         match s {
@@ -246,6 +249,16 @@ pub(crate) fn assert_full_jitter(waits: &[(Duration, Duration)]) {
 mod tests {
     use super::*;
     use tokio::time::Instant;
+
+    #[test]
+    fn every_backoff_name_parses_and_nothing_else_does() {
+        for name in Backoff::NAMES {
+            assert!(Backoff::parse(name).is_ok(), "{name}");
+        }
+        for other in ["", "Exponential", "fibonacci"] {
+            assert!(Backoff::parse(other).is_err(), "{other}");
+        }
+    }
 
     impl Policy {
         fn without_retry_after(self) -> Policy {

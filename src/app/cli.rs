@@ -30,6 +30,18 @@ pub enum Command {
     /// Config tools: `config migrate` converts legacy config files to the current format
     #[command(subcommand)]
     Config(super::migrate::ConfigCommand),
+    /// Print the JSON Schema of a config file: adapter (--config), task (--task-config) or
+    /// broker (broker.yaml)
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which file's schema
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(
+        crate::config::schema::ConfigFile::ALL.map(crate::config::schema::ConfigFile::name)
+    ))]
+    pub file: String,
 }
 
 #[derive(Debug, Args)]

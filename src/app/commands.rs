@@ -28,7 +28,21 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Serve(args) => serve(&args, &env),
         Command::Publish(args) => super::publish::run(&args, &env),
         Command::Config(cmd) => super::migrate::run(&cmd),
+        Command::Schema(args) => schema(&args),
     }
+}
+
+/// `schema adapter|task|broker`: the JSON Schema on stdout.
+fn schema(args: &super::cli::SchemaArgs) -> Result<i32> {
+    use crate::config::schema::{ConfigFile, render};
+    let Some(file) = ConfigFile::from_name(&args.file) else {
+        bail!(
+            "unknown config file {:?} (adapter, task or broker)",
+            args.file
+        );
+    };
+    std::io::stdout().write_all(render(file).as_bytes())?;
+    Ok(0)
 }
 
 fn options<'a>(args: &ConfigArgs, env: &'a dyn EnvSource) -> LoadOptions<'a> {

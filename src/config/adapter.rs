@@ -1,183 +1,309 @@
 //! The adapter (deployment) config file: its schema, defaults, validation and the redacted
 //! form printed by `config-dump` and served on `/config`.
 
+use crate::config::schema::{
+    self as sch, absolute_path, go_duration_or_empty, non_blank_text, one_of, one_of_ci,
+};
 use crate::golang::GoDuration;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-/// The whole deployment config (`--config`).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// The adapter (deployment) config (`--config`): flat snake_case YAML. Environment variables and
+/// command-line flags override its values (see docs/configuration.md).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "AdapterConfig")]
+#[schemars(
+    title = "HyperFleet Adapter config",
+    transform = sch::Require(&["adapter"])
+)]
 pub struct AdapterConfig {
+    /// Who the adapter is.
     #[serde(default)]
     pub adapter: AdapterInfo,
+    /// Log the merged, redacted config at startup and serve it on the health port's `/config`.
     #[serde(default)]
+    #[schemars(extend("default" = false))]
     pub debug_config: bool,
+    /// Logging; `LOG_LEVEL`, `LOG_FORMAT` and `LOG_OUTPUT` override it.
     #[serde(default)]
     pub log: LogConfig,
+    /// The outside systems: the HyperFleet API, the broker subscription, Kubernetes, Maestro.
     #[serde(default)]
     pub clients: ClientsConfig,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// The adapter's identity.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "AdapterInfo")]
+#[schemars(transform = sch::Require(&["name"]))]
 pub struct AdapterInfo {
+    /// The adapter's name: the log component, the metrics `component` label, the default
+    /// OpenTelemetry service name and `{{ .adapter.name }}` in templates.
     #[serde(default)]
+    #[schemars(schema_with = "non_blank_text", extend("examples" = ["cl-namespace"]))]
     pub name: String,
+    /// The config's version. When set (and semver), its major.minor must match the binary's;
+    /// development builds (`0.0.0-*`) skip the check.
     #[serde(default)]
+    #[schemars(extend("examples" = ["0.2.0"]))]
     pub version: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// Logging of the adapter process.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "LogConfig")]
 pub struct LogConfig {
+    /// The most verbose level logged (case-insensitive). Any other value logs at `info`, as in
+    /// the Go adapter. Env: `LOG_LEVEL`.
     #[serde(default)]
+    #[schemars(extend("default" = "info", "examples" = ["debug", "info", "warn", "error"]))]
     pub level: String,
+    /// The line format (case-insensitive); any other value is refused at load. Env: `LOG_FORMAT`.
     #[serde(default)]
+    #[schemars(schema_with = "log_formats", extend("default" = "json"))]
     pub format: String,
+    /// Where log lines go; any other value is refused at load. Env: `LOG_OUTPUT`.
     #[serde(default)]
+    #[schemars(schema_with = "log_outputs", extend("default" = "stdout"))]
     pub output: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+fn log_formats(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of_ci(&["json", "text"])
+}
+
+fn log_outputs(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(&["stdout", "stderr"])
+}
+
+/// The clients of the outside systems.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "ClientsConfig")]
 pub struct ClientsConfig {
+    /// The HyperFleet API client (params, preconditions and status reports call it).
     #[serde(default)]
     pub hyperfleet_api: HyperfleetApiConfig,
+    /// The broker subscription. How to reach the broker is in `broker.yaml`.
     #[serde(default)]
     pub broker: BrokerClientConfig,
+    /// The Kubernetes client (the transport when `maestro` is absent).
     #[serde(default)]
     pub kubernetes: KubernetesConfig,
-    /// Present (even empty) ⇒ Maestro is configured.
+    /// Present (even empty) ⇒ Maestro is configured: every resource goes through Maestro.
     #[serde(default)]
     pub maestro: Option<MaestroConfig>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// The HyperFleet API client.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "HyperfleetApiConfig")]
 pub struct HyperfleetApiConfig {
+    /// The API's base URL; relative `api_call` URLs are joined to it. Needed by `serve`.
+    /// Env: `HYPERFLEET_API_BASE_URL`.
     #[serde(default)]
+    #[schemars(extend("examples" = ["http://hyperfleet-api:8000"]))]
     pub base_url: String,
+    /// The API version prefixed to relative URLs (`/api/hyperfleet/<version>/...`).
+    /// Env: `HYPERFLEET_API_VERSION`.
     #[serde(default)]
+    #[schemars(extend("default" = "v1"))]
     pub version: String,
+    /// Timeout of one request (0: the default). Env: `HYPERFLEET_API_TIMEOUT`.
     #[serde(default)]
+    #[schemars(extend("default" = DEFAULT_API_TIMEOUT.to_string()))]
     pub timeout: GoDuration,
+    /// Attempts per call in all (0 or less: the default). Env: `HYPERFLEET_API_RETRY_ATTEMPTS`.
     #[serde(default)]
+    #[schemars(extend("default" = DEFAULT_API_RETRY_ATTEMPTS))]
     pub retry_attempts: i64,
+    /// How the delay between attempts grows. Env: `HYPERFLEET_API_RETRY_BACKOFF`.
     #[serde(default)]
+    #[schemars(schema_with = "backoffs", extend("default" = "exponential"))]
     pub retry_backoff: String,
+    /// The first retry delay. Env: `HYPERFLEET_API_BASE_DELAY`.
     #[serde(default)]
+    #[schemars(extend("default" = DEFAULT_API_BASE_DELAY.to_string()))]
     pub base_delay: GoDuration,
+    /// The longest retry delay. Env: `HYPERFLEET_API_MAX_DELAY`.
     #[serde(default)]
+    #[schemars(extend("default" = DEFAULT_API_MAX_DELAY.to_string()))]
     pub max_delay: GoDuration,
+    /// Headers added to every request.
     #[serde(default)]
+    #[schemars(extend("examples" = [{"X-Team": "fleet"}]))]
     pub default_headers: BTreeMap<String, String>,
+    /// Bearer-token authentication; when present, `token_path` is required.
     #[serde(default)]
     pub auth: Option<ApiAuthConfig>,
     /// Largest response body accepted, in bytes (0: [`DEFAULT_API_MAX_RESPONSE_BYTES`]). Not in
-    /// the Go adapter, which reads any size.
+    /// the Go adapter, which reads any size. Env: `HYPERFLEET_API_MAX_RESPONSE_BYTES`.
     #[serde(default)]
+    #[schemars(range(min = 0), extend("default" = DEFAULT_API_MAX_RESPONSE_BYTES))]
     pub max_response_bytes: i64,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+fn backoffs(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(crate::retry::Backoff::NAMES)
+}
+
+/// Bearer-token authentication to the HyperFleet API.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "ApiAuthConfig")]
+#[schemars(transform = sch::Require(&["token_path"]))]
 pub struct ApiAuthConfig {
+    /// Absolute path of the file holding the bearer token. Env: `HYPERFLEET_API_AUTH_TOKEN_PATH`.
     #[serde(default)]
+    #[schemars(schema_with = "absolute_path", extend("examples" = ["/var/run/secrets/hyperfleet/token"]))]
     pub token_path: String,
+    /// How long a read token is reused (0: re-read the file on every request); not negative.
+    /// Env: `HYPERFLEET_API_AUTH_TOKEN_CACHE_TTL`.
     #[serde(default)]
+    #[schemars(extend("default" = "0s"))]
     pub token_cache_ttl: GoDuration,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// The broker subscription (the broker connection is in `broker.yaml`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "BrokerClientConfig")]
 pub struct BrokerClientConfig {
+    /// The subscription: the RabbitMQ queue suffix or the Pub/Sub subscription name. Needed by
+    /// `serve`. Env: `HYPERFLEET_BROKER_SUBSCRIPTION_ID` (legacy `BROKER_SUBSCRIPTION_ID`).
     #[serde(default)]
+    #[schemars(extend("examples" = ["cl-namespace-adapter"]))]
     pub subscription_id: String,
+    /// The topic events arrive on. Needed by `serve`. Env: `HYPERFLEET_BROKER_TOPIC` (legacy
+    /// `BROKER_TOPIC`).
     #[serde(default)]
+    #[schemars(extend("examples" = ["clusters"]))]
     pub topic: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// The Kubernetes client.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "KubernetesConfig")]
 pub struct KubernetesConfig {
+    /// Read and printed, never used (as in the Go adapter).
     #[serde(default)]
     pub api_version: String,
+    /// A kubeconfig file; empty: `$KUBECONFIG`, else the in-cluster config.
     #[serde(default)]
     pub kube_config_path: String,
+    /// Client-side request rate limit per second (0: 100).
     #[serde(default)]
+    #[schemars(extend("default" = 100))]
     pub qps: f64,
+    /// Requests allowed above `qps` in a burst (0: 200).
     #[serde(default)]
+    #[schemars(extend("default" = 200))]
     pub burst: i64,
     /// Per-request timeout (one attempt). Not in the Go adapter; default 30s.
     #[serde(default)]
+    #[schemars(extend("default" = "30s"))]
     pub timeout: GoDuration,
     /// Attempts per request for transient failures (timeouts, 429, 5xx, connection errors).
     /// Not in the Go adapter; default 3.
     #[serde(default)]
+    #[schemars(extend("default" = 3))]
     pub retry_attempts: i64,
     /// How long `recreate` waits for the old object to disappear. Not in the Go adapter (which
     /// can wait forever); default 60s.
     #[serde(default)]
+    #[schemars(extend("default" = "60s"))]
     pub recreate_timeout: GoDuration,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// The Maestro client: ManifestWorks over Maestro's CloudEvents gRPC service and REST API.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "MaestroConfig")]
 pub struct MaestroConfig {
+    /// Maestro's gRPC address (`host:port`). Env: `HYPERFLEET_MAESTRO_GRPC_SERVER_ADDRESS`.
     #[serde(default)]
+    #[schemars(extend("examples" = ["maestro-grpc.maestro:8090"]))]
     pub grpc_server_address: String,
+    /// Maestro's REST API URL. Env: `HYPERFLEET_MAESTRO_HTTP_SERVER_ADDRESS`.
     #[serde(default)]
+    #[schemars(extend("examples" = ["https://maestro.maestro:8000"]))]
     pub http_server_address: String,
+    /// The CloudEvents source the adapter publishes as. Env: `HYPERFLEET_MAESTRO_SOURCE_ID`.
     #[serde(default)]
+    #[schemars(extend("examples" = ["hyperfleet-adapter"]))]
     pub source_id: String,
+    /// The gRPC client ID. Env: `HYPERFLEET_MAESTRO_CLIENT_ID`.
     #[serde(default)]
     pub client_id: String,
+    /// Timeout of one REST request (empty or 0: 10s). Env: `HYPERFLEET_MAESTRO_TIMEOUT`.
     #[serde(default)]
+    #[schemars(schema_with = "go_duration_or_empty", extend("default" = "10s"))]
     pub timeout: String,
+    /// Reconnect when no heartbeat arrives within this (empty or 0: 20s).
+    /// Env: `HYPERFLEET_MAESTRO_SERVER_HEALTHINESS_TIMEOUT`.
     #[serde(default)]
+    #[schemars(schema_with = "go_duration_or_empty", extend("default" = "20s"))]
     pub server_healthiness_timeout: String,
+    /// Publish attempts in all (0 or less: 3). Env: `HYPERFLEET_MAESTRO_RETRY_ATTEMPTS`.
     #[serde(default)]
+    #[schemars(extend("default" = 3))]
     pub retry_attempts: i64,
+    /// gRPC keepalive: read and printed by `config-dump`, not used by the client.
     #[serde(default)]
     pub keepalive: Option<KeepaliveConfig>,
+    /// Plaintext gRPC and no CA check. Env: `HYPERFLEET_MAESTRO_INSECURE`.
     #[serde(default)]
+    #[schemars(extend("default" = false))]
     pub insecure: bool,
+    /// Credentials for Maestro.
     #[serde(default)]
     pub auth: MaestroAuthConfig,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// gRPC keepalive settings (Go duration text).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "KeepaliveConfig")]
 pub struct KeepaliveConfig {
+    /// Ping interval. Env: `HYPERFLEET_MAESTRO_KEEPALIVE_TIME`.
     #[serde(default)]
     pub time: String,
+    /// Ping answer timeout. Env: `HYPERFLEET_MAESTRO_KEEPALIVE_TIMEOUT`.
     #[serde(default)]
     pub timeout: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// Credentials for Maestro.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "MaestroAuthConfig")]
 pub struct MaestroAuthConfig {
+    /// The auth type (`tls`, `none`): read and printed by `config-dump`; TLS is used unless
+    /// `insecure` is set.
+    /// Env: `HYPERFLEET_MAESTRO_AUTH_TYPE`.
     #[serde(default, rename = "type")]
+    #[schemars(extend("examples" = ["tls", "none"]))]
     pub kind: String,
+    /// Certificate and token files.
     #[serde(default)]
     pub tls_config: Option<TlsConfig>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// Certificate and token files for Maestro (printed as `**REDACTED**`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "TlsConfig")]
 pub struct TlsConfig {
+    /// CA certificate (PEM) of the gRPC server. Env: `HYPERFLEET_MAESTRO_CA_FILE`.
     #[serde(default)]
     pub ca_file: String,
+    /// Client certificate (PEM) for mutual TLS. Env: `HYPERFLEET_MAESTRO_CERT_FILE`.
     #[serde(default)]
     pub cert_file: String,
+    /// Client key (PEM) for mutual TLS. Env: `HYPERFLEET_MAESTRO_KEY_FILE`.
     #[serde(default)]
     pub key_file: String,
+    /// CA certificate (PEM) of the REST API (default: `ca_file`).
+    /// Env: `HYPERFLEET_MAESTRO_HTTP_CA_FILE`.
     #[serde(default)]
     pub http_ca_file: String,
     /// Bearer token file for Maestro's REST and gRPC APIs (the Go adapter had no way to set it).
+    /// Env: `HYPERFLEET_MAESTRO_TOKEN_FILE`.
     #[serde(default)]
     pub token_file: String,
 }

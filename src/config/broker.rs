@@ -9,6 +9,7 @@
 //! not errors, so files written for other tools keep loading.
 
 use super::amqp_url::AmqpUrl;
+use super::broker_keys::{self as keys, IGNORED, KEYS, Key};
 use super::env::{EnvSource, non_empty};
 use super::problem::Problem;
 use super::{ConfigError, GoDuration};
@@ -27,6 +28,9 @@ pub enum BrokerKind {
 }
 
 impl BrokerKind {
+    /// Every broker, in the order `broker.type` lists them.
+    pub const ALL: [BrokerKind; 2] = [BrokerKind::RabbitMq, BrokerKind::GooglePubSub];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             BrokerKind::RabbitMq => "rabbitmq",
@@ -215,59 +219,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Every key the file may hold, with its kind.
-const KEYS: &[(&str, Kind)] = &[
-    ("broker.type", Kind::Str),
-    ("log_config", Kind::Bool),
-    ("subscriber.parallelism", Kind::Int),
-    ("broker.rabbitmq.url", Kind::Str),
-    ("broker.rabbitmq.exchange", Kind::Str),
-    ("broker.rabbitmq.exchange_type", Kind::Str),
-    ("broker.rabbitmq.queue", Kind::Str),
-    ("broker.rabbitmq.routing_key", Kind::Str),
-    ("broker.rabbitmq.prefetch_count", Kind::Int),
-    ("broker.rabbitmq.prefetch_size", Kind::Int),
-    ("broker.rabbitmq.consumer_tag", Kind::Str),
-    ("broker.rabbitmq.publisher_confirm", Kind::Bool),
-    ("broker.googlepubsub.project_id", Kind::Str),
-    ("broker.googlepubsub.ack_deadline_seconds", Kind::Int),
-    (
-        "broker.googlepubsub.message_retention_duration",
-        Kind::Duration,
-    ),
-    ("broker.googlepubsub.expiration_ttl", Kind::Duration),
-    ("broker.googlepubsub.enable_message_ordering", Kind::Bool),
-    ("broker.googlepubsub.retry_min_backoff", Kind::Duration),
-    ("broker.googlepubsub.retry_max_backoff", Kind::Duration),
-    ("broker.googlepubsub.dead_letter_max_attempts", Kind::Int),
-    ("broker.googlepubsub.max_outstanding_messages", Kind::Int),
-    ("broker.googlepubsub.max_outstanding_bytes", Kind::Int),
-    ("broker.googlepubsub.num_goroutines", Kind::Int),
-    ("broker.googlepubsub.create_topic_if_missing", Kind::Bool),
-    ("broker.googlepubsub.unhealthy_after", Kind::Duration),
-    (
-        "broker.googlepubsub.create_subscription_if_missing",
-        Kind::Bool,
-    ),
-];
-
-/// Keys that deployments write but the broker does not read (the topic and subscription come
-/// from the adapter config; the dead-letter topic is always `<subscription_id>-dlq`).
-const IGNORED: &[&str] = &[
-    "broker.googlepubsub.topic",
-    "broker.googlepubsub.subscription_id",
-    "broker.googlepubsub.dead_letter_topic",
-    "broker.googlepubsub.topic_retention_duration",
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Str,
-    Int,
-    Bool,
-    Duration,
-}
-
 /// A raw value and where it came from.
 #[derive(Debug, Clone)]
 struct Raw {
@@ -326,9 +277,9 @@ pub fn load_from(env: &dyn EnvSource, file: Option<&Path>) -> Result<BrokerConfi
         errors: &mut errors,
     };
     // Read in this order: the errors are reported in it.
-    let kind_text = r.string("broker.type").to_lowercase();
-    let log_config = r.boolean("log_config").unwrap_or(false);
-    let parallelism = r.int("subscriber.parallelism").unwrap_or(1).max(1) as usize;
+    let kind_text = r.string(&keys::TYPE).to_lowercase();
+    let log_config = r.boolean(&keys::LOG_CONFIG).unwrap_or(false);
+    let parallelism = r.int(&keys::PARALLELISM).unwrap_or(1).max(1) as usize;
     let rabbitmq = r.rabbitmq();
     let googlepubsub = r.googlepubsub();
     let kind = r.kind(&kind_text);
@@ -375,7 +326,7 @@ fn read_file(
         warnings.push(Problem::warning(path, line, key, msg))
     });
     for (key, raw) in &values {
-        if !IGNORED.contains(&key.as_str()) && !KEYS.iter().any(|(k, _)| k == key) {
+        if !IGNORED.contains(&key.as_str()) && !KEYS.iter().any(|k| k.path == key) {
             warnings.push(Problem::warning(
                 path,
                 raw.line,
@@ -389,11 +340,11 @@ fn read_file(
 
 /// Every key whose environment variable is set takes the variable's value.
 fn overlay_env(env: &dyn EnvSource, values: &mut BTreeMap<String, Raw>) {
-    for (key, _) in KEYS {
-        let var = env_var(key);
+    for key in KEYS {
+        let var = env_var(key.path);
         if let Some(v) = non_empty(env, &var) {
             values.insert(
-                key.to_string(),
+                key.path.to_string(),
                 Raw {
                     text: v,
                     line: 0,
@@ -441,12 +392,7 @@ fn flatten(
     }
 }
 
-/// A key as the broker library's messages name it (`rabbitmq.url`).
-fn short(key: &str) -> &str {
-    key.strip_prefix("broker.").unwrap_or(key)
-}
-
-/// Typed reads of the raw values, collecting errors.
+/// Typed reads of the raw values through the key table, collecting errors.
 struct Reader<'a> {
     values: &'a BTreeMap<String, Raw>,
     file: &'a Path,
@@ -457,18 +403,16 @@ impl Reader<'_> {
     /// `broker.rabbitmq.*`.
     fn rabbitmq(&mut self) -> RabbitMqConfig {
         RabbitMqConfig {
-            url: self.string("broker.rabbitmq.url"),
-            exchange: self.string("broker.rabbitmq.exchange"),
-            exchange_type: self.string("broker.rabbitmq.exchange_type"),
-            queue: self.string("broker.rabbitmq.queue"),
-            routing_key: self.string("broker.rabbitmq.routing_key"),
-            prefetch_count: self.bounded("broker.rabbitmq.prefetch_count", 0, u16::MAX as i64, 0)
-                as u16,
-            prefetch_size: self.bounded("broker.rabbitmq.prefetch_size", 0, u32::MAX as i64, 0)
-                as u32,
-            consumer_tag: self.string("broker.rabbitmq.consumer_tag"),
+            url: self.string(&keys::RABBITMQ_URL),
+            exchange: self.string(&keys::RABBITMQ_EXCHANGE),
+            exchange_type: self.string(&keys::RABBITMQ_EXCHANGE_TYPE),
+            queue: self.string(&keys::RABBITMQ_QUEUE),
+            routing_key: self.string(&keys::RABBITMQ_ROUTING_KEY),
+            prefetch_count: self.bounded(&keys::RABBITMQ_PREFETCH_COUNT, 0) as u16,
+            prefetch_size: self.bounded(&keys::RABBITMQ_PREFETCH_SIZE, 0) as u32,
+            consumer_tag: self.string(&keys::RABBITMQ_CONSUMER_TAG),
             publisher_confirm: self
-                .boolean("broker.rabbitmq.publisher_confirm")
+                .boolean(&keys::RABBITMQ_PUBLISHER_CONFIRM)
                 .unwrap_or(false),
         }
     }
@@ -476,43 +420,41 @@ impl Reader<'_> {
     /// `broker.googlepubsub.*`: zero and absent mean the default; set values are bounded.
     fn googlepubsub(&mut self) -> PubSubConfig {
         let defaults = PubSubConfig::default();
-        let p = "broker.googlepubsub.";
         PubSubConfig {
-            project_id: self.string(&format!("{p}project_id")),
-            ack_deadline_seconds: match self.int(&format!("{p}ack_deadline_seconds")) {
-                None | Some(0) => defaults.ack_deadline_seconds,
-                Some(_) => self.bounded(&format!("{p}ack_deadline_seconds"), 10, 600, 10) as u32,
-            },
-            message_retention_duration: self.duration(&format!("{p}message_retention_duration")),
-            expiration_ttl: self.duration(&format!("{p}expiration_ttl")),
+            project_id: self.string(&keys::PUBSUB_PROJECT_ID),
+            ack_deadline_seconds: self.bounded_or_default(
+                &keys::PUBSUB_ACK_DEADLINE_SECONDS,
+                defaults.ack_deadline_seconds.into(),
+            ) as u32,
+            message_retention_duration: self.duration(&keys::PUBSUB_MESSAGE_RETENTION_DURATION),
+            expiration_ttl: self.duration(&keys::PUBSUB_EXPIRATION_TTL),
             enable_message_ordering: self
-                .boolean(&format!("{p}enable_message_ordering"))
+                .boolean(&keys::PUBSUB_ENABLE_MESSAGE_ORDERING)
                 .unwrap_or(false),
-            retry_min_backoff: self.duration(&format!("{p}retry_min_backoff")),
-            retry_max_backoff: self.duration(&format!("{p}retry_max_backoff")),
-            dead_letter_max_attempts: match self.int(&format!("{p}dead_letter_max_attempts")) {
-                None | Some(0) => defaults.dead_letter_max_attempts,
-                Some(_) => self.bounded(&format!("{p}dead_letter_max_attempts"), 5, 100, 5) as u32,
-            },
+            retry_min_backoff: self.duration(&keys::PUBSUB_RETRY_MIN_BACKOFF),
+            retry_max_backoff: self.duration(&keys::PUBSUB_RETRY_MAX_BACKOFF),
+            dead_letter_max_attempts: self.bounded_or_default(
+                &keys::PUBSUB_DEAD_LETTER_MAX_ATTEMPTS,
+                defaults.dead_letter_max_attempts.into(),
+            ) as u32,
             max_outstanding_messages: self
-                .int(&format!("{p}max_outstanding_messages"))
+                .int(&keys::PUBSUB_MAX_OUTSTANDING_MESSAGES)
                 .filter(|v| *v > 0),
             max_outstanding_bytes: self
-                .int(&format!("{p}max_outstanding_bytes"))
+                .int(&keys::PUBSUB_MAX_OUTSTANDING_BYTES)
                 .filter(|v| *v != 0)
                 .unwrap_or(defaults.max_outstanding_bytes),
-            num_goroutines: match self.int(&format!("{p}num_goroutines")) {
-                None | Some(0) => defaults.num_goroutines,
-                Some(_) => self.bounded(&format!("{p}num_goroutines"), 1, 1000, 10) as u32,
-            },
+            num_goroutines: self
+                .bounded_or_default(&keys::PUBSUB_NUM_GOROUTINES, defaults.num_goroutines.into())
+                as u32,
             create_topic_if_missing: self
-                .boolean(&format!("{p}create_topic_if_missing"))
+                .boolean(&keys::PUBSUB_CREATE_TOPIC_IF_MISSING)
                 .unwrap_or(false),
             create_subscription_if_missing: self
-                .boolean(&format!("{p}create_subscription_if_missing"))
+                .boolean(&keys::PUBSUB_CREATE_SUBSCRIPTION_IF_MISSING)
                 .unwrap_or(false),
             unhealthy_after: self
-                .duration(&format!("{p}unhealthy_after"))
+                .duration(&keys::PUBSUB_UNHEALTHY_AFTER)
                 .filter(|d| !d.is_zero())
                 .unwrap_or(DEFAULT_UNHEALTHY_AFTER),
         }
@@ -520,41 +462,36 @@ impl Reader<'_> {
 
     /// `broker.type`.
     fn kind(&mut self, text: &str) -> Option<BrokerKind> {
-        match text {
-            "rabbitmq" => Some(BrokerKind::RabbitMq),
-            "googlepubsub" => Some(BrokerKind::GooglePubSub),
-            other => {
-                self.error("broker.type", format!("unsupported broker type: {other}"));
-                None
-            }
+        let kind = BrokerKind::ALL.into_iter().find(|k| k.as_str() == text);
+        if kind.is_none() {
+            self.error(&keys::TYPE, format!("unsupported broker type: {text}"));
         }
+        kind
     }
 
     /// What RabbitMQ needs: an `amqp(s)://` URL that parses, a known exchange type.
     fn check_rabbitmq(&mut self, rabbitmq: &RabbitMqConfig) {
         let url = &rabbitmq.url;
+        let key = &keys::RABBITMQ_URL;
         if url.is_empty() {
-            self.error("broker.rabbitmq.url", "rabbitmq.url is required".into());
+            self.error(key, "rabbitmq.url is required".into());
         } else if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
             self.error(
-                "broker.rabbitmq.url",
+                key,
                 "rabbitmq.url must start with 'amqp://' or 'amqps://'".into(),
             );
         } else if let Err(e) = AmqpUrl::parse(url) {
             // Refused here rather than at the first connect, where Go would fail.
-            self.error(
-                "broker.rabbitmq.url",
-                format!("rabbitmq.url is invalid: {e}"),
-            );
+            self.error(key, format!("rabbitmq.url is invalid: {e}"));
         }
-        if !matches!(
-            rabbitmq.exchange_type.as_str(),
-            "" | "direct" | "fanout" | "topic" | "headers"
-        ) {
-            self.error(
-                "broker.rabbitmq.exchange_type",
-                "rabbitmq.exchange_type must be one of: direct, fanout, topic, headers".into(),
-            );
+        self.check_allowed(&keys::RABBITMQ_EXCHANGE_TYPE, &rabbitmq.exchange_type);
+    }
+
+    /// A [`Key::allowed`] value (or empty).
+    fn check_allowed(&mut self, key: &Key, value: &str) {
+        if !value.is_empty() && !key.allowed.contains(&value) {
+            let msg = format!("{} must be one of: {}", key.short(), key.allowed.join(", "));
+            self.error(key, msg);
         }
     }
 
@@ -562,7 +499,7 @@ impl Reader<'_> {
     fn check_googlepubsub(&mut self, g: &PubSubConfig) {
         if g.project_id.is_empty() {
             self.error(
-                "broker.googlepubsub.project_id",
+                &keys::PUBSUB_PROJECT_ID,
                 "googlepubsub.project_id is required".into(),
             );
         }
@@ -572,98 +509,109 @@ impl Reader<'_> {
         const DAY: u64 = 86_400;
         if !within(g.message_retention_duration, 600, 31 * DAY) {
             self.error(
-                "broker.googlepubsub.message_retention_duration",
+                &keys::PUBSUB_MESSAGE_RETENTION_DURATION,
                 "googlepubsub.message_retention_duration must be between 10m and 31d".into(),
             );
         }
         if g.unhealthy_after < Duration::from_secs(1) {
             self.error(
-                "broker.googlepubsub.unhealthy_after",
+                &keys::PUBSUB_UNHEALTHY_AFTER,
                 "googlepubsub.unhealthy_after must be at least 1s".into(),
             );
         }
         if !within(g.expiration_ttl, DAY, u64::MAX) {
             self.error(
-                "broker.googlepubsub.expiration_ttl",
+                &keys::PUBSUB_EXPIRATION_TTL,
                 "googlepubsub.expiration_ttl must be 0 (never expire) or at least 1d".into(),
             );
         }
-        for (d, name) in [
-            (g.retry_min_backoff, "retry_min_backoff"),
-            (g.retry_max_backoff, "retry_max_backoff"),
+        for (d, key) in [
+            (g.retry_min_backoff, &keys::PUBSUB_RETRY_MIN_BACKOFF),
+            (g.retry_max_backoff, &keys::PUBSUB_RETRY_MAX_BACKOFF),
         ] {
             if !within(d, 0, 600) {
-                self.error(
-                    &format!("broker.googlepubsub.{name}"),
-                    format!("googlepubsub.{name} must be between 0s and 600s"),
-                );
+                self.error(key, format!("{} must be between 0s and 600s", key.short()));
             }
         }
         if let (Some(lo), Some(hi)) = (g.retry_min_backoff, g.retry_max_backoff)
             && lo > hi
         {
             self.error(
-                "broker.googlepubsub.retry_min_backoff",
+                &keys::PUBSUB_RETRY_MIN_BACKOFF,
                 "googlepubsub.retry_min_backoff must not exceed retry_max_backoff".into(),
             );
         }
     }
 
-    fn error(&mut self, key: &str, msg: String) {
-        let raw = self.values.get(key);
+    fn error(&mut self, key: &Key, msg: String) {
+        let raw = self.values.get(key.path);
         let (line, msg) = match raw.and_then(|r| r.var.as_ref()) {
             Some(var) => (0, format!("{msg} (from environment variable {var})")),
             None => (raw.map_or(0, |r| r.line), msg),
         };
         self.errors
-            .push(Problem::error(self.file, line, key.to_string(), msg));
+            .push(Problem::error(self.file, line, key.path.to_string(), msg));
     }
 
-    fn string(&mut self, key: &str) -> String {
+    fn text(&self, key: &Key) -> Option<String> {
+        self.values.get(key.path).map(|r| r.text.trim().to_string())
+    }
+
+    fn string(&mut self, key: &Key) -> String {
         self.values
-            .get(key)
+            .get(key.path)
             .map(|r| r.text.clone())
             .unwrap_or_default()
     }
 
-    fn int(&mut self, key: &str) -> Option<i64> {
-        let text = self.values.get(key)?.text.trim().to_string();
+    fn int(&mut self, key: &Key) -> Option<i64> {
+        let text = self.text(key)?;
         match text.parse::<i64>() {
             Ok(v) => Some(v),
             Err(_) => {
-                self.error(key, format!("{}: invalid integer {text:?}", short(key)));
+                self.error(key, format!("{}: invalid integer {text:?}", key.short()));
                 None
             }
         }
     }
 
-    /// An integer that must lie in `lo..=hi`; `default` when absent or invalid.
-    fn bounded(&mut self, key: &str, lo: i64, hi: i64, default: i64) -> i64 {
+    /// An integer that must lie in the key's range; `default` when absent or invalid.
+    fn bounded(&mut self, key: &Key, default: i64) -> i64 {
+        let (lo, hi) = key.range.unwrap_or((i64::MIN, i64::MAX));
         match self.int(key) {
             None => default,
             Some(v) if (lo..=hi).contains(&v) => v,
             Some(v) => {
-                let msg = format!("{} must be between {lo} and {hi}, got {v}", short(key));
+                let msg = format!("{} must be between {lo} and {hi}, got {v}", key.short());
                 self.error(key, msg);
                 default
             }
         }
     }
 
-    fn boolean(&mut self, key: &str) -> Option<bool> {
-        let text = self.values.get(key)?.text.trim().to_string();
+    /// [`Reader::bounded`] for a key whose 0 (or absence) means `default`.
+    fn bounded_or_default(&mut self, key: &Key, default: i64) -> i64 {
+        debug_assert!(key.zero_is_default, "{} has no zero default", key.path);
+        match self.int(key) {
+            None | Some(0) => default,
+            Some(_) => self.bounded(key, default),
+        }
+    }
+
+    fn boolean(&mut self, key: &Key) -> Option<bool> {
+        let text = self.text(key)?;
         match parse_go_bool(&text) {
             Some(b) => Some(b),
             None => {
-                self.error(key, format!("{}: invalid boolean {text:?}", short(key)));
+                self.error(key, format!("{}: invalid boolean {text:?}", key.short()));
                 None
             }
         }
     }
 
     /// Go duration syntax, or a whole number of days (`7d`).
-    fn duration(&mut self, key: &str) -> Option<Duration> {
-        let text = self.values.get(key)?.text.trim().to_string();
+    fn duration(&mut self, key: &Key) -> Option<Duration> {
+        let text = self.text(key)?;
         let parsed = match text.strip_suffix('d').map(str::parse::<u64>) {
             Some(Ok(days)) => Ok(Duration::from_secs(days * 86_400)),
             _ => GoDuration::parse(&text)
@@ -679,10 +627,8 @@ impl Reader<'_> {
         match parsed {
             Ok(d) => Some(d),
             Err(e) => {
-                self.error(
-                    key,
-                    format!("{}: invalid duration {text:?}: {e}", short(key)),
-                );
+                let msg = format!("{}: invalid duration {text:?}: {e}", key.short());
+                self.error(key, msg);
                 None
             }
         }

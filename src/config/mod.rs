@@ -1,9 +1,11 @@
 //! The two config files: the adapter (deployment) config and the task config — their models,
-//! loading and layering, validation with located errors, and the compiled expressions.
+//! loading and layering, validation with located errors, the compiled expressions, and the
+//! JSON Schema of the config files (with `broker.yaml`'s).
 
 pub mod adapter;
 pub mod amqp_url;
 pub mod broker;
+pub mod broker_keys;
 pub mod compiled;
 pub mod env;
 pub mod layering;
@@ -11,6 +13,7 @@ pub mod load;
 pub mod migrate;
 pub mod problem;
 pub mod refs;
+pub mod schema;
 pub mod task;
 mod validate;
 pub mod version;

@@ -2,38 +2,65 @@
 //! write it. Unknown keys are rejected except inside free-form values (`manifest`, `build`,
 //! condition values, defaults) and inside a param `source:` mapping, as in the Go adapter.
 
+use crate::config::schema::{
+    Constrain, Require, exactly_one, non_blank_text, non_empty_text, present, resource_name,
+};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// The task config (`--task-config`): what the adapter does with each event, in four phases.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "AdapterTaskConfig")]
+#[schemars(title = "HyperFleet Adapter task config")]
 pub struct TaskConfig {
+    /// Phase 1: values extracted per event (from the event, env, the config, the API, CEL or
+    /// files), in order; later params see earlier ones.
     #[serde(default)]
     pub params: Vec<Param>,
+    /// Phase 2: checks that stop the event (as skipped) unless they hold.
     #[serde(default)]
     pub preconditions: Vec<Precondition>,
+    /// Phase 3: objects to render, discover, apply or delete.
     #[serde(default)]
     pub resources: Vec<Resource>,
+    /// Phase 4: status payloads and the actions that send them.
     #[serde(default)]
     pub post: Option<Post>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// One param: a named value for templates and CEL.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Parameter")]
+#[schemars(transform = Require(&["name", "source"]), transform = Constrain(|| present("source")))]
 pub struct Param {
+    /// The name templates (`{{ .name }}`) and CEL see it under.
     #[serde(default)]
+    #[schemars(schema_with = "non_blank_text", extend("examples" = ["clusterId"]))]
     pub name: String,
+    /// Where the value comes from.
     #[serde(default)]
     pub source: Option<ParamSource>,
+    /// Converts the value (scalars and file contents).
     #[serde(default, rename = "type")]
+    #[schemars(schema_with = "param_types")]
     pub kind: Option<String>,
+    /// The value when the source yields nothing or an empty value (any YAML value).
     #[serde(default)]
     pub default: Option<Value>,
+    /// A failure to extract stops the event; an `env.X` source without `default` must be set
+    /// at startup.
     #[serde(default)]
+    #[schemars(extend("default" = false))]
     pub required: bool,
+    /// Free text for readers.
     #[serde(default)]
     pub description: Option<String>,
+}
+
+fn param_types(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": ["string", "null"], "enum": crate::expr::convert::SUPPORTED.iter().map(|s| Value::from(*s)).chain([Value::Null]).collect::<Vec<_>>() })
 }
 
 /// Where a param's value comes from.
@@ -46,11 +73,17 @@ pub enum ParamSource {
     File(FileSource),
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+/// A file read per event (at most 1 MiB).
+#[derive(Debug, Clone, Deserialize, PartialEq, JsonSchema)]
+#[schemars(transform = Require(&["path"]))]
 pub struct FileSource {
+    /// The file; absolute in containers (mounted volumes).
     #[serde(default)]
+    #[schemars(schema_with = "non_blank_text", extend("examples" = ["/etc/adapter/region"]))]
     pub path: String,
+    /// Trim surrounding whitespace.
     #[serde(default = "default_true")]
+    #[schemars(extend("default" = true))]
     pub trim: bool,
 }
 
@@ -122,66 +155,146 @@ impl ParamSource {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// An HTTP call to the HyperFleet API.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "APICall")]
+#[schemars(transform = Require(&["method", "url"]))]
 pub struct ApiCall {
+    /// The HTTP method (upper case).
     #[serde(default)]
+    #[schemars(schema_with = "http_methods")]
     pub method: String,
+    /// A template; relative URLs are joined to `clients.hyperfleet_api.base_url` and `version`.
+    /// Every printed value is checked against where it lands in the URL.
     #[serde(default)]
+    #[schemars(schema_with = "non_empty_text", extend("examples" = ["/clusters/{{ .clusterId }}"]))]
     pub url: String,
+    /// Request headers (values are templates).
     #[serde(default)]
     pub headers: Vec<Header>,
+    /// The request body, a template (sent with POST, PUT and PATCH).
     #[serde(default)]
+    #[schemars(extend("examples" = ["{{ .statusPayload }}"]))]
     pub body: Option<String>,
+    /// Per-request timeout, a Go duration (an unparsable one is warned about and the client's
+    /// default used).
     #[serde(default)]
+    #[schemars(extend("examples" = ["10s"]))]
     pub timeout: Option<String>,
+    /// Attempts in all (more than 0 overrides the client's).
     #[serde(default)]
     pub retry_attempts: Option<i64>,
+    /// Backoff for this call (`exponential`, `linear`, `constant`; not checked: anything else
+    /// waits the base delay).
     #[serde(default)]
+    #[schemars(extend("examples" = ["exponential", "linear", "constant"]))]
     pub retry_backoff: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+fn http_methods(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": HTTP_METHODS })
+}
+
+/// The methods an `api_call` may use.
+pub const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// One request header.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Header")]
 pub struct Header {
+    /// The header name.
     #[serde(default)]
     pub name: String,
+    /// The value, a template.
     #[serde(default)]
     pub value: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// A check before the resources phase: structured `conditions` (all must hold) or a CEL
+/// `expression` (with both, only the conditions are evaluated).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Precondition")]
+#[schemars(transform = Require(&["name"]), transform = Constrain(precondition_forms))]
 pub struct Precondition {
+    /// The precondition's name.
     #[serde(default)]
+    #[schemars(schema_with = "resource_name")]
     pub name: String,
+    /// Structured conditions, all of which must hold.
     #[serde(default)]
     pub conditions: Option<Vec<Condition>>,
+    /// A CEL expression that must be true.
     #[serde(default)]
+    #[schemars(extend("examples" = ["clusterPhase == \"Ready\""]))]
     pub expression: Option<String>,
+    /// A line logged when the precondition is evaluated.
     #[serde(default)]
     pub log: Option<LogAction>,
+    /// Deprecated: move the call to a param with `source.api_call` (still works, with a
+    /// warning).
     #[serde(default)]
+    #[schemars(extend("deprecated" = true))]
     pub api_call: Option<ApiCall>,
+    /// Values taken from the deprecated `api_call`'s response.
     #[serde(default)]
     pub capture: Vec<Capture>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+fn precondition_forms() -> Value {
+    json!({ "anyOf": [
+        present("api_call"),
+        { "required": ["conditions"], "properties": { "conditions": { "type": "array" } } },
+        { "required": ["expression"], "properties": { "expression": {
+            "type": ["string", "number", "boolean"], "pattern": r"\S",
+        } } },
+    ] })
+}
+
+/// A structured condition on a field of the event, params or captures.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Condition")]
+#[schemars(transform = Require(&["field", "operator"]), transform = Constrain(condition_values))]
 pub struct Condition {
+    /// A dot path or Kubernetes JSONPath (`status.phase`, `{.items[0].name}`).
     #[serde(default)]
+    #[schemars(schema_with = "non_blank_text", extend("examples" = ["clusterPhase"]))]
     pub field: String,
+    /// How the field compares with the value.
     #[serde(default)]
+    #[schemars(schema_with = "operators")]
     pub operator: String,
-    #[serde(default, deserialize_with = "present")]
+    /// The expected value (any YAML value; a list for `in` and `notIn`; none for `exists`).
+    #[serde(default, deserialize_with = "present_value")]
     pub value: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
+    /// Another name for `value` (use one of them).
+    #[serde(default, deserialize_with = "present_value")]
     pub values: Option<Value>,
 }
 
+fn operators(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": crate::expr::criteria::OPERATORS })
+}
+
+fn condition_values() -> Value {
+    let either = json!({ "anyOf": [{ "required": ["value"] }, { "required": ["values"] }] });
+    json!({
+        "not": { "required": ["value", "values"] },
+        "allOf": [
+            {
+                "if": { "properties": { "operator": { "const": "exists" } } },
+                "then": { "not": either },
+                "else": either,
+            },
+            {
+                "if": { "properties": { "operator": { "enum": ["in", "notIn"] } } },
+                "then": { "properties": { "value": { "type": "array" }, "values": { "type": "array" } } },
+            },
+        ],
+    })
+}
+
 /// Keeps an explicit `null` distinguishable from an absent key.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+fn present_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
 }
 
@@ -192,43 +305,71 @@ impl Condition {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// A value captured from the deprecated precondition `api_call`'s response.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "CaptureField")]
+#[schemars(transform = Require(&["name"]), transform = Constrain(|| exactly_one("field", "expression")))]
 pub struct Capture {
+    /// The name templates and CEL see it under.
     #[serde(default)]
+    #[schemars(schema_with = "non_blank_text")]
     pub name: String,
+    /// A JSONPath into the response.
     #[serde(default)]
+    #[schemars(extend("examples" = ["status.phase"]))]
     pub field: Option<String>,
+    /// A CEL expression over the response.
     #[serde(default)]
     pub expression: Option<String>,
+    /// The value when `field` is absent (any YAML value).
     #[serde(default)]
     pub default: Option<Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// A log line (the message is a template).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "LogAction")]
 pub struct LogAction {
+    /// The message, a template.
     #[serde(default)]
     pub message: String,
+    /// The level (an unknown one is warned about and `info` used).
     #[serde(default)]
+    #[schemars(extend("default" = "info", "examples" = ["debug", "info", "warn", "error"]))]
     pub level: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// An object the adapter renders, discovers, applies or deletes.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Resource")]
+#[schemars(
+    transform = Require(&["name", "manifest", "discovery"]),
+    transform = Constrain(|| present("manifest")),
+    transform = Constrain(|| present("discovery"))
+)]
 pub struct Resource {
+    /// The resource's name, unique in the file (`resources.<name>` in templates and CEL).
     #[serde(default)]
+    #[schemars(schema_with = "resource_name")]
     pub name: String,
+    /// Which client applies it (default: Kubernetes).
     #[serde(default)]
     pub transport: Option<Transport>,
+    /// The object: a mapping (a Kubernetes object, or a ManifestWork for Maestro), a template
+    /// text, or `{ref: <file>}` (relative to the task config's directory). Templates anywhere.
     #[serde(default)]
     pub manifest: Option<Value>,
+    /// How to find the existing object.
     #[serde(default)]
     pub discovery: Option<Discovery>,
+    /// Objects inside the applied one (the manifests of a ManifestWork), by name or labels.
     #[serde(default)]
     pub nested_discoveries: Vec<NestedDiscovery>,
+    /// Delete and recreate the object when it changed, instead of applying over it.
     #[serde(default)]
+    #[schemars(extend("default" = false))]
     pub recreate_on_change: bool,
+    /// When to create and when to delete the object.
     #[serde(default)]
     pub lifecycle: Option<Lifecycle>,
 }
@@ -243,78 +384,164 @@ impl Resource {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// The transports a resource may name.
+pub const TRANSPORT_CLIENTS: &[&str] = &["kubernetes", "maestro"];
+
+/// Which client applies a resource.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "TransportConfig")]
+#[schemars(transform = Require(&["client"]), transform = Constrain(transport_forms))]
 pub struct Transport {
+    /// The client.
     #[serde(default)]
+    #[schemars(schema_with = "transport_clients")]
     pub client: Option<String>,
+    /// Maestro settings (required when `client` is `maestro`).
     #[serde(default)]
     pub maestro: Option<MaestroTransport>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+fn transport_clients(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": TRANSPORT_CLIENTS })
+}
+
+fn transport_forms() -> Value {
+    json!({
+        "if": { "properties": { "client": { "const": "maestro" } } },
+        "then": {
+            "required": ["maestro"],
+            "properties": { "maestro": {
+                "type": "object",
+                "required": ["target_cluster"],
+                "properties": { "target_cluster": {
+                    "type": ["string", "number", "boolean"], "minLength": 1,
+                } },
+            } },
+        },
+    })
+}
+
+/// Where Maestro delivers the ManifestWork.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "MaestroTransportConfig")]
 pub struct MaestroTransport {
+    /// The Maestro consumer (cluster) name, a template.
     #[serde(default)]
+    #[schemars(extend("examples" = ["{{ .placementClusterName }}"]))]
     pub target_cluster: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// How to find an existing object: by name or by labels, optionally in a namespace.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "DiscoveryConfig")]
+#[schemars(transform = Constrain(|| exactly_one("by_name", "by_selectors")))]
 pub struct Discovery {
+    /// The namespace (a template); empty: cluster-scoped or all namespaces.
     #[serde(default)]
     pub namespace: Option<String>,
+    /// The object's name, a template.
     #[serde(default)]
+    #[schemars(extend("examples" = ["{{ .clusterId }}"]))]
     pub by_name: Option<String>,
+    /// Label selectors.
     #[serde(default)]
     pub by_selectors: Option<BySelectors>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// Label selectors (keys and values are templates).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "SelectorConfig")]
+#[schemars(
+    transform = Require(&["label_selector"]),
+    transform = Constrain(|| present("label_selector"))
+)]
 pub struct BySelectors {
+    /// Labels the object must carry (at least one).
     #[serde(default)]
+    #[schemars(
+        extend("minProperties" = 1, "examples" = [{"hyperfleet.io/cluster-id": "{{ .clusterId }}"}])
+    )]
     pub label_selector: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// An object inside the applied one, found by name or labels.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "NestedDiscovery")]
+#[schemars(
+    transform = Require(&["name", "discovery"]),
+    transform = Constrain(|| present("discovery"))
+)]
 pub struct NestedDiscovery {
+    /// The name CEL and templates see it under (`resources.<name>`).
     #[serde(default)]
+    #[schemars(schema_with = "resource_name")]
     pub name: String,
+    /// How to find it.
     #[serde(default)]
     pub discovery: Option<Discovery>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// When to create and when to delete the object (neither: apply on every event).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "LifecycleConfig")]
 pub struct Lifecycle {
+    /// Create (and apply) only when the condition holds.
     #[serde(default)]
     pub create: Option<LifecycleCreate>,
+    /// Delete when the condition holds.
     #[serde(default)]
     pub delete: Option<LifecycleDelete>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// Create only when `when` holds.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "LifecycleCreate")]
+#[schemars(transform = Require(&["when"]), transform = Constrain(when_expression_required))]
 pub struct LifecycleCreate {
+    /// The condition.
     #[serde(default)]
     pub when: Option<When>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// Delete when `when` holds.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "LifecycleDelete")]
+#[schemars(transform = Require(&["when"]), transform = Constrain(when_expression_required))]
 pub struct LifecycleDelete {
+    /// How dependents are deleted (Kubernetes' propagation policy).
     #[serde(default, rename = "propagationPolicy")]
+    #[schemars(schema_with = "propagation_policies", extend("default" = "Background"))]
     pub propagation_policy: Option<String>,
+    /// The condition.
     #[serde(default)]
     pub when: Option<When>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// The propagation policies `lifecycle.delete` accepts.
+pub const PROPAGATION_POLICIES: &[&str] = &["Background", "Foreground", "Orphan"];
+
+fn propagation_policies(_: &mut SchemaGenerator) -> Schema {
+    let mut all: Vec<Value> = PROPAGATION_POLICIES
+        .iter()
+        .map(|p| Value::from(*p))
+        .collect();
+    all.push(Value::Null);
+    json_schema!({ "type": ["string", "null"], "enum": all })
+}
+
+/// `when` must hold an expression that is not blank.
+fn when_expression_required() -> Value {
+    json!({ "properties": { "when": { "type": "object", "required": ["expression"],
+        "properties": { "expression": { "type": "string", "pattern": r"\S" } } } } })
+}
+
+/// A CEL condition.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "WhenExpr")]
 pub struct When {
+    /// A CEL expression.
     #[serde(default)]
+    #[schemars(extend("examples" = ["clusterPhase == \"Terminating\""]))]
     pub expression: Option<String>,
 }
 
@@ -328,29 +555,52 @@ impl When {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// Phase 4: build payloads, then run the post-actions in order.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "PostConfig")]
 pub struct Post {
+    /// Documents built from everything above (templates and CEL), named for the actions.
     #[serde(default)]
     pub payloads: Vec<Payload>,
+    /// Actions run in order: log lines and API calls (typically the status report).
     #[serde(default)]
     pub post_actions: Vec<PostAction>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// A document built after the resources phase.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Payload")]
+#[schemars(
+    transform = Require(&["name"]),
+    transform = Constrain(payload_forms)
+)]
 pub struct Payload {
+    /// The name templates and CEL see it under (`{{ .statusPayload }}`).
     #[serde(default)]
+    #[schemars(schema_with = "non_blank_text", extend("examples" = ["statusPayload"]))]
     pub name: String,
+    /// Build it only when this holds.
     #[serde(default)]
     pub when: Option<When>,
+    /// The document: any YAML value; a string is a template, a mapping with `field`
+    /// (JSONPath) or `expression` (CEL) and `default` is computed.
     #[serde(default)]
     pub build: Option<Value>,
+    /// A YAML file with the build definition (relative to the task config's directory).
     #[serde(default)]
     pub build_ref: Option<String>,
     /// The content of `build_ref`, loaded at startup.
     #[serde(skip)]
     pub loaded_build: Option<Value>,
+}
+
+fn payload_forms() -> Value {
+    json!({
+        "allOf": [
+            exactly_one("build", "build_ref"),
+            { "if": present("when"), "then": when_expression_required() },
+        ],
+    })
 }
 
 impl Payload {
@@ -360,15 +610,25 @@ impl Payload {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// A post-action: a log line, an API call, or both.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "PostAction")]
+#[schemars(
+    transform = Require(&["name"]),
+    transform = Constrain(|| json!({ "if": present("when"), "then": when_expression_required() }))
+)]
 pub struct PostAction {
+    /// The action's name.
     #[serde(default)]
+    #[schemars(schema_with = "resource_name")]
     pub name: String,
+    /// Run only when this holds.
     #[serde(default)]
     pub when: Option<When>,
+    /// A line to log.
     #[serde(default)]
     pub log: Option<LogAction>,
+    /// A call to the HyperFleet API.
     #[serde(default)]
     pub api_call: Option<ApiCall>,
 }

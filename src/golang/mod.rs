@@ -8,11 +8,18 @@ pub mod fmt;
 
 pub use duration::GoDuration;
 
+/// The texts `strconv.ParseBool` reads as true.
+pub const TRUE_TEXTS: [&str; 6] = ["1", "t", "T", "TRUE", "true", "True"];
+/// The texts `strconv.ParseBool` reads as false.
+pub const FALSE_TEXTS: [&str; 6] = ["0", "f", "F", "FALSE", "false", "False"];
+
 /// Go's `strconv.ParseBool`.
 pub fn parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
+    if TRUE_TEXTS.contains(&s) {
+        Some(true)
+    } else if FALSE_TEXTS.contains(&s) {
+        Some(false)
+    } else {
+        None
     }
 }
