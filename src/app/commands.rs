@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Validate(args) => validate(&args, &env),
         Command::Serve(args) => serve(&args, &env),
         Command::Publish(args) => super::publish::run(&args, &env),
+        Command::Test(args) => super::test::run(&args),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod publish;
 pub mod run;
+pub mod test;
 mod wiring;
 
 pub use cli::Cli;
