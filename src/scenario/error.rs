@@ -25,12 +25,11 @@ pub enum ScenarioError {
         line: usize,
         source: crate::yaml::SyntaxError,
     },
-    /// An unknown key or a value of the wrong type.
-    #[error("{path}:{line}: {}", field_message(.source))]
+    /// Unknown keys and values of the wrong type: every one found, one per line.
+    #[error("{}", schema_lines(path, errors))]
     Schema {
         path: String,
-        line: usize,
-        source: crate::yaml::DeError,
+        errors: Vec<crate::yaml::DeError>,
     },
     #[error("{path}:{line}: {field}: {problem}")]
     Invalid {
@@ -95,11 +94,14 @@ pub enum Invalid {
     Regex(#[source] regex::Error),
 }
 
-/// A decoding error's field path and message, without its line (the variant shows it).
-fn field_message(e: &crate::yaml::DeError) -> String {
-    if e.path.is_empty() {
-        e.message.clone()
-    } else {
-        format!("{}: {}", e.path, e.message)
-    }
+/// Each decoding error as `file:line: field: message`, one per line.
+fn schema_lines(path: &str, errors: &[crate::yaml::DeError]) -> String {
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|e| match e.path.as_str() {
+            "" => format!("{path}:{}: {}", e.line, e.message),
+            field => format!("{path}:{}: {field}: {}", e.line, e.message),
+        })
+        .collect();
+    lines.join("\n")
 }

@@ -120,7 +120,10 @@ impl Checker<'_> {
         self.scenario.line(&segs)
     }
 
-    fn fail(&mut self, label: String, line: usize, message: String, diff: String) {
+    fn fail(&mut self, label: String, line: usize, message: String, mut diff: String) {
+        if !diff.is_empty() && !diff.ends_with('\n') {
+            diff.push('\n');
+        }
         self.out.mismatches.push(Mismatch {
             label,
             line,

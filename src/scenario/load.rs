@@ -141,11 +141,15 @@ pub fn load(file: &Path, default_time: DateTime<Utc>) -> Result<Scenario, Scenar
         line: source.line,
         source,
     })?;
-    let spec: ScenarioFile = yaml::decode(&root).map_err(|e| ScenarioError::Schema {
-        path: shown.clone(),
-        line: e.line,
-        source: e,
-    })?;
+    let spec: ScenarioFile = match yaml::decode_collecting(&root) {
+        (Some(spec), errors) if errors.is_empty() => spec,
+        (_, errors) => {
+            return Err(ScenarioError::Schema {
+                path: shown,
+                errors,
+            });
+        }
+    };
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let invalid = |field: &str, problem: Invalid| ScenarioError::Invalid {
         path: shown.clone(),

@@ -25,7 +25,9 @@ pub fn text(suite: &Suite) -> String {
         match &r.outcome {
             Outcome::Passed { .. } => {}
             Outcome::Broken(e) => {
-                let _ = writeln!(out, "      {e}");
+                for l in e.to_string().lines() {
+                    let _ = writeln!(out, "      {l}");
+                }
             }
             Outcome::Failed { mismatches, .. } => {
                 for m in mismatches {
@@ -77,17 +79,25 @@ fn seconds(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 
-/// Escapes text for an XML attribute or element; characters XML 1.0 cannot hold at all become
-/// U+FFFD.
+/// Escapes text for an XML attribute; characters XML 1.0 cannot hold at all become U+FFFD.
 fn xml(text: &str) -> String {
+    escape(text, true)
+}
+
+/// Escapes the text of an element (quotes stay as they are, so diffs read as printed).
+fn xml_text(text: &str) -> String {
+    escape(text, false)
+}
+
+fn escape(text: &str, attribute: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\'' if attribute => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
@@ -132,7 +142,7 @@ pub fn junit(suite: &Suite, suite_name: &str) -> String {
                     out,
                     ">\n      <failure type=\"expectation\" message=\"{}\">{}</failure>\n    </testcase>",
                     xml(&message),
-                    xml(&failure_text(r))
+                    xml_text(&failure_text(r))
                 );
             }
             Outcome::Broken(e) => {
@@ -140,7 +150,7 @@ pub fn junit(suite: &Suite, suite_name: &str) -> String {
                     out,
                     ">\n      <error type=\"scenario\" message=\"{}\">{}</error>\n    </testcase>",
                     xml(&e.to_string()),
-                    xml(&e.to_string())
+                    xml_text(&e.to_string())
                 );
             }
         }
@@ -151,7 +161,7 @@ pub fn junit(suite: &Suite, suite_name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::xml;
+    use super::{xml, xml_text};
 
     #[test]
     fn escapes_xml() {
@@ -159,5 +169,6 @@ mod tests {
             xml("a<b & \"c\" 'd'>\u{1}\n"),
             "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\u{FFFD}\n"
         );
+        assert_eq!(xml_text("\"c\" <d>"), "\"c\" &lt;d&gt;");
     }
 }
