@@ -203,7 +203,7 @@ struct Prepared {
     loaded: Result<(Scenario, Arc<Loaded>), ScenarioError>,
 }
 
-fn prepare(file: &PathBuf, options: &Options, configs: &mut ConfigCache) -> Prepared {
+fn prepare(file: &std::path::Path, options: &Options, configs: &mut ConfigCache) -> Prepared {
     let loaded = load::load(file, options.time).and_then(|scenario| {
         let config = configs
             .entry(scenario.spec.env.clone())
@@ -216,7 +216,7 @@ fn prepare(file: &PathBuf, options: &Options, configs: &mut ConfigCache) -> Prep
         Ok((scenario, config))
     });
     Prepared {
-        file: file.clone(),
+        file: file.to_path_buf(),
         loaded,
     }
 }
