@@ -12,6 +12,9 @@ pub mod path;
 pub mod report;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 pub use error::{Invalid, ScenarioError};
 pub use expect::Mismatch;
 
