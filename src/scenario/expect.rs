@@ -7,12 +7,14 @@ use super::error::ScenarioError;
 use super::load::{CelCheck, Compiled, DocCompiled, FieldCheck, Scenario, read_bounded};
 use super::model::{DocCheck, PostActionWord, PreconditionWord, ResourceWord};
 use super::path::{Seg, lookup};
-use super::view::{self, body_value};
+use super::view;
 use crate::domain::ExecutionResult;
 use crate::expr::cel::CelScope;
 use crate::expr::manifest::sort_keys;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
+
+mod requests;
 
 /// One failed expectation.
 #[derive(Debug, Clone, PartialEq)]
@@ -339,116 +341,6 @@ impl Checker<'_> {
         }
         Ok(())
     }
-
-    fn request(
-        &mut self,
-        i: usize,
-        r: &super::model::RequestExpect,
-        url: &regex::Regex,
-        body: &DocCompiled,
-    ) -> Result<(), ScenarioError> {
-        self.out.count += 1;
-        let label = format!("expect.requests[{i}]");
-        let idx = i.to_string();
-        let at = ["expect", "requests", idx.as_str()];
-        let line = self.line(&at);
-        let result = self.result;
-        let matching: Vec<_> = result
-            .api_calls
-            .iter()
-            .filter(|c| method_matches(&r.method, &c.method) && url.is_match(&c.url))
-            .filter(|c| r.step.as_ref().is_none_or(|s| s == &c.step))
-            .collect();
-        let want = format!("{} {}", r.method, r.url);
-        let count_ok = match r.count {
-            Some(n) => matching.len() == n,
-            None => !matching.is_empty(),
-        };
-        if !count_ok {
-            let expected = r.count.map_or("at least 1".to_string(), |n| n.to_string());
-            let message = format!(
-                "requests matching {want}: expected {expected}, got {}",
-                matching.len()
-            );
-            self.fail(label, line, message, self.requests_made());
-            return Ok(());
-        }
-        let Some(last) = matching.last() else {
-            return Ok(());
-        };
-        if let Some(status) = r.status {
-            self.out.count += 1;
-            if last.status != status {
-                let message = format!(
-                    "{} {}: expected status {status}, got {}",
-                    last.method, last.url, last.status
-                );
-                let d = diff::lines(&status.to_string(), &last.status.to_string());
-                self.fail(
-                    format!("{label}.status"),
-                    self.line(&[&at[..], &["status"][..]].concat()),
-                    message,
-                    d,
-                );
-            }
-        }
-        if let Some(check) = &r.body {
-            let doc = last
-                .request_body
-                .as_deref()
-                .map(body_value)
-                .unwrap_or(Value::Null);
-            let at = [&at[..], &["body"][..]].concat();
-            self.document(&format!("{label}.body"), &at, &doc, check, body)?;
-        }
-        Ok(())
-    }
-
-    fn no_request(&mut self, i: usize, method: &str, url: &regex::Regex) {
-        self.out.count += 1;
-        let made: Vec<String> = self
-            .result
-            .api_calls
-            .iter()
-            .filter(|c| method_matches(method, &c.method) && url.is_match(&c.url))
-            .map(|c| format!("+ {} {} -> {}", c.method, c.url, c.status))
-            .collect();
-        if made.is_empty() {
-            return;
-        }
-        let idx = i.to_string();
-        let line = self.line(&["expect", "no_requests", idx.as_str()]);
-        let message = format!(
-            "expected no request matching {method} {}, got {}",
-            url.as_str(),
-            made.len()
-        );
-        self.fail(
-            format!("expect.no_requests[{i}]"),
-            line,
-            message,
-            made.join("\n") + "\n",
-        );
-    }
-
-    /// Every request made, for context.
-    fn requests_made(&self) -> String {
-        let lines: Vec<String> = self
-            .result
-            .api_calls
-            .iter()
-            .map(|c| format!("  {} {} -> {} ({})", c.method, c.url, c.status, c.step))
-            .collect();
-        if lines.is_empty() {
-            "  (no requests were made)\n".into()
-        } else {
-            format!("requests made:\n{}\n", lines.join("\n"))
-        }
-    }
-}
-
-fn method_matches(want: &str, got: &str) -> bool {
-    want == "*" || want == got
 }
 
 fn one_line(v: &Value) -> String {
