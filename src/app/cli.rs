@@ -1,5 +1,5 @@
 //! The command line: `adapter serve | config-dump | validate | version`, with every flag of the
-//! Go adapter (same names, short flags and env hints), plus `validate`, `publish` and `test`.
+//! Go adapter (same names, short flags and env hints) plus `validate`.
 
 use crate::adapters::servers::ConnLimits;
 use crate::config::GoDuration;
