@@ -44,6 +44,7 @@ pub mod logging;
 pub mod ports;
 pub mod redact;
 pub mod retry;
+pub mod scenario;
 pub mod service;
 pub mod telemetry;
 pub mod yaml;

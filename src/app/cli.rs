@@ -25,6 +25,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Publish a CloudEvent JSON file to the broker of broker.yaml (e.g. to reprocess an event)
     Publish(PublishArgs),
+    /// Run scenarios (event, API responses, discovery, expectations) for a task config
+    Test(TestArgs),
     /// Print the version, commit and build date
     Version,
     /// Config tools: `config migrate` converts legacy config files to the current format
@@ -42,6 +44,33 @@ pub struct SchemaArgs {
         crate::config::schema::ConfigFile::ALL.map(crate::config::schema::ConfigFile::name)
     ))]
     pub file: String,
+}
+
+/// `adapter test`: scenarios run through the dry-run engine (docs/testing-adapters.md).
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Scenario folders or files (default: scenarios/ beside the task config)
+    pub scenarios: Vec<PathBuf>,
+    /// Report format: text, or junit (JUnit XML for CI systems)
+    #[arg(long = "output", default_value = "text", value_parser = ["text", "junit"])]
+    pub output: String,
+    /// Also write the JUnit XML report to this file (the text report still goes to stdout)
+    #[arg(long = "junit-file")]
+    pub junit_file: Option<PathBuf>,
+    /// Rewrite golden files from what the scenarios produce now
+    #[arg(long = "update")]
+    pub update: bool,
+    /// Run only scenarios whose name contains this text (repeatable)
+    #[arg(long = "filter")]
+    pub filter: Vec<String>,
+    /// Scenarios run at once (default: the number of CPUs)
+    #[arg(long = "jobs", short = 'j', value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// The time of scenarios that set none (RFC 3339)
+    #[arg(long = "time", value_parser = parse_time, default_value = crate::scenario::DEFAULT_TIME)]
+    pub time: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Publish(args) => super::publish::run(&args, &env),
         Command::Config(cmd) => super::migrate::run(&cmd),
         Command::Schema(args) => schema(&args),
+        Command::Test(args) => super::test::run(&args),
     }
 }
 

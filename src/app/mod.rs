@@ -7,6 +7,7 @@ pub mod commands;
 pub mod migrate;
 pub mod publish;
 pub mod run;
+pub mod test;
 mod wiring;
 
 pub use cli::Cli;

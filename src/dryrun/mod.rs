@@ -99,7 +99,12 @@ pub fn load_event(path: &Path) -> Result<CloudEvent, LoadError> {
         path: shown.clone(),
         source,
     })?;
-    CloudEvent::parse(&bytes).map_err(|e| match &e {
+    parse_event(&bytes, shown)
+}
+
+/// Parses a CloudEvent document; `shown` names it in errors.
+pub fn parse_event(bytes: &[u8], shown: String) -> Result<CloudEvent, LoadError> {
+    CloudEvent::parse(bytes).map_err(|e| match &e {
         EventError::Json(m) => LoadError::EventJson {
             path: shown,
             message: m.clone(),
@@ -114,6 +119,14 @@ pub fn load_event(path: &Path) -> Result<CloudEvent, LoadError> {
 
 /// Loads a discovery-overrides file into the store.
 pub fn load_discovery(path: &Path, store: &MemoryTransport) -> Result<usize, LoadError> {
+    let objects = read_discovery(path)?;
+    let n = objects.len();
+    objects.into_iter().for_each(|o| store.insert(o));
+    Ok(n)
+}
+
+/// Reads a discovery-overrides file: the objects that exist before the event.
+pub fn read_discovery(path: &Path) -> Result<Vec<Value>, LoadError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::ReadDiscovery {
         path: shown.clone(),
@@ -123,9 +136,16 @@ pub fn load_discovery(path: &Path, store: &MemoryTransport) -> Result<usize, Loa
         path: shown.clone(),
         source,
     })?;
+    discovery_objects(&v, &shown)
+}
+
+/// The objects of a discovery-overrides document (name → object, each with `apiVersion` and
+/// `kind`); `shown` names the document in errors.
+pub fn discovery_objects(v: &Value, shown: &str) -> Result<Vec<Value>, LoadError> {
     let map = v.as_object().ok_or_else(|| LoadError::DiscoveryNotObject {
-        path: shown.clone(),
+        path: shown.to_string(),
     })?;
+    let mut objects = Vec::with_capacity(map.len());
     for (name, obj) in map {
         for field in ["apiVersion", "kind"] {
             if obj
@@ -135,14 +155,14 @@ pub fn load_discovery(path: &Path, store: &MemoryTransport) -> Result<usize, Loa
             {
                 return Err(LoadError::DiscoveryField {
                     name: name.clone(),
-                    path: shown,
+                    path: shown.to_string(),
                     field,
                 });
             }
         }
-        store.insert(obj.clone());
+        objects.push(obj.clone());
     }
-    Ok(map.len())
+    Ok(objects)
 }
 
 /// Everything a dry run produced.
@@ -164,11 +184,44 @@ pub fn run(
         None => RecordedApi::default(),
         Some(path) => RecordedApi::load(path).map_err(DryRunError::ApiResponses)?,
     };
-    let now = options.time.unwrap_or_else(Utc::now);
+    let discovery = match &options.discovery {
+        None => Vec::new(),
+        Some(path) => read_discovery(path).map_err(DryRunError::Discovery)?,
+    };
+    let inputs = Inputs {
+        event,
+        api,
+        discovery,
+        now: options.time.unwrap_or_else(Utc::now),
+    };
+    execute(loaded, inputs, env)
+}
+
+/// The loaded inputs of one dry run (what [`run`] reads from files; `adapter test` builds them
+/// from scenario files or inline documents).
+pub struct Inputs {
+    pub event: CloudEvent,
+    pub api: RecordedApi,
+    /// The objects that exist before the event (discovery overrides).
+    pub discovery: Vec<Value>,
+    /// The time the run happens at.
+    pub now: DateTime<Utc>,
+}
+
+/// Executes one event on the loaded config with the memory transport and the recorded API.
+pub fn execute(
+    loaded: Loaded,
+    inputs: Inputs,
+    env: Arc<dyn EnvSource>,
+) -> Result<DryRun, DryRunError> {
+    let Inputs {
+        event,
+        api,
+        discovery,
+        now,
+    } = inputs;
     let store = Arc::new(MemoryTransport::new(now));
-    if let Some(path) = &options.discovery {
-        load_discovery(path, &store).map_err(DryRunError::Discovery)?;
-    }
+    discovery.into_iter().for_each(|o| store.insert(o));
     let ports = Ports {
         clock: Arc::new(FixedClock(now)),
         ..Ports::with_transport(Arc::new(api), store.clone(), env)
