@@ -23,6 +23,11 @@ fn every_command_has_help() {
         vec!["config-dump", "--help"],
         vec!["validate", "--help"],
         vec!["version", "--help"],
+        vec!["publish", "--help"],
+        vec!["config", "--help"],
+        vec!["config", "migrate", "--help"],
+        vec!["schema", "--help"],
+        vec!["test", "--help"],
     ] {
         let out = adapter(&cmd, &[]);
         assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
@@ -41,6 +46,22 @@ fn every_command_has_help() {
         assert!(serve.contains(flag), "{flag} missing from serve --help");
     }
     assert!(stdout(&adapter(&["validate", "--help"], &[])).contains("--strict"));
+    let top = stdout(&adapter(&["--help"], &[]));
+    for cmd in [
+        "serve",
+        "config-dump",
+        "validate",
+        "publish",
+        "config",
+        "schema",
+        "test",
+        "version",
+    ] {
+        assert!(
+            top.lines().any(|l| l.trim_start().starts_with(cmd)),
+            "{cmd} missing from --help: {top}"
+        );
+    }
 }
 
 #[test]

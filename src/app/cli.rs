@@ -1,5 +1,6 @@
 //! The command line: `adapter serve | config-dump | validate | version`, with every flag of the
-//! Go adapter (same names, short flags and env hints) plus `validate`.
+//! Go adapter (same names, short flags and env hints), plus the project's own `validate`,
+//! `publish`, `config migrate`, `schema` and `test`.
 
 use crate::adapters::servers::ConnLimits;
 use crate::config::GoDuration;

@@ -1,5 +1,5 @@
-//! The commands: `version`, `config-dump`, `validate`, and `serve` (the dry run, or the startup
-//! sequence in `run`).
+//! The commands: `version`, `config-dump`, `validate`, `schema`, and `serve` (the dry run, or the
+//! startup sequence in `run`); `publish`, `config migrate` and `test` have modules of their own.
 
 use super::cli::{Cli, Command, ConfigArgs, ServeArgs, ValidateArgs};
 use super::message;
