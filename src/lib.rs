@@ -47,6 +47,7 @@ pub mod retry;
 pub mod scenario;
 pub mod service;
 pub mod telemetry;
+pub mod textdiff;
 pub mod yaml;
 
 /// The binary's version, commit and build date (set at build time by `ADAPTER_VERSION`,

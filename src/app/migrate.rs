@@ -128,7 +128,9 @@ fn print_diff(m: &Migration) -> Result<()> {
             Some(t) => (shown(&o.path), t.as_str()),
             None => ("/dev/null".to_string(), ""),
         };
-        out.write_all(migrate::unified(&old_name, &shown(&o.path), old, &o.text).as_bytes())?;
+        out.write_all(
+            crate::textdiff::unified(&old_name, &shown(&o.path), old, &o.text).as_bytes(),
+        )?;
     }
     Ok(())
 }

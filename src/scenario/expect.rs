@@ -2,7 +2,6 @@
 //! [`Mismatch`] naming the expectation, its line in the scenario file, what differs and a diff
 //! of expected against actual. `--update` writes golden files instead of comparing them.
 
-use super::diff;
 use super::error::ScenarioError;
 use super::load::{CelCheck, Compiled, DocCompiled, FieldCheck, Scenario, read_bounded};
 use super::model::{DocCheck, PostActionWord, PreconditionWord, ResourceWord};
@@ -11,6 +10,7 @@ use super::view;
 use crate::domain::ExecutionResult;
 use crate::expr::cel::CelScope;
 use crate::expr::manifest::sort_keys;
+use crate::textdiff;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
@@ -145,7 +145,7 @@ impl Checker<'_> {
         if !why.is_empty() {
             message.push_str(&format!(" ({why})"));
         }
-        let diff = diff::lines(expected, actual);
+        let diff = textdiff::expected_actual(expected, actual);
         let line = self.line(at);
         self.fail(at.join("."), line, message, diff);
     }
@@ -262,7 +262,12 @@ impl Checker<'_> {
                     one_line(a)
                 ),
             };
-            self.fail(f.label.clone(), f.line, message, diff::lines(&want, &got));
+            self.fail(
+                f.label.clone(),
+                f.line,
+                message,
+                textdiff::expected_actual(&want, &got),
+            );
         }
     }
 
@@ -324,7 +329,7 @@ impl Checker<'_> {
                 label.into(),
                 line,
                 message,
-                diff::lines("", &shown(Some(actual))),
+                textdiff::expected_actual("", &shown(Some(actual))),
             );
             return Ok(());
         }
@@ -336,7 +341,7 @@ impl Checker<'_> {
             })?;
         if !json_eq(&expected, actual) {
             let message = format!("the document differs from golden file {shown_path}");
-            let d = diff::lines(&shown(Some(&expected)), &shown(Some(actual)));
+            let d = textdiff::expected_actual(&shown(Some(&expected)), &shown(Some(actual)));
             self.fail(label.into(), line, message, d);
         }
         Ok(())

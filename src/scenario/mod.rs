@@ -3,7 +3,6 @@
 //! against its expectations. Scenarios run in parallel on a bounded pool of threads; the report
 //! lists them in path order. The format is documented in docs/testing-adapters.md.
 
-pub mod diff;
 pub mod error;
 pub mod expect;
 pub mod load;

@@ -9,7 +9,6 @@
 
 mod coerce;
 mod detect;
-mod diff;
 mod doc;
 mod edit;
 mod merge;
@@ -21,7 +20,6 @@ mod tables;
 mod walk;
 
 pub use detect::Shape;
-pub use diff::unified;
 pub use report::{Change, ChangeKind, Refusal, Refused};
 pub use rewrite::RewriteError;
 

@@ -2,10 +2,10 @@
 //! requests that must not have been.
 
 use super::{Checker, DocCompiled};
-use crate::scenario::diff;
 use crate::scenario::error::ScenarioError;
 use crate::scenario::model::RequestExpect;
 use crate::scenario::view::body_value;
+use crate::textdiff;
 use serde_json::Value;
 
 impl Checker<'_> {
@@ -52,7 +52,7 @@ impl Checker<'_> {
                     "{} {}: expected status {status}, got {}",
                     last.method, last.url, last.status
                 );
-                let d = diff::lines(&status.to_string(), &last.status.to_string());
+                let d = textdiff::expected_actual(&status.to_string(), &last.status.to_string());
                 self.fail(
                     format!("{label}.status"),
                     self.line(&[&at[..], &["status"][..]].concat()),
