@@ -1,8 +1,17 @@
-//! Broker throughput: N events published to the real broker, then consumed (a) by a bare
-//! consumer that only acknowledges and (b) by the adapter's serve loop (subscriber, CloudEvent
-//! parsing, per-resource serialisation, executor with a trivial task config, metrics, ack) on
-//! the in-memory transport. Each consumer runs in its own child process, so its peak RSS is its
-//! own. Reports events/s, the adapter/bare ratio and peak RSS.
+//! Broker throughput: N events published to the real broker, then consumed, in one run, by
+//! three consumers, each in a child process of its own (so its peak RSS is its own):
+//!
+//! - **bare**: the broker client alone with the adapter's concurrency — the adapter's prefetch
+//!   (RabbitMQ) or outstanding-message bound (Pub/Sub), and up to `parallelism` messages being
+//!   acknowledged at once, as the adapter's execution slots do. What the adapter would reach if
+//!   its work per event cost nothing.
+//! - **drain**: the most the broker delivers on this machine — RabbitMQ's auto-ack consumer
+//!   (`no_ack`, no prefetch bound); on Pub/Sub, which has no auto-ack, a stream without flow
+//!   control (10 000 outstanding) that acknowledges each message as it arrives.
+//! - **adapter**: the serve loop (subscriber, CloudEvent parsing, per-resource serialisation,
+//!   the executor with a params-only task config on the in-memory transport, metrics, ack).
+//!
+//! Reports events/s, adapter / bare, adapter / drain and peak RSS.
 //!
 //! ```sh
 //! cargo bench --bench broker_throughput --features rabbitmq,pubsub -- [N] [PARALLELISM]
@@ -104,6 +113,14 @@ impl Delivery for CountingDelivery {
     fn payload(&self) -> &[u8] {
         self.inner.payload()
     }
+    fn event(
+        &mut self,
+    ) -> Result<
+        hyperfleet_adapter::domain::event::CloudEvent,
+        hyperfleet_adapter::domain::event::EventError,
+    > {
+        self.inner.event()
+    }
     async fn ack(self: Box<Self>) -> Result<(), BrokerError> {
         let r = self.inner.ack().await;
         self.acked.fetch_add(1, Ordering::SeqCst);
@@ -170,7 +187,7 @@ mod rabbit {
         ConfirmSelectOptions, QueueDeleteOptions,
     };
     use lapin::types::FieldTable;
-    use lapin::{BasicProperties, Connection, ConnectionProperties};
+    use lapin::{BasicProperties, Connection, ConnectionProperties, Consumer};
 
     pub fn url() -> String {
         std::env::var("HYPERFLEET_TEST_AMQP_URL")
@@ -226,27 +243,57 @@ mod rabbit {
         let _ = conn.close(200, "filled".into()).await;
     }
 
-    pub async fn bare(topic: &str, n: usize, parallelism: usize) -> f64 {
+    async fn consumer(topic: &str, prefetch: Option<u16>, no_ack: bool) -> (Connection, Consumer) {
         let conn = Connection::connect(&url(), ConnectionProperties::default())
             .await
             .unwrap();
         let ch = conn.create_channel().await.unwrap();
-        ch.basic_qos((parallelism * 2) as u16, BasicQosOptions::default())
-            .await
-            .unwrap();
-        let mut consumer = ch
+        if let Some(prefetch) = prefetch {
+            ch.basic_qos(prefetch, BasicQosOptions::default())
+                .await
+                .unwrap();
+        }
+        let consumer = ch
             .basic_consume(
                 format!("{topic}-bench").as_str().into(),
                 "".into(),
-                BasicConsumeOptions::default(),
+                BasicConsumeOptions {
+                    no_ack,
+                    ..Default::default()
+                },
                 FieldTable::default(),
             )
             .await
             .unwrap();
+        (conn, consumer)
+    }
+
+    /// The adapter's prefetch, and up to `parallelism` acknowledgements in flight at once.
+    pub async fn bare(topic: &str, n: usize, parallelism: usize) -> f64 {
+        let (conn, mut consumer) =
+            consumer(topic, Some(cfg(parallelism).prefetch_count), false).await;
+        let slots = Arc::new(tokio::sync::Semaphore::new(parallelism));
         let started = Instant::now();
         for _ in 0..n {
             let d = consumer.next().await.unwrap().unwrap();
-            d.ack(BasicAckOptions::default()).await.unwrap();
+            let slot = slots.clone().acquire_owned().await.unwrap();
+            tokio::spawn(async move {
+                d.ack(BasicAckOptions::default()).await.unwrap();
+                drop(slot);
+            });
+        }
+        let _all_settled = slots.acquire_many(parallelism as u32).await.unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        let _ = conn.close(200, "done".into()).await;
+        secs
+    }
+
+    /// Auto-ack: the broker sends as fast as it can, nothing is acknowledged.
+    pub async fn drain(topic: &str, n: usize) -> f64 {
+        let (conn, mut consumer) = consumer(topic, None, true).await;
+        let started = Instant::now();
+        for _ in 0..n {
+            consumer.next().await.unwrap().unwrap();
         }
         let secs = started.elapsed().as_secs_f64();
         let _ = conn.close(200, "done".into()).await;
@@ -341,9 +388,10 @@ mod pubsub_bench {
         }
     }
 
-    pub async fn bare(topic: &str, n: usize, parallelism: usize) -> f64 {
+    /// The client's stream under `outstanding`, acknowledging each message as it arrives
+    /// (the client's acks are sent in the background, batched).
+    async fn stream_acking(subscription: &str, n: usize, outstanding: i64) -> f64 {
         use google_cloud_pubsub::client::Subscriber;
-        let topic = &format!("{topic}-bare");
         let client = Subscriber::builder()
             .with_endpoint(format!("http://{}", emulator().unwrap()))
             .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
@@ -351,8 +399,8 @@ mod pubsub_bench {
             .await
             .unwrap();
         let mut stream = client
-            .subscribe(format!("projects/{PROJECT}/subscriptions/{topic}-bench"))
-            .set_max_outstanding_messages((parallelism * 2) as i64)
+            .subscribe(format!("projects/{PROJECT}/subscriptions/{subscription}"))
+            .set_max_outstanding_messages(outstanding)
             .build();
         let started = Instant::now();
         let mut seen = 0;
@@ -362,6 +410,17 @@ mod pubsub_bench {
             seen += 1;
         }
         started.elapsed().as_secs_f64()
+    }
+
+    /// The adapter's outstanding-message bound.
+    pub async fn bare(topic: &str, n: usize, parallelism: usize) -> f64 {
+        let outstanding = cfg(parallelism).max_outstanding_messages.unwrap();
+        stream_acking(&format!("{topic}-bare-bench"), n, outstanding).await
+    }
+
+    /// No flow control to speak of: what the emulator delivers.
+    pub async fn drain(topic: &str, n: usize) -> f64 {
+        stream_acking(&format!("{topic}-drain-bench"), n, 10_000).await
     }
 
     pub async fn source(topic: &str, n: usize, parallelism: usize) -> f64 {
@@ -404,9 +463,13 @@ async fn child(args: &[String]) {
         #[cfg(feature = "rabbitmq")]
         ("rabbitmq", "bare") => rabbit::bare(topic, n, p).await,
         #[cfg(feature = "rabbitmq")]
+        ("rabbitmq", "drain") => rabbit::drain(topic, n).await,
+        #[cfg(feature = "rabbitmq")]
         ("rabbitmq", "adapter") => rabbit::adapter(topic, n, p).await,
         #[cfg(feature = "pubsub")]
         ("pubsub", "bare") => pubsub_bench::bare(topic, n, p).await,
+        #[cfg(feature = "pubsub")]
+        ("pubsub", "drain") => pubsub_bench::drain(topic, n).await,
         #[cfg(feature = "pubsub")]
         ("pubsub", "adapter") => pubsub_bench::adapter(topic, n, p).await,
         #[cfg(feature = "pubsub")]
@@ -441,13 +504,22 @@ fn run_child(broker: &str, kind: &str, topic: &str, n: usize, p: usize) -> (f64,
     )
 }
 
-fn report(broker: &str, n: usize, p: usize, bare: (f64, u64), adapter: (f64, u64)) {
-    let (bare_rate, adapter_rate) = (n as f64 / bare.0, n as f64 / adapter.0);
+/// One consumer's result: seconds and peak RSS in KiB.
+type Run = (f64, u64);
+
+fn report(broker: &str, n: usize, p: usize, bare: Run, drain: Run, adapter: Run) {
+    let rate = |r: Run| n as f64 / r.0;
+    let mib = |r: Run| r.1 / 1024;
     println!(
-        "{broker:8} n={n} parallelism={p}: bare {bare_rate:9.0} ev/s (peak RSS {} MiB) | adapter {adapter_rate:9.0} ev/s (peak RSS {} MiB) | ratio {:.0}%",
-        bare.1 / 1024,
-        adapter.1 / 1024,
-        100.0 * adapter_rate / bare_rate
+        "{broker:8} n={n} parallelism={p}: drain {:7.0} ev/s ({} MiB) | bare {:7.0} ev/s ({} MiB) | adapter {:7.0} ev/s ({} MiB) | adapter/bare {:.0}% | adapter/drain {:.0}%",
+        rate(drain),
+        mib(drain),
+        rate(bare),
+        mib(bare),
+        rate(adapter),
+        mib(adapter),
+        100.0 * rate(adapter) / rate(bare),
+        100.0 * rate(adapter) / rate(drain),
     );
 }
 
@@ -469,13 +541,15 @@ async fn main() {
     #[cfg(feature = "rabbitmq")]
     {
         let topic = format!("bench-{stamp}");
-        rabbit::fill(&topic, n).await;
-        let bare = tokio::task::block_in_place(|| run_child("rabbitmq", "bare", &topic, n, p));
-        rabbit::fill(&topic, n).await;
-        let adapter =
-            tokio::task::block_in_place(|| run_child("rabbitmq", "adapter", &topic, n, p));
+        let mut runs = Vec::new();
+        for kind in ["drain", "bare", "adapter"] {
+            rabbit::fill(&topic, n).await;
+            runs.push(tokio::task::block_in_place(|| {
+                run_child("rabbitmq", kind, &topic, n, p)
+            }));
+        }
         rabbit::cleanup(&topic).await;
-        report("rabbitmq", n, p, bare, adapter);
+        report("rabbitmq", n, p, runs[1], runs[0], runs[2]);
     }
     #[cfg(feature = "pubsub")]
     {
@@ -487,13 +561,21 @@ async fn main() {
             // its client had pulled leased (until the emulator expires them, minutes later),
             // which would starve the next consumer of the same subscription.
             let topic = format!("bench-ps-{stamp}");
-            pubsub_bench::fill(&topic, "bare", n).await;
-            let bare = tokio::task::block_in_place(|| run_child("pubsub", "bare", &topic, n, p));
-            pubsub_bench::fill(&topic, "adapter", n).await;
             // `BENCH_PUBSUB_CONSUMER=source` measures the subscriber alone (no serve loop).
-            let kind = std::env::var("BENCH_PUBSUB_CONSUMER").unwrap_or_else(|_| "adapter".into());
-            let adapter = tokio::task::block_in_place(|| run_child("pubsub", &kind, &topic, n, p));
-            report("pubsub", n, p, bare, adapter);
+            let adapter =
+                std::env::var("BENCH_PUBSUB_CONSUMER").unwrap_or_else(|_| "adapter".into());
+            let mut runs = Vec::new();
+            for (consumer, kind) in [
+                ("drain", "drain"),
+                ("bare", "bare"),
+                ("adapter", adapter.as_str()),
+            ] {
+                pubsub_bench::fill(&topic, consumer, n).await;
+                runs.push(tokio::task::block_in_place(|| {
+                    run_child("pubsub", kind, &topic, n, p)
+                }));
+            }
+            report("pubsub", n, p, runs[1], runs[0], runs[2]);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! implementation (real, in-memory, recording) must honour it, and the transport contract
 //! suite in `adapters::transport::contract` checks it.
 
+use crate::domain::event::{CloudEvent, EventError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -428,8 +429,15 @@ impl Files for LocalFiles {
 /// One message from the broker, to be acknowledged after processing.
 #[async_trait]
 pub trait Delivery: Send {
-    /// The raw message body (a structured-mode CloudEvent).
+    /// The message body as it arrived: a structured-mode CloudEvent, or a binary-mode
+    /// event's data. Its length is what `--max-event-bytes` bounds.
     fn payload(&self) -> &[u8];
+    /// The CloudEvent the message carries, parsed once from the broker's bytes: the body as a
+    /// structured-mode envelope (the default), or — a broker's binary mode — the attributes in
+    /// its headers with the body as the data ([`CloudEvent::from_binary`]).
+    fn event(&mut self) -> Result<CloudEvent, EventError> {
+        CloudEvent::parse(self.payload())
+    }
     /// The broker's id of the message, for log lines that must be matched to a dead-lettered
     /// copy (Pub/Sub's message id; RabbitMQ's `message_id` property, else its delivery tag).
     fn message_id(&self) -> Option<String> {

@@ -129,11 +129,9 @@ async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
             fake.put("seed", o);
         }
     }
-    let dry = executor(c, s, memory.clone())
-        .execute(&event.id, &event.kind, &event.data)
-        .await;
+    let dry = executor(c, s, memory.clone()).execute_event(&event).await;
     let live_result = executor(c, s, live_transport(&fake))
-        .execute(&event.id, &event.kind, &event.data)
+        .execute_event(&event)
         .await;
     let label = format!("{} ({})", s.name, if seeded { "seeded" } else { "empty" });
     // New objects get their status from the API server (a namespace turns `Active`), which the
@@ -227,7 +225,7 @@ async fn deletion_ordering_configmap_then_namespace_across_two_events() {
     let exec = executor(&c, &s, live_transport(&fake));
 
     // Event 1: the ConfigMap is deleting but still present, so the Namespace waits.
-    let first = exec.execute(&event.id, &event.kind, &event.data).await;
+    let first = exec.execute_event(&event).await;
     let ops = |r: &ExecutionResult| {
         r.resources
             .iter()
@@ -251,7 +249,7 @@ async fn deletion_ordering_configmap_then_namespace_across_two_events() {
     // The controller finishes; event 2 finds the ConfigMap gone and deletes the Namespace.
     fake.clear_finalizers("v1", "ConfigMap", &ns, &cm);
     assert!(fake.get("v1", "ConfigMap", &ns, &cm).is_none());
-    let second = exec.execute(&event.id, &event.kind, &event.data).await;
+    let second = exec.execute_event(&event).await;
     assert!(
         ops(&second).contains(&("Namespace".to_string(), Some("delete"))),
         "{:?}",

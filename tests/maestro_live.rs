@@ -115,11 +115,9 @@ async fn compare(c: &Path, s: &Scenario, seeded: bool) -> Vec<String> {
             fake.seed(SOURCE, &resource_id(SOURCE, consumer, name), o);
         }
     }
-    let dry = executor(c, s, memory.clone())
-        .execute(&event.id, &event.kind, &event.data)
-        .await;
+    let dry = executor(c, s, memory.clone()).execute_event(&event).await;
     let live_result = executor(c, s, live_transport(&fake))
-        .execute(&event.id, &event.kind, &event.data)
+        .execute_event(&event)
         .await;
     let label = format!("{} ({})", s.name, if seeded { "seeded" } else { "empty" });
     // The simulated agent reports its own status for works it just received, which the dry run

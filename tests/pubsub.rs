@@ -235,12 +235,13 @@ async fn binary_mode_events_are_accepted() {
     )
     .await
     .unwrap();
-    let d = tokio::time::timeout(Duration::from_secs(20), source.next())
+    let mut d = tokio::time::timeout(Duration::from_secs(20), source.next())
         .await
         .unwrap()
         .unwrap();
-    let e = hyperfleet_adapter::domain::event::CloudEvent::parse(d.payload()).unwrap();
+    let e = d.event().unwrap();
     assert_eq!((e.id.as_str(), e.source.as_str()), ("bin-1", "/sentinel"));
+    assert_eq!(e.data.to_map().unwrap()["id"], "c9", "the data is the body");
     d.ack().await.unwrap();
     source.close().await;
 }

@@ -196,17 +196,14 @@ async fn binary_mode_events_are_accepted() {
     .await
     .unwrap();
     p.close().await;
-    let d = tokio::time::timeout(Duration::from_secs(10), source.next())
+    let mut d = tokio::time::timeout(Duration::from_secs(10), source.next())
         .await
         .unwrap()
         .unwrap();
-    let e = hyperfleet_adapter::domain::event::CloudEvent::parse(d.payload()).unwrap();
+    let e = d.event().unwrap();
     assert_eq!(e.id, "bin-1");
     assert_eq!(e.source, "/sentinel");
-    assert_eq!(
-        serde_json::from_slice::<serde_json::Value>(&e.data).unwrap()["id"],
-        "c9"
-    );
+    assert_eq!(e.data.to_map().unwrap()["id"], "c9", "the body is the data");
     d.ack().await.unwrap();
     source.close().await;
     cleanup(&[format!("{topic}-s1")], &[topic]).await;

@@ -50,9 +50,12 @@ async fn traced_event(
     );
     let data = br#"{"id":"c1","kind":"Cluster","href":"/clusters/c1","generation":1}"#;
     let result = exec
-        .execute_in("evt-1", "io.hyperfleet.cluster.updated", data, |span| {
-            telemetry::adopt(span, &ext)
-        })
+        .execute_parsed(
+            "evt-1",
+            "io.hyperfleet.cluster.updated",
+            hyperfleet_adapter::domain::event::parse_data(data),
+            |span| telemetry::adopt(span, &ext),
+        )
         .await;
     assert!(!result.is_failed(), "{result:?}");
     drop(guard);

@@ -5,7 +5,7 @@
 use base64::Engine;
 use serde_json::{Map, Value};
 
-/// The envelope fields the adapter reads, plus the decoded data.
+/// The envelope fields the adapter reads, plus the data, decoded once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloudEvent {
     pub id: String,
@@ -13,8 +13,46 @@ pub struct CloudEvent {
     pub source: String,
     pub time: Option<String>,
     pub extensions: Map<String, Value>,
-    /// The raw data bytes (`data` re-serialised, or `data_base64` decoded); empty when absent.
-    pub data: Vec<u8>,
+    pub data: EventData,
+}
+
+/// An event's data as the envelope carried it. JSON data stays parsed from the broker's bytes
+/// to the executor: it is never serialised and parsed again.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum EventData {
+    /// No data, or `"data": null`.
+    #[default]
+    Absent,
+    /// `data` as JSON: structured mode, or a binary-mode body under a JSON content type.
+    Json(Value),
+    /// Bytes: `data_base64` decoded, a text `data` under a non-JSON content type, or a
+    /// binary-mode body that is not JSON.
+    Bytes(Vec<u8>),
+}
+
+impl EventData {
+    /// The data as bytes: JSON serialised, bytes as they are, empty when absent.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            EventData::Absent => Vec::new(),
+            EventData::Json(v) => serde_json::to_vec(v).unwrap_or_default(),
+            EventData::Bytes(b) => b.clone(),
+        }
+    }
+
+    /// The map params read from (see [`parse_data`]), taking the parsed JSON as it is.
+    pub fn into_map(self) -> Result<Map<String, Value>, DataError> {
+        match self {
+            EventData::Absent => Ok(Map::new()),
+            EventData::Json(v) => check_data(v),
+            EventData::Bytes(b) => parse_data(&b),
+        }
+    }
+
+    /// [`EventData::into_map`] on a copy.
+    pub fn to_map(&self) -> Result<Map<String, Value>, DataError> {
+        self.clone().into_map()
+    }
 }
 
 /// Why bytes are not a CloudEvent.
@@ -48,43 +86,86 @@ impl CloudEvent {
     pub fn parse(bytes: &[u8]) -> Result<CloudEvent, EventError> {
         let v: Value =
             serde_json::from_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| EventError::Json("a CloudEvent must be a JSON object".into()))?;
-        let attr = |k: &'static str| -> Result<String, EventError> {
+        match v {
+            Value::Object(obj) => CloudEvent::from_envelope(obj),
+            _ => Err(EventError::Json(
+                "a CloudEvent must be a JSON object".into(),
+            )),
+        }
+    }
+
+    /// A binary-mode message: the context attributes a broker carries in its headers (each a
+    /// string), the message's content type and its body, which is the data. The event is the
+    /// one the structured-mode envelope of the same attributes and data gives: the content type
+    /// becomes `datacontenttype`; a body that parses as JSON under a JSON content type (or none)
+    /// is the JSON data, parsed once here; any other non-empty body is the data's bytes.
+    pub fn from_binary(
+        mut attrs: Map<String, Value>,
+        content_type: Option<String>,
+        body: &[u8],
+    ) -> Result<CloudEvent, EventError> {
+        let is_json = content_type.as_deref().is_none_or(|c| c.contains("json"));
+        if let Some(ct) = content_type {
+            attrs.insert("datacontenttype".into(), Value::String(ct));
+        }
+        match is_json
+            .then(|| serde_json::from_slice::<Value>(body).ok())
+            .flatten()
+        {
+            Some(v) => {
+                attrs.insert("data".into(), v);
+            }
+            None if body.is_empty() => {}
+            None => {
+                // As `data_base64`, so the envelope's rules decide, as for a structured event.
+                attrs.insert(
+                    "data_base64".into(),
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+                );
+            }
+        }
+        CloudEvent::from_envelope(attrs)
+    }
+
+    /// The event of a structured-mode envelope, taking its values without copying them.
+    fn from_envelope(mut obj: Map<String, Value>) -> Result<CloudEvent, EventError> {
+        let attr = |obj: &Map<String, Value>, k: &'static str| -> Result<String, EventError> {
             match obj.get(k).and_then(Value::as_str) {
                 Some(s) if !s.is_empty() => Ok(s.to_string()),
                 _ => Err(EventError::Missing(k)),
             }
         };
-        let spec = attr("specversion")?;
+        let spec = attr(&obj, "specversion")?;
         if spec != "1.0" {
             return Err(EventError::SpecVersion(spec));
         }
-        let data = match (obj.get("data"), obj.get("data_base64")) {
-            (Some(Value::Null) | None, None) => Vec::new(),
-            (_, Some(Value::String(b64))) => base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| EventError::Base64(e.to_string()))?,
-            (Some(Value::String(s)), _) if !is_json_content(obj) => s.clone().into_bytes(),
-            (Some(d), _) => serde_json::to_vec(d).unwrap_or_default(),
+        let json_content = is_json_content(&obj);
+        let data = match (obj.remove("data"), obj.remove("data_base64")) {
+            (Some(Value::Null) | None, None) => EventData::Absent,
+            (_, Some(Value::String(b64))) => EventData::Bytes(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| EventError::Base64(e.to_string()))?,
+            ),
+            (Some(Value::String(s)), _) if !json_content => EventData::Bytes(s.into_bytes()),
+            (Some(d), _) => EventData::Json(d),
             (None, Some(other)) => {
                 return Err(EventError::Base64(format!(
                     "expected a string, got {other}"
                 )));
             }
         };
-        let extensions = obj
-            .iter()
-            .filter(|(k, _)| !CONTEXT_ATTRIBUTES.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let id = attr(&obj, "id")?;
+        let kind = attr(&obj, "type")?;
+        let source = attr(&obj, "source")?;
+        let time = obj.get("time").and_then(Value::as_str).map(str::to_string);
+        obj.retain(|k, _| !CONTEXT_ATTRIBUTES.contains(&k.as_str()));
         Ok(CloudEvent {
-            id: attr("id")?,
-            kind: attr("type")?,
-            source: attr("source")?,
-            time: obj.get("time").and_then(Value::as_str).map(str::to_string),
-            extensions,
+            id,
+            kind,
+            source,
+            time,
+            extensions: obj,
             data,
         })
     }
@@ -120,6 +201,11 @@ pub fn parse_data(data: &[u8]) -> Result<Map<String, Value>, DataError> {
         return Ok(Map::new());
     }
     let v: Value = serde_json::from_slice(data).map_err(|e| DataError::Json(e.to_string()))?;
+    check_data(v)
+}
+
+/// [`parse_data`] on data already parsed: an object that keeps the data contract.
+fn check_data(v: Value) -> Result<Map<String, Value>, DataError> {
     let Value::Object(map) = v else {
         return Err(DataError::NotObject(json_kind(&v)));
     };
@@ -194,10 +280,78 @@ mod tests {
             ("a", "t", "s")
         );
         assert_eq!(e.extensions["traceparent"], "00-x");
-        let data = parse_data(&e.data).unwrap();
+        assert_eq!(
+            e.data,
+            EventData::Json(serde_json::json!({"id":"c1","generation":5}))
+        );
+        let data = e.data.into_map().unwrap();
         assert_eq!(data["generation"], 5);
         let b64 = CloudEvent::parse(br#"{"specversion":"1.0","id":"a","type":"t","source":"s","data_base64":"eyJpZCI6ImMxIn0="}"#).unwrap();
-        assert_eq!(parse_data(&b64.data).unwrap()["id"], "c1");
+        assert_eq!(b64.data, EventData::Bytes(br#"{"id":"c1"}"#.to_vec()));
+        assert_eq!(b64.data.to_map().unwrap()["id"], "c1");
+    }
+
+    /// Whatever shape the data takes, the params see what parsing its bytes would give.
+    #[test]
+    fn event_data_reads_as_its_bytes_would() {
+        let events: &[&[u8]] = &[
+            br#"{"specversion":"1.0","id":"a","type":"t","source":"s"}"#,
+            br#"{"specversion":"1.0","id":"a","type":"t","source":"s","data":null}"#,
+            br#"{"specversion":"1.0","id":"a","type":"t","source":"s","data":{"id":"c1","generation":1.5}}"#,
+            br#"{"specversion":"1.0","id":"a","type":"t","source":"s","data":"{\"id\":\"c1\"}","datacontenttype":"text/plain"}"#,
+            br#"{"specversion":"1.0","id":"a","type":"t","source":"s","data":"{\"id\":\"c1\"}"}"#,
+            br#"{"specversion":"1.0","id":"a","type":"t","source":"s","data":" ","datacontenttype":"text/plain"}"#,
+            br#"{"specversion":"1.0","id":"a","type":"t","source":"s","data":[1]}"#,
+            br#"{"specversion":"1.0","id":"a","type":"t","source":"s","data_base64":"bm90IGpzb24="}"#,
+        ];
+        for bytes in events {
+            let e = CloudEvent::parse(bytes).unwrap();
+            let shown = String::from_utf8_lossy(bytes);
+            assert_eq!(e.data.to_map(), parse_data(&e.data.to_bytes()), "{shown}");
+        }
+    }
+
+    /// A binary-mode message gives the event of the structured envelope with the same
+    /// attributes and data, the content type as `datacontenttype`.
+    #[test]
+    fn binary_mode_is_the_structured_envelope() {
+        let attrs = |pairs: &[(&str, &str)]| -> Map<String, Value> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                .collect()
+        };
+        let base = [
+            ("specversion", "1.0"),
+            ("id", "e1"),
+            ("type", "t"),
+            ("source", "/s"),
+            ("traceparent", "00-x"),
+        ];
+        let e = CloudEvent::from_binary(
+            attrs(&base),
+            Some("application/json".into()),
+            br#"{"id":"c1"}"#,
+        )
+        .unwrap();
+        let structured = CloudEvent::parse(br#"{"specversion":"1.0","id":"e1","type":"t","source":"/s","traceparent":"00-x","datacontenttype":"application/json","data":{"id":"c1"}}"#).unwrap();
+        assert_eq!(e, structured);
+        assert_eq!(e.extensions.keys().collect::<Vec<_>>(), ["traceparent"]);
+        // Not JSON under a JSON type, or any body under another type: the bytes.
+        let text =
+            CloudEvent::from_binary(attrs(&base), Some("text/plain".into()), br#"{"id":"c1"}"#)
+                .unwrap();
+        assert_eq!(text.data, EventData::Bytes(br#"{"id":"c1"}"#.to_vec()));
+        assert_eq!(text.data.to_map().unwrap()["id"], "c1");
+        let broken = CloudEvent::from_binary(attrs(&base), None, b"{nope").unwrap();
+        assert_eq!(broken.data, EventData::Bytes(b"{nope".to_vec()));
+        assert!(matches!(broken.data.into_map(), Err(DataError::Json(_))));
+        let empty = CloudEvent::from_binary(attrs(&base), None, b"").unwrap();
+        assert_eq!(empty.data, EventData::Absent);
+        assert_eq!(
+            CloudEvent::from_binary(attrs(&base[..3]), None, b"{}").unwrap_err(),
+            EventError::Missing("source")
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! not once per expression.
 
 use super::error::Failure;
-use super::event::{DataError, parse_data};
+use super::event::{CloudEvent, DataError, parse_data};
 use super::result::{ExecutionResult, Phase};
 use super::vars::Vars;
 use crate::config::{EnvSource, Loaded};
@@ -108,21 +108,28 @@ impl Executor {
     /// Runs one event's data through the pipeline. Never fails: failures are in the result.
     /// Everything it logs carries the event id (span `Execute`).
     pub async fn execute(&self, event_id: &str, event_type: &str, data: &[u8]) -> ExecutionResult {
-        self.execute_in(event_id, event_type, data, |_| {}).await
+        self.execute_parsed(event_id, event_type, parse_data(data), |_| {})
+            .await
     }
 
-    /// [`Executor::execute`], with `adopt` called on the `Execute` span before it is entered
-    /// (the composition root uses it to join the event's distributed trace and record the
-    /// span's `trace_id`/`span_id` fields).
-    pub async fn execute_in(
+    /// [`Executor::execute`] on a CloudEvent, whose data is already decoded.
+    pub async fn execute_event(&self, event: &CloudEvent) -> ExecutionResult {
+        self.execute_parsed(&event.id, &event.kind, event.data.to_map(), |_| {})
+            .await
+    }
+
+    /// [`Executor::execute`] on data already decoded ([`EventData::into_map`](super::event::EventData::into_map): the serve loop
+    /// parses each message once), with `adopt` called on the `Execute` span before it is
+    /// entered (the composition root uses it to join the event's distributed trace and record
+    /// the span's `trace_id`/`span_id` fields).
+    pub async fn execute_parsed(
         &self,
         event_id: &str,
         event_type: &str,
-        data: &[u8],
+        parsed: Result<Map<String, Value>, DataError>,
         adopt: impl FnOnce(&tracing::Span),
     ) -> ExecutionResult {
         use tracing::Instrument;
-        let parsed = parse_data(data);
         let fields = parsed
             .as_ref()
             .map(super::event::log_fields)

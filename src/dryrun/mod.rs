@@ -231,7 +231,7 @@ pub fn execute(
         .enable_all()
         .build()
         .map_err(DryRunError::Runtime)?;
-    let result = runtime.block_on(executor.execute(&event.id, &event.kind, &event.data));
+    let result = runtime.block_on(executor.execute_event(&event));
     Ok(DryRun { result, store })
 }
 

@@ -1,7 +1,7 @@
 //! Per-resource ordering: events for the same resource (a cluster, or a node pool under its
 //! cluster) run one after the other; the lock of a resource is dropped with its last waiter.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OwnedMutexGuard;
@@ -47,10 +47,13 @@ impl KeyLocks {
 }
 
 /// The resource an event is about: `owner id/id` for owned resources (node pools), else `id`.
-pub fn resource_key(data: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(data).ok()?;
-    let id = v.get("id")?.as_str()?;
-    match v.pointer("/owner_references/id").and_then(Value::as_str) {
+pub fn resource_key(data: &Map<String, Value>) -> Option<String> {
+    let id = data.get("id")?.as_str()?;
+    match data
+        .get("owner_references")
+        .and_then(|o| o.get("id"))
+        .and_then(Value::as_str)
+    {
         Some(owner) => Some(format!("{owner}/{id}")),
         None => Some(id.to_string()),
     }
@@ -60,16 +63,23 @@ pub fn resource_key(data: &[u8]) -> Option<String> {
 mod tests {
     use super::resource_key;
 
+    fn key(data: &str) -> Option<String> {
+        match serde_json::from_str(data).unwrap() {
+            serde_json::Value::Object(m) => resource_key(&m),
+            _ => unreachable!("test data is an object"),
+        }
+    }
+
     #[test]
     fn resource_keys() {
         assert_eq!(
-            resource_key(br#"{"id":"c1","kind":"Cluster"}"#).as_deref(),
+            key(r#"{"id":"c1","kind":"Cluster"}"#).as_deref(),
             Some("c1")
         );
         assert_eq!(
-            resource_key(br#"{"id":"np1","owner_references":{"id":"c1"}}"#).as_deref(),
+            key(r#"{"id":"np1","owner_references":{"id":"c1"}}"#).as_deref(),
             Some("c1/np1")
         );
-        assert_eq!(resource_key(b"{}"), None);
+        assert_eq!(key("{}"), None);
     }
 }

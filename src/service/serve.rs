@@ -137,9 +137,9 @@ async fn reject(delivery: Box<dyn Delivery>, deps: &LoopDeps, received: Instant)
         .record_handled(received.elapsed().as_secs_f64());
 }
 
-/// The event a delivery carries, or `None` (logged) for a message over `max_event_bytes` or
-/// one that is not a CloudEvent.
-fn admit(delivery: &dyn Delivery, max_event_bytes: usize) -> Option<CloudEvent> {
+/// The event a delivery carries, parsed once from the broker's bytes, or `None` (logged) for
+/// a message over `max_event_bytes` or one that is not a CloudEvent.
+fn admit(delivery: &mut dyn Delivery, max_event_bytes: usize) -> Option<CloudEvent> {
     let size = delivery.payload().len();
     if size > max_event_bytes {
         let message_id = delivery.message_id();
@@ -152,7 +152,7 @@ fn admit(delivery: &dyn Delivery, max_event_bytes: usize) -> Option<CloudEvent> 
         );
         return None;
     }
-    match CloudEvent::parse(delivery.payload()) {
+    match delivery.event() {
         Ok(e) => Some(e),
         Err(e) => {
             let message_id = delivery.message_id();
@@ -164,7 +164,7 @@ fn admit(delivery: &dyn Delivery, max_event_bytes: usize) -> Option<CloudEvent> 
 
 /// One delivery: parse, serialise per resource, execute, record, settle.
 async fn handle(
-    delivery: Box<dyn Delivery>,
+    mut delivery: Box<dyn Delivery>,
     deps: &LoopDeps,
     locks: &Arc<KeyLocks>,
     slots: &Semaphore,
@@ -172,7 +172,7 @@ async fn handle(
 ) {
     let received = Instant::now();
     deps.metrics.record_consumed();
-    let Some(event) = admit(delivery.as_ref(), deps.max_event_bytes) else {
+    let Some(event) = admit(delivery.as_mut(), deps.max_event_bytes) else {
         return reject(delivery, deps, received).await;
     };
     let time = event
@@ -180,8 +180,19 @@ async fn handle(
         .clone()
         .unwrap_or_else(|| "0001-01-01 00:00:00 +0000 UTC".into());
     tracing::info!(event_id = %event.id, "Event received: id={} type={} source={} time={}", event.id, event.kind, event.source, time);
+    let CloudEvent {
+        id,
+        kind,
+        source,
+        extensions,
+        data,
+        ..
+    } = event;
+    // The data, decoded once: the resource key and the executor read the same map.
+    let data = data.into_map();
+    let key = data.as_ref().ok().and_then(resource_key);
     let ready = async {
-        let guard = match resource_key(&event.data) {
+        let guard = match key {
             Some(key) => Some(locks.lock(key).await),
             None => None,
         };
@@ -193,7 +204,7 @@ async fn handle(
         // An error means the loop is gone: stopping too.
         _ = stopped.wait_for(|s| *s) => {
             let message_id = delivery.message_id();
-            tracing::info!(event_id = %event.id, message_id, "Shutting down before the event started; leaving it to the broker for redelivery");
+            tracing::info!(event_id = %id, message_id, "Shutting down before the event started; leaving it to the broker for redelivery");
             return;
         }
         ready = ready => ready,
@@ -201,19 +212,19 @@ async fn handle(
     let started = Instant::now();
     let result = deps
         .executor
-        .execute_in(&event.id, &event.kind, &event.data, |span| {
-            crate::telemetry::adopt(span, &event.extensions)
+        .execute_parsed(&id, &kind, data, |span| {
+            crate::telemetry::adopt(span, &extensions)
         })
         .await;
     deps.metrics
         .record_event(&result, started.elapsed().as_secs_f64());
     if result.is_failed() {
         let phases: Vec<&str> = result.errors.keys().map(|p| p.as_str()).collect();
-        tracing::warn!(event_id = %event.id, event_type = %event.kind, failed_phases = ?phases, "event handler failed (acked)");
+        tracing::warn!(event_id = %id, event_type = %kind, failed_phases = ?phases, "event handler failed (acked)");
     }
-    tracing::info!(event_id = %event.id, "Event processed: type={} source={} time={}", event.kind, event.source, time);
+    tracing::info!(event_id = %id, "Event processed: type={kind} source={source} time={time}");
     if let Err(e) = delivery.ack().await {
-        tracing::error!(event_id = %event.id, error = %e, "Failed to acknowledge message");
+        tracing::error!(event_id = %id, error = %e, "Failed to acknowledge message");
     }
     deps.metrics
         .record_handled(received.elapsed().as_secs_f64());

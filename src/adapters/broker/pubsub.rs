@@ -19,6 +19,7 @@
 //! of leaving it not-ready for ever.
 
 use crate::config::broker::PubSubConfig;
+use crate::domain::event::{CloudEvent, EventError};
 use crate::ports::{BrokerError, Delivery, ErrorKind, EventSource};
 use crate::retry::{Policy, Schedule};
 use async_trait::async_trait;
@@ -691,9 +692,10 @@ impl EventSource for PubSubSource {
     }
 }
 
-/// One message: its CloudEvent (structured JSON) and its handler.
+/// One message: its data, the CloudEvent attributes of a binary-mode message, and its handler.
 struct PubSubDelivery {
     body: Vec<u8>,
+    binary: Option<Binary>,
     id: String,
     handler: Handler,
     dead_letters: bool,
@@ -702,7 +704,8 @@ struct PubSubDelivery {
 impl PubSubDelivery {
     fn new(m: Message, handler: Handler, dead_letters: bool) -> Self {
         PubSubDelivery {
-            body: structured(&m),
+            binary: binary_attributes(&m),
+            body: m.data.to_vec(),
             id: m.message_id.clone(),
             handler,
             dead_letters,
@@ -714,6 +717,13 @@ impl PubSubDelivery {
 impl Delivery for PubSubDelivery {
     fn payload(&self) -> &[u8] {
         &self.body
+    }
+
+    fn event(&mut self) -> Result<CloudEvent, EventError> {
+        match self.binary.take() {
+            Some(b) => CloudEvent::from_binary(b.attributes, b.content_type, &self.body),
+            None => CloudEvent::parse(&self.body),
+        }
     }
 
     fn message_id(&self) -> Option<String> {
@@ -738,45 +748,31 @@ impl Delivery for PubSubDelivery {
     }
 }
 
-/// The message as a structured-mode CloudEvent: the data itself, or — for a binary-mode message
-/// (a `ce-specversion` attribute) — a JSON envelope built from the `ce-*` attributes, the
-/// `content-type` attribute and the data.
-pub fn structured(m: &Message) -> Vec<u8> {
-    let mut attrs = Map::new();
+/// The CloudEvent attributes of a binary-mode message (its `ce-*` attributes, a
+/// `ce-specversion` among them) and its content type (the `content-type` attribute, else
+/// `ce-datacontenttype`); `None` for a structured-mode message, whose data is the whole event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binary {
+    pub attributes: Map<String, Value>,
+    pub content_type: Option<String>,
+}
+
+/// See [`Binary`].
+pub fn binary_attributes(m: &Message) -> Option<Binary> {
+    let mut attributes = Map::new();
     for (k, v) in &m.attributes {
         if let Some(name) = k.strip_prefix("ce-").or_else(|| k.strip_prefix("ce_")) {
-            attrs.insert(name.to_string(), Value::String(v.clone()));
+            attributes.insert(name.to_string(), Value::String(v.clone()));
         }
     }
-    if !attrs.contains_key("specversion") {
-        return m.data.to_vec();
-    }
-    let content_type = m
-        .attributes
-        .get("content-type")
-        .or_else(|| m.attributes.get("ce-datacontenttype"))
-        .cloned();
-    let is_json = content_type.as_deref().is_none_or(|c| c.contains("json"));
-    if let Some(ct) = content_type {
-        attrs.insert("datacontenttype".into(), Value::String(ct));
-    }
-    match is_json
-        .then(|| serde_json::from_slice::<Value>(&m.data).ok())
-        .flatten()
-    {
-        Some(v) => {
-            attrs.insert("data".into(), v);
-        }
-        None if m.data.is_empty() => {}
-        None => {
-            use base64::Engine as _;
-            attrs.insert(
-                "data_base64".into(),
-                Value::String(base64::engine::general_purpose::STANDARD.encode(&m.data)),
-            );
-        }
-    }
-    serde_json::to_vec(&Value::Object(attrs)).unwrap_or_else(|_| m.data.to_vec())
+    attributes.contains_key("specversion").then(|| Binary {
+        attributes,
+        content_type: m
+            .attributes
+            .get("content-type")
+            .or_else(|| m.attributes.get("ce-datacontenttype"))
+            .cloned(),
+    })
 }
 
 /// Publishes structured-mode CloudEvents to a topic.
@@ -861,7 +857,7 @@ mod tests {
     }
 
     #[test]
-    fn binary_mode_messages_become_structured() {
+    fn binary_mode_messages_are_their_structured_events() {
         let m = Message::new()
             .set_data(br#"{"id":"c1"}"#.to_vec())
             .set_attributes([
@@ -872,14 +868,21 @@ mod tests {
                 ("content-type", "application/json"),
                 ("other", "x"),
             ]);
-        let out: Value = serde_json::from_slice(&structured(&m)).unwrap();
-        assert_eq!(
-            out,
-            serde_json::json!({"specversion": "1.0", "id": "e1", "type": "io.hyperfleet.cluster.updated",
-                "source": "/sentinel", "datacontenttype": "application/json", "data": {"id": "c1"}})
-        );
+        let b = binary_attributes(&m).unwrap();
+        assert_eq!(b.content_type.as_deref(), Some("application/json"));
+        let e = CloudEvent::from_binary(b.attributes, b.content_type, &m.data).unwrap();
+        let structured = CloudEvent::parse(
+            br#"{"specversion": "1.0", "id": "e1", "type": "io.hyperfleet.cluster.updated",
+                "source": "/sentinel", "datacontenttype": "application/json", "data": {"id": "c1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(e, structured);
         let plain = Message::new().set_data(b"{\"specversion\":\"1.0\"}".to_vec());
-        assert_eq!(structured(&plain), b"{\"specversion\":\"1.0\"}".to_vec());
+        assert_eq!(
+            binary_attributes(&plain),
+            None,
+            "structured mode: the data is the event"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 use crate::config::amqp_url::{AmqpScheme, AmqpUrl, AuthMechanism};
 use crate::config::broker::RabbitMqConfig;
+use crate::domain::event::{CloudEvent, EventError};
 use crate::ports::{BrokerError, Delivery, ErrorKind, EventSource};
 use crate::retry::Policy;
 use async_trait::async_trait;
@@ -437,20 +438,21 @@ impl EventSource for RabbitSource {
     }
 }
 
-/// One message: its CloudEvent (structured JSON), its id for logs and the acker of its channel.
+/// One message: its body, the CloudEvent attributes of a binary-mode message, its id for logs
+/// and the acker of its channel.
 struct RabbitDelivery {
     body: Vec<u8>,
+    binary: Option<Binary>,
     id: String,
     acker: Acker,
 }
 
 impl RabbitDelivery {
     fn from_amqp(d: AmqpDelivery) -> Self {
-        let id = message_id(&d.properties, d.delivery_tag);
-        let body = structured(&d.properties, d.data);
         RabbitDelivery {
-            body,
-            id,
+            id: message_id(&d.properties, d.delivery_tag),
+            binary: binary_attributes(&d.properties),
+            body: d.data,
             acker: d.acker,
         }
     }
@@ -491,6 +493,13 @@ async fn bounded<T>(
 impl Delivery for RabbitDelivery {
     fn payload(&self) -> &[u8] {
         &self.body
+    }
+
+    fn event(&mut self) -> Result<CloudEvent, EventError> {
+        match self.binary.take() {
+            Some(b) => CloudEvent::from_binary(b.attributes, b.content_type, &self.body),
+            None => CloudEvent::parse(&self.body),
+        }
     }
 
     fn message_id(&self) -> Option<String> {
@@ -548,53 +557,35 @@ fn header_text(v: &AMQPValue) -> Option<String> {
     }
 }
 
-/// The message as a structured-mode CloudEvent: the body itself, or — for a binary-mode
-/// message (a `cloudEvents:specversion` header) — a JSON envelope built from the headers, the
-/// content type and the body.
-pub fn structured(props: &BasicProperties, data: Vec<u8>) -> Vec<u8> {
-    let Some(headers) = props.headers() else {
-        return data;
-    };
-    let mut attrs = Map::new();
+/// The CloudEvent attributes of a binary-mode message (its `cloudEvents:*` / `cloudEvents_*`
+/// headers, a `specversion` among them) and its content type; `None` for a structured-mode
+/// message, whose body is the whole event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binary {
+    pub attributes: Map<String, Value>,
+    pub content_type: Option<String>,
+}
+
+/// See [`Binary`].
+pub fn binary_attributes(props: &BasicProperties) -> Option<Binary> {
+    let headers = props.headers().as_ref()?;
+    let mut attributes = Map::new();
     for (k, v) in headers.inner() {
         let key = k.as_str();
         let name = key
             .strip_prefix("cloudEvents:")
             .or_else(|| key.strip_prefix("cloudEvents_"));
         if let (Some(name), Some(text)) = (name, header_text(v)) {
-            attrs.insert(name.to_string(), Value::String(text));
+            attributes.insert(name.to_string(), Value::String(text));
         }
     }
-    if !attrs.contains_key("specversion") {
-        return data;
-    }
-    let content_type = props
-        .content_type()
-        .as_ref()
-        .map(|c| c.as_str().to_string());
-    let is_json = content_type.as_deref().is_none_or(|c| c.contains("json"));
-    if let Some(ct) = content_type {
-        attrs.insert("datacontenttype".into(), Value::String(ct));
-    }
-    let data_value = if is_json {
-        serde_json::from_slice(&data).ok()
-    } else {
-        None
-    };
-    match data_value {
-        Some(v) => {
-            attrs.insert("data".into(), v);
-        }
-        None if data.is_empty() => {}
-        None => {
-            use base64::Engine as _;
-            attrs.insert(
-                "data_base64".into(),
-                Value::String(base64::engine::general_purpose::STANDARD.encode(&data)),
-            );
-        }
-    }
-    serde_json::to_vec(&Value::Object(attrs)).unwrap_or(data)
+    attributes.contains_key("specversion").then(|| Binary {
+        attributes,
+        content_type: props
+            .content_type()
+            .as_ref()
+            .map(|c| c.as_str().to_string()),
+    })
 }
 
 /// Publishes structured-mode CloudEvents to the exchange of a topic with the configured routing
@@ -720,7 +711,7 @@ mod tests {
     use lapin::types::LongString;
 
     #[test]
-    fn binary_mode_messages_become_structured() {
+    fn binary_mode_messages_are_their_structured_events() {
         let mut h = FieldTable::default();
         for (k, v) in [
             ("cloudEvents:specversion", "1.0"),
@@ -735,17 +726,28 @@ mod tests {
         let props = BasicProperties::default()
             .with_headers(h)
             .with_content_type("application/json".into());
-        let out: Value =
-            serde_json::from_slice(&structured(&props, br#"{"id":"c1"}"#.to_vec())).unwrap();
-        assert_eq!(
-            out,
-            serde_json::json!({"specversion": "1.0", "id": "e1", "type": "io.hyperfleet.cluster.updated",
+        let binary = binary_attributes(&props).unwrap();
+        assert_eq!(binary.content_type.as_deref(), Some("application/json"));
+        let e = CloudEvent::from_binary(binary.attributes, binary.content_type, br#"{"id":"c1"}"#)
+            .unwrap();
+        let structured = CloudEvent::parse(
+            br#"{"specversion": "1.0", "id": "e1", "type": "io.hyperfleet.cluster.updated",
                 "source": "/sentinel", "traceparent": "00-abc", "datacontenttype": "application/json",
-                "data": {"id": "c1"}})
+                "data": {"id": "c1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(e, structured);
+        // Structured mode (no CloudEvents headers): the body is the whole event.
+        assert_eq!(binary_attributes(&BasicProperties::default()), None);
+        let mut other = FieldTable::default();
+        other.insert(
+            "x-trace".into(),
+            AMQPValue::LongString(LongString::from("1")),
         );
-        // Structured mode (no CloudEvents headers): the body as it is.
-        let body = br#"{"specversion":"1.0"}"#.to_vec();
-        assert_eq!(structured(&BasicProperties::default(), body.clone()), body);
+        assert_eq!(
+            binary_attributes(&BasicProperties::default().with_headers(other)),
+            None
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -47,6 +47,28 @@ pub async fn serve_limited(
     env: &[(&str, &str)],
     nofile: Option<u32>,
 ) -> Served {
+    spawn_ready(adapter, task, env, nofile, None).await
+}
+
+/// [`serve`] with stdout and stderr appended to `log` instead of piped: for a process that
+/// logs more than a pipe holds (a benchmark's thousands of events), which nobody reads while
+/// it runs. [`Served::terminate`] then returns empty output; read the file.
+pub async fn serve_logging_to(
+    adapter: &Path,
+    task: &Path,
+    env: &[(&str, &str)],
+    log: &Path,
+) -> Served {
+    spawn_ready(adapter, task, env, None, Some(log)).await
+}
+
+async fn spawn_ready(
+    adapter: &Path,
+    task: &Path,
+    env: &[(&str, &str)],
+    nofile: Option<u32>,
+    log: Option<&Path>,
+) -> Served {
     let (hp, mp) = (free_port(), free_port());
     let bin = adapter_bin();
     let mut cmd = match nofile {
@@ -65,9 +87,18 @@ pub async fn serve_limited(
         .args(["--health-port", &hp.to_string()])
         .args(["--metrics-port", &mp.to_string()])
         .env_clear()
-        .env("HYPERFLEET_TRACING_ENABLED", "false")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("HYPERFLEET_TRACING_ENABLED", "false");
+    match log {
+        None => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap();
+            cmd.stdout(file.try_clone().unwrap()).stderr(file)
+        }
+    };
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -84,8 +115,11 @@ pub async fn serve_limited(
     .await;
     if let Some(status) = exited {
         let out = child.wait_with_output().unwrap();
+        let logged = log
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .unwrap_or_default();
         panic!(
-            "adapter exited early ({status}):\n{}\n{}",
+            "adapter exited early ({status}):\n{}\n{}{logged}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
