@@ -175,6 +175,8 @@ struct State {
     version: u64,
     token: Option<String>,
     verbose: bool,
+    /// Whether [`State::reconcile`] may have work (see [`State::store`]).
+    gc_pending: bool,
 }
 
 /// The fake server. Dropping it stops it.
@@ -285,6 +287,8 @@ impl FakeKube {
         s.types.retain(|t| !gone.contains(t));
         s.objects
             .retain(|(g, p, _, _), _| !gone.iter().any(|t| &t.group == g && &t.plural == p));
+        // Objects they owned are orphans now (collected at the next request).
+        s.gc_pending = true;
     }
 
     /// Logs every request to stderr, and the stored objects after every change.
@@ -348,7 +352,7 @@ impl FakeKube {
         let k = key(&t, if t.namespaced { &ns } else { "" }, &name);
         let previous = s.objects.get(&k).cloned();
         let stored = s.write_update(&t, previous, obj, manager);
-        s.objects.insert(k, stored);
+        s.store(k, stored);
         s.reconcile();
     }
 
@@ -360,6 +364,7 @@ impl FakeKube {
         };
         if let Some(o) = s.objects.get_mut(&key(&t, namespace, name)) {
             o.obj["metadata"]["finalizers"] = json!([]);
+            s.gc_pending = true;
         }
         s.reconcile();
     }

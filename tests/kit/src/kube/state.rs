@@ -335,7 +335,7 @@ impl State {
         let t = target.t.clone();
         let stored = self.write_update(&t, None, self.place(target, body), &manager);
         let obj = stored.obj.clone();
-        self.objects.insert(k, stored);
+        self.store(k, stored);
         Ok(reply(201, &obj))
     }
 
@@ -386,7 +386,7 @@ impl State {
         let placed = self.place(target, body);
         let stored = self.write_update(&t, Some(existing), placed, &manager);
         let obj = stored.obj.clone();
-        self.objects.insert(k, stored);
+        self.store(k, stored);
         Ok(reply(200, &obj))
     }
 
@@ -427,7 +427,7 @@ impl State {
             let created = existing.is_none();
             let stored = self.write_apply(&t, existing, placed, &manager, force)?;
             let obj = stored.obj.clone();
-            self.objects.insert(k, stored);
+            self.store(k, stored);
             return Ok(reply(if created { 201 } else { 200 }, &obj));
         }
         if content_type.starts_with("application/merge-patch+json")
@@ -442,7 +442,7 @@ impl State {
             let placed = self.place(target, merged);
             let stored = self.write_update(&t, Some(existing), placed, &manager);
             let obj = stored.obj.clone();
-            self.objects.insert(k, stored);
+            self.store(k, stored);
             return Ok(reply(200, &obj));
         }
         Err(status(
@@ -456,6 +456,7 @@ impl State {
     }
 
     pub(super) fn delete(&mut self, target: &Target, policy: &str) -> Result<Reply, Reply> {
+        self.gc_pending = true;
         let name = target.name.clone().unwrap_or_default();
         let t = target.t.clone();
         let k = key(&t, &target.namespace, &name);
@@ -518,9 +519,21 @@ impl State {
         Ok(reply(200, obj))
     }
 
+    /// Stores an object, noting whether the controllers of [`State::reconcile`] may now have
+    /// work: only deletions, namespaces, finalizers and owner references give them any.
+    pub(super) fn store(&mut self, k: Key, stored: Stored) {
+        self.gc_pending |= k.1 == "namespaces" || gc_relevant(&stored.obj);
+        self.objects.insert(k, stored);
+    }
+
     /// What the controllers would do: namespaces empty themselves, the garbage collector removes
-    /// dependents of deleted owners, objects whose finalizers are gone disappear.
+    /// dependents of deleted owners, objects whose finalizers are gone disappear. A pass walks
+    /// every object, so it runs only when a write since the last one could give it work (see
+    /// [`State::store`]): a store of thousands of plain objects stays linear.
     pub(super) fn reconcile(&mut self) {
+        if !std::mem::take(&mut self.gc_pending) {
+            return;
+        }
         loop {
             let mut changed = false;
             let terminating: Vec<String> = self
@@ -646,6 +659,7 @@ impl State {
     /// Marks an object deleted (removing it unless finalizers hold it). Returns whether
     /// anything changed.
     pub(super) fn begin_deletion(&mut self, k: &Key) -> bool {
+        self.gc_pending = true;
         let Some(o) = self.objects.get_mut(k) else {
             return false;
         };
@@ -819,4 +833,16 @@ impl State {
         render_managed_fields(&mut obj, &owners, &t.api_version());
         Ok(Stored { obj, owners })
     }
+}
+
+/// Whether an object gives the controllers of [`State::reconcile`] anything to look at.
+fn gc_relevant(obj: &Value) -> bool {
+    let non_empty = |p: &str| {
+        obj.pointer(p)
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+    };
+    obj.pointer("/metadata/deletionTimestamp").is_some()
+        || non_empty("/metadata/finalizers")
+        || non_empty("/metadata/ownerReferences")
 }
