@@ -434,7 +434,7 @@ pub trait Delivery: Send {
     fn payload(&self) -> &[u8];
     /// The CloudEvent the message carries, parsed once from the broker's bytes: the body as a
     /// structured-mode envelope (the default), or — a broker's binary mode — the attributes in
-    /// its headers with the body as the data ([`CloudEvent::from_binary`]).
+    /// its headers with the body as the data ([`CloudEvent::from_message`]).
     fn event(&mut self) -> Result<CloudEvent, EventError> {
         CloudEvent::parse(self.payload())
     }

@@ -55,6 +55,30 @@ impl EventData {
     }
 }
 
+/// The CloudEvent attributes a binary-mode message carries in its headers (each a string, a
+/// `specversion` among them) and the message's content type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BinaryAttributes {
+    pub attributes: Map<String, Value>,
+    pub content_type: Option<String>,
+}
+
+impl BinaryAttributes {
+    /// The attributes a broker found in a message's headers, or `None` when they hold no
+    /// `specversion`: the message is then in structured mode, its body the whole event.
+    pub fn of(
+        attributes: Map<String, Value>,
+        content_type: impl FnOnce() -> Option<String>,
+    ) -> Option<BinaryAttributes> {
+        attributes
+            .contains_key("specversion")
+            .then(|| BinaryAttributes {
+                attributes,
+                content_type: content_type(),
+            })
+    }
+}
+
 /// Why bytes are not a CloudEvent.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EventError {
@@ -94,16 +118,28 @@ impl CloudEvent {
         }
     }
 
-    /// A binary-mode message: the context attributes a broker carries in its headers (each a
-    /// string), the message's content type and its body, which is the data. The event is the
-    /// one the structured-mode envelope of the same attributes and data gives: the content type
-    /// becomes `datacontenttype`; a body that parses as JSON under a JSON content type (or none)
-    /// is the JSON data, parsed once here; any other non-empty body is the data's bytes.
-    pub fn from_binary(
-        mut attrs: Map<String, Value>,
-        content_type: Option<String>,
+    /// The event of a broker message: with `binary`, a binary-mode message whose body is the
+    /// data ([`CloudEvent::from_binary`]); without, a structured-mode envelope.
+    pub fn from_message(
+        binary: Option<BinaryAttributes>,
         body: &[u8],
     ) -> Result<CloudEvent, EventError> {
+        match binary {
+            Some(b) => CloudEvent::from_binary(b, body),
+            None => CloudEvent::parse(body),
+        }
+    }
+
+    /// A binary-mode message: the context attributes a broker carries in its headers, the
+    /// message's content type and its body, which is the data. The event is the one the
+    /// structured-mode envelope of the same attributes and data gives: the content type
+    /// becomes `datacontenttype`; a body that parses as JSON under a JSON content type (or none)
+    /// is the JSON data, parsed once here; any other non-empty body is the data's bytes.
+    pub fn from_binary(binary: BinaryAttributes, body: &[u8]) -> Result<CloudEvent, EventError> {
+        let BinaryAttributes {
+            attributes: mut attrs,
+            content_type,
+        } = binary;
         let is_json = content_type.as_deref().is_none_or(|c| c.contains("json"));
         if let Some(ct) = content_type {
             attrs.insert("datacontenttype".into(), Value::String(ct));
@@ -315,11 +351,12 @@ mod tests {
     /// attributes and data, the content type as `datacontenttype`.
     #[test]
     fn binary_mode_is_the_structured_envelope() {
-        let attrs = |pairs: &[(&str, &str)]| -> Map<String, Value> {
-            pairs
+        let attrs = |pairs: &[(&str, &str)], content_type: Option<&str>| BinaryAttributes {
+            attributes: pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-                .collect()
+                .collect(),
+            content_type: content_type.map(str::to_string),
         };
         let base = [
             ("specversion", "1.0"),
@@ -328,30 +365,28 @@ mod tests {
             ("source", "/s"),
             ("traceparent", "00-x"),
         ];
-        let e = CloudEvent::from_binary(
-            attrs(&base),
-            Some("application/json".into()),
-            br#"{"id":"c1"}"#,
-        )
-        .unwrap();
+        let e = CloudEvent::from_binary(attrs(&base, Some("application/json")), br#"{"id":"c1"}"#)
+            .unwrap();
         let structured = CloudEvent::parse(br#"{"specversion":"1.0","id":"e1","type":"t","source":"/s","traceparent":"00-x","datacontenttype":"application/json","data":{"id":"c1"}}"#).unwrap();
         assert_eq!(e, structured);
         assert_eq!(e.extensions.keys().collect::<Vec<_>>(), ["traceparent"]);
         // Not JSON under a JSON type, or any body under another type: the bytes.
         let text =
-            CloudEvent::from_binary(attrs(&base), Some("text/plain".into()), br#"{"id":"c1"}"#)
-                .unwrap();
+            CloudEvent::from_binary(attrs(&base, Some("text/plain")), br#"{"id":"c1"}"#).unwrap();
         assert_eq!(text.data, EventData::Bytes(br#"{"id":"c1"}"#.to_vec()));
         assert_eq!(text.data.to_map().unwrap()["id"], "c1");
-        let broken = CloudEvent::from_binary(attrs(&base), None, b"{nope").unwrap();
+        let broken = CloudEvent::from_binary(attrs(&base, None), b"{nope").unwrap();
         assert_eq!(broken.data, EventData::Bytes(b"{nope".to_vec()));
         assert!(matches!(broken.data.into_map(), Err(DataError::Json(_))));
-        let empty = CloudEvent::from_binary(attrs(&base), None, b"").unwrap();
+        let empty = CloudEvent::from_binary(attrs(&base, None), b"").unwrap();
         assert_eq!(empty.data, EventData::Absent);
         assert_eq!(
-            CloudEvent::from_binary(attrs(&base[..3]), None, b"{}").unwrap_err(),
+            CloudEvent::from_binary(attrs(&base[..3], None), b"{}").unwrap_err(),
             EventError::Missing("source")
         );
+        // Headers without a specversion: a structured-mode message.
+        let no_spec = attrs(&base[1..], None).attributes;
+        assert_eq!(BinaryAttributes::of(no_spec, || None), None);
     }
 
     #[test]

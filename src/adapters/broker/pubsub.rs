@@ -19,7 +19,7 @@
 //! of leaving it not-ready for ever.
 
 use crate::config::broker::PubSubConfig;
-use crate::domain::event::{CloudEvent, EventError};
+use crate::domain::event::{BinaryAttributes, CloudEvent, EventError};
 use crate::ports::{BrokerError, Delivery, ErrorKind, EventSource};
 use crate::retry::{Policy, Schedule};
 use async_trait::async_trait;
@@ -695,7 +695,7 @@ impl EventSource for PubSubSource {
 /// One message: its data, the CloudEvent attributes of a binary-mode message, and its handler.
 struct PubSubDelivery {
     body: Vec<u8>,
-    binary: Option<Binary>,
+    binary: Option<BinaryAttributes>,
     id: String,
     handler: Handler,
     dead_letters: bool,
@@ -720,10 +720,7 @@ impl Delivery for PubSubDelivery {
     }
 
     fn event(&mut self) -> Result<CloudEvent, EventError> {
-        match self.binary.take() {
-            Some(b) => CloudEvent::from_binary(b.attributes, b.content_type, &self.body),
-            None => CloudEvent::parse(&self.body),
-        }
+        CloudEvent::from_message(self.binary.take(), &self.body)
     }
 
     fn message_id(&self) -> Option<String> {
@@ -748,30 +745,21 @@ impl Delivery for PubSubDelivery {
     }
 }
 
-/// The CloudEvent attributes of a binary-mode message (its `ce-*` attributes, a
-/// `ce-specversion` among them) and its content type (the `content-type` attribute, else
-/// `ce-datacontenttype`); `None` for a structured-mode message, whose data is the whole event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Binary {
-    pub attributes: Map<String, Value>,
-    pub content_type: Option<String>,
-}
-
-/// See [`Binary`].
-pub fn binary_attributes(m: &Message) -> Option<Binary> {
+/// The CloudEvent attributes of a binary-mode message (its `ce-*` attributes) and its content
+/// type (the `content-type` attribute, else `ce-datacontenttype`); `None` for a structured-mode
+/// message, whose data is the whole event.
+pub fn binary_attributes(m: &Message) -> Option<BinaryAttributes> {
     let mut attributes = Map::new();
     for (k, v) in &m.attributes {
         if let Some(name) = k.strip_prefix("ce-").or_else(|| k.strip_prefix("ce_")) {
             attributes.insert(name.to_string(), Value::String(v.clone()));
         }
     }
-    attributes.contains_key("specversion").then(|| Binary {
-        attributes,
-        content_type: m
-            .attributes
+    BinaryAttributes::of(attributes, || {
+        m.attributes
             .get("content-type")
             .or_else(|| m.attributes.get("ce-datacontenttype"))
-            .cloned(),
+            .cloned()
     })
 }
 
@@ -870,7 +858,7 @@ mod tests {
             ]);
         let b = binary_attributes(&m).unwrap();
         assert_eq!(b.content_type.as_deref(), Some("application/json"));
-        let e = CloudEvent::from_binary(b.attributes, b.content_type, &m.data).unwrap();
+        let e = CloudEvent::from_binary(b, &m.data).unwrap();
         let structured = CloudEvent::parse(
             br#"{"specversion": "1.0", "id": "e1", "type": "io.hyperfleet.cluster.updated",
                 "source": "/sentinel", "datacontenttype": "application/json", "data": {"id": "c1"}}"#,

@@ -11,7 +11,7 @@
 
 use crate::config::amqp_url::{AmqpScheme, AmqpUrl, AuthMechanism};
 use crate::config::broker::RabbitMqConfig;
-use crate::domain::event::{CloudEvent, EventError};
+use crate::domain::event::{BinaryAttributes, CloudEvent, EventError};
 use crate::ports::{BrokerError, Delivery, ErrorKind, EventSource};
 use crate::retry::Policy;
 use async_trait::async_trait;
@@ -442,7 +442,7 @@ impl EventSource for RabbitSource {
 /// and the acker of its channel.
 struct RabbitDelivery {
     body: Vec<u8>,
-    binary: Option<Binary>,
+    binary: Option<BinaryAttributes>,
     id: String,
     acker: Acker,
 }
@@ -496,10 +496,7 @@ impl Delivery for RabbitDelivery {
     }
 
     fn event(&mut self) -> Result<CloudEvent, EventError> {
-        match self.binary.take() {
-            Some(b) => CloudEvent::from_binary(b.attributes, b.content_type, &self.body),
-            None => CloudEvent::parse(&self.body),
-        }
+        CloudEvent::from_message(self.binary.take(), &self.body)
     }
 
     fn message_id(&self) -> Option<String> {
@@ -558,16 +555,9 @@ fn header_text(v: &AMQPValue) -> Option<String> {
 }
 
 /// The CloudEvent attributes of a binary-mode message (its `cloudEvents:*` / `cloudEvents_*`
-/// headers, a `specversion` among them) and its content type; `None` for a structured-mode
-/// message, whose body is the whole event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Binary {
-    pub attributes: Map<String, Value>,
-    pub content_type: Option<String>,
-}
-
-/// See [`Binary`].
-pub fn binary_attributes(props: &BasicProperties) -> Option<Binary> {
+/// headers) and its content type; `None` for a structured-mode message, whose body is the
+/// whole event.
+pub fn binary_attributes(props: &BasicProperties) -> Option<BinaryAttributes> {
     let headers = props.headers().as_ref()?;
     let mut attributes = Map::new();
     for (k, v) in headers.inner() {
@@ -579,12 +569,11 @@ pub fn binary_attributes(props: &BasicProperties) -> Option<Binary> {
             attributes.insert(name.to_string(), Value::String(text));
         }
     }
-    attributes.contains_key("specversion").then(|| Binary {
-        attributes,
-        content_type: props
+    BinaryAttributes::of(attributes, || {
+        props
             .content_type()
             .as_ref()
-            .map(|c| c.as_str().to_string()),
+            .map(|c| c.as_str().to_string())
     })
 }
 
@@ -728,8 +717,7 @@ mod tests {
             .with_content_type("application/json".into());
         let binary = binary_attributes(&props).unwrap();
         assert_eq!(binary.content_type.as_deref(), Some("application/json"));
-        let e = CloudEvent::from_binary(binary.attributes, binary.content_type, br#"{"id":"c1"}"#)
-            .unwrap();
+        let e = CloudEvent::from_binary(binary, br#"{"id":"c1"}"#).unwrap();
         let structured = CloudEvent::parse(
             br#"{"specversion": "1.0", "id": "e1", "type": "io.hyperfleet.cluster.updated",
                 "source": "/sentinel", "traceparent": "00-abc", "datacontenttype": "application/json",
