@@ -150,3 +150,15 @@ fn optional_list_helpers() {
         ),
     ]);
 }
+
+#[test]
+fn has_looks_through_optionals() {
+    check(&[
+        ("has(api.?status.conditions)", Ok(json!(true))),
+        ("has(api.?status.x)", Ok(json!(false))),
+        ("has(api.?missing.x)", Ok(json!(false))),
+        ("has(api.?spec.x)", Ok(json!(false))),
+        ("has(l.x)", Ok(json!(false))),
+        ("has({'a': 1}.a)", Ok(json!(true))),
+    ]);
+}

@@ -7,7 +7,11 @@
 //! adapter fed every JSON number as a double, so `generation + 1` failed there; here it works).
 
 use super::celfuncs;
-use cel::objects::{Key, Map as CelMap, OptionalValue};
+use cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+};
+use cel::common::value::Val;
+use cel::objects::{Key, Map as ObjMap, OptionalValue};
 use cel::{Context, Env, Program, Value as Cel};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -130,7 +134,7 @@ impl CelScope {
         let mut ctx = Context::with_env(ENV.clone());
         celfuncs::register(&mut ctx, now);
         for (k, v) in vars {
-            ctx.add_variable_from_value(k.clone(), to_cel(v));
+            ctx.add_variable_as_val(k.clone(), to_val(v));
         }
         CelScope { ctx }
     }
@@ -138,14 +142,44 @@ impl CelScope {
     /// Sets (or replaces) one variable; only that value is converted.
     pub fn set(&mut self, name: &str, value: &Value) {
         self.ctx
-            .add_variable_from_value(name.to_string(), to_cel(value));
+            .add_variable_as_val(name.to_string(), to_val(value));
     }
 
     /// Sets a map variable from borrowed entries (no intermediate JSON value).
     pub fn set_map(&mut self, name: &str, entries: &Map<String, Value>) {
         self.ctx
-            .add_variable_from_value(name.to_string(), map_to_cel(entries));
+            .add_variable_as_val(name.to_string(), map_to_val(entries));
     }
+}
+
+/// JSON → the evaluator's own values, with [`to_cel`]'s number rules, built directly: going
+/// through [`to_cel`] built every map and list twice (the crate copies a `Value` into its
+/// boxed form entry by entry).
+pub fn to_val(v: &Value) -> Box<dyn Val> {
+    match v {
+        Value::Null => Box::new(CelNull),
+        Value::Bool(b) => Box::new(CelBool::from(*b)),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Box::new(CelInt::from(i))
+            } else if let Some(u) = n.as_u64() {
+                Box::new(CelUInt::from(u))
+            } else {
+                Box::new(CelDouble::from(n.as_f64().unwrap_or_default()))
+            }
+        }
+        Value::String(s) => Box::new(CelString::from(s.clone())),
+        Value::Array(a) => Box::new(CelList::from(a.iter().map(to_val).collect::<Vec<_>>())),
+        Value::Object(m) => map_to_val(m),
+    }
+}
+
+fn map_to_val(m: &Map<String, Value>) -> Box<dyn Val> {
+    let map: HashMap<CelMapKey, Box<dyn Val>> = m
+        .iter()
+        .map(|(k, v)| (CelMapKey::from(k.clone()), to_val(v)))
+        .collect();
+    Box::new(CelMap::from(map))
 }
 
 /// The Go adapter's truthiness of a CEL result: bool → itself; null → false; string, list, map →
@@ -186,7 +220,7 @@ fn map_to_cel(m: &Map<String, Value>) -> Cel {
         .iter()
         .map(|(k, v)| (Key::from(k.clone()), to_cel(v)))
         .collect();
-    Cel::Map(CelMap { map: Arc::new(map) })
+    Cel::Map(ObjMap { map: Arc::new(map) })
 }
 
 /// CEL → JSON. Timestamps become RFC 3339 strings, durations Go duration text, optionals their

@@ -16,14 +16,23 @@ text_error!(
 
 type R = Result<Cel, ExecutionError>;
 
+/// A function over the evaluator's own values (the `cel` crate's function type, which it does
+/// not name publicly): its arguments are not converted.
+type RawFn = Box<
+    dyn for<'c, 'a> Fn(
+            &mut cel::FunctionContext<'c, 'a>,
+        ) -> Result<cel::common::value::CowVal<'c, 'a>, ExecutionError>
+        + Send
+        + Sync,
+>;
+
 /// A custom function over JSON arguments.
 type JsonFn = Box<dyn Fn(&[Value]) -> Result<Value, CelFuncError> + Send + Sync>;
 
 /// Registers the eight functions on an evaluation context; `now` is the evaluation time.
 pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
-    let _ = ctx.add_function(super::cel::presence::HAS, |Arguments(args): Arguments| {
-        super::cel::presence::has(&args)
-    });
+    let has: RawFn = Box::new(super::cel::presence::has);
+    let _ = ctx.add_function(super::cel::presence::HAS, has);
     register_optional_helpers(ctx);
     let fns: [(&str, JsonFn); 8] = [
         (

@@ -215,3 +215,22 @@ fn reports_referenced_variables() {
         "{vars:?}"
     );
 }
+
+#[test]
+fn to_val_is_to_cel_converted() {
+    let cases = [
+        json!(null),
+        json!(true),
+        json!(-3),
+        json!(u64::MAX),
+        json!(0.5),
+        json!(1e300),
+        json!("text"),
+        json!([1, "a", [null, 2.5], {"k": false}]),
+        Value::Object(vars()),
+    ];
+    for v in cases {
+        let direct = Cel::try_from(to_val(&v).as_ref()).unwrap();
+        assert_eq!(direct, to_cel(&v), "{v}");
+    }
+}
