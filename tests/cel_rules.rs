@@ -162,3 +162,27 @@ fn has_looks_through_optionals() {
         ("has({'a': 1}.a)", Ok(json!(true))),
     ]);
 }
+
+#[test]
+fn dig_walks_maps_lists_and_everything_else_as_json() {
+    check(&[
+        ("dig(api, 'status.conditions')", Ok(json!(null))),
+        ("dig(api, 'status.conditions.x')", Ok(json!(null))),
+        ("dig(api, ' name ')", Ok(json!("c1"))),
+        ("dig(api, '')", Ok(vars()["api"].clone())),
+        ("dig(conds, '0.type')", Ok(json!("Ready"))),
+        ("dig(conds, '9.type')", Ok(json!(null))),
+        ("dig(conds, 'x')", Ok(json!(null))),
+        ("dig(s, 'x')", Ok(json!(null))),
+        ("dig(api, 'name.x')", Ok(json!(null))),
+        // Not plain JSON on the way: an optional is read as its value, a map's non-string
+        // keys as their text, a timestamp as its RFC 3339 text.
+        ("dig(api.?status, 'conditions')", Ok(json!(null))),
+        ("dig(optional.of({'a': {'b': 1}}), 'a.b')", Ok(json!(1))),
+        ("dig({1: 'one'}, '1')", Ok(json!("one"))),
+        ("dig({'t': timestamp('2026-01-01T00:00:00Z')}, 't')", Ok(json!("2026-01-01T00:00:00Z"))),
+        ("dig({'a': [1, {'b': true}]}, 'a.1.b')", Ok(json!(true))),
+        ("dig(api)", Err("no matching overload")),
+        ("dig(api, 'a', 'b')", Err("no matching overload")),
+    ]);
+}

@@ -2,8 +2,10 @@
 //! and testable without CEL.
 
 use super::cel::{from_cel, to_cel};
+use cel::common::types::{CelMapKey, CelString};
+use cel::common::value::{BuiltinRef, CowVal, Val};
 use cel::extractors::Arguments;
-use cel::{Context, ExecutionError, Value as Cel};
+use cel::{Context, ExecutionError, FunctionContext, Value as Cel};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use std::sync::Arc;
@@ -19,9 +21,7 @@ type R = Result<Cel, ExecutionError>;
 /// A function over the evaluator's own values (the `cel` crate's function type, which it does
 /// not name publicly): its arguments are not converted.
 type RawFn = Box<
-    dyn for<'c, 'a> Fn(
-            &mut cel::FunctionContext<'c, 'a>,
-        ) -> Result<cel::common::value::CowVal<'c, 'a>, ExecutionError>
+    dyn for<'c, 'a> Fn(&mut FunctionContext<'c, 'a>) -> Result<CowVal<'c, 'a>, ExecutionError>
         + Send
         + Sync,
 >;
@@ -34,7 +34,9 @@ pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
     let has: RawFn = Box::new(super::cel::presence::has);
     let _ = ctx.add_function(super::cel::presence::HAS, has);
     register_optional_helpers(ctx);
-    let fns: [(&str, JsonFn); 8] = [
+    let dig: RawFn = Box::new(dig_raw);
+    let _ = ctx.add_function("dig", dig);
+    let fns: [(&str, JsonFn); 7] = [
         (
             "now",
             Box::new(move |_| {
@@ -47,7 +49,6 @@ pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
             "toJson",
             Box::new(|a| to_json(arg(a, 0)?).map(Value::String)),
         ),
-        ("dig", Box::new(|a| Ok(dig(arg(a, 0)?, str_arg(a, 1)?)))),
         (
             "conditionStatus",
             Box::new(|a| Ok(Value::String(condition_status(arg(a, 0)?, str_arg(a, 1)?)))),
@@ -104,6 +105,74 @@ pub fn register(ctx: &mut Context<'_, '_>, now: DateTime<Utc>) {
                 .map_err(|e| ExecutionError::function_error(&name_owned, e))
         });
     }
+}
+
+/// `dig(target, path)` over the evaluator's values: the walk reads maps and lists where they
+/// live, and only the value found is converted (to JSON and back, as every custom function's
+/// result is). Anything else on the way (an optional, a map with non-string keys, a
+/// timestamp) takes the JSON path: the whole target converted, then [`dig`].
+fn dig_raw<'c, 'a>(ftx: &mut FunctionContext<'c, 'a>) -> Result<CowVal<'c, 'a>, ExecutionError> {
+    let path = match ftx.args.as_slice() {
+        [_, p] => p.downcast_ref::<CelString>().map(|p| p.inner().to_string()),
+        _ => None,
+    };
+    let Some(path) = path else {
+        let args = ftx
+            .args
+            .iter()
+            .map(|a| Cel::try_from(a.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_overload("dig", signature("dig"), &args)?;
+        return Err(ExecutionError::function_error(
+            "dig",
+            "takes a target and a path",
+        ));
+    };
+    let target: &(dyn Val + 'a) = ftx.args[0].as_ref();
+    let json = match walk(target, &path) {
+        Walk::Found(v) => from_cel(&Cel::try_from(v)?),
+        Walk::Missing => Value::Null,
+        Walk::Other => dig(&from_cel(&Cel::try_from(target)?), &path),
+    };
+    Ok(CowVal::Owned(super::cel::to_val(&json)))
+}
+
+/// Where a dig's walk over maps (string keys) and lists ended.
+enum Walk<'b, 'v> {
+    Found(&'b (dyn Val + 'v)),
+    Missing,
+    /// A value whose JSON form the walk cannot read off in place.
+    Other,
+}
+
+fn walk<'b, 'v>(mut cur: &'b (dyn Val + 'v), path: &str) -> Walk<'b, 'v> {
+    for seg in path
+        .trim()
+        .split('.')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let next = match cur.as_builtin() {
+            BuiltinRef::Map(m) => {
+                let found = m.inner().get(&CelMapKey::from(seg.to_string()));
+                if found.is_none()
+                    && m.inner()
+                        .keys()
+                        .any(|k| k.inner().downcast_ref::<CelString>().is_none())
+                {
+                    return Walk::Other;
+                }
+                found
+            }
+            BuiltinRef::List(l) => seg.parse::<usize>().ok().and_then(|i| l.inner().get(i)),
+            _ => return Walk::Other,
+        };
+        match next {
+            Some(v) => cur = v.as_ref(),
+            None => return Walk::Missing,
+        }
+    }
+    Walk::Found(cur)
 }
 
 /// The list helpers of cel-go's optional library that the Go adapter's `cel.OptionalTypes()`
