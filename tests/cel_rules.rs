@@ -180,7 +180,10 @@ fn dig_walks_maps_lists_and_everything_else_as_json() {
         ("dig(api.?status, 'conditions')", Ok(json!(null))),
         ("dig(optional.of({'a': {'b': 1}}), 'a.b')", Ok(json!(1))),
         ("dig({1: 'one'}, '1')", Ok(json!("one"))),
-        ("dig({'t': timestamp('2026-01-01T00:00:00Z')}, 't')", Ok(json!("2026-01-01T00:00:00Z"))),
+        (
+            "dig({'t': timestamp('2026-01-01T00:00:00Z')}, 't')",
+            Ok(json!("2026-01-01T00:00:00Z")),
+        ),
         ("dig({'a': [1, {'b': true}]}, 'a.1.b')", Ok(json!(true))),
         ("dig(api)", Err("no matching overload")),
         ("dig(api, 'a', 'b')", Err("no matching overload")),

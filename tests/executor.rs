@@ -715,3 +715,59 @@ async fn a_discovery_that_misses_the_applied_object_fails_the_resource() {
         assert_eq!(payload(&r)["reason"], "ResourceFailed");
     }
 }
+
+/// `event`, `config` and `env` are lent to each event's expressions, not copied: every way of
+/// reading them (CEL, templates, JSONPath fields with and without a root variable) sees the
+/// built-in, and a param of the same name shadows it where it always did (everywhere but
+/// CEL's runtime names `event` and `env`).
+#[tokio::test]
+async fn builtins_read_the_same_whether_lent_or_shadowed() {
+    let reads = r#"
+post:
+  payloads:
+    - name: status
+      build:
+        cfgCel: {expression: "string(config)"}
+        cfgTpl: "{{ .config }}"
+        cfgField: {field: "{.config}"}
+        envCel: {expression: "env.REGION"}
+        envTpl: "{{ .env }}"
+        envField: {field: "{.env.REGION}"}
+        eventCel: {expression: "event.id"}
+        eventTpl: "{{ .event }}"
+        eventField: {field: "{.event.id}"}
+        anyRegion: {field: "{..REGION}"}
+"#;
+    let lent = format!("{PARAMS}\nresources: []\n{reads}");
+    let r = run(&harness(&lent, CLUSTER_OK)).await;
+    assert!(!r.is_failed(), "{:?}", r.errors);
+    let p = payload(&r);
+    assert_eq!(p["envCel"], "eu-west-1");
+    assert_eq!(p["envField"], "eu-west-1");
+    assert_eq!(p["anyRegion"], "eu-west-1");
+    assert_eq!(p["eventCel"], "c1");
+    assert_eq!(p["eventField"], "c1");
+    assert!(p["eventTpl"].as_str().unwrap().contains("c1"), "{p}");
+    assert!(p["envTpl"].as_str().unwrap().contains("eu-west-1"), "{p}");
+    assert!(
+        p["cfgTpl"].as_str().unwrap().contains("test-adapter"),
+        "{p}"
+    );
+    assert_eq!(p["cfgField"]["adapter"]["name"], "test-adapter", "{p}");
+    let shadowing = lent.replace(
+        "params:\n",
+        "params:\n  - name: config\n    source: event.kind\n  - name: env\n    source: event.kind\n  - name: event\n    source: event.kind\n",
+    );
+    let r = run(&harness(&shadowing, CLUSTER_OK)).await;
+    assert!(!r.is_failed(), "{:?}", r.errors);
+    let p = payload(&r);
+    assert_eq!(p["cfgCel"], "Cluster");
+    assert_eq!(p["cfgTpl"], "Cluster");
+    assert_eq!(p["cfgField"], "Cluster");
+    assert_eq!(p["envTpl"], "Cluster");
+    assert_eq!(p["eventTpl"], "Cluster");
+    assert_eq!(p["envCel"], "eu-west-1", "CEL's env is the runtime's");
+    assert_eq!(p["eventCel"], "c1", "CEL's event is the runtime's");
+    assert_eq!(p["envField"], "eu-west-1");
+    assert_eq!(p["eventField"], "c1");
+}

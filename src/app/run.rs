@@ -197,18 +197,21 @@ async fn executor(
         .map_err(|e| anyhow!("failed to create HyperFleet API client: {e}"))?;
     let (kubernetes, maestro) = transports(loaded, env.as_ref(), health).await?;
     tracing::info!("Creating event executor...");
-    Ok(Arc::new(Executor::new(
-        Arc::new(loaded.clone()),
-        Ports {
-            api: Arc::new(api),
-            kubernetes,
-            maestro,
-            clock: Arc::new(SystemClock),
-            env: env.clone(),
-            files: Arc::new(LocalFiles),
-            observer: Some(metrics.clone()),
-        },
-    )))
+    Ok(Arc::new(
+        Executor::new(
+            Arc::new(loaded.clone()),
+            Ports {
+                api: Arc::new(api),
+                kubernetes,
+                maestro,
+                clock: Arc::new(SystemClock),
+                env: env.clone(),
+                files: Arc::new(LocalFiles),
+                observer: Some(metrics.clone()),
+            },
+        )
+        .without_detail(),
+    ))
 }
 
 /// The Kubernetes and Maestro transports, each built only when a resource uses its client.

@@ -94,7 +94,11 @@ impl Run<'_> {
             step: step.to_string(),
             method: call.method.clone(),
             url: request.url.clone(),
-            request_body: request.body.clone(),
+            request_body: if self.ex.detail {
+                request.body.clone()
+            } else {
+                None
+            },
             status: 0,
             response_body: String::new(),
         };
@@ -109,7 +113,9 @@ impl Run<'_> {
                 let text = String::from_utf8(resp.body)
                     .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 record.status = resp.status;
-                record.response_body = text.clone();
+                if self.ex.detail {
+                    record.response_body = text.clone();
+                }
                 tracing::info!(
                     "API call completed: {} {}",
                     resp.status,

@@ -69,6 +69,8 @@ pub struct Executor {
     pub(super) cel_names: std::collections::HashSet<String>,
     /// The `config` and `env` built-ins as template values, converted once.
     pub(super) builtin_templates: [crate::expr::template::Tv; 2],
+    /// Whether results keep what only a trace shows (see [`Executor::without_detail`]).
+    pub(super) detail: bool,
 }
 
 impl Executor {
@@ -98,7 +100,17 @@ impl Executor {
             builtin_templates: [config_template, to_template_value(&env_map)],
             env_map,
             cel_names,
+            detail: true,
         }
+    }
+
+    /// Results keep the outcome only: statuses, errors, skip reasons and the API calls made,
+    /// but not the extracted params, rendered manifests, objects found before deletion,
+    /// request and response bodies or built payloads, which only a dry-run trace or a test
+    /// reads. The serve loop runs this way: per event, nothing is copied for the record.
+    pub fn without_detail(mut self) -> Self {
+        self.detail = false;
+        self
     }
 
     pub fn loaded(&self) -> &Loaded {
@@ -196,7 +208,7 @@ impl<'a> Run<'a> {
         Run {
             ex,
             result,
-            vars: Vars::new(&ex.cel_names, &ex.env_map, now),
+            vars: Vars::new(&ex.cel_names, &ex.env_map, &ex.config_redacted, now),
         }
     }
 
@@ -210,16 +222,6 @@ impl<'a> Run<'a> {
     /// Sets a param (or capture, API response, payload) for templates and CEL.
     pub fn set_param(&mut self, name: &str, value: Value) {
         self.vars.set_param(name, value);
-    }
-
-    /// Sets a param whose template value is already converted.
-    pub fn set_param_with(
-        &mut self,
-        name: &str,
-        value: Value,
-        converted: crate::expr::template::Tv,
-    ) {
-        self.vars.set_param_with(name, value, converted);
     }
 
     /// Sets the event data (CEL `event`) and the environment (CEL `env`).

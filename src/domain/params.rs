@@ -6,6 +6,7 @@ use super::executor::Run;
 use super::result::Phase;
 use crate::config::task::{Param, ParamSource};
 use crate::expr::convert;
+use crate::expr::template::to_template_value;
 use serde_json::{Value, json};
 
 const MAX_FILE_BYTES: u64 = 1_048_576;
@@ -25,25 +26,22 @@ impl Run<'_> {
     pub async fn extract_params(&mut self) -> bool {
         tracing::info!("Phase param_extraction: RUNNING");
         let info = &self.ex.loaded.adapter.adapter;
-        let builtins = [
-            (
-                "adapter",
-                json!({"name": info.name, "version": info.version}),
-            ),
-            ("event", self.vars.event.clone()),
-        ];
-        for (k, v) in builtins {
-            self.set_param(k, v.clone());
-            self.result.params.push((k.to_string(), v));
-        }
-        // The config and env built-ins are the same for every event: converted once.
+        let adapter = json!({"name": info.name, "version": info.version});
+        self.set_param("adapter", adapter.clone());
+        // `event`, `config` and `env` are lent to the expressions, not copied; `config` and
+        // `env` are the same for every event, converted for templates once.
+        let event_t = to_template_value(&self.vars.event);
         let [config_t, env_t] = self.ex.builtin_templates.clone();
-        for (k, v, t) in [
-            ("config", &self.ex.config_redacted, config_t),
-            ("env", &self.ex.env_map, env_t),
-        ] {
-            self.set_param_with(k, v.clone(), t);
-            self.result.params.push((k.to_string(), v.clone()));
+        self.vars.set_lent("event", event_t);
+        self.vars.set_lent("config", config_t);
+        self.vars.set_lent("env", env_t);
+        if self.ex.detail {
+            self.result.params.extend([
+                ("adapter".to_string(), adapter),
+                ("event".to_string(), self.vars.event.clone()),
+                ("config".to_string(), self.ex.config_redacted.clone()),
+                ("env".to_string(), self.ex.env_map.clone()),
+            ]);
         }
         let ex = self.ex;
         for (i, p) in ex.loaded.task.params.iter().enumerate() {
@@ -82,7 +80,7 @@ impl Run<'_> {
                 tracing::debug!("optional param {} not extracted: {e}", p.name);
                 if let Some(d) = &p.default {
                     self.set_param(&p.name, d.clone());
-                    self.result.params.push((p.name.clone(), d.clone()));
+                    self.record_param(&p.name, d);
                 }
                 return true;
             }
@@ -113,10 +111,21 @@ impl Run<'_> {
             }
         }
         if !value.is_null() {
-            self.set_param(&p.name, value.clone());
-            self.result.params.push((p.name.clone(), value));
+            if self.ex.detail {
+                self.set_param(&p.name, value.clone());
+                self.result.params.push((p.name.clone(), value));
+            } else {
+                self.set_param(&p.name, value);
+            }
         }
         true
+    }
+
+    /// Keeps an extracted param in the result (when the executor keeps detail).
+    fn record_param(&mut self, name: &str, value: &Value) {
+        if self.ex.detail {
+            self.result.params.push((name.to_string(), value.clone()));
+        }
     }
 
     fn param_failure(&mut self, msg: String) -> bool {

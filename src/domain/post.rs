@@ -123,12 +123,14 @@ impl Run<'_> {
                     continue;
                 }
             }
-            let def = p.build_def().cloned().unwrap_or(Value::Null);
+            let def = p.build_def().unwrap_or(&Value::Null);
             let built = self
-                .build_value(&format!("{base}.build"), &def)
+                .build_value(&format!("{base}.build"), def)
                 .map_err(|e| e.context(format!("failed to build payload '{}'", p.name)))?;
             let json = sort_keys(&built).to_string();
-            self.result.payloads.push((p.name.clone(), json.clone()));
+            if self.ex.detail {
+                self.result.payloads.push((p.name.clone(), json.clone()));
+            }
             self.set_param(&p.name, Value::String(json));
         }
         Ok(skipped)
@@ -141,7 +143,11 @@ impl Run<'_> {
                 let mut out = Map::new();
                 for (k, child) in m {
                     let cpath = format!("{path}.{k}");
-                    let key = self.render(&format!("{cpath}#key"), k)?;
+                    let key = if k.contains("{{") {
+                        self.render(&format!("{cpath}#key"), k)?
+                    } else {
+                        k.clone()
+                    };
                     out.insert(key, self.build_value(&cpath, child)?);
                 }
                 Ok(Value::Object(out))

@@ -279,7 +279,9 @@ impl Run<'_> {
             }
         };
         identity(&mut res, &rendered);
-        res.rendered = Some(rendered.clone());
+        if self.ex.detail {
+            res.rendered = Some(rendered.clone());
+        }
         let transport = match self.transport(r.client()) {
             Ok(t) => t,
             Err(e) => {
@@ -470,7 +472,9 @@ impl Run<'_> {
             return Step::Done;
         };
         identity(&mut res, &obj);
-        res.discovered_state = Some(obj.clone());
+        if self.ex.detail {
+            res.discovered_state = Some(obj.clone());
+        }
         let gvk = Gvk::of(&obj);
         if let Err(e) = transport
             .delete(&gvk, &res.namespace, &res.resource_name, policy, target)

@@ -17,6 +17,11 @@ pub(super) struct Vars<'a> {
     cel_names: &'a HashSet<String>,
     /// CEL's `env`.
     env_map: &'a Value,
+    /// The redacted config: the `config` built-in.
+    config: &'a Value,
+    /// Built-ins whose value is lent (`event`, `config`, `env`): `params` holds a null in their
+    /// place, keeping the key order [`Vars::all`] shows, until a param of that name replaces it.
+    lent: Vec<&'static str>,
     /// CEL's `event` (the event data).
     pub event: Value,
     /// Params, captures, API responses and built payloads: the template data and CEL's
@@ -42,10 +47,17 @@ pub(super) struct Vars<'a> {
 }
 
 impl<'a> Vars<'a> {
-    pub fn new(cel_names: &'a HashSet<String>, env_map: &'a Value, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        cel_names: &'a HashSet<String>,
+        env_map: &'a Value,
+        config: &'a Value,
+        now: DateTime<Utc>,
+    ) -> Self {
         Vars {
             cel_names,
             env_map,
+            config,
+            lent: Vec::new(),
             event: Value::Object(Map::new()),
             params: Map::new(),
             resources: Map::new(),
@@ -69,13 +81,9 @@ impl<'a> Vars<'a> {
     /// Sets a param for templates and CEL. In CEL, `adapter`, `resources`, `event` and `env`
     /// always mean the runtime's values.
     pub fn set_param(&mut self, name: &str, value: Value) {
-        let converted = to_template_value(&value);
-        self.set_param_with(name, value, converted);
-    }
-
-    /// Sets a param whose template value is already converted.
-    pub fn set_param_with(&mut self, name: &str, value: Value, converted: Tv) {
-        self.tparams.insert(Arc::from(name), converted);
+        self.lent.retain(|b| *b != name);
+        self.tparams
+            .insert(Arc::from(name), to_template_value(&value));
         self.tdata = None;
         if self.defer_cel {
             self.deferred.push(name.to_string());
@@ -83,6 +91,37 @@ impl<'a> Vars<'a> {
             self.scope.set(name, &value);
         }
         self.params.insert(name.to_string(), value);
+    }
+
+    /// Sets a built-in param whose value is lent (`event`, `config`, `env`), with its template
+    /// value already converted: nothing is copied.
+    pub fn set_lent(&mut self, name: &'static str, converted: Tv) {
+        let value = self.lent_value(name).cloned();
+        self.tparams.insert(Arc::from(name), converted);
+        self.tdata = None;
+        if let Some(v) = value.filter(|_| !is_runtime_name(name) && self.cel_names.contains(name)) {
+            self.scope.set(name, &v);
+        }
+        self.params.insert(name.to_string(), Value::Null);
+        self.lent.push(name);
+    }
+
+    /// The value of a lent built-in.
+    fn lent_value(&self, name: &str) -> Option<&Value> {
+        match name {
+            "event" => Some(&self.event),
+            "config" => Some(self.config),
+            "env" => Some(self.env_map),
+            _ => None,
+        }
+    }
+
+    /// A param's value, lent built-ins included.
+    fn param(&self, name: &str) -> Option<&Value> {
+        if self.lent.contains(&name) {
+            return self.lent_value(name);
+        }
+        self.params.get(name)
     }
 
     /// Sets the event data (CEL `event`) and the environment (CEL `env`).
@@ -102,6 +141,7 @@ impl<'a> Vars<'a> {
         if !defer {
             for name in std::mem::take(&mut self.deferred) {
                 let wanted = !is_runtime_name(&name) && self.cel_names.contains(&name);
+                // Deferred params were set by `set_param`: never lent.
                 if let Some(v) = self.params.get(&name).filter(|_| wanted) {
                     self.scope.set(&name, v);
                 }
@@ -142,13 +182,18 @@ impl<'a> Vars<'a> {
             "event" => Some(self.event.clone()),
             "env" => Some(self.env_map.clone()),
             other if self.defer_cel && self.deferred.iter().any(|d| d == other) => None,
-            other => self.params.get(other).cloned(),
+            other => self.param(other).cloned(),
         }
     }
 
     /// The variables CEL and condition fields see (§5.2), as one JSON object.
     fn all(&self, adapter: Value) -> Map<String, Value> {
         let mut vars = self.params.clone();
+        for name in &self.lent {
+            if let (Some(slot), Some(v)) = (vars.get_mut(*name), self.lent_value(name)) {
+                *slot = v.clone();
+            }
+        }
         vars.insert("adapter".into(), adapter);
         vars.insert("resources".into(), Value::Object(self.resources.clone()));
         vars.insert("event".into(), self.event.clone());
