@@ -342,6 +342,9 @@ impl Run<'_> {
     }
 
     fn nested_discoveries(&mut self, i: usize, r: &Resource) -> Result<(), Failure> {
+        if r.nested_discoveries.is_empty() {
+            return Ok(());
+        }
         let Some(parent) = self.vars.resources.get(&r.name).cloned() else {
             return Ok(());
         };

@@ -96,11 +96,14 @@ impl<'a> Vars<'a> {
     /// Sets a built-in param whose value is lent (`event`, `config`, `env`), with its template
     /// value already converted: nothing is copied.
     pub fn set_lent(&mut self, name: &'static str, converted: Tv) {
-        let value = self.lent_value(name).cloned();
         self.tparams.insert(Arc::from(name), converted);
         self.tdata = None;
-        if let Some(v) = value.filter(|_| !is_runtime_name(name) && self.cel_names.contains(name)) {
-            self.scope.set(name, &v);
+        // `event` (the one lent value this borrows from) is a runtime name: never set here.
+        if !is_runtime_name(name)
+            && self.cel_names.contains(name)
+            && let Some(v) = self.lent_shared(name)
+        {
+            self.scope.set(name, v);
         }
         self.params.insert(name.to_string(), Value::Null);
         self.lent.push(name);
@@ -110,6 +113,13 @@ impl<'a> Vars<'a> {
     fn lent_value(&self, name: &str) -> Option<&Value> {
         match name {
             "event" => Some(&self.event),
+            other => self.lent_shared(other),
+        }
+    }
+
+    /// The lent built-ins shared by every event (`config`, `env`).
+    fn lent_shared(&self, name: &str) -> Option<&'a Value> {
+        match name {
             "config" => Some(self.config),
             "env" => Some(self.env_map),
             _ => None,
