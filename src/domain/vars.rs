@@ -215,6 +215,16 @@ impl<'a> Vars<'a> {
     /// the Go adapter, `resources` holds Kubernetes objects (integers kept) and the rest event
     /// and API data (every number a float64), which decides how filters compare numbers.
     pub fn read_path(&self, path: &JsonPath, adapter: impl FnOnce() -> Value) -> Value {
+        if let Some(("resources", name)) = path.root_fields() {
+            // One discovered object, not the whole set.
+            let mut one = Map::new();
+            if let Some(obj) = self.resources.get(name) {
+                one.insert(name.to_string(), obj.clone());
+            }
+            let mut root = Map::new();
+            root.insert("resources".into(), Value::Object(one));
+            return path.get_with(&Value::Object(root), read_path_numbers());
+        }
         match path.root_field() {
             Some(first) => {
                 let mut root = Map::new();
@@ -257,4 +267,60 @@ fn read_path_numbers() -> &'static Numbers {
     static NUMBERS: LazyLock<Numbers> =
         LazyLock::new(|| Numbers::IntsUnder(vec!["resources".into()]));
     &NUMBERS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A path is read over only the part of the scope it starts in; the answer is the one the
+    /// whole scope gives.
+    #[test]
+    fn reading_part_of_the_scope_is_reading_all_of_it() {
+        let names: HashSet<String> = HashSet::new();
+        let env = json!({"REGION": "eu"});
+        let config = json!({"adapter": {"name": "a"}});
+        let mut vars = Vars::new(&names, &env, &config, Utc::now());
+        vars.set_event(json!({"id": "c1", "generation": 3}));
+        vars.set_param("clusterId", json!("c1"));
+        vars.set_resource(
+            "ns",
+            Some(json!({"metadata": {"name": "c1", "labels": {"x": "1"}}, "spec": {"n": 2}, "items": [{"name": "i0"}]})),
+        );
+        vars.set_resource(
+            "cm",
+            Some(json!({"metadata": {"name": "cm1"}, "data": {"k": "v"}})),
+        );
+        vars.set_resource("gone", None);
+        let adapter = || json!({"name": "a", "executionStatus": "success"});
+        let all = Value::Object(vars.all(adapter()));
+        for text in [
+            "{.resources.ns.metadata.name}",
+            "{.resources.ns.spec.n}",
+            "{.resources.ns}",
+            "{.resources.ns.items[0].name}",
+            "{.resources.ns.items[*].name}",
+            "{.resources.cm.data.k}",
+            "{.resources.gone.metadata}",
+            "{.resources.missing}",
+            "{.resources.ns.metadata.missing}",
+            "{.resources}",
+            "{.resources.*.metadata.name}",
+            "{.resources..name}",
+            "{.resources[?(@.metadata.name==\"c1\")].spec.n}",
+            "{.event.id}",
+            "{.clusterId}",
+            "{.adapter.executionStatus}",
+            "{.env.REGION}",
+            "{..name}",
+        ] {
+            let path = JsonPath::compile(text).unwrap();
+            assert_eq!(
+                vars.read_path(&path, adapter),
+                path.get_with(&all, read_path_numbers()),
+                "{text}"
+            );
+        }
+    }
 }

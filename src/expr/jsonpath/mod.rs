@@ -133,6 +133,18 @@ impl JsonPath {
         }
     }
 
+    /// The top-level field and the field below it the path starts with (`a`, `b` in
+    /// `a.b[0]`), when it starts with two plain field steps.
+    pub fn root_fields(&self) -> Option<(&str, &str)> {
+        match self.nodes.as_slice() {
+            [Node::List(list)] => match list.as_slice() {
+                [Node::Field(a), Node::Field(b), ..] => Some((a, b)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// What `ExtractField` hands back over data whose numbers are all float64 (event data, API
     /// responses): null for no value, the value for one match, a list for several. An error
     /// reads as no value; [`JsonPath::extract`] has it.
