@@ -104,6 +104,8 @@ pub struct Applied {
     pub reason: String,
     /// The object as stored after the apply (or the existing one on skip).
     pub object: Value,
+    /// Skipped because the manifest's generation is older than the object's (a stale event).
+    pub stale: bool,
 }
 
 /// A label-selector discovery.
@@ -286,8 +288,9 @@ port_error!(
 /// Contract:
 /// - `apply` MUST decide by the generation rule (annotation `hyperfleet.io/generation`): absent →
 ///   `create` (`resource not found`); same generation → `skip` (`generation N unchanged`);
-///   different → `update` (`generation changed A->B`), or `recreate` when asked to. It is
-///   idempotent: applying the same manifest twice yields `skip` the second time.
+///   higher → `update` (`generation changed A->B`), or `recreate` when asked to; lower → `skip`
+///   with `stale` set, never an update that moves the object back. It is idempotent: applying
+///   the same manifest twice yields `skip` the second time.
 /// - `get` MUST return `NotFound` for a missing object and a copy otherwise.
 /// - `discover` returns every object of the GVK matching namespace (`""` = any) and all labels;
 ///   an empty list is not an error.
@@ -465,6 +468,9 @@ pub trait EventSource: Send {
 /// Hears about work in progress that metrics report while it happens (deletions). Optional:
 /// dry runs and tests run without one.
 pub trait ExecutionObserver: Send + Sync {
+    /// An apply of a `kind` object was skipped: its manifest's generation is older than the
+    /// object's (a stale event).
+    fn stale_skipped(&self, kind: &str);
     /// A deletion of a `kind` object starts.
     fn deletion_started(&self, kind: &str);
     /// It ended, successfully or not, after `seconds`. `kind` is the deleted object's kind (the

@@ -769,3 +769,44 @@ fn chart_maestro_two_resources() {
         "configMapManifestWork",
     );
 }
+
+/// The dry run decides by the same generation rule as serve: the namespace already at
+/// generation 9 (another replica applied a newer event) is not taken back to the event's 5.
+#[test]
+fn kubernetes_stale_event_is_not_applied() {
+    let Some(c) = conformance() else { return };
+    let original =
+        std::fs::read_to_string(path(&c, "kubernetes/dryrun-kubernetes-discovery.json")).unwrap();
+    let mut discovery: Value = serde_json::from_str(&original).unwrap();
+    discovery["abc123"]["metadata"]["annotations"]["hyperfleet.io/generation"] = json!("9");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("discovery.json");
+    std::fs::write(&file, discovery.to_string()).unwrap();
+    let s = k8s(
+        "kubernetes/dryrun-kubernetes-task-config.yaml",
+        Some("dryrun-api-responses.json"),
+        Some(file.to_str().unwrap()),
+        &[],
+    );
+    let out = run(&c, &s, "json");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(t["status"], "success");
+    let ns = resource(&t, "namespace0");
+    assert_eq!(
+        (&ns["operation"], &ns["reason"]),
+        (
+            &json!("skip"),
+            &json!("generation 5 is older than the object's 9 (stale event), not applied")
+        )
+    );
+    assert_eq!(
+        resource(&t, "configmap0")["reason"],
+        "generation 5 unchanged"
+    );
+    assert_eq!(
+        t["discoveredResources"]["namespace0"]["metadata"]["annotations"]["hyperfleet.io/generation"],
+        "9",
+        "the object stays at its generation"
+    );
+}

@@ -771,3 +771,52 @@ post:
     assert_eq!(p["envField"], "eu-west-1");
     assert_eq!(p["eventField"], "c1");
 }
+
+/// Heard stale skips, by kind.
+#[derive(Default)]
+struct StaleCounter(std::sync::Mutex<Vec<String>>);
+
+impl hyperfleet_adapter::ports::ExecutionObserver for StaleCounter {
+    fn stale_skipped(&self, kind: &str) {
+        self.0.lock().unwrap().push(kind.to_string());
+    }
+    fn deletion_started(&self, _: &str) {}
+    fn deletion_finished(&self, _: &str, _: &str, _: bool, _: f64) {}
+}
+
+/// An event older than what the cluster already has (another replica applied a newer one) is
+/// not applied: the resource is skipped as stale, heard by the observer (the metrics), and the
+/// event still succeeds and reports (the status carries the event's generation; the API keeps
+/// the newer report). The Go adapter updated the object back to the older generation.
+#[tokio::test]
+async fn an_older_generation_than_the_objects_is_skipped_as_stale() {
+    let mut h = harness(&task(" []", NAMESPACE), CLUSTER_OK);
+    h.store.insert(json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "c1", "annotations": {"hyperfleet.io/generation": "7"}, "labels": {"region": "newer"}}
+    }));
+    let stale = Arc::new(StaleCounter::default());
+    let mut ports = h.executor.ports().clone();
+    ports.observer = Some(stale.clone());
+    h.executor = Executor::new(Arc::new(h.executor.loaded().clone()), ports);
+    let r = run(&h).await;
+    assert!(!r.is_failed(), "{:?}", r.errors);
+    let ns = &r.resources[0];
+    assert_eq!(
+        (ns.operation, ns.reason.as_str()),
+        (
+            Some(Operation::Skip),
+            "generation 3 is older than the object's 7 (stale event), not applied"
+        )
+    );
+    assert_eq!(*stale.0.lock().unwrap(), vec!["Namespace".to_string()]);
+    let kept = h
+        .store
+        .objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Namespace")
+        .unwrap();
+    assert_eq!(kept["metadata"]["labels"]["region"], "newer", "untouched");
+    assert_eq!(payload(&r)["ns"], "c1", "discovery still finds the object");
+}

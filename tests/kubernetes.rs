@@ -213,9 +213,20 @@ async fn generation_rule_and_manifests_without_the_annotation() {
         .await
         .unwrap();
     assert_eq!(
-        (older.operation, older.reason.as_str()),
-        (Operation::Update, "generation changed 3->2")
+        (older.operation, older.reason.as_str(), older.stale),
+        (
+            Operation::Skip,
+            "generation 2 is older than the object's 3 (stale event), not applied",
+            true
+        ),
+        "generations only move forward (the Go adapter updated 3 -> 2)"
     );
+    assert_eq!(
+        fake.count("PATCH", "/configmaps/a"),
+        patches,
+        "a stale apply writes nothing"
+    );
+    assert_eq!(older.object["data"]["k"], "1", "the object is as it was");
 
     // No annotation: applied every time (the Go adapter never updated such objects).
     let plain = cm("b", None, json!({"k": "1"}));

@@ -33,6 +33,8 @@ pub struct Metrics {
     duration: HistogramVec,
     errors: IntCounterVec,
     deletions: IntCounterVec,
+    /// Applies skipped, by reason (`stale`).
+    skipped: IntCounterVec,
     deletion_duration: HistogramVec,
     in_progress: GaugeVec,
     broker_consumed: IntCounterVec,
@@ -132,6 +134,12 @@ impl Metrics {
                 &["resource_type", "status"],
                 &named,
             ),
+            skipped: counter(
+                "hyperfleet_adapter_resources_skipped_total",
+                "Total number of resource applies skipped, by reason (stale: the manifest's generation is older than the object's)",
+                &["resource_type", "reason"],
+                &named,
+            ),
             deletion_duration: histogram(
                 "hyperfleet_adapter_resource_deletion_duration_seconds",
                 "Duration of resource deletion operations in seconds",
@@ -182,6 +190,7 @@ impl Metrics {
             Box::new(self.duration.clone()),
             Box::new(self.errors.clone()),
             Box::new(self.deletions.clone()),
+            Box::new(self.skipped.clone()),
             Box::new(self.deletion_duration.clone()),
             Box::new(self.in_progress.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
@@ -257,6 +266,12 @@ fn kind_label(kind: &str) -> &str {
 }
 
 impl ExecutionObserver for Metrics {
+    fn stale_skipped(&self, kind: &str) {
+        self.skipped
+            .with_label_values(&[kind_label(kind), "stale"])
+            .inc();
+    }
+
     fn deletion_started(&self, kind: &str) {
         self.in_progress
             .with_label_values(&[kind_label(kind)])
@@ -317,6 +332,8 @@ mod tests {
         m.record_event(&r, 3.0);
         m.deletion_started("");
         m.deletion_finished("", "", true, 0.3);
+        m.stale_skipped("Namespace");
+        m.stale_skipped("Namespace");
         let text = m.render();
         for line in [
             "hyperfleet_adapter_build_info{commit=\"abc\",component=\"hyperfleet-adapter-gcp\",version=\"1.2.3\"} 1",
@@ -328,6 +345,7 @@ mod tests {
             "hyperfleet_adapter_event_processing_duration_seconds_count{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",version=\"1.2.3\"} 2",
             "hyperfleet_adapter_resources_deleted_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",resource_type=\"Unknown\",status=\"success\",version=\"1.2.3\"} 1",
             "hyperfleet_adapter_resource_deletions_in_progress{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",resource_type=\"Unknown\",version=\"1.2.3\"} 0",
+            "hyperfleet_adapter_resources_skipped_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",reason=\"stale\",resource_type=\"Namespace\",version=\"1.2.3\"} 2",
             "# HELP hyperfleet_adapter_events_processed_total Total number of CloudEvents processed by the adapter",
             "# TYPE hyperfleet_adapter_event_processing_duration_seconds histogram",
             "hyperfleet_broker_messages_consumed_total{component=\"hyperfleet-adapter-gcp\",topic=\"clusters\",version=\"1.2.3\"} 1",

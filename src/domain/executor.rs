@@ -117,6 +117,11 @@ impl Executor {
         &self.loaded
     }
 
+    /// The ports it runs over.
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
     /// Runs one event's data through the pipeline. Never fails: failures are in the result.
     /// Everything it logs carries the event id (span `Execute`).
     pub async fn execute(&self, event_id: &str, event_type: &str, data: &[u8]) -> ExecutionResult {

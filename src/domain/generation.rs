@@ -15,29 +15,55 @@ pub fn generation_of(obj: &Value) -> i64 {
         .unwrap_or(0)
 }
 
-/// Decides create / skip / update / recreate, with the Go adapter's reasons.
-pub fn decide(
-    new: &Value,
-    existing: Option<&Value>,
-    recreate_on_change: bool,
-) -> (Operation, String) {
+/// What the generation rule decided for one apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub operation: Operation,
+    pub reason: String,
+    /// The desired generation is older than the object's: the event is stale (another
+    /// replica, or a later event, already applied a newer one), and nothing is applied.
+    pub stale: bool,
+}
+
+impl Decision {
+    fn new(operation: Operation, reason: String) -> Self {
+        Decision {
+            operation,
+            reason,
+            stale: false,
+        }
+    }
+}
+
+/// Decides create / skip / update / recreate. Generations only move forward: a desired
+/// generation above the object's is applied, an equal one skipped (`generation N unchanged`, the
+/// Go adapter's reason), and an older one skipped as stale. The Go adapter applied any
+/// generation that differed, so an event that lost a race to a newer one (two replicas, or a
+/// redelivery) moved the object back; see docs/compatibility.md.
+pub fn decide(new: &Value, existing: Option<&Value>, recreate_on_change: bool) -> Decision {
     let Some(existing) = existing else {
-        return (Operation::Create, "resource not found".into());
+        return Decision::new(Operation::Create, "resource not found".into());
     };
     let (old_gen, new_gen) = (generation_of(existing), generation_of(new));
-    if old_gen == new_gen {
-        return (Operation::Skip, format!("generation {new_gen} unchanged"));
-    }
-    if recreate_on_change {
-        (
+    match new_gen.cmp(&old_gen) {
+        std::cmp::Ordering::Equal => {
+            Decision::new(Operation::Skip, format!("generation {new_gen} unchanged"))
+        }
+        std::cmp::Ordering::Less => Decision {
+            operation: Operation::Skip,
+            reason: format!(
+                "generation {new_gen} is older than the object's {old_gen} (stale event), not applied"
+            ),
+            stale: true,
+        },
+        std::cmp::Ordering::Greater if recreate_on_change => Decision::new(
             Operation::Recreate,
             format!("generation changed {old_gen}->{new_gen}, recreateOnChange=true"),
-        )
-    } else {
-        (
+        ),
+        std::cmp::Ordering::Greater => Decision::new(
             Operation::Update,
             format!("generation changed {old_gen}->{new_gen}"),
-        )
+        ),
     }
 }
 
@@ -50,20 +76,21 @@ pub fn has_generation(obj: &Value) -> bool {
 
 /// [`decide`] for Kubernetes objects: a manifest without the annotation has nothing to compare,
 /// so it is applied every time (server-side apply is idempotent) instead of being skipped
-/// forever once it exists, as the Go adapter does.
+/// forever once it exists, as the Go adapter does, or skipped as stale under an annotated
+/// object.
 pub fn decide_kubernetes(
     new: &Value,
     existing: Option<&Value>,
     recreate_on_change: bool,
-) -> (Operation, String) {
-    let (operation, reason) = decide(new, existing, recreate_on_change);
-    if operation == Operation::Skip && !has_generation(new) {
-        return (
+) -> Decision {
+    let decision = decide(new, existing, recreate_on_change);
+    if decision.operation == Operation::Skip && !has_generation(new) {
+        return Decision::new(
             Operation::Update,
             format!("no {GENERATION_ANNOTATION} annotation, applied"),
         );
     }
-    (operation, reason)
+    decision
 }
 
 /// Why a ManifestWork cannot be sent to Maestro (the Go adapter's texts).
@@ -145,49 +172,58 @@ mod tests {
         }
     }
 
+    fn pair(d: Decision) -> (Operation, String) {
+        (d.operation, d.reason)
+    }
+
     #[test]
     fn kubernetes_applies_unannotated_manifests_every_time() {
         let plain = obj(None);
         assert_eq!(
-            decide(&plain, Some(&plain), false),
+            pair(decide(&plain, Some(&plain), false)),
             (Operation::Skip, "generation 0 unchanged".into()),
             "the Go rule"
         );
         assert_eq!(
-            decide_kubernetes(&plain, Some(&plain), false),
+            pair(decide_kubernetes(&plain, Some(&plain), false)),
             (
                 Operation::Update,
                 "no hyperfleet.io/generation annotation, applied".into()
             )
         );
-        assert_eq!(decide_kubernetes(&plain, None, false).0, Operation::Create);
+        assert_eq!(
+            decide_kubernetes(&plain, None, false).operation,
+            Operation::Create
+        );
         let annotated = obj(Some("2"));
         assert_eq!(
-            decide_kubernetes(&annotated, Some(&annotated), true).0,
+            decide_kubernetes(&annotated, Some(&annotated), true).operation,
             Operation::Skip
+        );
+        let stale = decide_kubernetes(&plain, Some(&annotated), false);
+        assert_eq!(
+            (stale.operation, stale.stale),
+            (Operation::Update, false),
+            "an unannotated manifest has no generation to be older than"
         );
     }
 
     #[test]
     fn generation_rule() {
         assert_eq!(
-            decide(&obj(Some("2")), None, false),
+            pair(decide(&obj(Some("2")), None, false)),
             (Operation::Create, "resource not found".into())
         );
         assert_eq!(
-            decide(&obj(Some("2")), Some(&obj(Some("2"))), false),
+            pair(decide(&obj(Some("2")), Some(&obj(Some("2"))), false)),
             (Operation::Skip, "generation 2 unchanged".into())
         );
         assert_eq!(
-            decide(&obj(Some("3")), Some(&obj(Some("2"))), false),
+            pair(decide(&obj(Some("3")), Some(&obj(Some("2"))), false)),
             (Operation::Update, "generation changed 2->3".into())
         );
         assert_eq!(
-            decide(&obj(Some("1")), Some(&obj(Some("2"))), false),
-            (Operation::Update, "generation changed 2->1".into())
-        );
-        assert_eq!(
-            decide(&obj(Some("3")), Some(&obj(Some("2"))), true),
+            pair(decide(&obj(Some("3")), Some(&obj(Some("2"))), true)),
             (
                 Operation::Recreate,
                 "generation changed 2->3, recreateOnChange=true".into()
@@ -195,6 +231,32 @@ mod tests {
         );
         assert_eq!(generation_of(&obj(Some("x"))), 0);
         assert_eq!(generation_of(&obj(None)), 0);
+        for d in [
+            decide(&obj(Some("3")), Some(&obj(Some("2"))), false),
+            decide(&obj(Some("2")), Some(&obj(Some("2"))), true),
+        ] {
+            assert!(!d.stale, "{d:?}");
+        }
+    }
+
+    /// Generations only move forward: the Go adapter's "apply when it differs" would take an
+    /// object from 2 back to 1 (a stale event, another replica's or a redelivery).
+    #[test]
+    fn an_older_generation_is_never_applied() {
+        for recreate in [false, true] {
+            let d = decide(&obj(Some("1")), Some(&obj(Some("2"))), recreate);
+            assert_eq!(d.operation, Operation::Skip);
+            assert!(d.stale);
+            assert_eq!(
+                d.reason,
+                "generation 1 is older than the object's 2 (stale event), not applied"
+            );
+            let d = decide_kubernetes(&obj(Some("1")), Some(&obj(Some("2"))), recreate);
+            assert_eq!((d.operation, d.stale), (Operation::Skip, true));
+        }
+        // An object without the annotation counts as generation 0: any annotated one is newer.
+        let d = decide(&obj(Some("1")), Some(&obj(None)), false);
+        assert_eq!((d.operation, d.stale), (Operation::Update, false));
     }
 
     #[test]

@@ -308,6 +308,16 @@ impl Run<'_> {
             applied.operation.as_str(),
             applied.reason
         );
+        if applied.stale {
+            tracing::info!(
+                "Resource[{}] not applied: stale event ({})",
+                r.name,
+                applied.reason
+            );
+            if let Some(o) = &self.ex.ports.observer {
+                o.stale_skipped(&res.kind);
+            }
+        }
         res.operation = Some(applied.operation);
         res.reason = applied.reason.clone();
         if let Some(d) = &r.discovery {

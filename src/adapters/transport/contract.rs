@@ -139,7 +139,28 @@ async fn generation_rule(t: Arc<dyn Transport>, target: Target) -> Result<(), Vi
             re.operation == Operation::Update && re.reason == "generation changed 2->3",
             "maestro ignores recreate_on_change",
         ),
+    }?;
+    ensure(
+        !re.stale && !up.stale && !again.stale,
+        "only an older generation is stale",
+    )?;
+    // A stale event: generation 2 after 3 is skipped, whether or not recreate is asked for,
+    // and the object stays at 3.
+    for recreate in [false, true] {
+        let old = t.apply(&v2, recreate, &target).await?;
+        ensure(
+            old.operation == Operation::Skip
+                && old.stale
+                && old.reason
+                    == "generation 2 is older than the object's 3 (stale event), not applied",
+            "an older generation is skipped as stale",
+        )?;
     }
+    let got = t.get(&kind(&target), "ns", "a", &target).await?;
+    ensure(
+        got.pointer("/metadata/annotations/hyperfleet.io~1generation") == Some(&json!("3")),
+        "a stale apply leaves the object at its generation",
+    )
 }
 
 async fn get_missing_is_not_found(t: Arc<dyn Transport>, target: Target) -> Result<(), Violation> {

@@ -165,10 +165,11 @@ impl Transport for MemoryTransport {
         let existing = store.get(&key).cloned();
         // Maestro has no recreate: an update is a merge patch of the work.
         let recreate = recreate_on_change && !matches!(target, Target::Maestro { .. });
-        let (operation, reason) = match target {
+        let decision = match target {
             Target::Kubernetes => decide_kubernetes(&obj, existing.as_ref(), recreate),
             Target::Maestro { .. } => decide(&obj, existing.as_ref(), recreate),
         };
+        let (operation, reason, stale) = (decision.operation, decision.reason, decision.stale);
         let stored = match (operation, existing) {
             (Operation::Skip, Some(existing)) => existing,
             (Operation::Update, Some(existing)) => {
@@ -198,6 +199,7 @@ impl Transport for MemoryTransport {
             operation,
             reason,
             object: stored,
+            stale,
         })
     }
 

@@ -526,12 +526,14 @@ fn create_found_existing(object: Value, unanswered: u32) -> Applied {
                 "created (the answer to {unanswered} earlier attempt(s) was lost; the retry found the object and applied it again)"
             ),
             object,
+            stale: false,
         };
     }
     Applied {
         operation: Operation::Skip,
         reason: "already exists (concurrent create)".into(),
         object,
+        stale: false,
     }
 }
 
@@ -563,7 +565,8 @@ impl Transport for KubernetesTransport {
                 ),
             )
         })?;
-        let (operation, reason) = decide_kubernetes(&body, existing.as_ref(), recreate_on_change);
+        let decision = decide_kubernetes(&body, existing.as_ref(), recreate_on_change);
+        let (operation, reason, stale) = (decision.operation, decision.reason, decision.stale);
         let failed = |op: Operation, kind: ErrorKind, e: String| {
             TransportError::new(
                 kind,
@@ -600,6 +603,7 @@ impl Transport for KubernetesTransport {
             operation,
             reason,
             object,
+            stale,
         })
     }
 

@@ -777,7 +777,8 @@ impl Transport for MaestroTransport {
             .await
             .map_err(|e| e.context(format!("failed to get ManifestWork {consumer}/{name}")))?;
         // Maestro patches works: there is no recreate.
-        let (operation, reason) = decide(&work, existing.as_ref(), false);
+        let decision = decide(&work, existing.as_ref(), false);
+        let (operation, reason, stale) = (decision.operation, decision.reason, decision.stale);
         let object = match (operation, existing) {
             (Operation::Skip, Some(existing)) => existing,
             (Operation::Update, Some(existing)) => {
@@ -790,6 +791,7 @@ impl Transport for MaestroTransport {
             operation,
             reason,
             object,
+            stale,
         })
     }
 
