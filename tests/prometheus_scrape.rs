@@ -149,10 +149,10 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn event(event_id: &str, id: &str, deleting: bool) -> Vec<u8> {
+fn event(event_id: &str, id: &str, deleting: bool, generation: i64) -> Vec<u8> {
     json!({"specversion": "1.0", "id": event_id, "type": "io.hyperfleet.cluster.updated",
         "source": "/test", "datacontenttype": "application/json",
-        "data": {"id": id, "kind": "Cluster", "href": format!("/clusters/{id}"), "generation": 1,
+        "data": {"id": id, "kind": "Cluster", "href": format!("/clusters/{id}"), "generation": generation,
                  "deleting": deleting}})
     .to_string()
     .into_bytes()
@@ -249,13 +249,20 @@ async fn a_real_prometheus_finds_every_alert_and_dashboard_series() {
     ];
     let mut served = kit::process::serve(&a, &t, &env).await;
 
-    // A create, its deletion, a failure: every adapter series exists.
-    for (n, (id, deleting)) in [("cls-a", false), ("cls-a", true), ("cls-bad", false)]
-        .into_iter()
-        .enumerate()
+    // A create, its deletion, a failure, and an event older than what a cluster already has
+    // (a stale apply): every adapter series exists.
+    for (n, (id, deleting, generation)) in [
+        ("cls-a", false, 1),
+        ("cls-a", true, 1),
+        ("cls-bad", false, 1),
+        ("cls-s", false, 2),
+        ("cls-s", false, 1),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let file = dir.path().join(format!("event-{n}.json"));
-        std::fs::write(&file, event(&format!("evt-{n}"), id, deleting)).unwrap();
+        std::fs::write(&file, event(&format!("evt-{n}"), id, deleting, generation)).unwrap();
         kit::process::publish(&file, &["-c", a.to_str().unwrap()], &env);
         served
             .wait_for("the event's cluster GET", Duration::from_secs(30), || {
@@ -283,6 +290,7 @@ async fn a_real_prometheus_finds_every_alert_and_dashboard_series() {
         "hyperfleet_adapter_resources_deleted_total{",
         "hyperfleet_adapter_resource_deletion_duration_seconds_bucket{",
         "hyperfleet_broker_errors_total{",
+        "hyperfleet_adapter_resources_skipped_total{",
     ];
     let metrics_url = format!("http://127.0.0.1:{}/metrics", served.metrics_port);
     kit::wait_for_async(
