@@ -56,14 +56,16 @@ async fn run(
         binary_version: "0.0.0-dev".into(),
     })
     .unwrap_or_else(|e| panic!("{task}: {e}"));
-    let store = Arc::new(MemoryTransport::default());
+    // One time for both runs: deletion timestamps must not differ by the second they ran in.
+    let now = "2026-01-01T00:00:00Z".parse().unwrap();
+    let store = Arc::new(MemoryTransport::new(now));
     load_discovery(&dir.join(discovery), &store).expect("discovery loads");
     let api = Arc::new(Recording {
         inner: RecordedApi::load(&dir.join(responses)).expect("responses load"),
         seen: Mutex::default(),
     });
     let ports = Ports {
-        clock: Arc::new(FixedClock("2026-01-01T00:00:00Z".parse().unwrap())),
+        clock: Arc::new(FixedClock(now)),
         ..Ports::with_transport(api.clone(), store.clone(), Arc::new(env))
     };
     let mut executor = Executor::new(Arc::new(loaded), ports);
