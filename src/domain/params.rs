@@ -111,12 +111,8 @@ impl Run<'_> {
             }
         }
         if !value.is_null() {
-            if self.ex.detail {
-                self.set_param(&p.name, value.clone());
-                self.result.params.push((p.name.clone(), value));
-            } else {
-                self.set_param(&p.name, value);
-            }
+            self.record_param(&p.name, &value);
+            self.set_param(&p.name, value);
         }
         true
     }

@@ -143,11 +143,7 @@ impl Run<'_> {
                 let mut out = Map::new();
                 for (k, child) in m {
                     let cpath = format!("{path}.{k}");
-                    let key = if k.contains("{{") {
-                        self.render(&format!("{cpath}#key"), k)?
-                    } else {
-                        k.clone()
-                    };
+                    let key = self.render(&format!("{cpath}#key"), k)?;
                     out.insert(key, self.build_value(&cpath, child)?);
                 }
                 Ok(Value::Object(out))

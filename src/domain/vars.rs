@@ -215,26 +215,25 @@ impl<'a> Vars<'a> {
     /// the Go adapter, `resources` holds Kubernetes objects (integers kept) and the rest event
     /// and API data (every number a float64), which decides how filters compare numbers.
     pub fn read_path(&self, path: &JsonPath, adapter: impl FnOnce() -> Value) -> Value {
-        if let Some(("resources", name)) = path.root_fields() {
+        let (first, value) = match (path.root_fields(), path.root_field()) {
             // One discovered object, not the whole set.
-            let mut one = Map::new();
-            if let Some(obj) = self.resources.get(name) {
-                one.insert(name.to_string(), obj.clone());
+            (Some(("resources", name)), _) => {
+                let one = self
+                    .resources
+                    .get(name)
+                    .map(|o| (name.to_string(), o.clone()));
+                ("resources", Some(Value::Object(one.into_iter().collect())))
             }
-            let mut root = Map::new();
-            root.insert("resources".into(), Value::Object(one));
-            return path.get_with(&Value::Object(root), read_path_numbers());
-        }
-        match path.root_field() {
-            Some(first) => {
-                let mut root = Map::new();
-                if let Some(v) = self.var(first, adapter) {
-                    root.insert(first.to_string(), v);
-                }
-                path.get_with(&Value::Object(root), read_path_numbers())
+            (_, Some(first)) => (first, self.var(first, adapter)),
+            (_, None) => {
+                return path.get_with(&Value::Object(self.all(adapter())), read_path_numbers());
             }
-            None => path.get_with(&Value::Object(self.all(adapter())), read_path_numbers()),
+        };
+        let mut root = Map::new();
+        if let Some(v) = value {
+            root.insert(first.to_string(), v);
         }
+        path.get_with(&Value::Object(root), read_path_numbers())
     }
 
     /// The CEL scope; `adapter` is the fresh `adapter.*` when [`Vars::scope_stale`] said so.

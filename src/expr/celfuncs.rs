@@ -146,12 +146,7 @@ enum Walk<'b, 'v> {
 }
 
 fn walk<'b, 'v>(mut cur: &'b (dyn Val + 'v), path: &str) -> Walk<'b, 'v> {
-    for seg in path
-        .trim()
-        .split('.')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    for seg in dig_segments(path) {
         let next = match cur.as_builtin() {
             BuiltinRef::Map(m) => {
                 let found = m.inner().get(&CelMapKey::from(seg.to_string()));
@@ -322,15 +317,15 @@ fn write_json(v: &Value, out: &mut String) -> Result<(), CelFuncError> {
     Ok(())
 }
 
+/// The steps of a `dig` path: dot-separated, trimmed, empty ones dropped.
+fn dig_segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('.').map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// Dot-path traversal through maps and lists (numeric segments index lists); missing → null.
 pub fn dig(target: &Value, path: &str) -> Value {
     let mut cur = target;
-    for seg in path
-        .trim()
-        .split('.')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    for seg in dig_segments(path) {
         let next = match cur {
             Value::Object(m) => m.get(seg),
             Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),

@@ -3,7 +3,7 @@
 //! objects (unless finalizers hold them) and marks Maestro works as deleting (Maestro deletes
 //! asynchronously). Every operation is recorded for the dry-run trace.
 
-use crate::domain::generation::{decide, decide_kubernetes, validate_manifest_work};
+use crate::domain::generation::{Decision, decide, decide_kubernetes, validate_manifest_work};
 use crate::ports::{
     Applied, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
     manifest_identity,
@@ -165,11 +165,14 @@ impl Transport for MemoryTransport {
         let existing = store.get(&key).cloned();
         // Maestro has no recreate: an update is a merge patch of the work.
         let recreate = recreate_on_change && !matches!(target, Target::Maestro { .. });
-        let decision = match target {
+        let Decision {
+            operation,
+            reason,
+            stale,
+        } = match target {
             Target::Kubernetes => decide_kubernetes(&obj, existing.as_ref(), recreate),
             Target::Maestro { .. } => decide(&obj, existing.as_ref(), recreate),
         };
-        let (operation, reason, stale) = (decision.operation, decision.reason, decision.stale);
         let stored = match (operation, existing) {
             (Operation::Skip, Some(existing)) => existing,
             (Operation::Update, Some(existing)) => {

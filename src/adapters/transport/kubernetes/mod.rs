@@ -8,7 +8,7 @@ pub mod api;
 use self::api::{ApiClient, CallPolicy, Failure, RateLimiter};
 use crate::config::EnvSource;
 use crate::config::adapter::KubernetesConfig;
-use crate::domain::generation::decide_kubernetes;
+use crate::domain::generation::{Decision, decide_kubernetes};
 use crate::ports::{
     Applied, ErrorKind, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
     manifest_identity,
@@ -565,8 +565,11 @@ impl Transport for KubernetesTransport {
                 ),
             )
         })?;
-        let decision = decide_kubernetes(&body, existing.as_ref(), recreate_on_change);
-        let (operation, reason, stale) = (decision.operation, decision.reason, decision.stale);
+        let Decision {
+            operation,
+            reason,
+            stale,
+        } = decide_kubernetes(&body, existing.as_ref(), recreate_on_change);
         let failed = |op: Operation, kind: ErrorKind, e: String| {
             TransportError::new(
                 kind,

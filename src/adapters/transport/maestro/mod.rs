@@ -16,7 +16,7 @@ use self::proto::{CloudEvent, PublishRequest};
 use self::rest::{Rest, to_manifest_work};
 use crate::adapters::broker::Readiness;
 use crate::config::adapter::MaestroConfig;
-use crate::domain::generation::{decide, validate_manifest_work};
+use crate::domain::generation::{Decision, decide, validate_manifest_work};
 use crate::golang::GoDuration;
 use crate::ports::{
     Applied, ErrorKind, Gvk, Operation, Propagation, Selector, Target, Transport, TransportError,
@@ -777,8 +777,11 @@ impl Transport for MaestroTransport {
             .await
             .map_err(|e| e.context(format!("failed to get ManifestWork {consumer}/{name}")))?;
         // Maestro patches works: there is no recreate.
-        let decision = decide(&work, existing.as_ref(), false);
-        let (operation, reason, stale) = (decision.operation, decision.reason, decision.stale);
+        let Decision {
+            operation,
+            reason,
+            stale,
+        } = decide(&work, existing.as_ref(), false);
         let object = match (operation, existing) {
             (Operation::Skip, Some(existing)) => existing,
             (Operation::Update, Some(existing)) => {
