@@ -161,6 +161,7 @@ async fn adapter_loop(source: Box<dyn EventSource>, n: usize, parallelism: usize
         parallelism,
         drain_timeout: Duration::from_secs(30),
         max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+        skip_stale_events: true,
     };
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();

@@ -189,6 +189,7 @@ async fn api_retries_and_fatal_broker_errors() {
         parallelism: 1,
         drain_timeout: Duration::from_secs(1),
         max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+        skip_stale_events: true,
     };
     serve::run(Box::new(source), deps, std::future::pending()).await;
     assert_eq!(

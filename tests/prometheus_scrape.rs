@@ -270,6 +270,31 @@ async fn a_real_prometheus_finds_every_alert_and_dashboard_series() {
             })
             .await;
     }
+    // An event older than the one a completed reconcile of its cluster ran (UUIDv7 ids):
+    // skipped as stale without running.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let v7 = |ms: u64| {
+        format!(
+            "{:08x}-{:04x}-7000-8000-000000000000",
+            ms >> 16,
+            ms & 0xffff
+        )
+    };
+    for (n, published) in [(5, now - 1_000), (6, now - 2_000)] {
+        let file = dir.path().join(format!("event-{n}.json"));
+        std::fs::write(&file, event(&v7(published), "cls-u", false, 1)).unwrap();
+        kit::process::publish(&file, &["-c", a.to_str().unwrap()], &env);
+        if n == 5 {
+            served
+                .wait_for("the event's cluster GET", Duration::from_secs(30), || {
+                    api.gets().len() > n
+                })
+                .await;
+        }
+    }
     // A message that is not a CloudEvent: a broker error.
     let queue = format!("{topic}-{subscription}");
     admin()
@@ -291,6 +316,7 @@ async fn a_real_prometheus_finds_every_alert_and_dashboard_series() {
         "hyperfleet_adapter_resource_deletion_duration_seconds_bucket{",
         "hyperfleet_broker_errors_total{",
         "hyperfleet_adapter_resources_skipped_total{",
+        "hyperfleet_adapter_events_skipped_total{",
     ];
     let metrics_url = format!("http://127.0.0.1:{}/metrics", served.metrics_port);
     kit::wait_for_async(

@@ -59,6 +59,40 @@ fn executor(base_url: &str, dir: &std::path::Path) -> Executor {
     )
 }
 
+/// A UUIDv7 id published at `ms` (Unix milliseconds), `n` telling ids of one millisecond apart.
+fn uuid_v7(ms: u64, n: u64) -> String {
+    format!("{:08x}-{:04x}-7000-8000-{:012x}", ms >> 16, ms & 0xffff, n)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// An event for cluster `cluster` with the id `id`.
+fn event_with_id(cluster: &str, id: &str) -> Vec<u8> {
+    serde_json::json!({"specversion": "1.0", "id": id, "type": "io.hyperfleet.cluster.updated",
+        "source": "/test", "data": {"id": cluster, "kind": "Cluster", "href": format!("/clusters/{cluster}"), "generation": 3}})
+    .to_string()
+    .into_bytes()
+}
+
+fn acked_ids(broker: &MemoryBroker) -> Vec<String> {
+    broker
+        .settled()
+        .iter()
+        .map(|s| match s {
+            Settled::Acked(b) => {
+                let e: serde_json::Value = serde_json::from_slice(b).unwrap();
+                e["id"].as_str().unwrap().to_string()
+            }
+            Settled::Rejected(_) => panic!("nothing is rejected"),
+        })
+        .collect()
+}
+
 fn event(id: &str, n: usize) -> Vec<u8> {
     serde_json::json!({"specversion": "1.0", "id": format!("evt-{id}-{n}"), "type": "io.hyperfleet.cluster.updated",
         "source": "/test", "data": {"id": id, "kind": "Cluster", "href": format!("/clusters/{id}"), "generation": 3}})
@@ -120,6 +154,7 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
         parallelism: 2,
         drain_timeout: Duration::from_secs(10),
         max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+        skip_stale_events: true,
     };
     // First batch: processed completely.
     broker.publish(event("c1", 1));
@@ -208,6 +243,7 @@ async fn events_for_one_resource_never_run_concurrently() {
         parallelism: 4,
         drain_timeout: Duration::from_secs(10),
         max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+        skip_stale_events: true,
     };
     for n in 0..3 {
         broker.publish(event("same", n));
@@ -256,6 +292,7 @@ async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
         parallelism: 2,
         drain_timeout: Duration::from_secs(10),
         max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+        skip_stale_events: true,
     };
     for n in 0..5 {
         broker.publish(event("held", n));
@@ -274,14 +311,21 @@ async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
         other_done,
     )
     .await;
-    assert_eq!(
-        broker.settled().len(),
-        1,
-        "only the other cluster's event is done; the held cluster's first event still runs"
-    );
+    // Of the four `held` events behind the first, one waits and three coalesced into it
+    // (acknowledged as duplicates without running).
+    wait_for("the duplicates of the burst", WAIT, || {
+        broker.settled().len() == 4
+    })
+    .await;
+    assert_eq!(api.in_flight_of("held"), 1, "the first one still runs");
     hold.open(5);
     wait_for("every event", WAIT, || broker.settled().len() == 6).await;
     assert_eq!(api.max_in_flight_of("held"), 1);
+    let held_gets = api.gets().iter().filter(|g| g.contains("held")).count();
+    assert_eq!(
+        held_gets, 2,
+        "the first event and the one the rest coalesced into ran"
+    );
     drop(broker);
     assert_eq!(lp.await.unwrap(), LoopEnd::SourceClosed);
 }
@@ -301,11 +345,11 @@ async fn shutdown_starts_no_event_that_was_waiting() {
         parallelism: 1,
         drain_timeout: Duration::from_secs(10),
         max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+        skip_stale_events: true,
     };
     // One `held` event runs and is held; the other waits for its cluster. (`other` runs
     // before or after the first `held` one, as the tasks race for the slot.)
     broker.publish(event("held", 0));
-    broker.publish(event("held", 1));
     broker.publish(event("other", 0));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let lp = tokio::spawn(serve::run(Box::new(source), deps, async {
@@ -315,6 +359,9 @@ async fn shutdown_starts_no_event_that_was_waiting() {
         api.in_flight_of("held") == 1
     })
     .await;
+    // Only now: offered while the first still waited for the slot, it would have superseded it.
+    broker.publish(event("held", 1));
+    wait_for("the second to be taken", WAIT, || broker.pending() == 0).await;
     let gets = api.gets().len();
     stop.send(()).unwrap();
     // Readiness drops once the loop has stopped pulling; only then may the held event end.
@@ -338,4 +385,116 @@ async fn shutdown_starts_no_event_that_was_waiting() {
         held, 1,
         "the running event finished and was acked; the waiting one was left: {acked:?}"
     );
+}
+
+/// Deliveries that arrive while a cluster's event runs coalesce into one waiting event: the one
+/// published last (by its UUIDv7 time), whatever the order they arrive in; the others are
+/// acknowledged as duplicates and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_for_a_busy_cluster_coalesce_into_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hold, base, api) = held_api().await;
+    let (broker, source) = MemoryBroker::new();
+    let metrics = Arc::new(Metrics::new("a", "v", "c"));
+    let deps = LoopDeps {
+        executor: Arc::new(executor(&base, dir.path())),
+        metrics: metrics.clone(),
+        health: Health::new(&[], None),
+        parallelism: 2,
+        drain_timeout: Duration::from_secs(10),
+        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+        skip_stale_events: true,
+    };
+    let t = now_ms();
+    let first = uuid_v7(t, 0);
+    broker.publish(event_with_id("held", &first));
+    let lp = tokio::spawn(serve::run(Box::new(source), deps, std::future::pending()));
+    wait_for("the first event to be held", WAIT, || {
+        api.in_flight_of("held") == 1
+    })
+    .await;
+    // Arrival order 2, 4, 1, 3 of publish times t+2, t+4, t+1, t+3: only t+4 may run.
+    let ids: Vec<String> = (1..=4).map(|n| uuid_v7(t + n, n)).collect();
+    for n in [1, 3, 0, 2] {
+        broker.publish(event_with_id("held", &ids[n]));
+    }
+    wait_for("three duplicates acknowledged", WAIT, || {
+        broker.settled().len() == 3
+    })
+    .await;
+    let mut duplicates = acked_ids(&broker);
+    duplicates.sort();
+    assert_eq!(
+        duplicates,
+        vec![ids[0].clone(), ids[1].clone(), ids[2].clone()]
+    );
+    assert_eq!(api.gets().len(), 1, "no duplicate ran");
+    hold.open(2);
+    wait_for("both runs", WAIT, || broker.settled().len() == 5).await;
+    assert_eq!(&acked_ids(&broker)[3..], [first, ids[3].clone()]);
+    assert_eq!(api.gets().len(), 2);
+    assert_eq!(api.max_in_flight_of("held"), 1);
+    assert!(
+        metrics
+            .render()
+            .contains("hyperfleet_adapter_events_skipped_total{adapter_name=\"a\",component=\"a\",reason=\"duplicate\",version=\"v\"} 3"),
+        "{}",
+        metrics.render()
+    );
+    drop(broker);
+    assert_eq!(lp.await.unwrap(), LoopEnd::SourceClosed);
+}
+
+/// The stale-event skip: after a reconcile that started at `now` and ran an event published
+/// at `t`, an event published before `t` is acknowledged without running; one published
+/// between `t` and `now` still runs (it may carry newer data), as does anything when the skip
+/// is off or the id is not a UUIDv7.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_a_completed_reconcile_covered_is_skipped_as_stale() {
+    for skip in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (base, api) = fake_api(0).await;
+        let (broker, source) = MemoryBroker::new();
+        let metrics = Arc::new(Metrics::new("a", "v", "c"));
+        let deps = LoopDeps {
+            executor: Arc::new(executor(&base, dir.path())),
+            metrics: metrics.clone(),
+            health: Health::new(&[], None),
+            parallelism: 2,
+            drain_timeout: Duration::from_secs(10),
+            max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+            skip_stale_events: skip,
+        };
+        let t = now_ms() - 10_000;
+        broker.publish(event_with_id("c1", &uuid_v7(t, 0)));
+        let lp = tokio::spawn(serve::run(Box::new(source), deps, std::future::pending()));
+        wait_for("the first reconcile", WAIT, || broker.settled().len() == 1).await;
+        let ran = || api.gets().len();
+        assert_eq!(ran(), 1);
+        // One at a time: events waiting together would coalesce.
+        for (cluster, id) in [
+            // Older than the event that ran: stale.
+            ("c1", uuid_v7(t - 5_000, 1)),
+            // The same event again (a redelivery): stale.
+            ("c1", uuid_v7(t, 0)),
+            // Another cluster: runs.
+            ("c2", uuid_v7(t - 5_000, 2)),
+            // Not a UUIDv7: runs.
+            ("c1", "evt-legacy".into()),
+        ] {
+            let before = broker.settled().len();
+            broker.publish(event_with_id(cluster, &id));
+            wait_for("the event", WAIT, || broker.settled().len() == before + 1).await;
+        }
+        let expect_runs = if skip { 3 } else { 5 };
+        assert_eq!(ran(), expect_runs, "skip={skip}");
+        // Published after the first event, though before its reconcile started: runs.
+        broker.publish(event_with_id("c1", &uuid_v7(t + 1_000, 3)));
+        wait_for("one more", WAIT, || broker.settled().len() == 6).await;
+        assert_eq!(ran(), expect_runs + 1, "skip={skip}");
+        let line = "hyperfleet_adapter_events_skipped_total{adapter_name=\"a\",component=\"a\",reason=\"stale\",version=\"v\"} 2";
+        assert_eq!(metrics.render().contains(line), skip, "skip={skip}");
+        drop(broker);
+        assert_eq!(lp.await.unwrap(), LoopEnd::SourceClosed);
+    }
 }

@@ -35,6 +35,7 @@ pub struct Metrics {
     deletions: IntCounterVec,
     /// Applies skipped, by reason (`stale`).
     skipped: IntCounterVec,
+    events_skipped: IntCounterVec,
     deletion_duration: HistogramVec,
     in_progress: GaugeVec,
     broker_consumed: IntCounterVec,
@@ -140,6 +141,12 @@ impl Metrics {
                 &["resource_type", "reason"],
                 &named,
             ),
+            events_skipped: counter(
+                "hyperfleet_adapter_events_skipped_total",
+                "Total number of events acknowledged without running, by reason (duplicate: superseded by a newer event for the same resource while it waited; stale: a completed reconcile already covered it)",
+                &["reason"],
+                &named,
+            ),
             deletion_duration: histogram(
                 "hyperfleet_adapter_resource_deletion_duration_seconds",
                 "Duration of resource deletion operations in seconds",
@@ -191,6 +198,7 @@ impl Metrics {
             Box::new(self.errors.clone()),
             Box::new(self.deletions.clone()),
             Box::new(self.skipped.clone()),
+            Box::new(self.events_skipped.clone()),
             Box::new(self.deletion_duration.clone()),
             Box::new(self.in_progress.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
@@ -234,6 +242,13 @@ impl Metrics {
         self.duration
             .with_label_values::<&str>(&[])
             .observe(seconds);
+    }
+
+    /// An event acknowledged without running.
+    pub fn record_skipped(&self, reason: crate::service::SkipReason) {
+        self.events_skipped
+            .with_label_values(&[reason.as_str()])
+            .inc();
     }
 
     /// A message that is not a CloudEvent: a broker `conversion` error (it never reaches the
@@ -305,6 +320,9 @@ impl LoopMetrics for Metrics {
     fn record_event(&self, result: &ExecutionResult, seconds: f64) {
         Metrics::record_event(self, result, seconds)
     }
+    fn record_skipped(&self, reason: crate::service::SkipReason) {
+        Metrics::record_skipped(self, reason)
+    }
 }
 
 #[cfg(test)]
@@ -333,7 +351,9 @@ mod tests {
         m.deletion_started("");
         m.deletion_finished("", "", true, 0.3);
         m.stale_skipped("Namespace");
-        m.stale_skipped("Namespace");
+        m.record_skipped(crate::service::SkipReason::Duplicate);
+        m.record_skipped(crate::service::SkipReason::Stale);
+        m.record_skipped(crate::service::SkipReason::Stale);
         let text = m.render();
         for line in [
             "hyperfleet_adapter_build_info{commit=\"abc\",component=\"hyperfleet-adapter-gcp\",version=\"1.2.3\"} 1",
@@ -346,6 +366,8 @@ mod tests {
             "hyperfleet_adapter_resources_deleted_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",resource_type=\"Unknown\",status=\"success\",version=\"1.2.3\"} 1",
             "hyperfleet_adapter_resource_deletions_in_progress{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",resource_type=\"Unknown\",version=\"1.2.3\"} 0",
             "hyperfleet_adapter_resources_skipped_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",reason=\"stale\",resource_type=\"Namespace\",version=\"1.2.3\"} 2",
+            "hyperfleet_adapter_events_skipped_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",reason=\"duplicate\",version=\"1.2.3\"} 1",
+            "hyperfleet_adapter_events_skipped_total{adapter_name=\"gcp\",component=\"hyperfleet-adapter-gcp\",reason=\"stale\",version=\"1.2.3\"} 2",
             "# HELP hyperfleet_adapter_events_processed_total Total number of CloudEvents processed by the adapter",
             "# TYPE hyperfleet_adapter_event_processing_duration_seconds histogram",
             "hyperfleet_broker_messages_consumed_total{component=\"hyperfleet-adapter-gcp\",topic=\"clusters\",version=\"1.2.3\"} 1",

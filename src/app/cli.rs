@@ -179,6 +179,18 @@ pub struct ServeArgs {
         hide_env = true
     )]
     pub max_event_bytes: usize,
+    /// Acknowledge without running an event (UUIDv7 id) that a completed reconcile of its
+    /// resource already covered: published before that reconcile started, and no newer than
+    /// the event it ran. `false` runs every event. Env: HYPERFLEET_STALE_EVENT_SKIP
+    #[arg(
+        long = "stale-event-skip",
+        env = "HYPERFLEET_STALE_EVENT_SKIP",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_name = "BOOL",
+        hide_env = true
+    )]
+    pub stale_event_skip: bool,
 }
 
 impl ServeArgs {

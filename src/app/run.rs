@@ -97,6 +97,7 @@ async fn start(
         parallelism,
         drain_timeout: Duration::from_secs(args.shutdown_timeout),
         max_event_bytes: args.max_event_bytes,
+        skip_stale_events: args.stale_event_skip,
     };
     let end = serve::run(source, deps, signals()).await;
     metrics.set_down();

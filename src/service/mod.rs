@@ -1,10 +1,11 @@
 //! The application service: what the adapter does with each delivery the broker hands it —
-//! parse, order per resource, bound the concurrency, run the executor, record, settle (the ack
+//! parse, queue per resource (coalescing duplicates, skipping stale events), bound the concurrency, run the executor, record, settle (the ack
 //! policy) — and how it stops. It depends on the domain and on the ports (`EventSource`,
 //! `Delivery`), and reports to the two small traits below; the composition root (`app`) gives
 //! it the Prometheus metrics and the health server's state, tests give it whatever they like.
 
-mod locks;
+mod queue;
+pub mod recent;
 pub mod serve;
 
 use crate::domain::ExecutionResult;
@@ -19,6 +20,27 @@ pub trait LoopMetrics: Send + Sync {
     fn record_handled(&self, seconds: f64);
     /// An event ran through the executor in `seconds`.
     fn record_event(&self, result: &ExecutionResult, seconds: f64);
+    /// An event was acknowledged without running, for `reason`.
+    fn record_skipped(&self, reason: SkipReason);
+}
+
+/// Why an event was acknowledged without running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A newer delivery for the same resource superseded it while it waited (the keyed queue).
+    Duplicate,
+    /// A completed reconcile of its resource already covered it (the stale-event skip).
+    Stale,
+}
+
+impl SkipReason {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Duplicate => "duplicate",
+            SkipReason::Stale => "stale",
+        }
+    }
 }
 
 /// What the serve loop tells the readiness check.

@@ -2,25 +2,34 @@
 //! bounded concurrency — never two events for the same resource at once — record metrics,
 //! acknowledge after processing, and shut down gracefully (readiness first, then drain).
 //!
-//! Two bounds: `parallelism` execution slots, taken only once an event holds its resource's
-//! lock (so a burst for one cluster waits without a slot and other clusters keep running), and
-//! [`IN_FLIGHT_PER_SLOT`] × `parallelism` deliveries held at once (running or waiting), so the
-//! loop never holds more unacknowledged messages than that however the burst is shaped.
+//! Events go through the keyed queue (`queue`): per resource (a cluster, or a node pool under
+//! its cluster) one event runs and at most one waits; a delivery arriving for a resource that
+//! already has one waiting coalesces with it (the newer is kept, the other acknowledged as a
+//! `duplicate`). Before an event is queued and again when it is taken, the stale-event skip
+//! (`recent`) acknowledges it as `stale` when a completed reconcile already covered it.
+//!
+//! Two bounds: `parallelism` execution slots, taken only by an event about to run (so a burst
+//! for one cluster waits without a slot and other clusters keep running), and
+//! [`IN_FLIGHT_PER_SLOT`] × `parallelism` deliveries held at once (running, waiting or being
+//! parsed), so the loop never holds more unacknowledged messages than that however the burst
+//! is shaped.
 //!
 //! Once shutdown starts, an event that holds no slot yet is not started: its delivery is
 //! dropped unsettled, which returns it to the broker (RabbitMQ requeues it when the channel
 //! closes, Pub/Sub nacks it), and only the events already running are drained.
 
-use super::locks::KeyLocks;
-pub use super::locks::resource_key;
-use super::{LoopHealth, LoopMetrics};
+pub use super::queue::resource_key;
+use super::queue::{KeyedQueue, Offer};
+use super::recent::{RECONCILES_KEPT, Reconcile, Reconciles, uuid_v7_millis};
+use super::{LoopHealth, LoopMetrics, SkipReason};
 use crate::domain::Executor;
-use crate::domain::event::CloudEvent;
+use crate::domain::event::{CloudEvent, DataError};
 use crate::ports::{Delivery, EventSource};
+use serde_json::{Map, Value};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -38,6 +47,17 @@ pub struct LoopDeps {
     pub drain_timeout: Duration,
     /// Larger messages are rejected before they are parsed.
     pub max_event_bytes: usize,
+    /// Acknowledge without running an event that a completed reconcile of its resource already
+    /// covered (UUIDv7 ids only; see `recent`).
+    pub skip_stale_events: bool,
+}
+
+/// What the loop's tasks share: the execution slots, the keyed queue and the last completed
+/// reconcile of each resource.
+struct Shared {
+    slots: Semaphore,
+    queue: KeyedQueue<Admitted>,
+    reconciles: Reconciles,
 }
 
 /// The default of `--max-event-bytes`: 1 MiB. A HyperFleet event is a reference to a resource
@@ -65,11 +85,14 @@ pub async fn run(
     deps: LoopDeps,
     shutdown: impl Future<Output = ()>,
 ) -> LoopEnd {
-    let slots = Arc::new(Semaphore::new(deps.parallelism.max(1)));
+    let shared = Arc::new(Shared {
+        slots: Semaphore::new(deps.parallelism.max(1)),
+        queue: KeyedQueue::default(),
+        reconciles: Reconciles::new(RECONCILES_KEPT),
+    });
     let intake = Arc::new(Semaphore::new(
         deps.parallelism.max(1).saturating_mul(IN_FLIGHT_PER_SLOT),
     ));
-    let locks = Arc::new(KeyLocks::default());
     // Set when the loop stops pulling: events not yet started are then left to the broker.
     let (stopping, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -87,12 +110,10 @@ pub async fn run(
             break LoopEnd::SourceClosed;
         };
         let deps = deps.clone();
-        let locks = locks.clone();
-        let slots = slots.clone();
+        let shared = shared.clone();
         let stopped = stopped.clone();
         tasks.spawn(async move {
-            handle(delivery, &deps, &locks, &slots, stopped).await;
-            drop(permit);
+            handle(delivery, permit, &deps, &shared, stopped).await;
         });
         while tasks.try_join_next().is_some() {}
     };
@@ -162,12 +183,33 @@ fn admit(delivery: &mut dyn Delivery, max_event_bytes: usize) -> Option<CloudEve
     }
 }
 
-/// One delivery: parse, serialise per resource, execute, record, settle.
+/// A delivery admitted and parsed, waiting for its resource or running. It holds its intake
+/// permit until it is settled, so deliveries waiting in the queue count against the bound.
+struct Admitted {
+    delivery: Box<dyn Delivery>,
+    id: String,
+    kind: String,
+    source: String,
+    time: String,
+    extensions: Map<String, Value>,
+    data: Result<Map<String, Value>, DataError>,
+    /// The UUIDv7 publish time of the event id, if it is one.
+    published_ms: Option<i64>,
+    received: Instant,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// Whether `a` was published after `b` (both ids UUIDv7); otherwise the later offer wins.
+fn published_later(a: &Admitted, b: &Admitted) -> bool {
+    matches!((a.published_ms, b.published_ms), (Some(x), Some(y)) if x > y)
+}
+
+/// One delivery: parse, queue per resource, execute, record, settle.
 async fn handle(
     mut delivery: Box<dyn Delivery>,
+    permit: OwnedSemaphorePermit,
     deps: &LoopDeps,
-    locks: &Arc<KeyLocks>,
-    slots: &Semaphore,
+    shared: &Shared,
     mut stopped: watch::Receiver<bool>,
 ) {
     let received = Instant::now();
@@ -188,27 +230,142 @@ async fn handle(
         data,
         ..
     } = event;
-    // The data, decoded once: the resource key and the executor read the same map.
-    let data = data.into_map();
-    let key = data.as_ref().ok().and_then(resource_key);
-    let ready = async {
-        let guard = match key {
-            Some(key) => Some(locks.lock(key).await),
-            None => None,
-        };
-        // The slot only now: waiting for the resource must not keep other resources waiting.
-        (guard, slots.acquire().await)
+    let published_ms = uuid_v7_millis(&id);
+    let item = Admitted {
+        delivery,
+        id,
+        kind,
+        source,
+        time,
+        extensions,
+        // The data, decoded once: the resource key and the executor read the same map.
+        data: data.into_map(),
+        published_ms,
+        received,
+        _permit: permit,
     };
-    let (_guard, _slot) = tokio::select! {
-        biased;
-        // An error means the loop is gone: stopping too.
-        _ = stopped.wait_for(|s| *s) => {
-            let message_id = delivery.message_id();
-            tracing::info!(event_id = %id, message_id, "Shutting down before the event started; leaving it to the broker for redelivery");
+    let Some(key) = item.data.as_ref().ok().and_then(resource_key) else {
+        // No resource to order by: it runs on its own.
+        let Some(_slot) = slot(&shared.slots, &mut stopped).await else {
+            return leave(item);
+        };
+        return execute(item, deps, None).await;
+    };
+    if let Some(covering) = stale(deps, shared, &key, &item) {
+        return skip_stale(item, &key, covering, deps).await;
+    }
+    match shared.queue.offer(&key, item, published_later) {
+        Offer::Queued => return,
+        Offer::Superseded(old) => return skip_duplicate(old, &key, deps).await,
+        Offer::Drive => {}
+    }
+    // This task drives the key: one event at a time, each taken only once it has a slot (so a
+    // later delivery for the key can still replace it while it waits).
+    loop {
+        let Some(slot) = slot(&shared.slots, &mut stopped).await else {
+            // Stopping: what waits for the key is left to the broker.
+            loop {
+                if let Some(item) = shared.queue.take(&key) {
+                    leave(item);
+                }
+                if !shared.queue.finish(&key) {
+                    return;
+                }
+            }
+        };
+        if let Some(item) = shared.queue.take(&key) {
+            match stale(deps, shared, &key, &item) {
+                Some(covering) => skip_stale(item, &key, covering, deps).await,
+                None => execute(item, deps, Some((shared, &key))).await,
+            }
+        }
+        drop(slot);
+        if !shared.queue.finish(&key) {
             return;
         }
-        ready = ready => ready,
-    };
+    }
+}
+
+/// An execution slot, or `None` once the loop is stopping (an error means the loop is gone:
+/// stopping too).
+async fn slot<'a>(
+    slots: &'a Semaphore,
+    stopped: &mut watch::Receiver<bool>,
+) -> Option<tokio::sync::SemaphorePermit<'a>> {
+    tokio::select! {
+        biased;
+        _ = stopped.wait_for(|s| *s) => None,
+        slot = slots.acquire() => slot.ok(),
+    }
+}
+
+/// Leaves an event that did not start to the broker: its delivery is dropped unsettled.
+fn leave(item: Admitted) {
+    let message_id = item.delivery.message_id();
+    tracing::info!(event_id = %item.id, message_id, "Shutting down before the event started; leaving it to the broker for redelivery");
+}
+
+/// The reconcile that already covered `item`, when the stale-event skip is on and one did.
+fn stale(deps: &LoopDeps, shared: &Shared, key: &str, item: &Admitted) -> Option<Reconcile> {
+    if !deps.skip_stale_events {
+        return None;
+    }
+    shared.reconciles.covering(key, item.published_ms?)
+}
+
+/// Acknowledges an event a completed reconcile already covered.
+async fn skip_stale(item: Admitted, key: &str, covering: Reconcile, deps: &LoopDeps) {
+    let published = millis_text(item.published_ms.unwrap_or_default());
+    let started = millis_text(covering.started_ms);
+    tracing::info!(
+        event_id = %item.id,
+        resource = key,
+        "Event skipped: published at {published}, before the last completed reconcile of {key} started ({started}) with an event at least as new (stale event); acknowledged"
+    );
+    settle_skipped(item, SkipReason::Stale, deps).await;
+}
+
+/// Acknowledges a delivery a newer one for the same resource superseded in the queue.
+async fn skip_duplicate(item: Admitted, key: &str, deps: &LoopDeps) {
+    tracing::debug!(
+        event_id = %item.id,
+        resource = key,
+        "Event superseded by a newer event for {key} waiting to run; acknowledged as a duplicate"
+    );
+    settle_skipped(item, SkipReason::Duplicate, deps).await;
+}
+
+async fn settle_skipped(item: Admitted, reason: SkipReason, deps: &LoopDeps) {
+    deps.metrics.record_skipped(reason);
+    if let Err(e) = item.delivery.ack().await {
+        tracing::error!(event_id = %item.id, error = %e, "Failed to acknowledge message");
+    }
+    deps.metrics
+        .record_handled(item.received.elapsed().as_secs_f64());
+}
+
+fn millis_text(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Runs one event through the executor, records it and acknowledges it. With a key, a
+/// reconcile that did not fail is remembered for the stale-event skip.
+async fn execute(item: Admitted, deps: &LoopDeps, key: Option<(&Shared, &str)>) {
+    let Admitted {
+        delivery,
+        id,
+        kind,
+        source,
+        time,
+        extensions,
+        data,
+        published_ms,
+        received,
+        _permit,
+    } = item;
+    let started_ms = deps.executor.ports().clock.now().timestamp_millis();
     let started = Instant::now();
     let result = deps
         .executor
@@ -221,6 +378,14 @@ async fn handle(
     if result.is_failed() {
         let phases: Vec<&str> = result.errors.keys().map(|p| p.as_str()).collect();
         tracing::warn!(event_id = %id, event_type = %kind, failed_phases = ?phases, "event handler failed (acked)");
+    } else if let Some((shared, key)) = key {
+        shared.reconciles.completed(
+            key,
+            Reconcile {
+                started_ms,
+                event_ms: published_ms,
+            },
+        );
     }
     tracing::info!(event_id = %id, "Event processed: type={kind} source={source} time={time}");
     if let Err(e) = delivery.ack().await {

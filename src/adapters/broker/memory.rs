@@ -3,6 +3,7 @@
 
 use crate::ports::{BrokerError, Delivery, EventSource};
 use async_trait::async_trait;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -18,6 +19,8 @@ pub enum Settled {
 pub struct MemoryBroker {
     tx: mpsc::UnboundedSender<(Vec<u8>, Option<String>)>,
     settled: Arc<Mutex<Vec<Settled>>>,
+    /// Messages published, and taken by the source.
+    counts: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl MemoryBroker {
@@ -25,23 +28,40 @@ impl MemoryBroker {
     pub fn new() -> (MemoryBroker, MemorySource) {
         let (tx, rx) = mpsc::unbounded_channel();
         let settled = Arc::new(Mutex::new(Vec::new()));
+        let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
         (
             MemoryBroker {
                 tx,
                 settled: settled.clone(),
+                counts: counts.clone(),
             },
-            MemorySource { rx, settled },
+            MemorySource {
+                rx,
+                settled,
+                counts,
+            },
         )
     }
 
     /// Publishes one message body.
     pub fn publish(&self, body: impl Into<Vec<u8>>) {
-        let _ = self.tx.send((body.into(), None));
+        self.send(body.into(), None);
     }
 
     /// [`Self::publish`] with a broker message id.
     pub fn publish_with_id(&self, body: impl Into<Vec<u8>>, id: &str) {
-        let _ = self.tx.send((body.into(), Some(id.to_string())));
+        self.send(body.into(), Some(id.to_string()));
+    }
+
+    fn send(&self, body: Vec<u8>, id: Option<String>) {
+        if self.tx.send((body, id)).is_ok() {
+            self.counts.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Messages published that the source has not handed out yet.
+    pub fn pending(&self) -> usize {
+        self.counts.0.load(Ordering::SeqCst) - self.counts.1.load(Ordering::SeqCst)
     }
 
     /// Every settlement so far, in order.
@@ -54,6 +74,7 @@ impl MemoryBroker {
 pub struct MemorySource {
     rx: mpsc::UnboundedReceiver<(Vec<u8>, Option<String>)>,
     settled: Arc<Mutex<Vec<Settled>>>,
+    counts: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 struct MemoryDelivery {
@@ -97,6 +118,7 @@ impl Delivery for MemoryDelivery {
 impl EventSource for MemorySource {
     async fn next(&mut self) -> Option<Box<dyn Delivery>> {
         let (body, id) = self.rx.recv().await?;
+        self.counts.1.fetch_add(1, Ordering::SeqCst);
         Some(Box::new(MemoryDelivery {
             body,
             id,

@@ -502,6 +502,7 @@ impl Harness {
             parallelism,
             drain_timeout: Duration::from_secs(20),
             max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+            skip_stale_events: true,
         };
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(serve::run(source, deps, async move {
