@@ -351,6 +351,7 @@ mod tests {
         m.deletion_started("");
         m.deletion_finished("", "", true, 0.3);
         m.stale_skipped("Namespace");
+        m.stale_skipped("Namespace");
         m.record_skipped(crate::service::SkipReason::Duplicate);
         m.record_skipped(crate::service::SkipReason::Stale);
         m.record_skipped(crate::service::SkipReason::Stale);
