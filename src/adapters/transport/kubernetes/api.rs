@@ -31,6 +31,8 @@ impl Reply {
             object: None,
             retry_after: None,
             attempts: 1,
+            lost_answers: 0,
+            uid_refused: false,
         })
     }
 }
@@ -51,6 +53,12 @@ pub struct Failure {
     pub object: Option<String>,
     pub retry_after: Option<Duration>,
     pub attempts: u32,
+    /// Earlier attempts of this call that got no answer (the server may have carried them
+    /// out).
+    pub lost_answers: u32,
+    /// Whether the `Status` names `metadata.uid` among its `details.causes` (an apply guarded
+    /// to create only met an existing object).
+    pub uid_refused: bool,
 }
 
 /// Why a request got no response.
@@ -81,6 +89,17 @@ impl Failure {
                 }
                 kind => kind,
             },
+        }
+    }
+
+    /// A write refused because another writer got there first: a 409 `Conflict` (a stale
+    /// `resourceVersion` precondition), or a 422 naming `metadata.uid` (an apply guarded to
+    /// create only, on an object that exists).
+    pub fn is_write_race(&self) -> bool {
+        match self.code {
+            Some(409) => self.reason == "Conflict",
+            Some(422) => self.uid_refused,
+            _ => false,
         }
     }
 
@@ -136,6 +155,13 @@ impl Failure {
                         .map(str::to_string),
                     retry_after,
                     attempts: 1,
+                    lost_answers: 0,
+                    uid_refused: status
+                        .pointer("/details/causes")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c.get("field").and_then(Value::as_str) == Some("metadata.uid")),
                 }
             }
             None => {
@@ -157,6 +183,8 @@ impl Failure {
                     object: None,
                     retry_after: retry_after_header,
                     attempts: 1,
+                    lost_answers: 0,
+                    uid_refused: false,
                 }
             }
         }
@@ -175,6 +203,8 @@ impl Failure {
             object: None,
             retry_after: None,
             attempts: 1,
+            lost_answers: 0,
+            uid_refused: false,
         }
     }
 }
@@ -308,6 +338,7 @@ impl ApiClient {
                 }
                 Ok(Err(f)) => f,
             };
+            let lost_answers = unanswered;
             if failure.code.is_none() {
                 unanswered += 1;
             }
@@ -315,6 +346,7 @@ impl ApiClient {
             if !failure.retryable() || schedule.is_last() {
                 return Err(Failure {
                     attempts: attempt,
+                    lost_answers,
                     ..failure
                 });
             }
@@ -389,6 +421,8 @@ mod tests {
             object: None,
             retry_after: None,
             attempts: 1,
+            lost_answers: 0,
+            uid_refused: false,
         };
         for (code, reason) in [
             (429, "TooManyRequests"),

@@ -345,7 +345,8 @@ impl KubernetesTransport {
         }
     }
 
-    /// Recreate: delete, wait (bounded) until the object is gone, then apply.
+    /// Recreate: delete, wait (bounded) until the object is gone, then create it (`None` when
+    /// another writer created it first).
     async fn recreate(
         &self,
         gvk: &Gvk,
@@ -353,7 +354,7 @@ impl KubernetesTransport {
         name: &str,
         existing: &Value,
         body: &Value,
-    ) -> Result<Value, TransportError> {
+    ) -> Result<Option<Value>, TransportError> {
         let what = describe(gvk, namespace, name);
         self.delete_object(gvk, namespace, name, Propagation::Background)
             .await
@@ -392,10 +393,13 @@ impl KubernetesTransport {
             }
             tokio::time::sleep(self.recreate_poll).await;
         }
-        self.server_side_apply(gvk, namespace, name, body)
-            .await
-            .map(|(_, obj, _)| obj)
-            .map_err(|e| e.into_transport("create", &what))
+        let mut body = body.clone();
+        guard(&mut body, None);
+        match self.server_side_apply(gvk, namespace, name, &body).await {
+            Ok((_, obj, _)) => Ok(Some(obj)),
+            Err(OpError::Api(f)) if f.is_write_race() => Ok(None),
+            Err(e) => Err(e.into_transport("create", &what)),
+        }
     }
 }
 
@@ -439,6 +443,8 @@ fn build_failure(e: kube::core::request::Error) -> Failure {
         object: None,
         retry_after: None,
         attempts: 1,
+        lost_answers: 0,
+        uid_refused: false,
     }
 }
 
@@ -515,26 +521,46 @@ fn apply_namespace(
     Ok(String::new())
 }
 
-/// A create the API server answered 200 (the object was already there). After attempts whose
-/// answer was lost, most likely our own create landed: said so rather than blaming another
-/// writer. Otherwise someone created it between our read and our apply.
-fn create_found_existing(object: Value, unanswered: u32) -> Applied {
-    if unanswered > 0 {
-        return Applied {
-            operation: Operation::Create,
-            reason: format!(
-                "created (the answer to {unanswered} earlier attempt(s) was lost; the retry found the object and applied it again)"
-            ),
-            object,
-            stale: false,
-        };
+/// Makes an apply conditional on what was read, as the API server checks it: on an object
+/// read at `resourceVersion` R, `metadata.resourceVersion: R` (409 Conflict if it changed
+/// since); on an object read as absent, a fresh `metadata.uid` (the server assigns its own on
+/// a create and refuses a different one on an existing object: 422 on `metadata.uid`). Neither
+/// is stored or owned: the server strips both from field ownership.
+fn guard(body: &mut Value, existing: Option<&Value>) {
+    let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    match existing.map(|e| meta(e, "resourceVersion")) {
+        Some(rv) if !rv.is_empty() => {
+            m.remove("uid");
+            m.insert("resourceVersion".into(), Value::String(rv.to_string()));
+        }
+        _ => {
+            m.remove("resourceVersion");
+            m.insert("uid".into(), Value::String(fresh_uid()));
+        }
     }
-    Applied {
-        operation: Operation::Skip,
-        reason: "already exists (concurrent create)".into(),
-        object,
-        stale: false,
-    }
+}
+
+/// A random version 4 UUID, text.
+fn fresh_uid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Reads, decides and writes at most this many times when other writers keep changing the
+/// object between our read and our write.
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// What the attempt before this one lost to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// Nothing: this is the first attempt.
+    Nothing,
+    /// A create that found the object there; `lost_answers` earlier tries of it went
+    /// unanswered (then the object found is most likely our own).
+    Create { lost_answers: u32 },
+    /// An update or recreate that found the object changed.
+    Update,
 }
 
 #[async_trait]
@@ -555,21 +581,6 @@ impl Transport for KubernetesTransport {
         let mut body = manifest.clone();
         let namespace = apply_namespace(resolved.namespaced, &gvk, name, &mut body)?;
         let what = describe(&gvk, &namespace, name);
-        let existing = self.get_object(&gvk, &namespace, name).await.map_err(|e| {
-            TransportError::new(
-                e.kind(),
-                format!(
-                    "failed to get existing resource {}/{name}: {}",
-                    gvk.kind,
-                    e.render("get", &what)
-                ),
-            )
-        })?;
-        let Decision {
-            operation,
-            reason,
-            stale,
-        } = decide_kubernetes(&body, existing.as_ref(), recreate_on_change);
         let failed = |op: Operation, kind: ErrorKind, e: String| {
             TransportError::new(
                 kind,
@@ -580,34 +591,90 @@ impl Transport for KubernetesTransport {
                 ),
             )
         };
-        let object = match (operation, existing) {
-            (Operation::Skip, Some(existing)) => existing,
-            (Operation::Recreate, Some(existing)) => self
-                .recreate(&gvk, &namespace, name, &existing, &body)
-                .await
-                .map_err(|e| {
-                    let kind = e.kind();
-                    failed(operation, kind, e.to_string())
-                })?,
-            _ => {
-                let (status, object, unanswered) = self
-                    .server_side_apply(&gvk, &namespace, name, &body)
-                    .await
-                    .map_err(|e| {
-                        failed(operation, e.kind(), e.render(operation.as_str(), &what))
-                    })?;
-                if operation == Operation::Create && status == 200 {
-                    return Ok(create_found_existing(object, unanswered));
+        // Read, decide, write conditionally on what was read; when another writer changed the
+        // object in between, read and decide again (an apply never moves an object back).
+        let mut lost = Lost::Nothing;
+        for _ in 0..WRITE_ATTEMPTS {
+            let existing = self.get_object(&gvk, &namespace, name).await.map_err(|e| {
+                TransportError::new(
+                    e.kind(),
+                    format!(
+                        "failed to get existing resource {}/{name}: {}",
+                        gvk.kind,
+                        e.render("get", &what)
+                    ),
+                )
+            })?;
+            let Decision {
+                mut operation,
+                mut reason,
+                stale,
+            } = decide_kubernetes(&body, existing.as_ref(), recreate_on_change);
+            let object = match (operation, existing) {
+                (Operation::Skip, Some(existing)) => {
+                    match lost {
+                        // Our own create, whose answer was lost, is what the retry found.
+                        Lost::Create { lost_answers } if lost_answers > 0 && !stale => {
+                            operation = Operation::Create;
+                            reason = format!(
+                                "created (the answer to {lost_answers} earlier attempt(s) was lost; the retry found the object)"
+                            );
+                        }
+                        Lost::Create { .. } if !stale => {
+                            reason = "already exists (concurrent create)".into();
+                        }
+                        _ => {}
+                    }
+                    existing
                 }
-                object
-            }
-        };
-        Ok(Applied {
-            operation,
-            reason,
-            object,
-            stale,
-        })
+                (Operation::Recreate, Some(existing)) => match self
+                    .recreate(&gvk, &namespace, name, &existing, &body)
+                    .await
+                    .map_err(|e| failed(operation, e.kind(), e.to_string()))?
+                {
+                    Some(object) => object,
+                    None => {
+                        lost = Lost::Update;
+                        continue;
+                    }
+                },
+                (_, existing) => {
+                    guard(&mut body, existing.as_ref());
+                    match self.server_side_apply(&gvk, &namespace, name, &body).await {
+                        Ok((_, object, _)) => object,
+                        Err(OpError::Api(f)) if f.is_write_race() => {
+                            lost = match existing {
+                                None => Lost::Create {
+                                    lost_answers: f.lost_answers,
+                                },
+                                Some(_) => Lost::Update,
+                            };
+                            continue;
+                        }
+                        Err(e) => {
+                            return Err(failed(
+                                operation,
+                                e.kind(),
+                                e.render(operation.as_str(), &what),
+                            ));
+                        }
+                    }
+                }
+            };
+            return Ok(Applied {
+                operation,
+                reason,
+                object,
+                stale,
+            });
+        }
+        Err(TransportError::new(
+            ErrorKind::Conflict,
+            format!(
+                "failed to apply resource {}/{name}: {what} changed between our read and our write {WRITE_ATTEMPTS} times in a row (other writers)",
+                gvk.kind
+            ),
+        ))
     }
 
     async fn get(

@@ -9,7 +9,9 @@
 //!   (`=`, `==`, `!=`, `in`, `notin`, exists, `!key`), POST (409 AlreadyExists), PUT (409
 //!   Conflict on a stale `resourceVersion`), PATCH as server-side apply (field ownership per
 //!   manager in `metadata.managedFields`, conflicts without `force`, fields the manager stopped
-//!   applying removed unless another manager owns them) and as merge patch, DELETE with
+//!   applying removed unless another manager owns them; on an existing object a
+//!   `metadata.resourceVersion` in the body that is not the object's is a 409 Conflict and a
+//!   `metadata.uid` that is not the object's a 422 Invalid, both ignored on a create) and as merge patch, DELETE with
 //!   `propagationPolicy` (Background and Orphan; Foreground waits for dependents), finalizers and
 //!   `deletionTimestamp`, garbage collection of dependents by `ownerReferences`, namespaces
 //!   that empty themselves when deleted and refuse new content while terminating, and
@@ -104,6 +106,14 @@ pub enum FaultAction {
     /// Handle the request (the change is made), then close the connection without answering:
     /// the client's answer is lost.
     LoseAnswer,
+    /// Handle the request, then store this object as the named manager would (as
+    /// [`FakeKube::put`]): another writer landing between this request and the client's next.
+    WriteAfter {
+        /// The other writer's field manager.
+        manager: String,
+        /// The object it writes.
+        object: Value,
+    },
 }
 
 /// A fault for the next `times` requests matching `method` (any when `None`) and a path
@@ -177,6 +187,10 @@ struct State {
     verbose: bool,
     /// Whether [`State::reconcile`] may have work (see [`State::store`]).
     gc_pending: bool,
+    /// Whether [`State::writes`] is kept (see [`FakeKube::record_writes`]).
+    record_writes: bool,
+    /// Every object as stored by a write, in order.
+    writes: Vec<Value>,
 }
 
 /// The fake server. Dropping it stops it.
@@ -306,6 +320,17 @@ impl FakeKube {
         self.lock().faults.push(fault);
     }
 
+    /// Keeps every object as stored by each write (create, update, apply, merge patch) from
+    /// now on, for [`FakeKube::writes`].
+    pub fn record_writes(&self) {
+        self.lock().record_writes = true;
+    }
+
+    /// Every object as stored by a write since [`FakeKube::record_writes`], in order.
+    pub fn writes(&self) -> Vec<Value> {
+        self.lock().writes.clone()
+    }
+
     /// Every request so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.lock().seen.clone()
@@ -340,20 +365,7 @@ impl FakeKube {
 
     /// Stores `obj` as if another client (`manager`) had created or updated it.
     pub fn put(&self, manager: &str, obj: Value) {
-        let mut s = self.lock();
-        let t = s
-            .find_kind(
-                obj["apiVersion"].as_str().unwrap_or_default(),
-                obj["kind"].as_str().unwrap_or_default(),
-            )
-            .expect("kind served by the fake");
-        let ns = meta(&obj, "namespace").to_string();
-        let name = meta(&obj, "name").to_string();
-        let k = key(&t, if t.namespaced { &ns } else { "" }, &name);
-        let previous = s.objects.get(&k).cloned();
-        let stored = s.write_update(&t, previous, obj, manager);
-        s.store(k, stored);
-        s.reconcile();
+        self.lock().put(manager, obj);
     }
 
     /// Removes every finalizer of an object (a controller finishing its cleanup).
@@ -512,7 +524,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Repl
             ));
         }
         Some(FaultAction::Delay(d)) => tokio::time::sleep(d).await,
-        Some(FaultAction::LoseAnswer) | None => {}
+        Some(FaultAction::LoseAnswer | FaultAction::WriteAfter { .. }) | None => {}
         Some(FaultAction::Status {
             code,
             reason,
@@ -552,6 +564,9 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Repl
     }
     let response = s.route(&method, &path, &query, &content_type, &body);
     s.reconcile();
+    if let Some(FaultAction::WriteAfter { manager, object }) = &fault {
+        s.put(manager, object.clone());
+    }
     if s.verbose {
         eprintln!("{method} {uri} -> {}", response.status().as_u16());
         if method != Method::GET && response.status().is_success() {

@@ -422,6 +422,8 @@ impl State {
             if existing.is_none() {
                 self.admit(target, &body, &name)?;
             }
+            let mut body = body;
+            apply_preconditions(&t, &name, existing.as_ref(), &mut body)?;
             let force = query.get("force").is_some_and(|f| f == "true");
             let placed = self.place(target, body);
             let created = existing.is_none();
@@ -523,6 +525,9 @@ impl State {
     /// work: only deletions, namespaces, finalizers and owner references give them any.
     pub(super) fn store(&mut self, k: Key, stored: Stored) {
         self.gc_pending |= k.1 == "namespaces" || gc_relevant(&stored.obj);
+        if self.record_writes {
+            self.writes.push(stored.obj.clone());
+        }
         self.objects.insert(k, stored);
     }
 
@@ -675,6 +680,23 @@ impl State {
             self.objects.remove(k);
         }
         true
+    }
+
+    /// Stores `obj` as `manager` would by an update (see [`super::FakeKube::put`]).
+    pub(super) fn put(&mut self, manager: &str, obj: Value) {
+        let t = self
+            .find_kind(
+                obj["apiVersion"].as_str().unwrap_or_default(),
+                obj["kind"].as_str().unwrap_or_default(),
+            )
+            .expect("kind served by the fake");
+        let ns = meta(&obj, "namespace").to_string();
+        let name = meta(&obj, "name").to_string();
+        let k = key(&t, if t.namespaced { &ns } else { "" }, &name);
+        let previous = self.objects.get(&k).cloned();
+        let stored = self.write_update(&t, previous, obj, manager);
+        self.store(k, stored);
+        self.reconcile();
     }
 
     pub(super) fn stamp(&mut self, t: &ResourceType, obj: &mut Value, previous: Option<&Value>) {
@@ -833,6 +855,50 @@ impl State {
         render_managed_fields(&mut obj, &owners, &t.api_version());
         Ok(Stored { obj, owners })
     }
+}
+
+/// What an apply's `metadata.resourceVersion` and `metadata.uid` mean, as the API server reads
+/// them: on an existing object a `resourceVersion` that is not the object's is a 409 Conflict
+/// (optimistic concurrency), and a `uid` that is not the object's is a 422 Invalid (`uid` is
+/// immutable); on a create both are ignored (the server assigns them). Neither is owned by the
+/// applier (the server strips them from field ownership), so they are removed from the body.
+fn apply_preconditions(
+    t: &ResourceType,
+    name: &str,
+    existing: Option<&Stored>,
+    body: &mut Value,
+) -> Result<(), Reply> {
+    let rv = meta(body, "resourceVersion").to_string();
+    let uid = meta(body, "uid").to_string();
+    if let Some(existing) = existing {
+        if !rv.is_empty() && rv != meta(&existing.obj, "resourceVersion") {
+            return Err(status(
+                409,
+                "Conflict",
+                &format!(
+                    "Operation cannot be fulfilled on {} {name:?}: the object has been modified; please apply your changes to the latest version and try again",
+                    qualified(t)
+                ),
+                json!({"name": name, "kind": t.plural}),
+            ));
+        }
+        if !uid.is_empty() && uid != meta(&existing.obj, "uid") {
+            let message = format!("Invalid value: {uid:?}: field is immutable");
+            return Err(status(
+                422,
+                "Invalid",
+                &format!("{} {name:?} is invalid: metadata.uid: {message}", t.kind),
+                json!({"name": name, "kind": t.kind, "causes": [
+                    {"reason": "FieldValueInvalid", "message": message, "field": "metadata.uid"}
+                ]}),
+            ));
+        }
+    }
+    if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+        m.remove("uid");
+    }
+    Ok(())
 }
 
 /// Whether an object gives the controllers of [`State::reconcile`] anything to look at.

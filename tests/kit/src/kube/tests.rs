@@ -300,3 +300,56 @@ async fn a_required_token_is_checked_and_tls_is_served() {
             && kubeconfig.contains("token: s3cret")
     );
 }
+
+/// An apply's `resourceVersion` and `uid` are preconditions on an existing object (409, 422 on
+/// `metadata.uid`), ignored on a create, and never stored as the applier's fields; every stored
+/// write is recorded once recording is on.
+#[tokio::test]
+async fn apply_preconditions_and_the_write_log() {
+    let (fake, c) = fake().await;
+    fake.record_writes();
+    let url = format!("{}{CMS}/a?fieldManager=m&force=true", fake.url);
+    let apply = |body: Value| {
+        call(
+            &c,
+            Method::PATCH,
+            url.clone(),
+            "application/apply-patch+yaml",
+            Some(body),
+        )
+    };
+    let mut first = cm("a", json!({"k": "1"}));
+    first["metadata"]["uid"] = json!("mine");
+    first["metadata"]["resourceVersion"] = json!("12345");
+    let (code, v1) = apply(first).await;
+    assert_eq!(code, 201, "both ignored on a create: {v1}");
+    assert_ne!(v1["metadata"]["uid"], "mine");
+    assert!(
+        !v1["metadata"]["managedFields"]
+            .to_string()
+            .contains("f:uid")
+    );
+    let mut stale = cm("a", json!({"k": "2"}));
+    stale["metadata"]["resourceVersion"] = json!("12345");
+    let (code, body) = apply(stale).await;
+    assert_eq!((code, body["reason"].as_str()), (409, Some("Conflict")));
+    let mut other = cm("a", json!({"k": "2"}));
+    other["metadata"]["uid"] = json!("not-its-uid");
+    let (code, body) = apply(other).await;
+    assert_eq!((code, body["reason"].as_str()), (422, Some("Invalid")));
+    assert_eq!(body["details"]["causes"][0]["field"], "metadata.uid");
+    let mut current = cm("a", json!({"k": "2"}));
+    current["metadata"]["resourceVersion"] = v1["metadata"]["resourceVersion"].clone();
+    current["metadata"]["uid"] = v1["metadata"]["uid"].clone();
+    let (code, v2) = apply(current).await;
+    assert_eq!(code, 200, "{v2}");
+    assert_eq!(v2["data"]["k"], "2");
+    let writes = fake.writes();
+    assert_eq!(
+        writes.len(),
+        2,
+        "the create and the update, not the refused ones"
+    );
+    assert_eq!(writes[0]["data"]["k"], "1");
+    assert_eq!(writes[1]["data"]["k"], "2");
+}
