@@ -377,3 +377,119 @@ async fn publish_and_serve_round_trip_as_processes() {
     assert_eq!(code, Some(0), "SIGTERM exits 0\n{logs}{stderr}");
     assert!(logs.contains("Subscriber closed successfully"), "{logs}");
 }
+
+/// Keyed delivery on Pub/Sub: a subscription created with `enable_message_ordering`, and
+/// `adapter publish --ordering-key` setting the message's ordering key (read back through the
+/// emulator's REST API on a second ordered subscription), which keeps one cluster's events in
+/// publish order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_subscription_and_publish_with_an_ordering_key() {
+    let topic = unique("ordered");
+    let sub = unique("ordered-sub");
+    let cfg = PubSubConfig {
+        enable_message_ordering: true,
+        ..creating()
+    };
+    let mut source = pubsub::subscribe(cfg, target(&topic, &sub, 1), kit::ignore_readiness())
+        .await
+        .unwrap();
+    let admin = SubscriptionAdmin::builder()
+        .with_endpoint(format!("http://{}", emulator()))
+        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
+        .build()
+        .await
+        .unwrap();
+    let s = admin
+        .get_subscription()
+        .set_subscription(format!("projects/{PROJECT}/subscriptions/{sub}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(s.enable_message_ordering, "created with message ordering");
+    source.close().await;
+
+    // A second ordered subscription, pulled over REST, shows what travelled.
+    let rest = format!("http://{}/v1/projects/{PROJECT}", emulator());
+    let raw = unique("ordered-raw");
+    let http = reqwest::Client::new();
+    let created = http
+        .put(format!("{rest}/subscriptions/{raw}"))
+        .json(&serde_json::json!({"topic": format!("projects/{PROJECT}/topics/{topic}"), "enableMessageOrdering": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created.status().is_success(),
+        "{}",
+        created.text().await.unwrap()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let broker = dir.path().join("broker.yaml");
+    std::fs::write(
+        &broker,
+        format!("broker:\n  type: googlepubsub\n  googlepubsub:\n    project_id: {PROJECT}\n"),
+    )
+    .unwrap();
+    let host = emulator();
+    let env = [
+        ("BROKER_CONFIG_FILE", broker.to_str().unwrap()),
+        ("PUBSUB_EMULATOR_HOST", host.as_str()),
+    ];
+    for n in 0..3 {
+        let file = dir.path().join(format!("event-{n}.json"));
+        std::fs::write(&file, event(&format!("evt-o-{n}"), "cls-o")).unwrap();
+        let out =
+            kit::process::publish(&file, &["--topic", &topic, "--ordering-key", "cls-o"], &env);
+        assert!(
+            out.starts_with(&format!(
+                "Published event evt-o-{n} (type io.hyperfleet.cluster.updated) with ordering key cls-o to topic {topic}"
+            )),
+            "{out}"
+        );
+    }
+    let mut got: Vec<(String, String)> = Vec::new();
+    kit::wait_for_async("the three messages", Duration::from_secs(20), async || {
+        let pulled: serde_json::Value = http
+            .post(format!("{rest}/subscriptions/{raw}:pull"))
+            .json(&serde_json::json!({"maxMessages": 10}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut ack_ids = Vec::new();
+        for m in pulled["receivedMessages"].as_array().into_iter().flatten() {
+            ack_ids.push(m["ackId"].clone());
+            let data = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                m["message"]["data"].as_str().unwrap(),
+            )
+            .unwrap();
+            let e: serde_json::Value = serde_json::from_slice(&data).unwrap();
+            got.push((
+                e["id"].as_str().unwrap().to_string(),
+                m["message"]["orderingKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            ));
+        }
+        if !ack_ids.is_empty() {
+            http.post(format!("{rest}/subscriptions/{raw}:acknowledge"))
+                .json(&serde_json::json!({"ackIds": ack_ids}))
+                .send()
+                .await
+                .unwrap();
+        }
+        got.len() >= 3
+    })
+    .await;
+    let expected: Vec<(String, String)> = (0..3)
+        .map(|n| (format!("evt-o-{n}"), "cls-o".to_string()))
+        .collect();
+    assert_eq!(
+        got, expected,
+        "in publish order, each with its ordering key"
+    );
+}

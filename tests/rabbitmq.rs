@@ -378,6 +378,140 @@ async fn startup_fails_clearly_when_the_broker_is_unreachable() {
     assert!(!err.contains("secret"), "the password is never shown");
 }
 
+/// Consumes `source` as replica `replica`, acking everything and recording `(replica, cluster)`
+/// of each event, until the returned sender asks it to leave (it then closes its source).
+fn drain_keyed(
+    mut source: rabbitmq::RabbitSource,
+    replica: &'static str,
+    seen: Arc<Mutex<Vec<(&'static str, String)>>>,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (leave, mut left) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        loop {
+            let d = tokio::select! {
+                _ = &mut left => break,
+                d = source.next() => match d { Some(d) => d, None => break },
+            };
+            let v: serde_json::Value = serde_json::from_slice(d.payload()).unwrap();
+            let cluster = v["data"]["id"].as_str().unwrap().to_string();
+            d.ack().await.unwrap();
+            seen.lock().unwrap().push((replica, cluster));
+        }
+        source.close().await;
+    });
+    leave
+}
+
+/// Keyed delivery: a consistent-hash exchange bound to the topic's exchange feeds
+/// `hash_queues` quorum queues with single-active-consumer, hashing on the cluster id header.
+/// Every event of a cluster lands in one queue and is handled by that queue's one active
+/// consumer; when that replica leaves, the standby takes the queue over and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_delivery_gives_each_cluster_one_replica_at_a_time() {
+    let topic = unique("keyed");
+    let keyed = RabbitMqConfig {
+        hash_queues: 3,
+        ..cfg()
+    };
+    let sub = || Subscription::new(&topic, "k", 2);
+    let a = rabbitmq::subscribe(keyed.clone(), sub(), kit::ignore_readiness())
+        .await
+        .unwrap();
+    let b = rabbitmq::subscribe(keyed.clone(), sub(), kit::ignore_readiness())
+        .await
+        .unwrap();
+    let queues: Vec<String> = (0..3).map(|i| format!("{topic}-k-{i}")).collect();
+    // Quorum queues with single-active-consumer: a passive declare with those arguments works.
+    let ch = admin().await;
+    for q in &queues {
+        let mut args = FieldTable::default();
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        args.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+        ch.queue_declare(
+            q.as_str().into(),
+            QueueDeclareOptions {
+                passive: true,
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+    let seen: Arc<Mutex<Vec<(&str, String)>>> = Arc::default();
+    let ha = drain_keyed(a, "a", seen.clone());
+    let hb = drain_keyed(b, "b", seen.clone());
+    let p = Publisher::connect(&keyed, &topic).await.unwrap();
+    let clusters: Vec<String> = (0..12).map(|c| format!("cluster-{c}")).collect();
+    for n in 0..60 {
+        let c = &clusters[n % clusters.len()];
+        p.send_keyed(&event(&format!("e{n}"), c), Some(c))
+            .await
+            .unwrap();
+    }
+    wait_for("all 60 events", Duration::from_secs(20), || {
+        seen.lock().unwrap().len() == 60
+    })
+    .await;
+    fn owners(
+        seen: &[(&'static str, String)],
+    ) -> std::collections::BTreeMap<String, BTreeSet<&'static str>> {
+        let mut by_cluster = std::collections::BTreeMap::<String, BTreeSet<&str>>::new();
+        for (replica, cluster) in seen {
+            by_cluster
+                .entry(cluster.clone())
+                .or_default()
+                .insert(*replica);
+        }
+        by_cluster
+    }
+    let first = owners(&seen.lock().unwrap());
+    assert_eq!(first.len(), 12);
+    for (cluster, replicas) in &first {
+        assert_eq!(replicas.len(), 1, "{cluster} was handled by {replicas:?}");
+    }
+    // The replica that had work leaves; the other takes its queues over.
+    let busy = if first.values().any(|r| r.contains("a")) {
+        "a"
+    } else {
+        "b"
+    };
+    let (leaving, staying) = if busy == "a" { (ha, hb) } else { (hb, ha) };
+    leaving.send(()).unwrap();
+    seen.lock().unwrap().clear();
+    for n in 60..90 {
+        let c = &clusters[n % clusters.len()];
+        p.send_keyed(&event(&format!("e{n}"), c), Some(c))
+            .await
+            .unwrap();
+    }
+    wait_for(
+        "the 30 events after the failover",
+        Duration::from_secs(30),
+        || seen.lock().unwrap().len() == 30,
+    )
+    .await;
+    let after = owners(&seen.lock().unwrap());
+    let other = if busy == "a" { "b" } else { "a" };
+    for (cluster, replicas) in &after {
+        assert_eq!(
+            replicas.iter().copied().collect::<Vec<_>>(),
+            [other],
+            "{cluster} after the failover"
+        );
+    }
+    p.close().await;
+    let _ = staying.send(());
+    for q in &queues {
+        assert_eq!(ready(q).await, 0, "{q} is empty");
+    }
+    cleanup(&queues, &[topic.clone(), format!("{topic}-k-hash")]).await;
+}
+
 // The serve loop over the adapter's RabbitMQ subscriber (feature-gated, so not in the kit).
 
 /// The serve loop over a RabbitMQ subscription on the node `cfg` names, with the fake API

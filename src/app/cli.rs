@@ -91,6 +91,11 @@ pub struct PublishArgs {
         hide_env = true
     )]
     pub config: Option<PathBuf>,
+    /// The key that keeps one cluster's events together: the Pub/Sub ordering key, and for
+    /// RabbitMQ the `broker.rabbitmq.hash_header` header keyed delivery hashes on. Use the
+    /// cluster id (the owner's id for a node pool)
+    #[arg(long = "ordering-key", value_name = "KEY")]
+    pub ordering_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -53,21 +53,31 @@ pub fn run(args: &PublishArgs, env: &dyn EnvSource) -> Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let target = runtime.block_on(send(&cfg, &topic, &body, env))?;
+    let key = args.ordering_key.as_deref().filter(|k| !k.is_empty());
+    let target = runtime.block_on(send(&cfg, &topic, &body, key, env))?;
+    let keyed = key
+        .map(|k| format!(" with ordering key {k}"))
+        .unwrap_or_default();
     println!(
-        "Published event {} (type {}) to topic {topic} via {target}",
+        "Published event {} (type {}){keyed} to topic {topic} via {target}",
         event.id, event.kind
     );
     Ok(0)
 }
 
 /// Publishes `body`; returns where it went, for the confirmation line.
-async fn send(cfg: &BrokerConfig, topic: &str, body: &[u8], env: &dyn EnvSource) -> Result<String> {
-    let _ = (topic, body, env);
+async fn send(
+    cfg: &BrokerConfig,
+    topic: &str,
+    body: &[u8],
+    key: Option<&str>,
+    env: &dyn EnvSource,
+) -> Result<String> {
+    let _ = (topic, body, key, env);
     match cfg.kind {
         #[cfg(feature = "rabbitmq")]
         broker::BrokerKind::RabbitMq => {
-            crate::adapters::broker::rabbitmq::publish(&cfg.rabbitmq, topic, body)
+            crate::adapters::broker::rabbitmq::publish(&cfg.rabbitmq, topic, body, key)
                 .await
                 .map_err(|e| anyhow!("failed to publish: {e}"))?;
             Ok(format!(
@@ -89,7 +99,7 @@ async fn send(cfg: &BrokerConfig, topic: &str, body: &[u8], env: &dyn EnvSource)
             let p = pubsub::PubSubPublisher::connect(&cfg.googlepubsub, &target)
                 .await
                 .map_err(|e| anyhow!("failed to publish: {e}"))?;
-            let id = p.send(body).await.map_err(|e| anyhow!("{e}"))?;
+            let id = p.send_keyed(body, key).await.map_err(|e| anyhow!("{e}"))?;
             Ok(format!(
                 "Pub/Sub topic projects/{}/topics/{topic} (message id {id})",
                 cfg.googlepubsub.project_id

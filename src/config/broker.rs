@@ -63,6 +63,11 @@ pub struct RabbitMqConfig {
     pub prefetch_size: u32,
     pub consumer_tag: String,
     pub publisher_confirm: bool,
+    /// Keyed delivery: 0 for the one queue, N for N single-active-consumer quorum queues fed
+    /// by a consistent-hash exchange.
+    pub hash_queues: u16,
+    /// The header the consistent-hash exchange hashes on.
+    pub hash_header: String,
 }
 
 impl RabbitMqConfig {
@@ -84,6 +89,30 @@ impl RabbitMqConfig {
             &self.queue
         };
         format!("{base}-{subscription_id}")
+    }
+
+    /// The queues one subscription consumes: [`RabbitMqConfig::queue_for`], or with keyed
+    /// delivery its `-0` .. `-<N-1>` partitions.
+    pub fn queues_for(&self, topic: &str, subscription_id: &str) -> Vec<String> {
+        let base = self.queue_for(topic, subscription_id);
+        match self.hash_queues {
+            0 => vec![base],
+            n => (0..n).map(|i| format!("{base}-{i}")).collect(),
+        }
+    }
+
+    /// The consistent-hash exchange of keyed delivery: `<queue>-<subscription_id>-hash`.
+    pub fn hash_exchange_for(&self, topic: &str, subscription_id: &str) -> String {
+        format!("{}-hash", self.queue_for(topic, subscription_id))
+    }
+
+    /// The header keyed delivery hashes on (default `x-hyperfleet-cluster-id`).
+    pub fn hash_header(&self) -> &str {
+        if self.hash_header.is_empty() {
+            "x-hyperfleet-cluster-id"
+        } else {
+            &self.hash_header
+        }
     }
 
     /// The exchange type (default `topic`).
@@ -183,7 +212,8 @@ impl BrokerConfig {
                 "rabbitmq": {"url": r.redacted_url(), "exchange": r.exchange, "exchange_type": r.exchange_type,
                     "queue": r.queue, "routing_key": r.routing_key, "prefetch_count": r.prefetch_count,
                     "prefetch_size": r.prefetch_size, "consumer_tag": r.consumer_tag,
-                    "publisher_confirm": r.publisher_confirm},
+                    "publisher_confirm": r.publisher_confirm, "hash_queues": r.hash_queues,
+                    "hash_header": r.hash_header()},
                 "googlepubsub": {"project_id": p.project_id, "ack_deadline_seconds": p.ack_deadline_seconds,
                     "message_retention_duration": d(p.message_retention_duration),
                     "expiration_ttl": d(p.expiration_ttl), "enable_message_ordering": p.enable_message_ordering,
@@ -414,6 +444,8 @@ impl Reader<'_> {
             publisher_confirm: self
                 .boolean(&keys::RABBITMQ_PUBLISHER_CONFIRM)
                 .unwrap_or(false),
+            hash_queues: self.bounded(&keys::RABBITMQ_HASH_QUEUES, 0) as u16,
+            hash_header: self.string(&keys::RABBITMQ_HASH_HEADER),
         }
     }
 
@@ -666,6 +698,39 @@ mod tests {
         assert_eq!(c.rabbitmq.exchange_for("topic"), "topic");
         assert_eq!(c.rabbitmq.redacted_url(), "amqp://u:***@h:5672/");
         assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn keyed_delivery_keys() {
+        let plain = load_text(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: amqp://h/\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(plain.rabbitmq.hash_queues, 0);
+        assert_eq!(plain.rabbitmq.queues_for("t", "s"), ["t-s"]);
+        assert_eq!(plain.rabbitmq.hash_header(), "x-hyperfleet-cluster-id");
+        let keyed = load_text(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: amqp://h/\n    hash_queues: 3\n",
+            &[("BROKER_RABBITMQ_HASH_HEADER", "cluster")],
+        )
+        .unwrap();
+        assert_eq!(
+            keyed.rabbitmq.queues_for("t", "s"),
+            ["t-s-0", "t-s-1", "t-s-2"]
+        );
+        assert_eq!(keyed.rabbitmq.hash_exchange_for("t", "s"), "t-s-hash");
+        assert_eq!(keyed.rabbitmq.hash_header(), "cluster");
+        let err = load_text(
+            "broker:\n  type: rabbitmq\n  rabbitmq:\n    url: amqp://h/\n    hash_queues: 65\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("rabbitmq.hash_queues must be between 0 and 64, got 65"),
+            "{err}"
+        );
     }
 
     #[test]

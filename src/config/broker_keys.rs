@@ -237,6 +237,20 @@ pub const RABBITMQ_PUBLISHER_CONFIRM: Key = Key::new(
 )
 .default(Val::Bool(false));
 
+pub const RABBITMQ_HASH_QUEUES: Key = Key::new(
+    "broker.rabbitmq.hash_queues",
+    Kind::Int,
+    "Keyed delivery: 0 (the default) consumes the one queue `<queue>-<subscription_id>`; N consumes N quorum queues `<queue>-<subscription_id>-0` .. `-<N-1>`, each with single-active-consumer, fed by a consistent-hash exchange `<queue>-<subscription_id>-hash` (bound to the exchange) that hashes on the `hash_header` header, so one replica at a time handles each cluster. Needs RabbitMQ's `rabbitmq_consistent_hash_exchange` plugin. Not a Go adapter setting.",
+)
+.range(0, 64)
+.default(Val::Int(0));
+pub const RABBITMQ_HASH_HEADER: Key = Key::new(
+    "broker.rabbitmq.hash_header",
+    Kind::Str,
+    "Keyed delivery: the message header the consistent-hash exchange hashes on; publishers set it to the cluster id (`adapter publish --ordering-key`). Messages without it all go to one queue. Not a Go adapter setting.",
+)
+.default(Val::Str("x-hyperfleet-cluster-id"));
+
 pub const PUBSUB_PROJECT_ID: Key = Key::new(
     "broker.googlepubsub.project_id",
     Kind::Str,
@@ -336,6 +350,8 @@ pub const KEYS: &[&Key] = &[
     &RABBITMQ_PREFETCH_SIZE,
     &RABBITMQ_CONSUMER_TAG,
     &RABBITMQ_PUBLISHER_CONFIRM,
+    &RABBITMQ_HASH_QUEUES,
+    &RABBITMQ_HASH_HEADER,
     &PUBSUB_PROJECT_ID,
     &PUBSUB_ACK_DEADLINE_SECONDS,
     &PUBSUB_MESSAGE_RETENTION_DURATION,

@@ -786,17 +786,34 @@ impl PubSubPublisher {
 
     /// Publishes one message; returns its server-assigned id.
     pub async fn send(&self, body: &[u8]) -> Result<String, BrokerError> {
-        self.send_message(
-            Message::new()
-                .set_data(body.to_vec())
-                .set_attributes([("content-type", "application/cloudevents+json")]),
-        )
+        self.send_keyed(body, None).await
+    }
+
+    /// [`PubSubPublisher::send`] with an ordering key: a subscription with message ordering
+    /// delivers the messages of one key in the order published, to one subscriber at a time.
+    pub async fn send_keyed(
+        &self,
+        body: &[u8],
+        ordering_key: Option<&str>,
+    ) -> Result<String, BrokerError> {
+        let m = Message::new()
+            .set_data(body.to_vec())
+            .set_attributes([("content-type", "application/cloudevents+json")]);
+        self.send_message(match ordering_key {
+            Some(key) => m.set_ordering_key(key),
+            None => m,
+        })
         .await
     }
 
     /// Publishes a prepared message (binary-mode events carry `ce-*` attributes).
     pub async fn send_message(&self, m: Message) -> Result<String, BrokerError> {
+        let key = m.ordering_key.clone();
         self.publisher.publish(m).await.map_err(|e| {
+            // The client pauses a key after a failed publish; the next publish may go on.
+            if !key.is_empty() {
+                self.publisher.resume_publish(key);
+            }
             let kind = match &e {
                 google_cloud_pubsub::error::PublishError::Rpc(rpc) => gcp_kind(rpc),
                 _ => ErrorKind::Failed,

@@ -19,8 +19,8 @@ use futures_util::StreamExt;
 use lapin::message::Delivery as AmqpDelivery;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
+    BasicRejectOptions, ConfirmSelectOptions, ExchangeBindOptions, ExchangeDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
@@ -244,68 +244,168 @@ async fn declare_exchange(
     Ok(exchange)
 }
 
-/// Declares the exchange and the subscription's queue, binds them, sets the prefetch and starts
-/// consuming.
+/// What a subscription consumes on its channel: one consumer per queue, as one stream.
+struct Consumers {
+    tags: Vec<ShortString>,
+    /// Every consumer's deliveries; `None` when one of them ends (cancelled by the broker).
+    stream: futures_util::stream::SelectAll<ConsumerStream>,
+}
+
+type ConsumerStream =
+    futures_util::stream::BoxStream<'static, Option<Result<AmqpDelivery, lapin::Error>>>;
+
+/// Declares the exchange and the subscription's queue(s), binds them, sets the prefetch and
+/// starts consuming.
 async fn consume(
     cfg: &RabbitMqConfig,
     sub: &Subscription,
-) -> Result<(Connection, Channel, lapin::Consumer), BrokerError> {
+) -> Result<(Connection, Channel, Consumers), BrokerError> {
     let what = format!("connecting to RabbitMQ at {}", cfg.redacted_url());
     bounded(&what, CONNECT_TIMEOUT, consume_unbounded(cfg, sub)).await
+}
+
+/// The type of RabbitMQ's consistent-hash exchange (plugin `rabbitmq_consistent_hash_exchange`).
+const CONSISTENT_HASH: &str = "x-consistent-hash";
+
+/// Keyed delivery: declares the consistent-hash exchange of the subscription, bound to the
+/// topic's exchange as the plain queue would be; returns its name.
+async fn declare_hash_exchange(
+    channel: &Channel,
+    cfg: &RabbitMqConfig,
+    sub: &Subscription,
+    exchange: &str,
+) -> Result<String, BrokerError> {
+    let hash = cfg.hash_exchange_for(&sub.topic, &sub.subscription_id);
+    let mut args = FieldTable::default();
+    args.insert(
+        "hash-header".into(),
+        AMQPValue::LongString(cfg.hash_header().into()),
+    );
+    channel
+        .exchange_declare(
+            short("exchange", &hash)?,
+            ExchangeKind::Custom(CONSISTENT_HASH.into()),
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
+        .await
+        .map_err(|e| {
+            // 503 COMMAND_INVALID: the broker does not know the exchange type.
+            let hint = if amqp_kind(&e) == ErrorKind::Invalid {
+                " (broker.rabbitmq.hash_queues needs the broker's rabbitmq_consistent_hash_exchange plugin: rabbitmq-plugins enable rabbitmq_consistent_hash_exchange)"
+            } else {
+                ""
+            };
+            amqp(
+                e.clone(),
+                format!("failed to declare the consistent-hash exchange {hash:?}: {e}{hint}"),
+            )
+        })?;
+    channel
+        .exchange_bind(
+            short("exchange", &hash)?,
+            short("exchange", exchange)?,
+            "".into(),
+            ExchangeBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| {
+            let message = format!("failed to bind exchange {hash:?} to exchange {exchange:?}: {e}");
+            amqp(e, message)
+        })?;
+    Ok(hash)
 }
 
 async fn consume_unbounded(
     cfg: &RabbitMqConfig,
     sub: &Subscription,
-) -> Result<(Connection, Channel, lapin::Consumer), BrokerError> {
+) -> Result<(Connection, Channel, Consumers), BrokerError> {
     let (conn, channel) =
         connect(cfg, &format!("hyperfleet-adapter/{}", sub.subscription_id)).await?;
     let exchange = declare_exchange(&channel, cfg, &sub.topic).await?;
-    let queue = cfg.queue_for(&sub.topic, &sub.subscription_id);
-    let queue_name = short("queue", &queue)?;
-    channel
-        .queue_declare(
-            queue_name.clone(),
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| amqp(e.clone(), format!("failed to declare queue {queue:?}: {e}")))?;
-    channel
-        .queue_bind(
-            queue_name.clone(),
-            short("exchange", &exchange)?,
-            "".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| {
-            let message = format!("failed to bind queue {queue:?} to exchange {exchange:?}: {e}");
-            amqp(e, message)
-        })?;
+    // The plain topology: one durable queue bound with an empty routing key. Keyed delivery:
+    // N quorum queues with single-active-consumer, each bound to the consistent-hash exchange
+    // with weight 1.
+    let (source, binding_key, queue_args) = if cfg.hash_queues > 0 {
+        let hash = declare_hash_exchange(&channel, cfg, sub, &exchange).await?;
+        let mut args = FieldTable::default();
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        args.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+        (hash, "1", args)
+    } else {
+        (exchange, "", FieldTable::default())
+    };
+    let queues = cfg.queues_for(&sub.topic, &sub.subscription_id);
+    for queue in &queues {
+        channel
+            .queue_declare(
+                short("queue", queue)?,
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                queue_args.clone(),
+            )
+            .await
+            .map_err(|e| amqp(e.clone(), format!("failed to declare queue {queue:?}: {e}")))?;
+        channel
+            .queue_bind(
+                short("queue", queue)?,
+                short("exchange", &source)?,
+                binding_key.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| {
+                let message = format!("failed to bind queue {queue:?} to exchange {source:?}: {e}");
+                amqp(e, message)
+            })?;
+    }
     channel
         .basic_qos(sub.prefetch(cfg), BasicQosOptions::default())
         .await
         .map_err(|e| amqp(e.clone(), format!("failed to set the prefetch count: {e}")))?;
-    let consumer = channel
-        .basic_consume(
-            queue_name,
-            short("consumer_tag", &cfg.consumer_tag)?,
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| {
-            amqp(
-                e.clone(),
-                format!("failed to consume from queue {queue:?}: {e}"),
+    let mut consumers = Consumers {
+        tags: Vec::new(),
+        stream: futures_util::stream::SelectAll::new(),
+    };
+    for (i, queue) in queues.iter().enumerate() {
+        // A configured tag names each consumer of the channel apart; empty: the broker's.
+        let tag = match (cfg.consumer_tag.as_str(), queues.len()) {
+            ("", _) | (_, 1) => cfg.consumer_tag.clone(),
+            (tag, _) => format!("{tag}-{i}"),
+        };
+        let consumer = channel
+            .basic_consume(
+                short("queue", queue)?,
+                short("consumer_tag", &tag)?,
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
             )
-        })?;
-    Ok((conn, channel, consumer))
+            .await
+            .map_err(|e| {
+                amqp(
+                    e.clone(),
+                    format!("failed to consume from queue {queue:?}: {e}"),
+                )
+            })?;
+        consumers.tags.push(consumer.tag());
+        consumers.stream.push(
+            consumer
+                .map(Some)
+                .chain(futures_util::stream::once(async { None }))
+                .boxed(),
+        );
+    }
+    Ok((conn, channel, consumers))
 }
 
 /// The consuming side handed to the serve loop.
@@ -328,13 +428,25 @@ pub async fn subscribe(
         );
     }
     let first = consume(&cfg, &sub).await?;
-    tracing::info!(
-        "Consuming RabbitMQ queue {} (exchange {}, type {}) at {}",
-        cfg.queue_for(&sub.topic, &sub.subscription_id),
-        cfg.exchange_for(&sub.topic),
-        cfg.kind(),
-        cfg.redacted_url()
-    );
+    if cfg.hash_queues > 0 {
+        tracing::info!(
+            "Consuming RabbitMQ queues {} (single active consumer each; consistent-hash exchange {} on header {}, bound to exchange {}, type {}) at {}",
+            cfg.queues_for(&sub.topic, &sub.subscription_id).join(", "),
+            cfg.hash_exchange_for(&sub.topic, &sub.subscription_id),
+            cfg.hash_header(),
+            cfg.exchange_for(&sub.topic),
+            cfg.kind(),
+            cfg.redacted_url()
+        );
+    } else {
+        tracing::info!(
+            "Consuming RabbitMQ queue {} (exchange {}, type {}) at {}",
+            cfg.queue_for(&sub.topic, &sub.subscription_id),
+            cfg.exchange_for(&sub.topic),
+            cfg.kind(),
+            cfg.redacted_url()
+        );
+    }
     let (tx, rx) = mpsc::channel(sub.parallelism.max(1));
     let (stopper, stop_rx) = Stopper::new();
     tokio::spawn(pump(cfg, sub, first, tx, stop_rx, readiness));
@@ -345,7 +457,7 @@ pub async fn subscribe(
 async fn pump(
     cfg: RabbitMqConfig,
     sub: Subscription,
-    first: (Connection, Channel, lapin::Consumer),
+    first: (Connection, Channel, Consumers),
     tx: mpsc::Sender<RabbitDelivery>,
     mut stop: StopRequest,
     readiness: Readiness,
@@ -357,19 +469,19 @@ async fn pump(
         let lost = loop {
             tokio::select! {
                 done = &mut stop => {
-                    close(&conn, &channel, &consumer).await;
+                    close(&conn, &channel, &consumer.tags).await;
                     readiness(false);
                     if let Ok(done) = done {
                         let _ = done.send(());
                     }
                     return;
                 }
-                next = consumer.next() => match next {
+                next = consumer.stream.next() => match next.flatten() {
                     Some(Ok(d)) => {
                         let delivery = RabbitDelivery::from_amqp(d);
                         if tx.send(delivery).await.is_err() {
                             // The loop is gone: unacked messages go back to the queue.
-                            close(&conn, &channel, &consumer).await;
+                            close(&conn, &channel, &consumer.tags).await;
                             return;
                         }
                     }
@@ -410,10 +522,12 @@ async fn pump(
     }
 }
 
-async fn close(conn: &Connection, channel: &Channel, consumer: &lapin::Consumer) {
-    let _ = channel
-        .basic_cancel(consumer.tag(), BasicCancelOptions::default())
-        .await;
+async fn close(conn: &Connection, channel: &Channel, tags: &[ShortString]) {
+    for tag in tags {
+        let _ = channel
+            .basic_cancel(tag.clone(), BasicCancelOptions::default())
+            .await;
+    }
     let _ = conn.close(200, "adapter shutting down".into()).await;
 }
 
@@ -584,6 +698,7 @@ pub struct Publisher {
     channel: Channel,
     exchange: ShortString,
     routing_key: ShortString,
+    hash_header: ShortString,
 }
 
 impl Publisher {
@@ -611,7 +726,20 @@ impl Publisher {
             channel,
             exchange: short("exchange", &exchange)?,
             routing_key: short("routing_key", &cfg.routing_key)?,
+            hash_header: short("hash_header", cfg.hash_header())?,
         })
+    }
+
+    /// Publishes one message with `key` (the cluster id) in the `hash_header` header, which
+    /// keyed delivery hashes on; waits for its confirmation.
+    pub async fn send_keyed(&self, body: &[u8], key: Option<&str>) -> Result<(), BrokerError> {
+        let mut props = BasicProperties::default();
+        if let Some(key) = key {
+            let mut headers = FieldTable::default();
+            headers.insert(self.hash_header.clone(), AMQPValue::LongString(key.into()));
+            props = props.with_headers(headers);
+        }
+        self.send_with(body, props).await
     }
 
     /// Publishes one message and waits for its confirmation.
@@ -675,9 +803,14 @@ impl Publisher {
 }
 
 /// Publishes one message (see [`Publisher`]).
-pub async fn publish(cfg: &RabbitMqConfig, topic: &str, body: &[u8]) -> Result<(), BrokerError> {
+pub async fn publish(
+    cfg: &RabbitMqConfig,
+    topic: &str,
+    body: &[u8],
+    key: Option<&str>,
+) -> Result<(), BrokerError> {
     let p = Publisher::connect(cfg, topic).await?;
-    let sent = p.send(body).await;
+    let sent = p.send_keyed(body, key).await;
     p.close().await;
     sent
 }
