@@ -44,6 +44,9 @@ pub struct FakeApi {
     pub delay: Duration,
     /// The `generation` of every cluster served (1 by default).
     pub generation: i64,
+    /// Generations of single clusters, by id, taking precedence over [`FakeApi::generation`];
+    /// may be changed while serving ([`FakeApi::set_generation`]).
+    pub generations: Arc<Mutex<HashMap<String, i64>>>,
     /// The `status.conditions` of every cluster served (none by default).
     pub conditions: Value,
     /// How cluster GETs misbehave (none by default); may be changed while serving.
@@ -77,6 +80,7 @@ impl Default for FakeApi {
             traceparents: Arc::default(),
             delay: Duration::ZERO,
             generation: 1,
+            generations: Arc::default(),
             conditions: json!([]),
             fault: Arc::default(),
             cluster_faults: Arc::default(),
@@ -205,6 +209,14 @@ impl FakeApi {
 }
 
 impl FakeApi {
+    /// Serves cluster `id` at `generation` from now on.
+    pub fn set_generation(&self, id: &str, generation: i64) {
+        self.generations
+            .lock()
+            .unwrap()
+            .insert(id.to_string(), generation);
+    }
+
     /// Cluster ids fetched so far, in order.
     pub fn gets(&self) -> Vec<String> {
         self.gets.lock().unwrap().clone()
@@ -290,7 +302,14 @@ impl FakeApi {
         if let Some(resp) = self.faulty(fault) {
             return resp;
         }
-        json!({"id": id, "name": format!("name-{id}"), "generation": self.generation,
+        let generation = self
+            .generations
+            .lock()
+            .unwrap()
+            .get(&id)
+            .copied()
+            .unwrap_or(self.generation);
+        json!({"id": id, "name": format!("name-{id}"), "generation": generation,
             "spec": {"provider": "aws"}, "status": {"conditions": self.conditions}})
         .to_string()
         .into_response()

@@ -101,6 +101,9 @@ pub enum FaultAction {
     },
     /// Wait this long, then handle the request normally.
     Delay(Duration),
+    /// Wait a pseudo-random time up to this long, then handle the request normally: writes
+    /// of concurrent clients land in any order.
+    Jitter(Duration),
     /// Close the connection without answering.
     Drop,
     /// Handle the request (the change is made), then close the connection without answering:
@@ -191,6 +194,8 @@ struct State {
     record_writes: bool,
     /// Every object as stored by a write, in order.
     writes: Vec<Value>,
+    /// Applies refused by their `resourceVersion` or `uid` precondition.
+    refused_writes: usize,
 }
 
 /// The fake server. Dropping it stops it.
@@ -329,6 +334,12 @@ impl FakeKube {
     /// Every object as stored by a write since [`FakeKube::record_writes`], in order.
     pub fn writes(&self) -> Vec<Value> {
         self.lock().writes.clone()
+    }
+
+    /// Applies refused so far because their `resourceVersion` or `uid` precondition failed
+    /// (another writer got there first).
+    pub fn refused_writes(&self) -> usize {
+        self.lock().refused_writes
     }
 
     /// Every request so far.
@@ -524,6 +535,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Repl
             ));
         }
         Some(FaultAction::Delay(d)) => tokio::time::sleep(d).await,
+        Some(FaultAction::Jitter(d)) => tokio::time::sleep(jitter(d)).await,
         Some(FaultAction::LoseAnswer | FaultAction::WriteAfter { .. }) | None => {}
         Some(FaultAction::Status {
             code,
@@ -597,6 +609,18 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Repl
         ));
     }
     Ok(response)
+}
+
+/// A pseudo-random duration up to `max` (xorshift over a process-wide state).
+fn jitter(max: Duration) -> Duration {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0x2545_F491_4F6C_DD1D);
+    let mut x = STATE.load(Ordering::Relaxed);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    STATE.store(x, Ordering::Relaxed);
+    max.mul_f64((x % 1_000_001) as f64 / 1_000_000.0)
 }
 
 #[cfg(test)]

@@ -423,7 +423,10 @@ impl State {
                 self.admit(target, &body, &name)?;
             }
             let mut body = body;
-            apply_preconditions(&t, &name, existing.as_ref(), &mut body)?;
+            if let Err(refused) = apply_preconditions(&t, &name, existing.as_ref(), &mut body) {
+                self.refused_writes += 1;
+                return Err(refused);
+            }
             let force = query.get("force").is_some_and(|f| f == "true");
             let placed = self.place(target, body);
             let created = existing.is_none();
