@@ -366,6 +366,18 @@ class ChartValuesTest(ChartCase):
         for name in ("BROKER_URL", "BROKER_QUEUE", "HYPERFLEET_BROKER_SUBSCRIPTION_ID", "HYPERFLEET_BROKER_TOPIC"):
             self.assertNotIn(name, out.env_names())
 
+    def test_keyed_delivery_values(self):
+        values = minimal_values(broker={"rabbitmq": {"hashQueues": 8, "hashHeader": "x-cluster"}})
+        self.assert_lints_clean(values)
+        rabbit = yaml.safe_load(self.render(values).mounted_files()["/etc/broker/broker.yaml"])["broker"]["rabbitmq"]
+        self.assertEqual((rabbit["hash_queues"], rabbit["hash_header"]), (8, "x-cluster"))
+        plain = yaml.safe_load(self.render(minimal_values()).mounted_files()["/etc/broker/broker.yaml"])["broker"]["rabbitmq"]
+        self.assertNotIn("hash_queues", plain)
+        values = minimal_values(broker={"type": "googlepubsub", "googlepubsub": {
+            "projectId": "p", "topic": "t", "subscriptionId": "s", "enableMessageOrdering": True}})
+        pubsub = yaml.safe_load(self.render(values).mounted_files()["/etc/broker/broker.yaml"])["broker"]["googlepubsub"]
+        self.assertIs(pubsub["enable_message_ordering"], True)
+
     def test_pubsub_durations_are_written_when_set(self):
         values = minimal_values(broker={"type": "googlepubsub", "googlepubsub": {
             "projectId": "p", "topic": "t", "subscriptionId": "s", "messageRetentionDuration": "7d", "expirationTTL": "0"}})
