@@ -108,20 +108,36 @@ async fn apply_is_server_side_apply_and_keeps_fields_other_managers_own() {
         (first.operation, first.reason.as_str()),
         (Operation::Create, "resource not found")
     );
-    let apply = fake
+    // A create is a POST (it fails if another writer created the object first), its fields
+    // then recorded as the adapter's applied ones: the managedFields a server-side-apply create
+    // makes.
+    let create = fake
         .seen()
         .into_iter()
-        .find(|s| s.method == "PATCH")
-        .expect("an apply request");
+        .find(|s| s.method == "POST")
+        .expect("a create request");
     assert!(
-        apply
-            .content_type
-            .starts_with("application/apply-patch+yaml"),
-        "{apply:?}"
+        create.uri.contains("fieldManager=hyperfleet-adapter"),
+        "{create:?}"
     );
-    assert!(
-        apply.uri.contains("fieldManager=hyperfleet-adapter") && apply.uri.contains("force=true"),
-        "{apply:?}"
+    let managers = |o: &Value| -> Vec<(String, String)> {
+        o["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["manager"].as_str().unwrap().to_string(),
+                    m["operation"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let owned = [("hyperfleet-adapter".to_string(), "Apply".to_string())];
+    assert_eq!(managers(&first.object), owned);
+    assert_eq!(
+        managers(&fake.get("v1", "ConfigMap", "ns", "a").unwrap()),
+        owned
     );
 
     // Another controller adds a field and a label of its own.
@@ -157,6 +173,17 @@ async fn apply_is_server_side_apply_and_keeps_fields_other_managers_own() {
         (second.operation, second.reason.as_str()),
         (Operation::Update, "generation changed 1->2")
     );
+    // An update is a forced server-side apply, conditional on the resourceVersion read.
+    let apply = fake
+        .seen()
+        .into_iter()
+        .find(|s| s.method == "PATCH" && s.content_type.starts_with("application/apply-patch+yaml"))
+        .expect("an apply request");
+    assert!(
+        apply.uri.contains("fieldManager=hyperfleet-adapter") && apply.uri.contains("force=true"),
+        "{apply:?}"
+    );
+    assert!(apply.body.contains("\"resourceVersion\""), "{apply:?}");
     let stored = fake.get("v1", "ConfigMap", "ns", "a").unwrap();
     assert_eq!(
         stored["data"],
@@ -292,14 +319,50 @@ async fn a_create_that_loses_to_a_newer_one_does_not_move_it_back() {
     assert_eq!(applied.operation, Operation::Skip);
     assert!(applied.stale, "{}", applied.reason);
     assert!(fake.writes().is_empty(), "nothing written");
+    assert_eq!(
+        fake.get("v1", "ConfigMap", "ns", "a").unwrap()["data"]["k"],
+        "3"
+    );
+    assert_eq!(fake.count("POST", "/configmaps"), 1, "the refused create");
+}
+
+/// A recreate whose object another writer changed after our read: the delete carries the uid
+/// and resourceVersion read, so it is refused (409) instead of deleting the newer object, and
+/// the decision is made again — the newer generation wins (a stale skip).
+#[tokio::test]
+async fn a_recreate_that_loses_to_a_newer_write_deletes_nothing() {
+    let fake = fake_with_namespaces(&["ns"]).await;
+    let t = transport(&fake);
+    t.apply(&cm("a", Some("1"), json!({"k": "1"})), true, &K)
+        .await
+        .unwrap();
+    let uid = fake.get("v1", "ConfigMap", "ns", "a").unwrap()["metadata"]["uid"].clone();
+    fake.inject(Fault {
+        method: Some(Method::GET),
+        path: "/configmaps/a".into(),
+        times: 1,
+        action: FaultAction::WriteAfter {
+            manager: "hyperfleet-adapter".into(),
+            object: cm("a", Some("3"), json!({"k": "3"})),
+        },
+    });
+    let applied = t
+        .apply(&cm("a", Some("2"), json!({"k": "2"})), true, &K)
+        .await
+        .unwrap();
+    assert_eq!(applied.operation, Operation::Skip);
+    assert!(applied.stale, "{}", applied.reason);
+    let deletes: Vec<String> = fake
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "DELETE")
+        .map(|s| s.body)
+        .collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert!(deletes[0].contains("\"preconditions\""), "{}", deletes[0]);
     let a = fake.get("v1", "ConfigMap", "ns", "a").unwrap();
     assert_eq!(a["data"]["k"], "3");
-    // The guard uid was the server's to ignore on a create and is not stored on an update.
-    assert!(
-        !a["metadata"]["managedFields"]
-            .to_string()
-            .contains("\"f:uid\"")
-    );
+    assert_eq!(a["metadata"]["uid"], uid, "not deleted");
 }
 
 /// Another writer updates the object between our read and our write: the write carries the
@@ -1066,8 +1129,8 @@ async fn https_api_server_verified_with_the_kubeconfig_ca() {
 async fn a_create_whose_answer_is_lost_is_reported_as_our_create() {
     let fake = fake_with_namespaces(&["ns"]).await;
     fake.inject(Fault {
-        method: Some(Method::PATCH),
-        path: "/configmaps/a".into(),
+        method: Some(Method::POST),
+        path: "/configmaps".into(),
         times: 1,
         action: FaultAction::LoseAnswer,
     });

@@ -53,18 +53,17 @@ impl Reconciles {
         let mut last = self.last();
         last.insert(key.to_string(), reconcile);
         if last.len() > self.kept {
-            let mut starts: Vec<i64> = last.values().map(|r| r.started_ms).collect();
-            let mid = starts.len() / 2;
-            let (_, median, _) = starts.select_nth_unstable(mid);
-            let median = *median;
-            last.retain(|_, r| r.started_ms > median);
-            // Many equal starts: drop arbitrary ones rather than keep more than allowed.
-            if last.len() > self.kept {
-                let over = last.len() - self.kept / 2;
-                let gone: Vec<String> = last.keys().take(over).cloned().collect();
-                for k in gone {
-                    last.remove(&k);
-                }
+            // Keep the newer half, by start (ties broken by key, so equal starts cannot empty
+            // the map or keep it over the bound); the one just recorded is among them.
+            let mut by_start: Vec<(i64, String)> = last
+                .iter()
+                .filter(|(k, _)| k.as_str() != key)
+                .map(|(k, r)| (r.started_ms, k.clone()))
+                .collect();
+            by_start.sort_unstable();
+            let forget = by_start.len() - (self.kept / 2).saturating_sub(1);
+            for (_, k) in by_start.into_iter().take(forget) {
+                last.remove(&k);
             }
         }
     }
@@ -181,6 +180,11 @@ mod tests {
                 },
             );
             assert!(same.len() <= 10, "equal starts are bounded too");
+            assert!(same.len() >= 5.min(i + 1), "and never emptied");
+            assert!(
+                same.covering(&format!("c{i}"), 1).is_some(),
+                "the newest is kept"
+            );
         }
     }
 }

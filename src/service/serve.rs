@@ -260,7 +260,13 @@ async fn handle(
         Offer::Drive => {}
     }
     // This task drives the key: one event at a time, each taken only once it has a slot (so a
-    // later delivery for the key can still replace it while it waits).
+    // later delivery for the key can still replace it while it waits). Should the task end
+    // early (a panic in a debug build, release builds abort; an abort at the drain timeout),
+    // the guard releases the key.
+    let release = Release {
+        queue: &shared.queue,
+        key: &key,
+    };
     loop {
         let Some(slot) = slot(&shared.slots, &mut stopped).await else {
             // Stopping: what waits for the key is left to the broker.
@@ -269,9 +275,10 @@ async fn handle(
                     leave(item);
                 }
                 if !shared.queue.finish(&key) {
-                    return;
+                    break;
                 }
             }
+            break;
         };
         if let Some(item) = shared.queue.take(&key) {
             match stale(deps, shared, &key, &item) {
@@ -281,7 +288,26 @@ async fn handle(
         }
         drop(slot);
         if !shared.queue.finish(&key) {
-            return;
+            break;
+        }
+    }
+    // Finished normally: the key is idle, and may already have a new driver.
+    std::mem::forget(release);
+}
+
+/// Releases a key whose driver ends without finishing it: what waits is left to the broker
+/// (dropped unsettled) and the next delivery for the key gets a new driver. After a normal
+/// `finish` the key is idle and this does nothing.
+struct Release<'a> {
+    queue: &'a KeyedQueue<Admitted>,
+    key: &'a str,
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        drop(self.queue.take(self.key));
+        while self.queue.finish(self.key) {
+            drop(self.queue.take(self.key));
         }
     }
 }

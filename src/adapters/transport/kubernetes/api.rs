@@ -32,7 +32,6 @@ impl Reply {
             retry_after: None,
             attempts: 1,
             lost_answers: 0,
-            uid_refused: false,
         })
     }
 }
@@ -56,9 +55,6 @@ pub struct Failure {
     /// Earlier attempts of this call that got no answer (the server may have carried them
     /// out).
     pub lost_answers: u32,
-    /// Whether the `Status` names `metadata.uid` among its `details.causes` (an apply guarded
-    /// to create only met an existing object).
-    pub uid_refused: bool,
 }
 
 /// Why a request got no response.
@@ -92,15 +88,11 @@ impl Failure {
         }
     }
 
-    /// A write refused because another writer got there first: a 409 `Conflict` (a stale
-    /// `resourceVersion` precondition), or a 422 naming `metadata.uid` (an apply guarded to
-    /// create only, on an object that exists).
+    /// A write refused because another writer got there first: a 409 `Conflict` (a failed
+    /// `resourceVersion` or `uid` precondition) or `AlreadyExists` (a create of an object that
+    /// exists by then).
     pub fn is_write_race(&self) -> bool {
-        match self.code {
-            Some(409) => self.reason == "Conflict",
-            Some(422) => self.uid_refused,
-            _ => false,
-        }
+        self.code == Some(409) && matches!(self.reason.as_str(), "Conflict" | "AlreadyExists")
     }
 
     /// A 404 for the resource type itself rather than for an object (a CRD that went away).
@@ -156,12 +148,6 @@ impl Failure {
                     retry_after,
                     attempts: 1,
                     lost_answers: 0,
-                    uid_refused: status
-                        .pointer("/details/causes")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .any(|c| c.get("field").and_then(Value::as_str) == Some("metadata.uid")),
                 }
             }
             None => {
@@ -184,7 +170,6 @@ impl Failure {
                     retry_after: retry_after_header,
                     attempts: 1,
                     lost_answers: 0,
-                    uid_refused: false,
                 }
             }
         }
@@ -204,7 +189,6 @@ impl Failure {
             retry_after: None,
             attempts: 1,
             lost_answers: 0,
-            uid_refused: false,
         }
     }
 }
@@ -422,7 +406,6 @@ mod tests {
             retry_after: None,
             attempts: 1,
             lost_answers: 0,
-            uid_refused: false,
         };
         for (code, reason) in [
             (429, "TooManyRequests"),

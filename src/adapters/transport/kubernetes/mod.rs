@@ -16,7 +16,8 @@ use crate::ports::{
 use async_trait::async_trait;
 use kube::core::Request;
 use kube::core::params::{
-    DeleteParams, GetParams, ListParams, Patch, PatchParams, PropagationPolicy,
+    DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams, Preconditions,
+    PropagationPolicy,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -311,25 +312,121 @@ impl KubernetesTransport {
         .await
     }
 
+    /// Creates the object only if it does not exist (`POST`: 409 `AlreadyExists` otherwise,
+    /// a lost race), then records the adapter's fields as applied ([`Self::own_as_applier`]).
+    /// Returns the object and the earlier attempts whose answer was lost.
+    async fn create_only(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        name: &str,
+        body: &Value,
+    ) -> Result<Value, OpError> {
+        let data = serde_json::to_vec(body).unwrap_or_default();
+        let created = self
+            .on_resource(gvk, |r| {
+                let data = data.clone();
+                async move {
+                    let ns = scoped(&r, namespace);
+                    let params = PostParams {
+                        field_manager: Some(FIELD_MANAGER.into()),
+                        ..PostParams::default()
+                    };
+                    let req = Request::new(collection_path(gvk, &r, ns))
+                        .create(&params, data)
+                        .map_err(build_failure)?;
+                    self.api.call(req).await?.json()
+                }
+            })
+            .await?;
+        let created = with_type(created, gvk);
+        Ok(self.own_as_applier(gvk, namespace, name, created).await)
+    }
+
+    /// A `POST` records the adapter's fields under a `hyperfleet-adapter` *Update* entry of
+    /// `metadata.managedFields`; server-side apply only prunes fields its *Apply* entry owns.
+    /// So the entry becomes the Apply entry a server-side-apply create would have made (a JSON
+    /// patch of its `operation`, conditional on the `resourceVersion`, as `kubectl`'s
+    /// client-side-to-server-side apply upgrade does), and fields the adapter stops setting
+    /// later are removed as for any applied field. Best effort: when it fails the object is
+    /// kept as created, and such fields stay until removed by hand.
+    async fn own_as_applier(&self, gvk: &Gvk, namespace: &str, name: &str, object: Value) -> Value {
+        let entries = object
+            .pointer("/metadata/managedFields")
+            .and_then(Value::as_array);
+        let Some(index) = entries.and_then(|e| {
+            e.iter().position(|m| {
+                m.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)
+                    && m.get("operation").and_then(Value::as_str) == Some("Update")
+            })
+        }) else {
+            return object;
+        };
+        let ops = serde_json::json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": meta(&object, "resourceVersion")},
+            {"op": "replace", "path": format!("/metadata/managedFields/{index}/operation"), "value": "Apply"},
+        ]);
+        let upgraded = self
+            .on_resource(gvk, |r| {
+                let ops = &ops;
+                async move {
+                    let ns = scoped(&r, namespace);
+                    let params = PatchParams {
+                        field_manager: Some(FIELD_MANAGER.into()),
+                        ..PatchParams::default()
+                    };
+                    let mut req = Request::new(collection_path(gvk, &r, ns))
+                        .patch(name, &params, &Patch::Merge(ops))
+                        .map_err(build_failure)?;
+                    req.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("application/json-patch+json"),
+                    );
+                    self.api.call(req).await?.json()
+                }
+            })
+            .await;
+        match upgraded {
+            Ok(o) => with_type(o, gvk),
+            Err(e) => {
+                tracing::warn!(
+                    "Created {}; could not record its fields as applied by {FIELD_MANAGER} ({}): fields set now and dropped from the manifest later will stay",
+                    describe(gvk, namespace, name),
+                    e.render("patch", &describe(gvk, namespace, name))
+                );
+                object
+            }
+        }
+    }
+
     async fn delete_object(
         &self,
         gvk: &Gvk,
         namespace: &str,
         name: &str,
         propagation: Propagation,
+        only: Option<&Value>,
     ) -> Result<(), OpError> {
         let policy = match propagation {
             Propagation::Background => PropagationPolicy::Background,
             Propagation::Foreground => PropagationPolicy::Foreground,
             Propagation::Orphan => PropagationPolicy::Orphan,
         };
+        // Deleting the object read, and no other (a 409 when it changed since).
+        let preconditions = only.map(|o| Preconditions {
+            uid: Some(meta(o, "uid").to_string()).filter(|u| !u.is_empty()),
+            resource_version: Some(meta(o, "resourceVersion").to_string())
+                .filter(|v| !v.is_empty()),
+        });
         let deleted = self
             .on_resource(gvk, |r| {
                 let policy = policy.clone();
+                let preconditions = preconditions.clone();
                 async move {
                     let ns = scoped(&r, namespace);
                     let params = DeleteParams {
                         propagation_policy: Some(policy.clone()),
+                        preconditions,
                         ..DeleteParams::default()
                     };
                     let req = Request::new(collection_path(gvk, &r, ns))
@@ -345,8 +442,9 @@ impl KubernetesTransport {
         }
     }
 
-    /// Recreate: delete, wait (bounded) until the object is gone, then create it (`None` when
-    /// another writer created it first).
+    /// Recreate: delete the object read (and no other), wait (bounded) until it is gone, then
+    /// create it. `None` when another writer changed the object before the delete or created
+    /// it before the create.
     async fn recreate(
         &self,
         gvk: &Gvk,
@@ -356,12 +454,22 @@ impl KubernetesTransport {
         body: &Value,
     ) -> Result<Option<Value>, TransportError> {
         let what = describe(gvk, namespace, name);
-        self.delete_object(gvk, namespace, name, Propagation::Background)
+        match self
+            .delete_object(
+                gvk,
+                namespace,
+                name,
+                Propagation::Background,
+                Some(existing),
+            )
             .await
-            .map_err(|e| {
+        {
+            Err(OpError::Api(f)) if f.is_write_race() => return Ok(None),
+            other => other.map_err(|e| {
                 e.into_transport("delete", &what)
                     .context("failed to delete resource for recreation")
-            })?;
+            })?,
+        }
         let old_uid = existing.pointer("/metadata/uid").and_then(Value::as_str);
         let deadline = Instant::now() + self.recreate_timeout;
         loop {
@@ -393,10 +501,8 @@ impl KubernetesTransport {
             }
             tokio::time::sleep(self.recreate_poll).await;
         }
-        let mut body = body.clone();
-        guard(&mut body, None);
-        match self.server_side_apply(gvk, namespace, name, &body).await {
-            Ok((_, obj, _)) => Ok(Some(obj)),
+        match self.create_only(gvk, namespace, name, body).await {
+            Ok(obj) => Ok(Some(obj)),
             Err(OpError::Api(f)) if f.is_write_race() => Ok(None),
             Err(e) => Err(e.into_transport("create", &what)),
         }
@@ -444,7 +550,6 @@ fn build_failure(e: kube::core::request::Error) -> Failure {
         retry_after: None,
         attempts: 1,
         lost_answers: 0,
-        uid_refused: false,
     }
 }
 
@@ -521,30 +626,16 @@ fn apply_namespace(
     Ok(String::new())
 }
 
-/// Makes an apply conditional on what was read, as the API server checks it: on an object
-/// read at `resourceVersion` R, `metadata.resourceVersion: R` (409 Conflict if it changed
-/// since); on an object read as absent, a fresh `metadata.uid` (the server assigns its own on
-/// a create and refuses a different one on an existing object: 422 on `metadata.uid`). Neither
-/// is stored or owned: the server strips both from field ownership.
-fn guard(body: &mut Value, existing: Option<&Value>) {
-    let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) else {
-        return;
-    };
-    match existing.map(|e| meta(e, "resourceVersion")) {
-        Some(rv) if !rv.is_empty() => {
-            m.remove("uid");
-            m.insert("resourceVersion".into(), Value::String(rv.to_string()));
-        }
-        _ => {
-            m.remove("resourceVersion");
-            m.insert("uid".into(), Value::String(fresh_uid()));
-        }
+/// Makes an apply of an object read at `resourceVersion` R conditional on it: the body carries
+/// `metadata.resourceVersion: R`, and the API server answers 409 Conflict if the object changed
+/// since. The server does not store it or count it among the applier's fields.
+fn guard(body: &mut Value, existing: &Value) {
+    let rv = meta(existing, "resourceVersion");
+    if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut)
+        && !rv.is_empty()
+    {
+        m.insert("resourceVersion".into(), Value::String(rv.to_string()));
     }
-}
-
-/// A random version 4 UUID, text.
-fn fresh_uid() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 /// Reads, decides and writes at most this many times when other writers keep changing the
@@ -552,15 +643,26 @@ fn fresh_uid() -> String {
 const WRITE_ATTEMPTS: u32 = 5;
 
 /// What the attempt before this one lost to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Lost {
     /// Nothing: this is the first attempt.
     Nothing,
     /// A create that found the object there; `lost_answers` earlier tries of it went
     /// unanswered (then the object found is most likely our own).
     Create { lost_answers: u32 },
-    /// An update or recreate that found the object changed.
-    Update,
+    /// An update that found the object changed; `lost_answers` earlier tries of it went
+    /// unanswered (then the change found is most likely our own update, which said `reason`).
+    Update { lost_answers: u32, reason: String },
+    /// A recreate that found the object changed or created by another writer.
+    Recreate,
+}
+
+/// Waits before the next read after a lost race: 25 ms doubling, at most 400 ms, with full
+/// jitter, so replicas that collided do not collide again in step.
+async fn after_lost_race(attempt: u32) {
+    let cap = Duration::from_millis(25u64 << attempt.min(4));
+    let jitter = (uuid::Uuid::new_v4().as_u128() % 1_000) as u32;
+    tokio::time::sleep(cap.mul_f64(f64::from(jitter) / 1_000.0)).await;
 }
 
 #[async_trait]
@@ -594,7 +696,11 @@ impl Transport for KubernetesTransport {
         // Read, decide, write conditionally on what was read; when another writer changed the
         // object in between, read and decide again (an apply never moves an object back).
         let mut lost = Lost::Nothing;
-        for _ in 0..WRITE_ATTEMPTS {
+        let mut last_refusal = String::new();
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                after_lost_race(attempt).await;
+            }
             let existing = self.get_object(&gvk, &namespace, name).await.map_err(|e| {
                 TransportError::new(
                     e.kind(),
@@ -612,8 +718,8 @@ impl Transport for KubernetesTransport {
             } = decide_kubernetes(&body, existing.as_ref(), recreate_on_change);
             let object = match (operation, existing) {
                 (Operation::Skip, Some(existing)) => {
-                    match lost {
-                        // Our own create, whose answer was lost, is what the retry found.
+                    match std::mem::replace(&mut lost, Lost::Nothing) {
+                        // Our own write, whose answer was lost, is what the retry found.
                         Lost::Create { lost_answers } if lost_answers > 0 && !stale => {
                             operation = Operation::Create;
                             reason = format!(
@@ -622,6 +728,15 @@ impl Transport for KubernetesTransport {
                         }
                         Lost::Create { .. } if !stale => {
                             reason = "already exists (concurrent create)".into();
+                        }
+                        Lost::Update {
+                            lost_answers,
+                            reason: ours,
+                        } if lost_answers > 0 && !stale => {
+                            operation = Operation::Update;
+                            reason = format!(
+                                "{ours} (the answer to {lost_answers} earlier attempt(s) was lost; the retry found it applied)"
+                            );
                         }
                         _ => {}
                     }
@@ -634,21 +749,38 @@ impl Transport for KubernetesTransport {
                 {
                     Some(object) => object,
                     None => {
-                        lost = Lost::Update;
+                        lost = Lost::Recreate;
+                        last_refusal = "the object changed before the delete or was created again before the create".into();
                         continue;
                     }
                 },
-                (_, existing) => {
-                    guard(&mut body, existing.as_ref());
+                (_, None) => match self.create_only(&gvk, &namespace, name, &body).await {
+                    Ok(object) => object,
+                    Err(OpError::Api(f)) if f.is_write_race() => {
+                        lost = Lost::Create {
+                            lost_answers: f.lost_answers,
+                        };
+                        last_refusal = f.to_string();
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(failed(
+                            operation,
+                            e.kind(),
+                            e.render(operation.as_str(), &what),
+                        ));
+                    }
+                },
+                (_, Some(existing)) => {
+                    guard(&mut body, &existing);
                     match self.server_side_apply(&gvk, &namespace, name, &body).await {
                         Ok((_, object, _)) => object,
                         Err(OpError::Api(f)) if f.is_write_race() => {
-                            lost = match existing {
-                                None => Lost::Create {
-                                    lost_answers: f.lost_answers,
-                                },
-                                Some(_) => Lost::Update,
+                            lost = Lost::Update {
+                                lost_answers: f.lost_answers,
+                                reason,
                             };
+                            last_refusal = f.to_string();
                             continue;
                         }
                         Err(e) => {
@@ -671,7 +803,7 @@ impl Transport for KubernetesTransport {
         Err(TransportError::new(
             ErrorKind::Conflict,
             format!(
-                "failed to apply resource {}/{name}: {what} changed between our read and our write {WRITE_ATTEMPTS} times in a row (other writers)",
+                "failed to apply resource {}/{name}: {what} changed between our read and our write {WRITE_ATTEMPTS} times in a row (other writers); the last refusal: {last_refusal}",
                 gvk.kind
             ),
         ))
@@ -747,7 +879,7 @@ impl Transport for KubernetesTransport {
         propagation: Propagation,
         _target: &Target,
     ) -> Result<(), TransportError> {
-        self.delete_object(gvk, namespace, name, propagation)
+        self.delete_object(gvk, namespace, name, propagation, None)
             .await
             .map_err(|e| e.into_transport("delete", &describe(gvk, namespace, name)))
     }

@@ -11,7 +11,10 @@
 //!   manager in `metadata.managedFields`, conflicts without `force`, fields the manager stopped
 //!   applying removed unless another manager owns them; on an existing object a
 //!   `metadata.resourceVersion` in the body that is not the object's is a 409 Conflict and a
-//!   `metadata.uid` that is not the object's a 422 Invalid, both ignored on a create) and as merge patch, DELETE with
+//!   `metadata.uid` that is not the object's a 422 Invalid; on a create a `uid` is a 409 and a
+//!   `resourceVersion` ignored), as merge patch, and as JSON patch (`test`, `replace`, `add`,
+//!   `remove`; a patch of `metadata.managedFields` renames entries in place), DELETE with
+//!   `preconditions` (`uid`, `resourceVersion`: 409 Conflict when the object is not that one) and
 //!   `propagationPolicy` (Background and Orphan; Foreground waits for dependents), finalizers and
 //!   `deletionTimestamp`, garbage collection of dependents by `ownerReferences`, namespaces
 //!   that empty themselves when deleted and refuse new content while terminating, and

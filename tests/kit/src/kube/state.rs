@@ -97,7 +97,8 @@ impl State {
                     .or(query.get("propagationPolicy").map(String::as_str))
                     .unwrap_or("Background")
                     .to_string();
-                self.delete(&target, &policy)
+                let preconditions = opts.get("preconditions").cloned().unwrap_or(Value::Null);
+                self.delete(&target, &policy, &preconditions)
             }
             _ => Err(status(
                 405,
@@ -435,6 +436,12 @@ impl State {
             self.store(k, stored);
             return Ok(reply(if created { 201 } else { 200 }, &obj));
         }
+        if content_type.starts_with("application/json-patch+json") {
+            let Some(existing) = existing else {
+                return Err(object_not_found(&t, &name));
+            };
+            return self.json_patch(target, k, existing, &body, query);
+        }
         if content_type.starts_with("application/merge-patch+json")
             || content_type.starts_with("application/strategic-merge-patch+json")
         {
@@ -460,7 +467,104 @@ impl State {
         ))
     }
 
-    pub(super) fn delete(&mut self, target: &Target, policy: &str) -> Result<Reply, Reply> {
+    /// A JSON patch (RFC 6902: `test`, `replace`, `add`, `remove`). A patch that changes
+    /// `metadata.managedFields` sets them, as the API server takes managed fields a request
+    /// gives: here entries may be renamed (manager, operation) in place, keeping their fields;
+    /// any other patch is an update by the request's manager.
+    fn json_patch(
+        &mut self,
+        target: &Target,
+        k: Key,
+        existing: Stored,
+        ops: &Value,
+        query: &BTreeMap<String, String>,
+    ) -> Result<Reply, Reply> {
+        let t = target.t.clone();
+        let invalid = |m: String| status(422, "Invalid", &m, Value::Null);
+        let mut obj = existing.obj.clone();
+        for op in ops.as_array().into_iter().flatten() {
+            let path = op["path"].as_str().unwrap_or_default();
+            let value = op.get("value").cloned().unwrap_or(Value::Null);
+            let (parent, last) = path.rsplit_once('/').unwrap_or(("", path));
+            match op["op"].as_str().unwrap_or_default() {
+                "test" => {
+                    if obj.pointer(path) != Some(&value) {
+                        return Err(invalid(format!(
+                            "the server rejected our request due to an error in our request: testing value {path} failed"
+                        )));
+                    }
+                }
+                "replace" => match obj.pointer_mut(path) {
+                    Some(slot) => *slot = value,
+                    None => {
+                        return Err(invalid(format!(
+                            "the server rejected our request due to an error in our request: replace operation does not apply: doc is missing key: {path}"
+                        )));
+                    }
+                },
+                "add" => match obj.pointer_mut(parent) {
+                    Some(Value::Object(m)) => {
+                        m.insert(last.replace("~1", "/").replace("~0", "~"), value);
+                    }
+                    _ => return Err(invalid(format!("add: missing parent of {path}"))),
+                },
+                "remove" => match obj.pointer_mut(parent) {
+                    Some(Value::Object(m)) => {
+                        m.remove(&last.replace("~1", "/").replace("~0", "~"));
+                    }
+                    _ => return Err(invalid(format!("remove: missing {path}"))),
+                },
+                other => {
+                    return Err(invalid(format!(
+                        "unsupported JSON patch operation {other:?}"
+                    )));
+                }
+            }
+        }
+        let before = existing.obj.pointer("/metadata/managedFields");
+        let after = obj.pointer("/metadata/managedFields").cloned();
+        if after.as_ref() != before {
+            let after = after.unwrap_or_default();
+            let entries = after.as_array().cloned().unwrap_or_default();
+            if entries.len() != existing.owners.len() {
+                return Err(invalid(
+                    "the fake only renames managedFields entries in place".into(),
+                ));
+            }
+            let mut owners = BTreeMap::new();
+            for (entry, fields) in entries.iter().zip(existing.owners.values()) {
+                let who = (
+                    entry["manager"].as_str().unwrap_or_default().to_string(),
+                    entry["operation"].as_str().unwrap_or_default().to_string(),
+                );
+                owners.insert(who, fields.clone());
+            }
+            let previous = existing.obj.clone();
+            self.stamp(&t, &mut obj, Some(&previous));
+            render_managed_fields(&mut obj, &owners, &t.api_version());
+            self.store(
+                k,
+                Stored {
+                    obj: obj.clone(),
+                    owners,
+                },
+            );
+            return Ok(reply(200, &obj));
+        }
+        let manager = update_manager(query);
+        let placed = self.place(target, obj);
+        let stored = self.write_update(&t, Some(existing), placed, &manager);
+        let obj = stored.obj.clone();
+        self.store(k, stored);
+        Ok(reply(200, &obj))
+    }
+
+    pub(super) fn delete(
+        &mut self,
+        target: &Target,
+        policy: &str,
+        preconditions: &Value,
+    ) -> Result<Reply, Reply> {
         self.gc_pending = true;
         let name = target.name.clone().unwrap_or_default();
         let t = target.t.clone();
@@ -468,6 +572,24 @@ impl State {
         let Some(stored) = self.objects.get(&k).cloned() else {
             return Err(object_not_found(&t, &name));
         };
+        // `DeleteOptions.preconditions`: the object must still be the one the client read.
+        for (field, what) in [("uid", "UID"), ("resourceVersion", "ResourceVersion")] {
+            if let Some(want) = preconditions.get(field).and_then(Value::as_str)
+                && want != meta(&stored.obj, field)
+            {
+                self.refused_writes += 1;
+                return Err(status(
+                    409,
+                    "Conflict",
+                    &format!(
+                        "Operation cannot be fulfilled on {} {name:?}: Precondition failed: {what} in precondition: {want}, {what} in object meta: {}",
+                        qualified(&t),
+                        meta(&stored.obj, field)
+                    ),
+                    json!({"name": name, "kind": t.plural}),
+                ));
+            }
+        }
         if !matches!(policy, "Background" | "Foreground" | "Orphan") {
             return Err(status(
                 422,
@@ -863,8 +985,10 @@ impl State {
 /// What an apply's `metadata.resourceVersion` and `metadata.uid` mean, as the API server reads
 /// them: on an existing object a `resourceVersion` that is not the object's is a 409 Conflict
 /// (optimistic concurrency), and a `uid` that is not the object's is a 422 Invalid (`uid` is
-/// immutable); on a create both are ignored (the server assigns them). Neither is owned by the
-/// applier (the server strips them from field ownership), so they are removed from the body.
+/// immutable); on a create a `uid` is a 409 Conflict (`uid mismatch: the provided object
+/// specified uid …, and no existing object was found`) and a `resourceVersion` is ignored.
+/// Neither is owned by the applier (the server strips them from field ownership), so they are
+/// removed from the body.
 fn apply_preconditions(
     t: &ResourceType,
     name: &str,
@@ -873,6 +997,17 @@ fn apply_preconditions(
 ) -> Result<(), Reply> {
     let rv = meta(body, "resourceVersion").to_string();
     let uid = meta(body, "uid").to_string();
+    if existing.is_none() && !uid.is_empty() {
+        return Err(status(
+            409,
+            "Conflict",
+            &format!(
+                "Operation cannot be fulfilled on {} {name:?}: uid mismatch: the provided object specified uid {uid}, and no existing object was found",
+                qualified(t)
+            ),
+            json!({"name": name, "kind": t.plural}),
+        ));
+    }
     if let Some(existing) = existing {
         if !rv.is_empty() && rv != meta(&existing.obj, "resourceVersion") {
             return Err(status(

@@ -302,8 +302,8 @@ async fn a_required_token_is_checked_and_tls_is_served() {
 }
 
 /// An apply's `resourceVersion` and `uid` are preconditions on an existing object (409, 422 on
-/// `metadata.uid`), ignored on a create, and never stored as the applier's fields; every stored
-/// write is recorded once recording is on.
+/// `metadata.uid`); on a create a `uid` is a 409 and a `resourceVersion` ignored; neither is
+/// stored as the applier's field; every stored write is recorded once recording is on.
 #[tokio::test]
 async fn apply_preconditions_and_the_write_log() {
     let (fake, c) = fake().await;
@@ -318,16 +318,22 @@ async fn apply_preconditions_and_the_write_log() {
             Some(body),
         )
     };
+    let mut with_uid = cm("a", json!({"k": "1"}));
+    with_uid["metadata"]["uid"] = json!("mine");
+    let (code, body) = apply(with_uid).await;
+    assert_eq!(
+        (code, body["reason"].as_str()),
+        (409, Some("Conflict")),
+        "a uid on a create: {body}"
+    );
     let mut first = cm("a", json!({"k": "1"}));
-    first["metadata"]["uid"] = json!("mine");
     first["metadata"]["resourceVersion"] = json!("12345");
     let (code, v1) = apply(first).await;
-    assert_eq!(code, 201, "both ignored on a create: {v1}");
-    assert_ne!(v1["metadata"]["uid"], "mine");
+    assert_eq!(code, 201, "a resourceVersion is ignored on a create: {v1}");
     assert!(
         !v1["metadata"]["managedFields"]
             .to_string()
-            .contains("f:uid")
+            .contains("f:resourceVersion")
     );
     let mut stale = cm("a", json!({"k": "2"}));
     stale["metadata"]["resourceVersion"] = json!("12345");
@@ -352,4 +358,92 @@ async fn apply_preconditions_and_the_write_log() {
     );
     assert_eq!(writes[0]["data"]["k"], "1");
     assert_eq!(writes[1]["data"]["k"], "2");
+}
+
+/// A JSON patch: `test` guards it, `replace` changes a field; one that renames a managedFields
+/// entry keeps its fields under the new name. A delete with preconditions deletes only the
+/// object they name.
+#[tokio::test]
+async fn json_patch_managed_fields_and_delete_preconditions() {
+    let (fake, c) = fake().await;
+    let (code, created) = call(
+        &c,
+        Method::POST,
+        format!("{}{CMS}?fieldManager=m", fake.url),
+        "application/json",
+        Some(cm("a", json!({"k": "1"}))),
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert_eq!(
+        created["metadata"]["managedFields"][0]["operation"],
+        "Update"
+    );
+    let url = format!("{}{CMS}/a?fieldManager=m", fake.url);
+    let patch = |ops: Value| {
+        call(
+            &c,
+            Method::PATCH,
+            url.clone(),
+            "application/json-patch+json",
+            Some(ops),
+        )
+    };
+    let rv = created["metadata"]["resourceVersion"].clone();
+    let (code, _) = patch(
+        json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "0"},
+        {"op": "replace", "path": "/data/k", "value": "2"}]),
+    )
+    .await;
+    assert_eq!(code, 422, "a failed test refuses the patch");
+    let (code, renamed) = patch(
+        json!([{"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+        {"op": "replace", "path": "/metadata/managedFields/0/operation", "value": "Apply"}]),
+    )
+    .await;
+    assert_eq!(code, 200, "{renamed}");
+    assert_eq!(renamed["metadata"]["managedFields"][0]["manager"], "m");
+    assert_eq!(
+        renamed["metadata"]["managedFields"][0]["operation"],
+        "Apply"
+    );
+    assert_eq!(
+        renamed["metadata"]["managedFields"][0]["fieldsV1"],
+        created["metadata"]["managedFields"][0]["fieldsV1"]
+    );
+    // Applying without `k` now removes it: the Apply entry owned it.
+    let (code, applied) = call(
+        &c,
+        Method::PATCH,
+        format!("{}{CMS}/a?fieldManager=m&force=true", fake.url),
+        "application/apply-patch+yaml",
+        Some(cm("a", json!({"other": "x"}))),
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(applied["data"], json!({"other": "x"}));
+    let delete = |pre: Value| {
+        call(
+            &c,
+            Method::DELETE,
+            format!("{}{CMS}/a", fake.url),
+            "application/json",
+            Some(json!({"preconditions": pre})),
+        )
+    };
+    let (code, body) = delete(json!({"uid": "someone-else"})).await;
+    assert_eq!(
+        (code, body["reason"].as_str()),
+        (409, Some("Conflict")),
+        "{body}"
+    );
+    let (code, body) = delete(json!({"resourceVersion": rv})).await;
+    assert_eq!(
+        (code, body["reason"].as_str()),
+        (409, Some("Conflict")),
+        "an old resourceVersion: {body}"
+    );
+    let (code, _) = delete(json!({"uid": applied["metadata"]["uid"], "resourceVersion": applied["metadata"]["resourceVersion"]})).await;
+    assert_eq!(code, 200);
+    assert!(fake.get("v1", "ConfigMap", "default", "a").is_none());
 }
