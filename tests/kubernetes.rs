@@ -430,6 +430,59 @@ async fn an_update_that_loses_to_a_newer_one_does_not_move_it_back() {
     );
 }
 
+/// An update refused, then the object read as gone: the create that follows carries no
+/// resourceVersion (an API server refuses one on a create), and when it finds the object after
+/// all the decision is made once more.
+#[tokio::test]
+async fn a_create_after_a_refused_update_carries_no_resource_version() {
+    let fake = fake_with_namespaces(&["ns"]).await;
+    let t = transport(&fake);
+    t.apply(&cm("a", Some("1"), json!({"k": "1"})), false, &K)
+        .await
+        .unwrap();
+    fake.inject(Fault::status(
+        Some(Method::PATCH),
+        "/configmaps/a",
+        1,
+        409,
+        "Conflict",
+    ));
+    // The first read is answered, the second says the object is gone.
+    fake.inject(Fault {
+        method: Some(Method::GET),
+        path: "/configmaps/a".into(),
+        times: 1,
+        action: FaultAction::Delay(Duration::ZERO),
+    });
+    fake.inject(Fault::status(
+        Some(Method::GET),
+        "/configmaps/a",
+        1,
+        404,
+        "NotFound",
+    ));
+    let applied = t
+        .apply(&cm("a", Some("2"), json!({"k": "2"})), false, &K)
+        .await
+        .unwrap();
+    assert_eq!(
+        (applied.operation, applied.reason.as_str()),
+        (Operation::Update, "generation changed 1->2")
+    );
+    let posts: Vec<String> = fake
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "POST")
+        .map(|s| s.body)
+        .collect();
+    assert_eq!(
+        posts.len(),
+        2,
+        "the first create and the one after the refused update"
+    );
+    assert!(!posts[1].contains("resourceVersion"), "{}", posts[1]);
+}
+
 /// A writer that changes the object before every one of our writes: the apply gives up after a
 /// bound, with a Conflict, instead of looping.
 #[tokio::test]

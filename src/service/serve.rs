@@ -296,8 +296,8 @@ async fn handle(
 }
 
 /// Releases a key whose driver ends without finishing it: what waits is left to the broker
-/// (dropped unsettled) and the next delivery for the key gets a new driver. After a normal
-/// `finish` the key is idle and this does nothing.
+/// (dropped unsettled) and the next delivery for the key gets a new driver. A driver that
+/// finishes normally forgets it (the key may already belong to a new driver by then).
 struct Release<'a> {
     queue: &'a KeyedQueue<Admitted>,
     key: &'a str,

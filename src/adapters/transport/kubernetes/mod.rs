@@ -314,7 +314,6 @@ impl KubernetesTransport {
 
     /// Creates the object only if it does not exist (`POST`: 409 `AlreadyExists` otherwise,
     /// a lost race), then records the adapter's fields as applied ([`Self::own_as_applier`]).
-    /// Returns the object and the earlier attempts whose answer was lost.
     async fn create_only(
         &self,
         gvk: &Gvk,
@@ -322,7 +321,12 @@ impl KubernetesTransport {
         name: &str,
         body: &Value,
     ) -> Result<Value, OpError> {
-        let data = serde_json::to_vec(body).unwrap_or_default();
+        // A resourceVersion (an update's guard from an earlier attempt) is refused on a create.
+        let mut body = body.clone();
+        if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+        let data = serde_json::to_vec(&body).unwrap_or_default();
         let created = self
             .on_resource(gvk, |r| {
                 let data = data.clone();

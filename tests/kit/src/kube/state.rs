@@ -323,6 +323,14 @@ impl State {
     ) -> Result<Reply, Reply> {
         let name = meta(&body, "name").to_string();
         self.admit(target, &body, &name)?;
+        if !meta(&body, "resourceVersion").is_empty() {
+            return Err(status(
+                500,
+                "InternalError",
+                "resourceVersion should not be set on objects to be created",
+                Value::Null,
+            ));
+        }
         let k = key(&target.t, &target.namespace, &name);
         if self.objects.contains_key(&k) {
             return Err(status(
