@@ -298,6 +298,19 @@ async fn a_create_that_loses_a_race_is_a_skip() {
     );
 }
 
+/// Another replica writes `object` right after our next read of ConfigMap `a`.
+fn another_replica_writes_after_our_read(fake: &FakeKube, object: Value) {
+    fake.inject(Fault {
+        method: Some(Method::GET),
+        path: "/configmaps/a".into(),
+        times: 1,
+        action: FaultAction::WriteAfter {
+            manager: "hyperfleet-adapter".into(),
+            object,
+        },
+    });
+}
+
 /// A create that loses the race to a newer one does not overwrite it (the apply is guarded to
 /// create only); read again, the object's generation wins: a stale skip.
 #[tokio::test]
@@ -337,15 +350,7 @@ async fn a_recreate_that_loses_to_a_newer_write_deletes_nothing() {
         .await
         .unwrap();
     let uid = fake.get("v1", "ConfigMap", "ns", "a").unwrap()["metadata"]["uid"].clone();
-    fake.inject(Fault {
-        method: Some(Method::GET),
-        path: "/configmaps/a".into(),
-        times: 1,
-        action: FaultAction::WriteAfter {
-            manager: "hyperfleet-adapter".into(),
-            object: cm("a", Some("3"), json!({"k": "3"})),
-        },
-    });
+    another_replica_writes_after_our_read(&fake, cm("a", Some("3"), json!({"k": "3"})));
     let applied = t
         .apply(&cm("a", Some("2"), json!({"k": "2"})), true, &K)
         .await
@@ -375,15 +380,7 @@ async fn an_update_that_loses_to_a_newer_one_does_not_move_it_back() {
     t.apply(&cm("a", Some("1"), json!({"k": "1"})), false, &K)
         .await
         .unwrap();
-    fake.inject(Fault {
-        method: Some(Method::GET),
-        path: "/configmaps/a".into(),
-        times: 1,
-        action: FaultAction::WriteAfter {
-            manager: "hyperfleet-adapter".into(),
-            object: cm("a", Some("3"), json!({"k": "3"})),
-        },
-    });
+    another_replica_writes_after_our_read(&fake, cm("a", Some("3"), json!({"k": "3"})));
     fake.record_writes();
     let applied = t
         .apply(&cm("a", Some("2"), json!({"k": "2"})), false, &K)
@@ -407,15 +404,7 @@ async fn an_update_that_loses_to_a_newer_one_does_not_move_it_back() {
     );
 
     // The same race against an older writer: read again, ours is newer, applied.
-    fake.inject(Fault {
-        method: Some(Method::GET),
-        path: "/configmaps/a".into(),
-        times: 1,
-        action: FaultAction::WriteAfter {
-            manager: "hyperfleet-adapter".into(),
-            object: cm("a", Some("4"), json!({"k": "4"})),
-        },
-    });
+    another_replica_writes_after_our_read(&fake, cm("a", Some("4"), json!({"k": "4"})));
     let applied = t
         .apply(&cm("a", Some("5"), json!({"k": "5"})), false, &K)
         .await

@@ -21,6 +21,7 @@ use hyperfleet_adapter::config::broker::RabbitMqConfig;
 use kit::api::FakeApi;
 use kit::kube::FakeKube;
 use kit::rabbit::{cfg, cleanup, unique};
+use kit::{now_ms, uuid_v7};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -117,17 +118,6 @@ fn plan() -> (Vec<Step>, Vec<i64>) {
         });
     }
     (steps, generation)
-}
-
-fn uuid_v7(ms: u64, n: u64) -> String {
-    format!("{:08x}-{:04x}-7000-8000-{:012x}", ms >> 16, ms & 0xffff, n)
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 /// The sum over the replicas of the series of `/metrics` that start with `prefix`.

@@ -272,20 +272,10 @@ async fn a_real_prometheus_finds_every_alert_and_dashboard_series() {
     }
     // An event older than the one a completed reconcile of its cluster ran (UUIDv7 ids):
     // skipped as stale without running.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let v7 = |ms: u64| {
-        format!(
-            "{:08x}-{:04x}-7000-8000-000000000000",
-            ms >> 16,
-            ms & 0xffff
-        )
-    };
+    let now = kit::now_ms();
     for (n, published) in [(5, now - 1_000), (6, now - 2_000)] {
         let file = dir.path().join(format!("event-{n}.json"));
-        std::fs::write(&file, event(&v7(published), "cls-u", false, 1)).unwrap();
+        std::fs::write(&file, event(&kit::uuid_v7(published, 0), "cls-u", false, 1)).unwrap();
         kit::process::publish(&file, &["-c", a.to_str().unwrap()], &env);
         if n == 5 {
             served

@@ -11,7 +11,7 @@ use hyperfleet_adapter::config::{self, LoadOptions, MapEnv};
 use hyperfleet_adapter::domain::{Executor, Ports};
 use hyperfleet_adapter::service::serve::{self, LoopDeps, LoopEnd};
 use kit::api::{FakeApi, Gate};
-use kit::wait_for;
+use kit::{now_ms, uuid_v7, wait_for};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,18 +57,6 @@ fn executor(base_url: &str, dir: &std::path::Path) -> Executor {
             Arc::new(env),
         ),
     )
-}
-
-/// A UUIDv7 id published at `ms` (Unix milliseconds), `n` telling ids of one millisecond apart.
-fn uuid_v7(ms: u64, n: u64) -> String {
-    format!("{:08x}-{:04x}-7000-8000-{:012x}", ms >> 16, ms & 0xffff, n)
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 /// An event for cluster `cluster` with the id `id`.

@@ -38,6 +38,20 @@ pub fn ignore_readiness() -> hyperfleet_adapter::adapters::broker::Readiness {
     std::sync::Arc::new(|_| {})
 }
 
+/// A UUIDv7 event id published at `ms` (Unix milliseconds); `n` tells ids of one millisecond
+/// apart.
+pub fn uuid_v7(ms: u64, n: u64) -> String {
+    format!("{:08x}-{:04x}-7000-8000-{:012x}", ms >> 16, ms & 0xffff, n)
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64
+}
+
 /// A name no other test or run uses (queues, topics, subscriptions): `prefix`, the process id
 /// and the sub-second clock.
 pub fn unique(prefix: &str) -> String {

@@ -758,31 +758,27 @@ impl Transport for KubernetesTransport {
                         continue;
                     }
                 },
-                (_, None) => match self.create_only(&gvk, &namespace, name, &body).await {
-                    Ok(object) => object,
-                    Err(OpError::Api(f)) if f.is_write_race() => {
-                        lost = Lost::Create {
-                            lost_answers: f.lost_answers,
-                        };
-                        last_refusal = f.to_string();
-                        continue;
-                    }
-                    Err(e) => {
-                        return Err(failed(
-                            operation,
-                            e.kind(),
-                            e.render(operation.as_str(), &what),
-                        ));
-                    }
-                },
-                (_, Some(existing)) => {
-                    guard(&mut body, &existing);
-                    match self.server_side_apply(&gvk, &namespace, name, &body).await {
-                        Ok((_, object, _)) => object,
+                (_, existing) => {
+                    let written = match &existing {
+                        None => self.create_only(&gvk, &namespace, name, &body).await,
+                        Some(read) => {
+                            guard(&mut body, read);
+                            self.server_side_apply(&gvk, &namespace, name, &body)
+                                .await
+                                .map(|(_, object, _)| object)
+                        }
+                    };
+                    match written {
+                        Ok(object) => object,
                         Err(OpError::Api(f)) if f.is_write_race() => {
-                            lost = Lost::Update {
-                                lost_answers: f.lost_answers,
-                                reason,
+                            lost = match existing {
+                                None => Lost::Create {
+                                    lost_answers: f.lost_answers,
+                                },
+                                Some(_) => Lost::Update {
+                                    lost_answers: f.lost_answers,
+                                    reason,
+                                },
                             };
                             last_refusal = f.to_string();
                             continue;

@@ -380,15 +380,7 @@ impl State {
         };
         let rv = meta(&body, "resourceVersion");
         if !rv.is_empty() && rv != meta(&existing.obj, "resourceVersion") {
-            return Err(status(
-                409,
-                "Conflict",
-                &format!(
-                    "Operation cannot be fulfilled on {} {name:?}: the object has been modified; please apply your changes to the latest version and try again",
-                    qualified(&target.t)
-                ),
-                json!({"name": name, "kind": target.t.plural}),
-            ));
+            return Err(modified(&target.t, &name));
         }
         let manager = update_manager(query);
         let t = target.t.clone();
@@ -990,6 +982,19 @@ impl State {
     }
 }
 
+/// The 409 Conflict of a write whose `resourceVersion` is not the object's.
+fn modified(t: &ResourceType, name: &str) -> Reply {
+    status(
+        409,
+        "Conflict",
+        &format!(
+            "Operation cannot be fulfilled on {} {name:?}: the object has been modified; please apply your changes to the latest version and try again",
+            qualified(t)
+        ),
+        json!({"name": name, "kind": t.plural}),
+    )
+}
+
 /// What an apply's `metadata.resourceVersion` and `metadata.uid` mean, as the API server reads
 /// them: on an existing object a `resourceVersion` that is not the object's is a 409 Conflict
 /// (optimistic concurrency), and a `uid` that is not the object's is a 422 Invalid (`uid` is
@@ -1018,15 +1023,7 @@ fn apply_preconditions(
     }
     if let Some(existing) = existing {
         if !rv.is_empty() && rv != meta(&existing.obj, "resourceVersion") {
-            return Err(status(
-                409,
-                "Conflict",
-                &format!(
-                    "Operation cannot be fulfilled on {} {name:?}: the object has been modified; please apply your changes to the latest version and try again",
-                    qualified(t)
-                ),
-                json!({"name": name, "kind": t.plural}),
-            ));
+            return Err(modified(t, name));
         }
         if !uid.is_empty() && uid != meta(&existing.obj, "uid") {
             let message = format!("Invalid value: {uid:?}: field is immutable");
