@@ -18,7 +18,7 @@
 
 use hyperfleet_adapter::adapters::broker::rabbitmq::Publisher;
 use hyperfleet_adapter::config::broker::RabbitMqConfig;
-use kit::api::FakeApi;
+use kit::api::{FakeApi, write_configs};
 use kit::kube::FakeKube;
 use kit::rabbit::{cfg, cleanup, unique};
 use kit::{now_ms, uuid_v7};
@@ -169,15 +169,7 @@ async fn run(topology: &'static str, broker_cfg: RabbitMqConfig, hash_yaml: &str
     let topic = unique("replicas");
     let sub = "many";
     let dir = tempfile::tempdir().unwrap();
-    let adapter = dir.path().join("adapter.yaml");
-    std::fs::write(
-        &adapter,
-        format!(
-            "adapter:\n  name: replicas-adapter\nclients:\n  hyperfleet_api:\n    base_url: {base}\n    retry_attempts: 1\n  broker:\n    topic: {topic}\n    subscription_id: {sub}\n"
-        ),
-    )
-    .unwrap();
-    let task = dir.path().join("task.yaml");
+    let (adapter, task) = write_configs(dir.path(), "replicas-adapter", &base, &topic, sub);
     std::fs::write(&task, TASK).unwrap();
     let broker = dir.path().join("broker.yaml");
     std::fs::write(

@@ -56,6 +56,21 @@ async fn publisher(topic: &str) -> PubSubPublisher {
         .unwrap()
 }
 
+/// The subscription `sub` as the emulator holds it.
+async fn subscription(sub: &str) -> google_cloud_pubsub::model::Subscription {
+    SubscriptionAdmin::builder()
+        .with_endpoint(format!("http://{}", emulator()))
+        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
+        .build()
+        .await
+        .unwrap()
+        .get_subscription()
+        .set_subscription(format!("projects/{PROJECT}/subscriptions/{sub}"))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn drain(mut source: pubsub::PubSubSource, seen: Arc<Mutex<Vec<String>>>) {
     tokio::spawn(async move {
         while let Some(d) = source.next().await {
@@ -145,18 +160,7 @@ async fn subscription_is_created_with_the_broker_yaml_settings() {
     let mut source = pubsub::subscribe(cfg, target(&topic, &sub, 1), kit::ignore_readiness())
         .await
         .unwrap();
-    let admin = SubscriptionAdmin::builder()
-        .with_endpoint(format!("http://{}", emulator()))
-        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
-        .build()
-        .await
-        .unwrap();
-    let s = admin
-        .get_subscription()
-        .set_subscription(format!("projects/{PROJECT}/subscriptions/{sub}"))
-        .send()
-        .await
-        .unwrap();
+    let s = subscription(&sub).await;
     assert_eq!(s.topic, format!("projects/{PROJECT}/topics/{topic}"));
     assert_eq!(s.ack_deadline_seconds, 45);
     let dl = s.dead_letter_policy.expect("dead-letter policy");
@@ -393,18 +397,7 @@ async fn ordered_subscription_and_publish_with_an_ordering_key() {
     let mut source = pubsub::subscribe(cfg, target(&topic, &sub, 1), kit::ignore_readiness())
         .await
         .unwrap();
-    let admin = SubscriptionAdmin::builder()
-        .with_endpoint(format!("http://{}", emulator()))
-        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
-        .build()
-        .await
-        .unwrap();
-    let s = admin
-        .get_subscription()
-        .set_subscription(format!("projects/{PROJECT}/subscriptions/{sub}"))
-        .send()
-        .await
-        .unwrap();
+    let s = subscription(&sub).await;
     assert!(s.enable_message_ordering, "created with message ordering");
     source.close().await;
 

@@ -81,6 +81,26 @@ fn acked_ids(broker: &MemoryBroker) -> Vec<String> {
         .collect()
 }
 
+/// The loop's dependencies around this test's executor (API at `base`): `parallelism` slots,
+/// a 10 s drain, the default event size bound, the stale-event skip on.
+fn loop_deps(
+    base: &str,
+    dir: &std::path::Path,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    parallelism: usize,
+) -> LoopDeps {
+    LoopDeps {
+        executor: Arc::new(executor(base, dir)),
+        metrics,
+        health,
+        parallelism,
+        drain_timeout: Duration::from_secs(10),
+        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
+        skip_stale_events: true,
+    }
+}
+
 fn event(id: &str, n: usize) -> Vec<u8> {
     serde_json::json!({"specversion": "1.0", "id": format!("evt-{id}-{n}"), "type": "io.hyperfleet.cluster.updated",
         "source": "/test", "data": {"id": id, "kind": "Cluster", "href": format!("/clusters/{id}"), "generation": 3}})
@@ -135,15 +155,7 @@ async fn serves_events_reports_metrics_and_drains_on_shutdown() {
     assert_eq!(http_get(&format!("{health_url}/readyz")).await.0, 200);
 
     let (broker, source) = MemoryBroker::new();
-    let deps = LoopDeps {
-        executor: Arc::new(executor(&base, dir.path())),
-        metrics: metrics.clone(),
-        health: health.clone(),
-        parallelism: 2,
-        drain_timeout: Duration::from_secs(10),
-        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
-        skip_stale_events: true,
-    };
+    let deps = loop_deps(&base, dir.path(), metrics.clone(), health.clone(), 2);
     // First batch: processed completely.
     broker.publish(event("c1", 1));
     broker.publish(event("c2", 1));
@@ -224,15 +236,13 @@ async fn events_for_one_resource_never_run_concurrently() {
     let dir = tempfile::tempdir().unwrap();
     let (base, api) = fake_api(80).await;
     let (broker, source) = MemoryBroker::new();
-    let deps = LoopDeps {
-        executor: Arc::new(executor(&base, dir.path())),
-        metrics: Arc::new(Metrics::new("a", "v", "c")),
-        health: Health::new(&[], None),
-        parallelism: 4,
-        drain_timeout: Duration::from_secs(10),
-        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
-        skip_stale_events: true,
-    };
+    let deps = loop_deps(
+        &base,
+        dir.path(),
+        Arc::new(Metrics::new("a", "v", "c")),
+        Health::new(&[], None),
+        4,
+    );
     for n in 0..3 {
         broker.publish(event("same", n));
     }
@@ -273,15 +283,13 @@ async fn a_burst_for_one_cluster_does_not_block_other_clusters() {
     let dir = tempfile::tempdir().unwrap();
     let (hold, base, api) = held_api().await;
     let (broker, source) = MemoryBroker::new();
-    let deps = LoopDeps {
-        executor: Arc::new(executor(&base, dir.path())),
-        metrics: Arc::new(Metrics::new("a", "v", "c")),
-        health: Health::new(&[], None),
-        parallelism: 2,
-        drain_timeout: Duration::from_secs(10),
-        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
-        skip_stale_events: true,
-    };
+    let deps = loop_deps(
+        &base,
+        dir.path(),
+        Arc::new(Metrics::new("a", "v", "c")),
+        Health::new(&[], None),
+        2,
+    );
     for n in 0..5 {
         broker.publish(event("held", n));
     }
@@ -326,15 +334,13 @@ async fn shutdown_starts_no_event_that_was_waiting() {
     let (hold, base, api) = held_api().await;
     let (broker, source) = MemoryBroker::new();
     let health = Health::new(&[], None);
-    let deps = LoopDeps {
-        executor: Arc::new(executor(&base, dir.path())),
-        metrics: Arc::new(Metrics::new("a", "v", "c")),
-        health: health.clone(),
-        parallelism: 1,
-        drain_timeout: Duration::from_secs(10),
-        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
-        skip_stale_events: true,
-    };
+    let deps = loop_deps(
+        &base,
+        dir.path(),
+        Arc::new(Metrics::new("a", "v", "c")),
+        health.clone(),
+        1,
+    );
     // One `held` event runs and is held; the other waits for its cluster. (`other` runs
     // before or after the first `held` one, as the tasks race for the slot.)
     broker.publish(event("held", 0));
@@ -384,15 +390,13 @@ async fn deliveries_for_a_busy_cluster_coalesce_into_the_newest() {
     let (hold, base, api) = held_api().await;
     let (broker, source) = MemoryBroker::new();
     let metrics = Arc::new(Metrics::new("a", "v", "c"));
-    let deps = LoopDeps {
-        executor: Arc::new(executor(&base, dir.path())),
-        metrics: metrics.clone(),
-        health: Health::new(&[], None),
-        parallelism: 2,
-        drain_timeout: Duration::from_secs(10),
-        max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
-        skip_stale_events: true,
-    };
+    let deps = loop_deps(
+        &base,
+        dir.path(),
+        metrics.clone(),
+        Health::new(&[], None),
+        2,
+    );
     let t = now_ms();
     let first = uuid_v7(t, 0);
     broker.publish(event_with_id("held", &first));
@@ -445,13 +449,14 @@ async fn an_event_a_completed_reconcile_covered_is_skipped_as_stale() {
         let (broker, source) = MemoryBroker::new();
         let metrics = Arc::new(Metrics::new("a", "v", "c"));
         let deps = LoopDeps {
-            executor: Arc::new(executor(&base, dir.path())),
-            metrics: metrics.clone(),
-            health: Health::new(&[], None),
-            parallelism: 2,
-            drain_timeout: Duration::from_secs(10),
-            max_event_bytes: serve::DEFAULT_MAX_EVENT_BYTES,
             skip_stale_events: skip,
+            ..loop_deps(
+                &base,
+                dir.path(),
+                metrics.clone(),
+                Health::new(&[], None),
+                2,
+            )
         };
         let t = now_ms() - 10_000;
         broker.publish(event_with_id("c1", &uuid_v7(t, 0)));

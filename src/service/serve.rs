@@ -269,16 +269,8 @@ async fn handle(
     };
     loop {
         let Some(slot) = slot(&shared.slots, &mut stopped).await else {
-            // Stopping: what waits for the key is left to the broker.
-            loop {
-                if let Some(item) = shared.queue.take(&key) {
-                    leave(item);
-                }
-                if !shared.queue.finish(&key) {
-                    break;
-                }
-            }
-            break;
+            // Stopping: the guard leaves what waits for the key to the broker.
+            return;
         };
         if let Some(item) = shared.queue.take(&key) {
             match stale(deps, shared, &key, &item) {
@@ -295,9 +287,10 @@ async fn handle(
     std::mem::forget(release);
 }
 
-/// Releases a key whose driver ends without finishing it: what waits is left to the broker
-/// (dropped unsettled) and the next delivery for the key gets a new driver. A driver that
-/// finishes normally forgets it (the key may already belong to a new driver by then).
+/// Releases a key whose driver ends without finishing it (stopping, or cut short): what waits
+/// is left to the broker (logged and dropped unsettled) and the next delivery for the key gets
+/// a new driver. A driver that finishes normally forgets it (the key may already belong to a
+/// new driver by then).
 struct Release<'a> {
     queue: &'a KeyedQueue<Admitted>,
     key: &'a str,
@@ -305,9 +298,13 @@ struct Release<'a> {
 
 impl Drop for Release<'_> {
     fn drop(&mut self) {
-        drop(self.queue.take(self.key));
-        while self.queue.finish(self.key) {
-            drop(self.queue.take(self.key));
+        loop {
+            if let Some(item) = self.queue.take(self.key) {
+                leave(item);
+            }
+            if !self.queue.finish(self.key) {
+                break;
+            }
         }
     }
 }
@@ -363,11 +360,16 @@ async fn skip_duplicate(item: Admitted, key: &str, deps: &LoopDeps) {
 
 async fn settle_skipped(item: Admitted, reason: SkipReason, deps: &LoopDeps) {
     deps.metrics.record_skipped(reason);
-    if let Err(e) = item.delivery.ack().await {
-        tracing::error!(event_id = %item.id, error = %e, "Failed to acknowledge message");
+    ack(item.delivery, &item.id, item.received, deps).await;
+}
+
+/// Acknowledges a delivery that is done with, and records how long it was held.
+async fn ack(delivery: Box<dyn Delivery>, id: &str, received: Instant, deps: &LoopDeps) {
+    if let Err(e) = delivery.ack().await {
+        tracing::error!(event_id = %id, error = %e, "Failed to acknowledge message");
     }
     deps.metrics
-        .record_handled(item.received.elapsed().as_secs_f64());
+        .record_handled(received.elapsed().as_secs_f64());
 }
 
 fn millis_text(ms: i64) -> String {
@@ -414,9 +416,5 @@ async fn execute(item: Admitted, deps: &LoopDeps, key: Option<(&Shared, &str)>) 
         );
     }
     tracing::info!(event_id = %id, "Event processed: type={kind} source={source} time={time}");
-    if let Err(e) = delivery.ack().await {
-        tracing::error!(event_id = %id, error = %e, "Failed to acknowledge message");
-    }
-    deps.metrics
-        .record_handled(received.elapsed().as_secs_f64());
+    ack(delivery, &id, received, deps).await;
 }
